@@ -1,0 +1,437 @@
+//! Workspace configuration: embedded defaults (`assets/default.toml`) with the workspace's own
+//! TOML file layered on top. Unknown keys and bad values are errors naming the file and the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::schema::Entity;
+
+/// The defaults every workspace starts from.
+pub const DEFAULTS: &str = include_str!("../assets/default.toml");
+
+/// A configuration error. Its message names the file and, where there is one, the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config {path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(path: &Path, message: impl Into<String>) -> Self {
+        Self { path: path.display().to_string(), message: message.into() }
+    }
+}
+
+/// One workspace: the three databases, the mapping, and the rules the plan applies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub workspace: Workspace,
+    pub state: Database,
+    pub source: Source,
+    pub target: Database,
+    pub mapping: Mappings,
+    pub segment: Vec<SegmentRule>,
+    #[serde(default)]
+    pub audit: Vec<AuditRule>,
+    pub runner: Runner,
+    pub ui: Ui,
+    /// The file this was loaded from (set by [`Config::load`]).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    pub name: String,
+    /// `YYYY-MM-DD`; revenue and repair counts are taken in the 12 months before it. Default: today.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// A sqlx URL. A relative `sqlite://` path is relative to the config file's directory.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub url: String,
+    /// SQL run on the source after a customer migrated; `?` is bound to its legacy id.
+    pub on_migrated: Option<String>,
+    /// SQL run on the source after a customer was rolled back ("reinstate legacy access").
+    pub on_rollback: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// SQL run on the source; returns the entity's canonical columns by name, anything else is
+    /// kept in `attributes`.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mappings {
+    pub customers: Mapping,
+    pub devices: Option<Mapping>,
+    pub repairs: Option<Mapping>,
+    pub payments: Option<Mapping>,
+    pub communications: Option<Mapping>,
+}
+
+impl Mappings {
+    /// The mapping query of `entity`, if the workspace maps it.
+    pub fn get(&self, entity: Entity) -> Option<&str> {
+        let m = match entity {
+            Entity::Customers => Some(&self.customers),
+            Entity::Devices => self.devices.as_ref(),
+            Entity::Repairs => self.repairs.as_ref(),
+            Entity::Payments => self.payments.as_ref(),
+            Entity::Communications => self.communications.as_ref(),
+        };
+        m.map(|m| m.query.as_str())
+    }
+}
+
+/// A priority wave's rule (brief section 2, "Segments").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    pub name: String,
+    pub priority: i64,
+    /// First and last day of the programme in which this wave runs.
+    pub window_days: [i64; 2],
+    pub support: String,
+    /// Percent of the segment's customers that must migrate successfully.
+    pub target_success_rate: f64,
+    #[serde(rename = "match", default)]
+    pub match_: Match,
+    #[serde(default)]
+    pub rules: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Match {
+    #[default]
+    Any,
+    All,
+}
+
+/// `field op value`; `field` is a canonical customer metric or `attributes.<key>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: String,
+    pub op: Op,
+    pub value: toml::Value,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "=")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "in")]
+    In,
+}
+
+/// A pre-migration audit rule (brief section 2, "Pre-migration audit").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRule {
+    pub check: Check,
+    /// `entity.column`; a column may be an attribute the mapping keeps.
+    pub field: Option<String>,
+    pub severity: Severity,
+    /// Threshold for `profile_completeness` (percent).
+    pub min: Option<f64>,
+    /// Name shown to operators; default `check:field`.
+    pub name: Option<String>,
+}
+
+impl AuditRule {
+    /// The rule's name as shown in the console and stored with findings.
+    pub fn display_name(&self) -> String {
+        match (&self.name, &self.field) {
+            (Some(n), _) => n.clone(),
+            (None, Some(f)) => format!("{}:{f}", self.check.as_str()),
+            (None, None) => self.check.as_str().to_string(),
+        }
+    }
+
+    /// The `(entity, column)` the rule reads. Checked at load for the checks that need one.
+    pub fn target(&self) -> Option<(Entity, &str)> {
+        let f = self.field.as_deref()?;
+        let (e, c) = f.split_once('.')?;
+        Some((Entity::parse(e)?, c))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    Required,
+    EmailFormat,
+    PhoneFormat,
+    Numeric,
+    NonNegative,
+    Duplicate,
+    Reference,
+    ProfileCompleteness,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Required => "required",
+            Check::EmailFormat => "email_format",
+            Check::PhoneFormat => "phone_format",
+            Check::Numeric => "numeric",
+            Check::NonNegative => "non_negative",
+            Check::Duplicate => "duplicate",
+            Check::Reference => "reference",
+            Check::ProfileCompleteness => "profile_completeness",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Block,
+    Warn,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Block => "block",
+            Severity::Warn => "warn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Customers per batch.
+    pub batch_size: usize,
+    /// How long a claimed batch stays leased without a heartbeat, in seconds.
+    pub lease_seconds: u64,
+    /// Pause between pipeline steps, in milliseconds (0 in production; the demo slows down so
+    /// that progress can be watched).
+    pub step_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// How often the console polls the state database, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Config {
+    /// Loads `path` over the embedded defaults and checks it.
+    ///
+    /// Errors: unreadable file, TOML syntax, unknown key, bad value, or a rule that does not
+    /// hold (named in the message with its key).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path, format!("cannot read: {e}")))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses `text` as if it were the file at `path` (relative URLs resolve against its
+    /// directory).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut merged: toml::Table = DEFAULTS
+            .parse()
+            .map_err(|e| ConfigError::new(Path::new("assets/default.toml"), format!("{e}")))?;
+        let user: toml::Table = text.parse().map_err(|e| ConfigError::new(path, format!("{e}")))?;
+        merge(&mut merged, user);
+        let mut cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::new(path, format!("key `{key}`: {}", e.inner()))
+            })?;
+        cfg.path = path.to_path_buf();
+        cfg.resolve_urls();
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn resolve_urls(&mut self) {
+        let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for url in [&mut self.state.url, &mut self.source.url, &mut self.target.url] {
+            *url = resolve_sqlite_url(url, &base);
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let err = |m: String| Err(ConfigError::new(&self.path, m));
+        if let Some(d) = &self.workspace.as_of
+            && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+        {
+            return err(format!("key `workspace.as_of`: `{d}` is not a date (YYYY-MM-DD)"));
+        }
+        if self.segment.is_empty() {
+            return err("key `segment`: at least one segment is needed".into());
+        }
+        let mut seen = BTreeMap::new();
+        for (i, s) in self.segment.iter().enumerate() {
+            if let Some(j) = seen.insert(s.priority, i) {
+                return err(format!(
+                    "key `segment[{i}].priority`: priority {} is also used by segment[{j}]",
+                    s.priority
+                ));
+            }
+            if !(0.0..=100.0).contains(&s.target_success_rate) {
+                return err(format!(
+                    "key `segment[{i}].target_success_rate`: {} is not a percentage (0-100)",
+                    s.target_success_rate
+                ));
+            }
+            for (k, c) in s.rules.iter().enumerate() {
+                if let Err(m) = crate::engine::segment::check_condition(c) {
+                    return err(format!("key `segment[{i}].rules[{k}]`: {m}"));
+                }
+            }
+        }
+        for (i, a) in self.audit.iter().enumerate() {
+            let needs_field = a.check != Check::ProfileCompleteness;
+            if needs_field && a.target().is_none() {
+                return err(format!(
+                    "key `audit[{i}].field`: check `{}` needs a field `entity.column` with entity one of {}",
+                    a.check.as_str(),
+                    Entity::ALL.map(|e| e.name()).join(", ")
+                ));
+            }
+        }
+        if self.runner.batch_size == 0 || self.runner.batch_size > 5000 {
+            return err(format!(
+                "key `runner.batch_size`: {} is out of range (1-5000)",
+                self.runner.batch_size
+            ));
+        }
+        if self.ui.poll_interval_ms < 50 {
+            return err("key `ui.poll_interval_ms`: must be at least 50".into());
+        }
+        Ok(())
+    }
+
+    /// The plan's as-of date: `workspace.as_of`, else today (UTC).
+    pub fn as_of(&self) -> NaiveDate {
+        self.workspace
+            .as_of
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// Segments in priority order.
+    pub fn segments_by_priority(&self) -> Vec<&SegmentRule> {
+        let mut v: Vec<_> = self.segment.iter().collect();
+        v.sort_by_key(|s| s.priority);
+        v
+    }
+}
+
+/// Makes a relative `sqlite://` path absolute against `base`; other URLs pass through.
+pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return url.to_string();
+    };
+    if rest.starts_with(':') || rest.starts_with('/') {
+        return url.to_string();
+    }
+    let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
+    let abs = base.join(file);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", abs.display()),
+        None => format!("sqlite://{}", abs.display()),
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Where the config is looked for: `--config`, then `CUTOVER_CONFIG` (clap fills both into
+/// `explicit`), then `cutover.toml` in the user's config dir. `None` means: use the demo.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let p = crate::paths::config_dir()?.join("cutover.toml");
+    p.exists().then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = r#"
+[workspace]
+name = "t"
+[state]
+url = "sqlite://state.db"
+[source]
+url = "sqlite:///abs/legacy.db"
+[target]
+url = "sqlite://platform.db"
+[mapping.customers]
+query = "SELECT 1 AS legacy_id"
+"#;
+
+    #[test]
+    fn defaults_fill_in_and_relative_urls_resolve() {
+        let c = Config::from_toml(MIN, Path::new("/ws/cutover.toml")).unwrap();
+        assert_eq!(c.state.url, "sqlite:///ws/state.db");
+        assert_eq!(c.source.url, "sqlite:///abs/legacy.db");
+        assert_eq!(c.segment.len(), 4);
+        assert_eq!(c.runner.batch_size, 25);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let text = format!("{MIN}\n[runner]\nbatch_sizee = 3\n");
+        let e = Config::from_toml(&text, Path::new("/ws/c.toml")).unwrap_err().to_string();
+        assert!(e.contains("/ws/c.toml"), "{e}");
+        assert!(e.contains("batch_sizee"), "{e}");
+    }
+
+    #[test]
+    fn bad_operator_names_the_segment_rule() {
+        let text = format!(
+            "{MIN}\n[[segment]]\nname='x'\npriority=1\nwindow_days=[1,2]\nsupport='s'\ntarget_success_rate=90.0\nrules=[{{field='annual_revenue', op='=>', value=1}}]\n"
+        );
+        let e = Config::from_toml(&text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(e.contains("segment[0].rules[0].op"), "{e}");
+    }
+}

@@ -1,0 +1,156 @@
+//! The migration engine: planner, batch runner, pipeline steps and rollback. It never imports
+//! the TUI; the console and the headless CLI are both its clients.
+
+pub mod pipeline;
+pub mod plan;
+pub mod rollback;
+pub mod run;
+pub mod segment;
+pub mod status;
+
+use std::sync::Arc;
+
+use sqlx::SqlitePool;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::{clock, db, target};
+
+/// Everything the engine needs: the config and the three databases.
+#[derive(Clone)]
+pub struct Ctx {
+    pub cfg: Arc<Config>,
+    pub state: SqlitePool,
+    pub source: SqlitePool,
+    pub target: SqlitePool,
+    /// The operator (OS user) recorded in the audit log and runner changes.
+    pub actor: String,
+    /// This process's worker id, `host:pid`, recorded on leases.
+    pub worker: String,
+    /// Where small progress notices go (the console listens; the CLI prints them).
+    pub notices: Option<mpsc::UnboundedSender<Notice>>,
+}
+
+/// A small message from the engine to whoever watches it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    BatchClaimed { batch: String, customers: usize },
+    BatchDone { batch: String, migrated: usize, failed: usize, quarantined: usize },
+    Stopped { reason: String },
+    Error(String),
+}
+
+impl Ctx {
+    /// Opens the workspace's databases. `readonly` opens the state database read-only.
+    ///
+    /// Errors: a database that cannot be opened; the message names which one and its URL.
+    pub async fn open(cfg: Config, readonly: bool) -> eyre::Result<Self> {
+        let state = db::open_state(&cfg.state.url, true, readonly).await?;
+        let source = db::open(&cfg.source.url, "source", false, true).await?;
+        let target = db::open(&cfg.target.url, "target", !readonly, readonly).await?;
+        if !readonly {
+            target::ensure_schema(&target).await?;
+        }
+        Ok(Self {
+            cfg: Arc::new(cfg),
+            state,
+            source,
+            target,
+            actor: operator(),
+            worker: format!("{}:{}", hostname(), std::process::id()),
+            notices: None,
+        })
+    }
+
+    pub(crate) fn notice(&self, n: Notice) {
+        if let Some(tx) = &self.notices {
+            let _ = tx.send(n);
+        }
+    }
+
+    /// Appends one row to the audit log.
+    pub async fn audit(&self, action: &str, scope: &str, outcome: &str, detail: &str) -> eyre::Result<()> {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(clock::now())
+            .bind(self.actor.clone())
+            .bind(action.to_string())
+            .bind(scope.to_string())
+            .bind(outcome.to_string())
+            .bind(detail.to_string())
+            .execute(&self.state)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The OS user running this process.
+pub fn operator() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The shared runner state (brief 3.1 `runner.state`), seen by every console and CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerState {
+    Idle,
+    Running,
+    Paused,
+    Halted,
+}
+
+impl RunnerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunnerState::Idle => "idle",
+            RunnerState::Running => "running",
+            RunnerState::Paused => "paused",
+            RunnerState::Halted => "halted",
+        }
+    }
+
+    pub fn parse(s: &str) -> RunnerState {
+        match s {
+            "running" => RunnerState::Running,
+            "paused" => RunnerState::Paused,
+            "halted" => RunnerState::Halted,
+            _ => RunnerState::Idle,
+        }
+    }
+}
+
+/// Reads the runner state.
+pub async fn runner_state(state: &SqlitePool) -> eyre::Result<RunnerState> {
+    let s: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1").fetch_one(state).await?;
+    Ok(RunnerState::parse(&s))
+}
+
+/// Sets the runner state and records who did it and why in the runner row and the audit log.
+pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre::Result<()> {
+    let mut tx = db::write_tx(&ctx.state).await?;
+    let from: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1").fetch_one(&mut *tx).await?;
+    if from != to.as_str() {
+        let now = clock::now();
+        sqlx::query("UPDATE runner SET state = ?, reason = ?, changed_by = ?, changed_at = ? WHERE id = 1")
+            .bind(to.as_str())
+            .bind(reason.to_string())
+            .bind(ctx.actor.clone())
+            .bind(now.clone())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, 'runner', 'ok', ?)")
+            .bind(now)
+            .bind(ctx.actor.clone())
+            .bind(to.as_str())
+            .bind(format!("{from} -> {}: {reason}", to.as_str()))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,590 @@
+//! The per-customer pipeline (brief section 2): backup → create_account → migrate_data →
+//! validate → notify, run for a whole batch at a time.
+//!
+//! Each step does its platform work in one target transaction, then records the step for every
+//! customer in one state transaction behind the lease fence. Every step can be re-run: a
+//! process killed between the two commits redoes the step on resume and ends in the same state.
+//! `validate` gates `notify`: a customer that did not validate is restored to its backup and
+//! marked failed, and is never told it moved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, Transaction};
+
+use super::run::{Gate, Lease, fence, gate, heartbeat};
+use super::Ctx;
+use crate::db::{placeholders, write_tx};
+use crate::schema::{Checksum, Entity, Row, checksum};
+use crate::source::{self, CHUNK};
+use crate::{clock, target};
+
+/// The steps in order; `customers.step` holds the last one completed.
+pub const STEPS: [&str; 5] = ["backup", "create_account", "migrate_data", "validate", "notify"];
+
+fn steps_done(step: Option<&str>) -> usize {
+    step.and_then(|s| STEPS.iter().position(|x| *x == s)).map_or(0, |i| i + 1)
+}
+
+/// Counts of what happened to a batch's customers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tally {
+    pub migrated: usize,
+    pub failed: usize,
+    pub quarantined: usize,
+}
+
+pub enum BatchOutcome {
+    Done(Tally),
+    Stopped(String),
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    id: i64,
+    legacy_id: String,
+    attempts: i64,
+    done: usize,
+}
+
+/// Source rows of some customers, per entity and customer, and the customers whose rows did
+/// not normalise (with the first error).
+pub struct SourceRows {
+    pub rows: HashMap<Entity, HashMap<String, Vec<Row>>>,
+    pub bad: BTreeMap<String, String>,
+}
+
+impl SourceRows {
+    fn of(&self, e: Entity, cust: &str) -> &[Row] {
+        self.rows.get(&e).and_then(|m| m.get(cust)).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Reads every mapped entity's rows for the customers `ids`.
+pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> {
+    let mut out = SourceRows { rows: HashMap::new(), bad: BTreeMap::new() };
+    for e in Entity::ALL {
+        let got = source::rows_for(&ctx.source, &ctx.cfg.mapping, e, ids).await?;
+        let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
+        for (cust, rows) in got {
+            for r in rows {
+                match r {
+                    Ok(r) => ok.entry(cust.clone()).or_default().push(r),
+                    Err(err) => {
+                        out.bad.entry(cust.clone()).or_insert_with(|| format!("transform: {err}"));
+                    }
+                }
+            }
+        }
+        out.rows.insert(e, ok);
+    }
+    Ok(out)
+}
+
+/// Writes `rows` (all of these customers' rows, every entity) to the platform, replacing
+/// whatever the platform had for them. With `customers_too` unset only child rows are replaced.
+pub async fn write_target(
+    conn: &mut SqliteConnection,
+    ids: &[String],
+    rows: &HashMap<Entity, Vec<&Row>>,
+    customers_too: bool,
+) -> eyre::Result<()> {
+    let empty = Vec::new();
+    if customers_too {
+        target::delete_customers(conn, ids).await?;
+        let cs = rows.get(&Entity::Customers).unwrap_or(&empty);
+        target::insert(conn, Entity::Customers, cs, &HashMap::new(), &HashMap::new()).await?;
+    } else {
+        target::delete_children(conn, ids).await?;
+    }
+    let platform = target::customer_ids(conn, ids).await?;
+    let devs = rows.get(&Entity::Devices).unwrap_or(&empty);
+    target::insert(conn, Entity::Devices, devs, &platform, &HashMap::new()).await?;
+    let device_ids = target::device_ids(conn, ids).await?;
+    for e in [Entity::Repairs, Entity::Payments, Entity::Communications] {
+        target::insert(conn, e, rows.get(&e).unwrap_or(&empty), &platform, &device_ids).await?;
+    }
+    Ok(())
+}
+
+/// One entity of one customer compared source against target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntityCheck {
+    pub entity: &'static str,
+    pub source_count: i64,
+    pub target_count: i64,
+    pub source_checksum: String,
+    pub target_checksum: String,
+    /// Repairs only: rows whose `device_id` does not point at the device its
+    /// `device_legacy_id` names on the platform.
+    pub broken_links: i64,
+}
+
+impl EntityCheck {
+    pub fn ok(&self) -> bool {
+        self.source_count == self.target_count
+            && self.source_checksum == self.target_checksum
+            && self.broken_links == 0
+    }
+
+    /// "repairs: count 5 ≠ 4, checksum 1a2b… ≠ 3c4d…"
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.source_count != self.target_count {
+            parts.push(format!("count source {} ≠ target {}", self.source_count, self.target_count));
+        }
+        if self.source_checksum != self.target_checksum {
+            parts.push(format!(
+                "checksum source {} ≠ target {}",
+                &self.source_checksum[..12],
+                &self.target_checksum[..12]
+            ));
+        }
+        if self.broken_links > 0 {
+            parts.push(format!("{} repairs point at the wrong device", self.broken_links));
+        }
+        format!("{}: {}", self.entity, parts.join(", "))
+    }
+}
+
+/// The validation of one customer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CustomerCheck {
+    pub legacy_id: String,
+    pub entities: Vec<EntityCheck>,
+    /// A source row that no longer normalises.
+    pub error: Option<String>,
+}
+
+impl CustomerCheck {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.entities.iter().all(EntityCheck::ok)
+    }
+
+    pub fn reason(&self) -> String {
+        if let Some(e) = &self.error {
+            return e.clone();
+        }
+        self.entities.iter().filter(|e| !e.ok()).map(EntityCheck::describe).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// Re-reads the source and the platform for `ids` and compares every entity by count and
+/// checksum, and repairs' device links.
+pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
+    let src = read_source(ctx, ids).await?;
+    let mut conn = ctx.target.acquire().await?;
+    let mut tgt = HashMap::new();
+    for e in Entity::ALL {
+        tgt.insert(e, target::rows_for(&mut conn, e, ids).await?);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut entities = Vec::new();
+        for e in Entity::ALL {
+            if ctx.cfg.mapping.get(e).is_none() {
+                continue;
+            }
+            let s = src.of(e, id);
+            let t: &[target::TargetRow] = tgt.get(&e).and_then(|m| m.get(id)).map_or(&[], Vec::as_slice);
+            let sc = checksum(&mut s.iter().collect::<Vec<_>>());
+            let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
+            let broken_links = if e == Entity::Repairs { broken_links(&tgt, id, t) } else { 0 };
+            entities.push(EntityCheck {
+                entity: e.name(),
+                source_count: sc.count,
+                target_count: tc.count,
+                source_checksum: sc.sha256,
+                target_checksum: tc.sha256,
+                broken_links,
+            });
+        }
+        out.push(CustomerCheck { legacy_id: id.clone(), entities, error: src.bad.get(id).cloned() });
+    }
+    Ok(out)
+}
+
+fn broken_links(
+    tgt: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
+    cust: &str,
+    repairs: &[target::TargetRow],
+) -> i64 {
+    let devices: HashMap<&str, i64> = tgt
+        .get(&Entity::Devices)
+        .and_then(|m| m.get(cust))
+        .map(|v| v.iter().map(|d| (d.row.legacy_id(), d.id)).collect())
+        .unwrap_or_default();
+    let dev_col = Entity::Repairs.column_index("device_legacy_id").unwrap_or(2);
+    repairs
+        .iter()
+        .filter(|r| {
+            let want = r.row.values[dev_col].as_str().and_then(|d| devices.get(d).copied());
+            want != r.device_id
+        })
+        .count() as i64
+}
+
+/// Inserts one `steps` row per customer and moves their `step` forward, in `tx`.
+async fn record_step(
+    tx: &mut Transaction<'static, Sqlite>,
+    members: &[&Member],
+    batch: &str,
+    step: &str,
+    started: &str,
+    outcome: &str,
+    detail: Option<&HashMap<i64, String>>,
+) -> eyre::Result<()> {
+    let now = clock::now();
+    for chunk in members.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ");
+        qb.push_values(chunk, |mut b, m| {
+            b.push_bind(m.id)
+                .push_bind(batch.to_string())
+                .push_bind(step.to_string())
+                .push_bind(started.to_string())
+                .push_bind(now.clone())
+                .push_bind(outcome.to_string())
+                .push_bind(detail.and_then(|d| d.get(&m.id).cloned()));
+        });
+        qb.build().execute(&mut **tx).await?;
+        if outcome == "ok" {
+            let sql = format!("UPDATE customers SET step = ?, updated_at = ? WHERE id IN ({})", placeholders(chunk.len()));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(step.to_string()).bind(now.clone());
+            for m in chunk {
+                q = q.bind(m.id);
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks customers failed or quarantined with their reason, in `tx`.
+async fn set_outcome(
+    tx: &mut Transaction<'static, Sqlite>,
+    members: &[&Member],
+    status: &str,
+    reasons: &HashMap<i64, String>,
+) -> eyre::Result<()> {
+    let now = clock::now();
+    for m in members {
+        sqlx::query("UPDATE customers SET status = ?, reason = ?, platform_id = NULL, updated_at = ? WHERE id = ?")
+            .bind(status.to_string())
+            .bind(reasons.get(&m.id).cloned())
+            .bind(now.clone())
+            .bind(m.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Restores the platform to the customers' backups (nothing, for a customer that had nothing)
+/// and verifies the target checksums against the backup. Returns the customers whose
+/// verification failed, with the reason.
+pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<String, String>> {
+    let mut backups: HashMap<Entity, Vec<Row>> = HashMap::new();
+    let mut expected: HashMap<(String, Entity), Checksum> = HashMap::new();
+    let mut with_backup: Vec<String> = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT c.legacy_id, b.entity, b.target_rows, b.target_count, b.target_checksum
+             FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, _) in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&ctx.state).await? {
+            let cust: String = r.try_get(0)?;
+            let Some(e) = Entity::parse(&r.try_get::<String, _>(1)?) else { continue };
+            let rows: Vec<Row> = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
+            backups.entry(e).or_default().extend(rows);
+            expected.insert((cust.clone(), e), Checksum { count: r.try_get(3)?, sha256: r.try_get(4)? });
+            if e == Entity::Customers {
+                with_backup.push(cust);
+            }
+        }
+    }
+    // A customer without a backup never reached create_account: the platform has nothing of it.
+    let all: Vec<String> = ids.iter().map(|(_, l)| l.clone()).collect();
+    let refs: HashMap<Entity, Vec<&Row>> = backups.iter().map(|(e, v)| (*e, v.iter().collect())).collect();
+    let mut tx = write_tx(&ctx.target).await?;
+    write_target(&mut tx, &with_backup, &refs, true).await?;
+    tx.commit().await?;
+    let mut conn = ctx.target.acquire().await?;
+    let mut bad = HashMap::new();
+    for e in Entity::ALL {
+        let now = target::rows_for(&mut conn, e, &all).await?;
+        for id in &all {
+            let mut rows: Vec<&Row> = now.get(id).map(|v| v.iter().map(|t| &t.row).collect()).unwrap_or_default();
+            let got = checksum(&mut rows);
+            let want = expected.get(&(id.clone(), e)).cloned().unwrap_or_else(Checksum::empty);
+            if got != want {
+                bad.entry(id.clone()).or_insert_with(|| {
+                    format!(
+                        "{}: target after restore has {} rows ({}), backup had {} ({})",
+                        e.name(),
+                        got.count,
+                        got.short(),
+                        want.count,
+                        want.short()
+                    )
+                });
+            }
+        }
+    }
+    Ok(bad)
+}
+
+async fn load_members(ctx: &Ctx, batch: &str) -> eyre::Result<Vec<Member>> {
+    let rows = sqlx::query(
+        "SELECT id, legacy_id, attempts, step FROM customers WHERE batch_id = ? AND status = 'running' ORDER BY id",
+    )
+    .bind(batch.to_string())
+    .fetch_all(&ctx.state)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Member {
+                id: r.try_get(0)?,
+                legacy_id: r.try_get(1)?,
+                attempts: r.try_get(2)?,
+                done: steps_done(r.try_get::<Option<String>, _>(3)?.as_deref()),
+            })
+        })
+        .collect()
+}
+
+/// Drives one claimed batch to the end, or until the runner is paused-and-halted or stopped.
+pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcome> {
+    let mut members = load_members(ctx, &lease.batch).await?;
+    let mut tally = Tally::default();
+    let delay = Duration::from_millis(ctx.cfg.runner.step_delay_ms);
+    let mut source: Option<SourceRows> = None;
+    for (k, step) in STEPS.iter().enumerate() {
+        if let Gate::Stop(why) = gate(ctx, Some(lease)).await? {
+            return Ok(BatchOutcome::Stopped(why));
+        }
+        heartbeat(ctx).await?;
+        let todo: Vec<&Member> = members.iter().filter(|m| m.done == k).collect();
+        if todo.is_empty() {
+            continue;
+        }
+        let started = clock::now();
+        let ids: Vec<String> = todo.iter().map(|m| m.legacy_id.clone()).collect();
+        let mut failed: HashMap<i64, String> = HashMap::new();
+        let mut quarantined: HashMap<i64, String> = HashMap::new();
+        match *step {
+            "backup" => {
+                let src = read_source(ctx, &ids).await?;
+                let mut conn = ctx.target.acquire().await?;
+                let mut pre = HashMap::new();
+                for e in Entity::ALL {
+                    pre.insert(e, target::rows_for(&mut conn, e, &ids).await?);
+                }
+                drop(conn);
+                let mut tx = write_tx(&ctx.state).await?;
+                fence(ctx, &mut tx, lease).await?;
+                for m in &todo {
+                    if let Some(why) = src.bad.get(&m.legacy_id) {
+                        quarantined.insert(m.id, why.clone());
+                        continue;
+                    }
+                    for e in Entity::ALL {
+                        let s = checksum(&mut src.of(e, &m.legacy_id).iter().collect::<Vec<_>>());
+                        let t_rows: Vec<&Row> = pre
+                            .get(&e)
+                            .and_then(|x| x.get(&m.legacy_id))
+                            .map(|v| v.iter().map(|t| &t.row).collect())
+                            .unwrap_or_default();
+                        let t = checksum(&mut t_rows.clone());
+                        sqlx::query(
+                            "INSERT OR REPLACE INTO backups (customer_id, entity, taken_at, source_count, source_checksum,
+                             target_count, target_checksum, target_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(m.id)
+                        .bind(e.name())
+                        .bind(started.clone())
+                        .bind(s.count)
+                        .bind(s.sha256)
+                        .bind(t.count)
+                        .bind(t.sha256)
+                        .bind(serde_json::to_string(&t_rows)?)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !quarantined.contains_key(&m.id)).collect();
+                record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
+                let q: Vec<&Member> = todo.iter().copied().filter(|m| quarantined.contains_key(&m.id)).collect();
+                record_step(&mut tx, &q, &lease.batch, step, &started, "quarantined", Some(&quarantined)).await?;
+                set_outcome(&mut tx, &q, "quarantined", &quarantined).await?;
+                tx.commit().await?;
+                source = Some(src);
+            }
+            "create_account" | "migrate_data" => {
+                let src = match source.take() {
+                    Some(s) => s,
+                    None => read_source(ctx, &ids).await?,
+                };
+                for m in &todo {
+                    if let Some(why) = src.bad.get(&m.legacy_id) {
+                        failed.insert(m.id, why.clone());
+                    }
+                }
+                let go: Vec<String> =
+                    todo.iter().filter(|m| !failed.contains_key(&m.id)).map(|m| m.legacy_id.clone()).collect();
+                let mut rows: HashMap<Entity, Vec<&Row>> = HashMap::new();
+                for e in Entity::ALL {
+                    rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
+                }
+                let mut tx = write_tx(&ctx.target).await?;
+                if *step == "create_account" {
+                    target::delete_customers(&mut tx, &go).await?;
+                    let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                    target::insert(&mut tx, Entity::Customers, &cs, &HashMap::new(), &HashMap::new()).await?;
+                } else {
+                    write_target(&mut tx, &go, &rows, false).await?;
+                }
+                tx.commit().await?;
+                let mut tx = write_tx(&ctx.state).await?;
+                fence(ctx, &mut tx, lease).await?;
+                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !failed.contains_key(&m.id)).collect();
+                if *step == "create_account" {
+                    let mut conn = ctx.target.acquire().await?;
+                    let pids = target::customer_ids(&mut conn, &go).await?;
+                    for m in &ok {
+                        sqlx::query("UPDATE customers SET platform_id = ? WHERE id = ?")
+                            .bind(pids.get(&m.legacy_id).copied())
+                            .bind(m.id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
+                tx.commit().await?;
+                source = Some(src);
+            }
+            "validate" => {
+                let checks = validate(ctx, &ids).await?;
+                let mut tx = write_tx(&ctx.state).await?;
+                fence(ctx, &mut tx, lease).await?;
+                for (m, c) in todo.iter().zip(&checks) {
+                    for e in &c.entities {
+                        sqlx::query(
+                            "INSERT OR REPLACE INTO validations (customer_id, entity, checked_at, source_count,
+                             target_count, source_checksum, target_checksum, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        )
+                        .bind(m.id)
+                        .bind(e.entity)
+                        .bind(started.clone())
+                        .bind(e.source_count)
+                        .bind(e.target_count)
+                        .bind(e.source_checksum.clone())
+                        .bind(e.target_checksum.clone())
+                        .bind(e.ok())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    if !c.ok() {
+                        failed.insert(m.id, format!("validate: {}", c.reason()));
+                    }
+                }
+                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !failed.contains_key(&m.id)).collect();
+                record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
+                tx.commit().await?;
+            }
+            _ => {
+                if let Some(sql) = &ctx.cfg.source.on_migrated {
+                    source::run_hook(&ctx.source, "on_migrated", sql, &ids).await?;
+                }
+                let mut tx = write_tx(&ctx.state).await?;
+                fence(ctx, &mut tx, lease).await?;
+                let now = clock::now();
+                for m in &todo {
+                    let payload = serde_json::json!({
+                        "kind": "moved", "customer": m.legacy_id, "attempt": m.attempts,
+                    });
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO notifications (dedup_key, customer_id, kind, payload, created_at)
+                         VALUES (?, ?, 'moved', ?, ?)",
+                    )
+                    .bind(format!("moved:{}:{}", m.legacy_id, m.attempts))
+                    .bind(m.id)
+                    .bind(payload.to_string())
+                    .bind(now.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for chunk in todo.chunks(CHUNK) {
+                    let sql = format!(
+                        "UPDATE customers SET status = 'migrated', migrated_at = ?, reason = NULL WHERE id IN ({})",
+                        placeholders(chunk.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.clone());
+                    for m in chunk {
+                        q = q.bind(m.id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                record_step(&mut tx, &todo, &lease.batch, step, &started, "ok", None).await?;
+                tx.commit().await?;
+                tally.migrated += todo.len();
+            }
+        }
+        if !failed.is_empty() {
+            fail(ctx, lease, &members, step, &started, &failed).await?;
+            tally.failed += failed.len();
+        }
+        tally.quarantined += quarantined.len();
+        for m in members.iter_mut() {
+            if failed.contains_key(&m.id) || quarantined.contains_key(&m.id) {
+                m.done = usize::MAX;
+            } else if m.done == k {
+                m.done = k + 1;
+            }
+        }
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+    let mut tx = write_tx(&ctx.state).await?;
+    fence(ctx, &mut tx, lease).await?;
+    sqlx::query("UPDATE batches SET status = 'done', finished_at = ?, lease_until = NULL WHERE id = ?")
+        .bind(clock::now())
+        .bind(lease.batch.clone())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    members.clear();
+    Ok(BatchOutcome::Done(tally))
+}
+
+/// Restores failed customers' platform state from their backup and marks them failed.
+async fn fail(
+    ctx: &Ctx,
+    lease: &Lease,
+    members: &[Member],
+    step: &str,
+    started: &str,
+    failed: &HashMap<i64, String>,
+) -> eyre::Result<()> {
+    let who: Vec<&Member> = members.iter().filter(|m| failed.contains_key(&m.id)).collect();
+    let ids: Vec<(i64, String)> = who.iter().map(|m| (m.id, m.legacy_id.clone())).collect();
+    let unrestored = restore(ctx, &ids).await?;
+    let mut reasons = failed.clone();
+    for m in &who {
+        if let Some(why) = unrestored.get(&m.legacy_id) {
+            reasons.entry(m.id).and_modify(|r| r.push_str(&format!("; restore not verified: {why}")));
+        }
+    }
+    let mut tx = write_tx(&ctx.state).await?;
+    fence(ctx, &mut tx, lease).await?;
+    record_step(&mut tx, &who, &lease.batch, step, started, "failed", Some(&reasons)).await?;
+    set_outcome(&mut tx, &who, "failed", &reasons).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! `cutover plan`: customers and their metrics from the source through the mapping → audit →
+//! segments → waves (one per segment, in priority order) → batches.
+//!
+//! Idempotent: customers already migrated, running or rolling back are never touched; pending,
+//! quarantined, failed and rolled-back customers are re-evaluated (so a quarantined customer
+//! whose source was fixed becomes pending, and a failed one is queued again). Only batches no
+//! worker has claimed are rebuilt.
+
+use std::collections::HashMap;
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+
+use super::segment::{self, Facts};
+use crate::clock;
+use crate::config::{Config, Severity};
+use crate::db::write_tx;
+use crate::schema::{Entity, Raw, Row, Val};
+use crate::source::{self, audit};
+
+/// Customers written to the state database per statement.
+const UPSERT_ROWS: usize = 500;
+
+/// What a plan found, per segment and overall.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PlanSummary {
+    pub customers: i64,
+    pub quarantined: i64,
+    pub warned: i64,
+    pub rejected_rows: i64,
+    pub batches_pending: i64,
+    pub segments: Vec<SegmentPlan>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SegmentPlan {
+    pub name: String,
+    pub priority: i64,
+    pub customers: i64,
+    pub pending: i64,
+    pub quarantined: i64,
+    pub batches_pending: i64,
+}
+
+struct Planned {
+    legacy_id: String,
+    name: String,
+    email: Option<String>,
+    account_type: Option<String>,
+    special_needs: bool,
+    country: Option<String>,
+    revenue: f64,
+    repairs: i64,
+    segment: String,
+    priority: i64,
+    status: &'static str,
+    reason: Option<String>,
+    warnings: Option<String>,
+}
+
+fn opt_text(row: &Row, col: &str) -> Option<String> {
+    row.get(Entity::Customers, col).filter(|v| !v.is_null()).map(Val::display)
+}
+
+/// Revenue and repair counts per customer in the 12 months before `as_of`, aggregated on the
+/// source. Payments with status failed, refunded, void or cancelled do not count as revenue.
+async fn metrics(
+    src: &SqlitePool,
+    cfg: &Config,
+    as_of: NaiveDate,
+) -> eyre::Result<(HashMap<String, f64>, HashMap<String, i64>)> {
+    let from = (as_of - Duration::days(365)).format("%Y-%m-%d").to_string();
+    let to = (as_of + Duration::days(1)).format("%Y-%m-%d").to_string();
+    let mut revenue = HashMap::new();
+    let mut repairs = HashMap::new();
+    if let Some(q) = cfg.mapping.get(Entity::Payments) {
+        let sql = format!(
+            "SELECT m.customer_legacy_id, SUM(CAST(m.amount AS REAL)) FROM ({q}) AS m \
+             WHERE m.paid_at >= ? AND m.paid_at < ? AND (m.status IS NULL OR lower(m.status) NOT IN \
+             ('failed', 'refunded', 'void', 'cancelled')) GROUP BY m.customer_legacy_id"
+        );
+        for (k, v) in source::pairs(src, sql, &[from.clone(), to.clone()]).await? {
+            let n = match v {
+                Raw::Real(f) => f,
+                Raw::Int(i) => i as f64,
+                _ => 0.0,
+            };
+            revenue.insert(k, n);
+        }
+    }
+    if let Some(q) = cfg.mapping.get(Entity::Repairs) {
+        let sql = format!(
+            "SELECT m.customer_legacy_id, COUNT(*) FROM ({q}) AS m \
+             WHERE m.opened_at >= ? AND m.opened_at < ? GROUP BY m.customer_legacy_id"
+        );
+        for (k, v) in source::pairs(src, sql, &[from, to]).await? {
+            if let Raw::Int(n) = v {
+                repairs.insert(k, n);
+            }
+        }
+    }
+    Ok((revenue, repairs))
+}
+
+/// Runs the plan. See the module docs for what it touches.
+///
+/// Errors: a mapping query failing on the source, a customer no segment matches, or the state
+/// database refusing a write.
+pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::Result<PlanSummary> {
+    let as_of = cfg.as_of();
+    let (revenue, repairs) = metrics(src, cfg, as_of).await?;
+    let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
+    let (entity_findings, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
+    let mut by_customer: HashMap<String, Vec<audit::Finding>> = HashMap::new();
+    for f in entity_findings {
+        by_customer.entry(f.customer.clone()).or_default().push(f);
+    }
+    let segments = cfg.segments_by_priority();
+    let now = clock::now();
+    let as_of_dt = as_of.and_hms_opt(0, 0, 0).unwrap_or_default();
+
+    let mut planned = Vec::new();
+    let mut findings = Vec::new();
+    let mut rejected_rows = rejected;
+    let mut failure: Option<eyre::Report> = None;
+    source::for_each_row(src, &cfg.mapping, Entity::Customers, |res| {
+        let row = match res {
+            Ok(r) => r,
+            Err(e) if e.legacy_id.is_empty() => {
+                rejected_rows.push(audit::Rejected {
+                    entity: "customers",
+                    legacy_id: String::new(),
+                    rule: "transform".into(),
+                    detail: e.to_string(),
+                });
+                return;
+            }
+            Err(e) => {
+                // The row cannot be migrated as it stands: quarantine it under its legacy id.
+                let f = audit::Finding {
+                    customer: e.legacy_id.clone(),
+                    rule: format!("transform:customers.{}", e.column),
+                    severity: Severity::Block,
+                    detail: e.to_string(),
+                };
+                planned.push(Planned {
+                    legacy_id: e.legacy_id.clone(),
+                    name: String::new(),
+                    email: None,
+                    account_type: None,
+                    special_needs: false,
+                    country: None,
+                    revenue: 0.0,
+                    repairs: 0,
+                    segment: segments.last().map(|s| s.name.clone()).unwrap_or_default(),
+                    priority: segments.last().map_or(0, |s| s.priority),
+                    status: "quarantined",
+                    reason: Some(format!("{}: {}", f.rule, f.detail)),
+                    warnings: None,
+                });
+                findings.push(f);
+                return;
+            }
+        };
+        let attrs = match serde_json::from_str(&row.attributes) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let id = row.legacy_id().to_string();
+        let rev = row
+            .get(Entity::Customers, "annual_revenue")
+            .and_then(Val::as_f64)
+            .unwrap_or_else(|| revenue.get(&id).copied().unwrap_or(0.0));
+        let rep = match row.get(Entity::Customers, "repairs_12m") {
+            Some(Val::Int(n)) => *n,
+            _ => repairs.get(&id).copied().unwrap_or(0),
+        };
+        let created = opt_text(&row, "created_at").and_then(|t| crate::schema::parse_timestamp(&t));
+        let tenure_years = created.map_or(0.0, |c| (as_of_dt - c).num_days() as f64 / 365.25);
+        let account_type = opt_text(&row, "account_type");
+        let country = opt_text(&row, "country");
+        let special_needs = matches!(row.get(Entity::Customers, "special_needs"), Some(Val::Int(1)));
+        let facts = Facts {
+            annual_revenue: rev,
+            repairs_12m: rep,
+            account_type: account_type.as_deref(),
+            country: country.as_deref(),
+            special_needs,
+            tenure_years,
+            attributes: Some(&attrs),
+        };
+        let Some(seg) = segment::assign(&segments, &facts) else {
+            failure.get_or_insert_with(|| {
+                eyre::eyre!("customer {id}: no segment matches (add a segment with no rules as a catch-all)")
+            });
+            return;
+        };
+        let mut fs = checks.check(&row, &attrs);
+        fs.extend(by_customer.remove(&id).unwrap_or_default());
+        let blocking: Vec<_> = fs.iter().filter(|f| f.severity == Severity::Block).collect();
+        let reason = (!blocking.is_empty()).then(|| {
+            blocking.iter().map(|f| format!("{}: {}", f.rule, f.detail)).collect::<Vec<_>>().join("; ")
+        });
+        let warns: Vec<_> = fs.iter().filter(|f| f.severity == Severity::Warn).map(|f| f.rule.clone()).collect();
+        planned.push(Planned {
+            legacy_id: id,
+            name: opt_text(&row, "name").unwrap_or_default(),
+            email: opt_text(&row, "email"),
+            account_type,
+            special_needs,
+            country,
+            revenue: rev,
+            repairs: rep,
+            segment: seg.name.clone(),
+            priority: seg.priority,
+            status: if reason.is_some() { "quarantined" } else { "pending" },
+            reason,
+            warnings: (!warns.is_empty()).then(|| warns.join(", ")),
+        });
+        findings.extend(fs);
+    })
+    .await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+
+    let mut tx = write_tx(state).await?;
+    for s in &segments {
+        sqlx::query(
+            "INSERT INTO segments (name, priority, window_start_day, window_end_day, support, target_success_rate) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
+             window_start_day = excluded.window_start_day, window_end_day = excluded.window_end_day, \
+             support = excluded.support, target_success_rate = excluded.target_success_rate",
+        )
+        .bind(s.name.clone())
+        .bind(s.priority)
+        .bind(s.window_days[0])
+        .bind(s.window_days[1])
+        .bind(s.support.clone())
+        .bind(s.target_success_rate)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for chunk in planned.chunks(UPSERT_ROWS) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
+             annual_revenue, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, p| {
+            b.push_bind(p.legacy_id.clone())
+                .push_bind(p.name.clone())
+                .push_bind(p.email.clone())
+                .push_bind(p.account_type.clone())
+                .push_bind(p.special_needs)
+                .push_bind(p.country.clone())
+                .push_bind(p.revenue)
+                .push_bind(p.repairs)
+                .push_bind(p.segment.clone())
+                .push_bind(p.priority)
+                .push_bind(p.status)
+                .push_bind(p.reason.clone())
+                .push_bind(p.warnings.clone())
+                .push_bind(now.clone())
+                .push_bind(now.clone());
+        });
+        qb.push(
+            " ON CONFLICT (legacy_id) DO UPDATE SET name = excluded.name, email = excluded.email, \
+             account_type = excluded.account_type, special_needs = excluded.special_needs, \
+             country = excluded.country, annual_revenue = excluded.annual_revenue, \
+             repairs_12m = excluded.repairs_12m, segment = excluded.segment, priority = excluded.priority, \
+             status = excluded.status, reason = excluded.reason, warnings = excluded.warnings, \
+             planned_at = excluded.planned_at, \
+             updated_at = CASE WHEN customers.status = excluded.status THEN customers.updated_at \
+                          ELSE excluded.updated_at END \
+             WHERE customers.status IN ('pending', 'quarantined', 'failed', 'rolled_back')",
+        );
+        qb.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM findings").execute(&mut *tx).await?;
+    for chunk in findings.chunks(UPSERT_ROWS) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO findings (customer_legacy_id, rule, severity, detail) ");
+        qb.push_values(chunk, |mut b, f| {
+            b.push_bind(f.customer.clone())
+                .push_bind(f.rule.clone())
+                .push_bind(f.severity.as_str())
+                .push_bind(f.detail.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM rejected_rows").execute(&mut *tx).await?;
+    for chunk in rejected_rows.chunks(UPSERT_ROWS) {
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT OR IGNORE INTO rejected_rows (entity, legacy_id, rule, detail) ");
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.entity).push_bind(r.legacy_id.clone()).push_bind(r.rule.clone()).push_bind(r.detail.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    rebatch(state, cfg.runner.batch_size).await?;
+    summary(state).await
+}
+
+/// Rebuilds the batches no worker has claimed: pending customers are grouped by segment, most
+/// valuable first, into batches of `size`. Batch ids are `<SEGMENT>-<seq>` and continue after
+/// the segment's claimed batches, so re-running gives the same ids.
+pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
+    let mut tx = write_tx(state).await?;
+    sqlx::query("UPDATE customers SET batch_id = NULL WHERE status IN ('pending', 'quarantined') AND batch_id IS NOT NULL")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM batches WHERE status = 'pending'").execute(&mut *tx).await?;
+    // One set-based statement numbers every pending customer within its segment.
+    sqlx::query(
+        "WITH base AS (
+            SELECT s.name, s.priority, upper(replace(s.name, ' ', '-')) AS slug,
+                   COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last
+            FROM segments s),
+         ranked AS (
+            SELECT c.id, base.slug, base.last,
+                   (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / ?1 AS k
+            FROM customers c JOIN base ON base.name = c.segment
+            WHERE c.status = 'pending')
+         UPDATE customers SET batch_id = (SELECT slug || '-' || printf('%04d', last + k + 1) FROM ranked WHERE ranked.id = customers.id)
+         WHERE id IN (SELECT id FROM ranked)",
+    )
+    .bind(size as i64)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO batches (id, segment, priority, seq, status, size)
+         SELECT c.batch_id, c.segment, MIN(c.priority),
+                CAST(substr(c.batch_id, length(c.batch_id) - 3) AS INTEGER), 'pending', COUNT(*)
+         FROM customers c WHERE c.status = 'pending' AND c.batch_id IS NOT NULL GROUP BY c.batch_id, c.segment",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The plan's current shape, from the state database.
+pub async fn summary(state: &SqlitePool) -> eyre::Result<PlanSummary> {
+    let mut s = PlanSummary::default();
+    let segs = sqlx::query(
+        "SELECT s.name, s.priority,
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name),
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'pending'),
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'quarantined'),
+           (SELECT COUNT(*) FROM batches b WHERE b.segment = s.name AND b.status = 'pending')
+         FROM segments s ORDER BY s.priority",
+    )
+    .fetch_all(state)
+    .await?;
+    for r in segs {
+        let seg = SegmentPlan {
+            name: r.try_get(0)?,
+            priority: r.try_get(1)?,
+            customers: r.try_get(2)?,
+            pending: r.try_get(3)?,
+            quarantined: r.try_get(4)?,
+            batches_pending: r.try_get(5)?,
+        };
+        s.customers += seg.customers;
+        s.quarantined += seg.quarantined;
+        s.batches_pending += seg.batches_pending;
+        s.segments.push(seg);
+    }
+    s.warned = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE warnings IS NOT NULL")
+        .fetch_one(state)
+        .await?;
+    s.rejected_rows = sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows").fetch_one(state).await?;
+    Ok(s)
+}

@@ -1,0 +1,229 @@
+//! The batch runner: claims the next batch in priority order under a lease, drives it through
+//! the pipeline, and obeys the shared runner state at every step boundary.
+//!
+//! A claim bumps the batch's `lease_token`; every later state write for the batch checks the
+//! token (the fence), so a worker that lost its lease (it stalled past `lease_seconds` and
+//! another worker reclaimed the batch) cannot commit.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::{Row as _, Sqlite, Transaction};
+
+use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
+use crate::{clock, db};
+
+/// What `cutover run` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct RunOpts {
+    pub segment: Option<String>,
+    pub max_batches: Option<usize>,
+    pub dry_run: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunSummary {
+    pub batches: usize,
+    pub migrated: usize,
+    pub failed: usize,
+    pub quarantined: usize,
+    pub stopped: Option<String>,
+}
+
+/// A claimed batch and the token that fences its writes.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub batch: String,
+    pub token: i64,
+}
+
+/// The lease's expiry if renewed now.
+pub(crate) fn lease_until(ctx: &Ctx) -> String {
+    clock::fmt(Utc::now() + chrono::Duration::seconds(ctx.cfg.runner.lease_seconds as i64))
+}
+
+/// Renews `lease` inside `tx`, failing if another worker holds the batch now.
+///
+/// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
+pub(crate) async fn fence(ctx: &Ctx, tx: &mut Transaction<'static, Sqlite>, lease: &Lease) -> eyre::Result<()> {
+    let n = sqlx::query("UPDATE batches SET lease_until = ? WHERE id = ? AND lease_token = ? AND lease_owner = ?")
+        .bind(lease_until(ctx))
+        .bind(lease.batch.clone())
+        .bind(lease.token)
+        .bind(ctx.worker.clone())
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n != 1 {
+        eyre::bail!("lease on batch {} lost (token {}): another worker owns it now", lease.batch, lease.token);
+    }
+    Ok(())
+}
+
+/// Claims the next pending batch, or one whose lease expired, in priority order.
+pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lease, usize)>> {
+    let mut tx = db::write_tx(&ctx.state).await?;
+    let now = clock::now();
+    let row = sqlx::query(
+        "SELECT id, lease_token FROM batches
+         WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < ?1)))
+           AND (?2 IS NULL OR segment = ?2)
+         ORDER BY priority, seq LIMIT 1",
+    )
+    .bind(now.clone())
+    .bind(segment.map(str::to_string))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let batch: String = row.try_get(0)?;
+    let token: i64 = row.try_get::<i64, _>(1)? + 1;
+    sqlx::query(
+        "UPDATE batches SET status = 'running', lease_owner = ?, lease_until = ?, lease_token = ?,
+         started_at = COALESCE(started_at, ?) WHERE id = ?",
+    )
+    .bind(ctx.worker.clone())
+    .bind(lease_until(ctx))
+    .bind(token)
+    .bind(now.clone())
+    .bind(batch.clone())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE customers SET status = 'running', attempts = attempts + 1, step = NULL, updated_at = ?
+         WHERE batch_id = ? AND status = 'pending'",
+    )
+    .bind(now)
+    .bind(batch.clone())
+    .execute(&mut *tx)
+    .await?;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running'")
+        .bind(batch.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some((Lease { batch, token }, n as usize)))
+}
+
+/// Gives a batch back without finishing it, so that any worker may resume it at once.
+pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
+    sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = ? AND lease_token = ?")
+        .bind(lease.batch.clone())
+        .bind(lease.token)
+        .execute(&ctx.state)
+        .await?;
+    Ok(())
+}
+
+/// What the runner state says to do at a step boundary.
+pub(crate) enum Gate {
+    Go,
+    Stop(String),
+}
+
+/// Waits while the runner is paused (renewing the lease), and says stop when it is halted or
+/// idle (someone stopped the run).
+pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate> {
+    loop {
+        match runner_state(&ctx.state).await? {
+            RunnerState::Running => return Ok(Gate::Go),
+            RunnerState::Halted => return Ok(Gate::Stop("halted".into())),
+            RunnerState::Idle => return Ok(Gate::Stop("stopped".into())),
+            RunnerState::Paused => {
+                if let Some(l) = lease {
+                    let mut tx = db::write_tx(&ctx.state).await?;
+                    fence(ctx, &mut tx, l).await?;
+                    tx.commit().await?;
+                }
+                heartbeat(ctx).await?;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
+pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
+    sqlx::query("UPDATE runner SET heartbeat_at = ? WHERE id = 1").bind(clock::now()).execute(&ctx.state).await?;
+    Ok(())
+}
+
+/// Runs batches until the work asked for is done, the runner is paused-then-halted, or an
+/// error stops it. Sets the runner to `running` first (refusing when it is halted) and back to
+/// `idle` when the queue is empty.
+///
+/// Errors: the runner is halted (release it first), or a database failed.
+pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
+    let mut summary = RunSummary::default();
+    if opts.dry_run {
+        let rows = sqlx::query(
+            "SELECT id, size FROM batches WHERE status IN ('pending', 'running') AND (?1 IS NULL OR segment = ?1)
+             ORDER BY priority, seq LIMIT ?2",
+        )
+        .bind(opts.segment.clone())
+        .bind(opts.max_batches.map_or(-1, |n| n as i64))
+        .fetch_all(&ctx.state)
+        .await?;
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let n: i64 = r.try_get(1)?;
+            ctx.notice(Notice::BatchClaimed { batch: id, customers: n as usize });
+            summary.batches += 1;
+        }
+        summary.stopped = Some("dry run: nothing was written".into());
+        return Ok(summary);
+    }
+    match runner_state(&ctx.state).await? {
+        RunnerState::Halted => {
+            eyre::bail!("the runner is halted; release it with `cutover resume` (or `s` in the console) first")
+        }
+        RunnerState::Running => {}
+        _ => set_runner_state(ctx, RunnerState::Running, "run started").await?,
+    }
+    loop {
+        if opts.max_batches.is_some_and(|m| summary.batches >= m) {
+            break;
+        }
+        if let Gate::Stop(why) = gate(ctx, None).await? {
+            summary.stopped = Some(why);
+            break;
+        }
+        let Some((lease, n)) = claim(ctx, opts.segment.as_deref()).await? else { break };
+        ctx.notice(Notice::BatchClaimed { batch: lease.batch.clone(), customers: n });
+        let out = pipeline::process_batch(ctx, &lease).await;
+        match out {
+            Ok(pipeline::BatchOutcome::Done(t)) => {
+                summary.batches += 1;
+                summary.migrated += t.migrated;
+                summary.failed += t.failed;
+                summary.quarantined += t.quarantined;
+                ctx.notice(Notice::BatchDone {
+                    batch: lease.batch.clone(),
+                    migrated: t.migrated,
+                    failed: t.failed,
+                    quarantined: t.quarantined,
+                });
+            }
+            Ok(pipeline::BatchOutcome::Stopped(why)) => {
+                release(ctx, &lease).await?;
+                summary.stopped = Some(why);
+                break;
+            }
+            Err(e) => {
+                let _ = release(ctx, &lease).await;
+                ctx.notice(Notice::Error(format!("{e:#}")));
+                return Err(e);
+            }
+        }
+    }
+    if summary.stopped.is_none() {
+        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')")
+            .fetch_one(&ctx.state)
+            .await?;
+        if busy == 0 && runner_state(&ctx.state).await? == RunnerState::Running {
+            set_runner_state(ctx, RunnerState::Idle, "queue empty").await?;
+        }
+    }
+    ctx.notice(Notice::Stopped { reason: summary.stopped.clone().unwrap_or_else(|| "done".into()) });
+    Ok(summary)
+}

@@ -1,0 +1,152 @@
+//! Segment assignment (brief section 2, "Segments"): rules are tried in priority order and a
+//! customer gets the first segment that matches; a segment with no rules matches everyone.
+
+use crate::config::{Condition, Match, Op, SegmentRule};
+
+/// The facts a segment rule can test, for one customer.
+#[derive(Debug, Clone, Default)]
+pub struct Facts<'a> {
+    pub annual_revenue: f64,
+    pub repairs_12m: i64,
+    pub account_type: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub special_needs: bool,
+    pub tenure_years: f64,
+    /// The customer's `attributes` object, for `attributes.<key>` fields.
+    pub attributes: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+const FIELDS: &[&str] =
+    &["annual_revenue", "repairs_12m", "account_type", "country", "special_needs", "tenure_years"];
+
+/// Checks a rule at config load. Errors: an unknown field, or `in` without a list.
+pub fn check_condition(c: &Condition) -> Result<(), String> {
+    if !FIELDS.contains(&c.field.as_str()) && !c.field.starts_with("attributes.") {
+        return Err(format!(
+            "unknown field `{}` (one of {}, or attributes.<key>)",
+            c.field,
+            FIELDS.join(", ")
+        ));
+    }
+    match (c.op, &c.value) {
+        (Op::In, toml::Value::Array(_)) => Ok(()),
+        (Op::In, _) => Err("`in` needs a list value".into()),
+        (_, toml::Value::Array(_)) => Err("only `in` takes a list value".into()),
+        _ => Ok(()),
+    }
+}
+
+enum Fact {
+    Num(f64),
+    Str(String),
+    Missing,
+}
+
+fn fact(f: &Facts, field: &str) -> Fact {
+    let s = |v: Option<&str>| v.map_or(Fact::Missing, |s| Fact::Str(s.to_lowercase()));
+    match field {
+        "annual_revenue" => Fact::Num(f.annual_revenue),
+        "repairs_12m" => Fact::Num(f.repairs_12m as f64),
+        "tenure_years" => Fact::Num(f.tenure_years),
+        "special_needs" => Fact::Num(if f.special_needs { 1.0 } else { 0.0 }),
+        "account_type" => s(f.account_type),
+        "country" => s(f.country),
+        other => {
+            let key = other.trim_start_matches("attributes.");
+            match f.attributes.and_then(|m| m.get(key)) {
+                Some(serde_json::Value::Number(n)) => n.as_f64().map_or(Fact::Missing, Fact::Num),
+                Some(serde_json::Value::String(t)) => match t.trim().parse::<f64>() {
+                    Ok(n) => Fact::Num(n),
+                    Err(_) => Fact::Str(t.to_lowercase()),
+                },
+                Some(serde_json::Value::Bool(b)) => Fact::Num(if *b { 1.0 } else { 0.0 }),
+                _ => Fact::Missing,
+            }
+        }
+    }
+}
+
+fn literal(v: &toml::Value) -> Fact {
+    match v {
+        toml::Value::Integer(i) => Fact::Num(*i as f64),
+        toml::Value::Float(x) => Fact::Num(*x),
+        toml::Value::Boolean(b) => Fact::Num(if *b { 1.0 } else { 0.0 }),
+        toml::Value::String(s) => Fact::Str(s.to_lowercase()),
+        _ => Fact::Missing,
+    }
+}
+
+fn equal(a: &Fact, b: &Fact) -> bool {
+    match (a, b) {
+        (Fact::Num(x), Fact::Num(y)) => (x - y).abs() < 1e-9,
+        (Fact::Str(x), Fact::Str(y)) => x == y,
+        (Fact::Num(x), Fact::Str(y)) | (Fact::Str(y), Fact::Num(x)) => y.parse::<f64>().ok() == Some(*x),
+        _ => false,
+    }
+}
+
+fn holds(c: &Condition, f: &Facts) -> bool {
+    let a = fact(f, &c.field);
+    if matches!(a, Fact::Missing) {
+        return false;
+    }
+    match c.op {
+        Op::In => match &c.value {
+            toml::Value::Array(items) => items.iter().any(|v| equal(&a, &literal(v))),
+            _ => false,
+        },
+        Op::Eq => equal(&a, &literal(&c.value)),
+        Op::Ne => !equal(&a, &literal(&c.value)),
+        op => match (a, literal(&c.value)) {
+            (Fact::Num(x), Fact::Num(y)) => match op {
+                Op::Gt => x > y,
+                Op::Ge => x >= y,
+                Op::Lt => x < y,
+                _ => x <= y,
+            },
+            _ => false,
+        },
+    }
+}
+
+/// The first of `segments` (already in priority order) whose rules match `f`, or `None`
+/// when none does (the config then lacks a catch-all).
+pub fn assign<'s>(segments: &[&'s SegmentRule], f: &Facts) -> Option<&'s SegmentRule> {
+    segments.iter().copied().find(|s| {
+        s.rules.is_empty()
+            || match s.match_ {
+                Match::Any => s.rules.iter().any(|c| holds(c, f)),
+                Match::All => s.rules.iter().all(|c| holds(c, f)),
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn cfg() -> Config {
+        let t = "[workspace]\nname='t'\n[state]\nurl='sqlite::memory:'\n[source]\nurl='sqlite::memory:'\n\
+                 [target]\nurl='sqlite::memory:'\n[mapping.customers]\nquery='SELECT 1'\n";
+        Config::from_toml(t, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    fn seg(c: &Config, f: Facts) -> String {
+        assign(&c.segments_by_priority(), &f).unwrap().name.clone()
+    }
+
+    #[test]
+    fn default_rules_follow_the_brief() {
+        let c = cfg();
+        let base = Facts::default();
+        assert_eq!(seg(&c, Facts { annual_revenue: 5000.01, ..base.clone() }), "VIP");
+        assert_eq!(seg(&c, Facts { annual_revenue: 5000.0, ..base.clone() }), "High-value");
+        assert_eq!(seg(&c, Facts { repairs_12m: 11, ..base.clone() }), "VIP");
+        assert_eq!(seg(&c, Facts { repairs_12m: 10, ..base.clone() }), "High-value");
+        assert_eq!(seg(&c, Facts { account_type: Some("Business"), ..base.clone() }), "VIP");
+        assert_eq!(seg(&c, Facts { annual_revenue: 999.0, ..base.clone() }), "Regular");
+        assert_eq!(seg(&c, Facts { repairs_12m: 2, ..base.clone() }), "Regular");
+        assert_eq!(seg(&c, Facts { annual_revenue: 199.0, repairs_12m: 1, ..base }), "Inactive");
+    }
+}

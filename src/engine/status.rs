@@ -1,0 +1,474 @@
+//! Read models of the state database: the `status --json` contract (brief 3.1) and the
+//! snapshot the console polls. Plain data, no terminal types; every number comes from a query.
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::{Row as _, SqlitePool};
+
+use super::RunnerState;
+use crate::clock;
+
+/// Customers by status.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    pub total: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub migrated: i64,
+    pub failed: i64,
+    pub rolled_back: i64,
+    pub quarantined: i64,
+    pub rolling_back: i64,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str, n: i64) {
+        self.total += n;
+        match status {
+            "pending" => self.pending += n,
+            "running" => self.running += n,
+            "migrated" => self.migrated += n,
+            "failed" => self.failed += n,
+            "rolled_back" => self.rolled_back += n,
+            "quarantined" => self.quarantined += n,
+            "rolling_back" => self.rolling_back += n,
+            _ => {}
+        }
+    }
+
+    /// Customers that reached an end state (migrated, failed or quarantined), percent of all.
+    pub fn settled_pct(&self) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        ((self.migrated + self.failed + self.quarantined) as f64 * 100.0 / self.total as f64).clamp(0.0, 100.0)
+    }
+}
+
+/// One segment (a priority wave) and its progress.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SegmentStatus {
+    pub name: String,
+    pub priority: i64,
+    pub customers: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub migrated: i64,
+    pub failed: i64,
+    pub quarantined: i64,
+    pub rolled_back: i64,
+    /// Sum of the customers' annual revenue (currency units of the source).
+    pub revenue: f64,
+    /// Percent (0–100), from the config.
+    pub target_success_rate: f64,
+    pub window_days: [i64; 2],
+    /// Customers migrated in the last 10 minutes, per minute.
+    pub rate_per_min: f64,
+}
+
+impl SegmentStatus {
+    /// Migrated as a percent of those attempted (migrated + failed); `None` before any attempt.
+    pub fn success_rate(&self) -> Option<f64> {
+        let tried = self.migrated + self.failed;
+        (tried > 0).then(|| self.migrated as f64 * 100.0 / tried as f64)
+    }
+
+    /// Minutes until the segment's remaining customers are done at the current rate; `None`
+    /// when nothing remains or nothing moved recently. Never negative.
+    pub fn eta_minutes(&self) -> Option<f64> {
+        let remaining = (self.pending + self.running).max(0);
+        (remaining > 0 && self.rate_per_min > 0.0).then(|| remaining as f64 / self.rate_per_min)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunnerStatus {
+    pub state: RunnerState,
+    pub changed_by: Option<String>,
+    pub changed_at: String,
+    pub reason: Option<String>,
+    pub heartbeat_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Alerts {
+    pub open: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Batches {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub rolled_back: i64,
+}
+
+/// The `status --json` document (brief 3.1), a superset of the contract.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Status {
+    pub customers: Counts,
+    pub segments: Vec<SegmentStatus>,
+    pub runner: RunnerStatus,
+    pub alerts: Alerts,
+    pub batches: Batches,
+}
+
+/// Reads the status. Errors: the state database failing.
+pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
+    let mut customers = Counts::default();
+    let mut segments: Vec<SegmentStatus> = sqlx::query(
+        "SELECT name, priority, target_success_rate, window_start_day, window_end_day FROM segments ORDER BY priority",
+    )
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(SegmentStatus {
+            name: r.try_get(0)?,
+            priority: r.try_get(1)?,
+            target_success_rate: r.try_get(2)?,
+            window_days: [r.try_get(3)?, r.try_get(4)?],
+            ..Default::default()
+        })
+    })
+    .collect::<sqlx::Result<_>>()?;
+    let rows = sqlx::query(
+        "SELECT segment, status, COUNT(*), COALESCE(SUM(annual_revenue), 0) FROM customers GROUP BY segment, status",
+    )
+    .fetch_all(state)
+    .await?;
+    for r in rows {
+        let seg: String = r.try_get(0)?;
+        let st: String = r.try_get(1)?;
+        let n: i64 = r.try_get(2)?;
+        customers.add(&st, n);
+        if let Some(s) = segments.iter_mut().find(|s| s.name == seg) {
+            s.customers += n;
+            s.revenue += r.try_get::<f64, _>(3)?;
+            match st.as_str() {
+                "pending" => s.pending += n,
+                "running" | "rolling_back" => s.running += n,
+                "migrated" => s.migrated += n,
+                "failed" => s.failed += n,
+                "quarantined" => s.quarantined += n,
+                "rolled_back" => s.rolled_back += n,
+                _ => {}
+            }
+        }
+    }
+    let since = clock::fmt(Utc::now() - chrono::Duration::minutes(10));
+    let rates = sqlx::query(
+        "SELECT c.segment, COUNT(*) FROM steps s JOIN customers c ON c.id = s.customer_id
+         WHERE s.step = 'notify' AND s.finished_at >= ? GROUP BY c.segment",
+    )
+    .bind(since)
+    .fetch_all(state)
+    .await?;
+    for r in rates {
+        let seg: String = r.try_get(0)?;
+        if let Some(s) = segments.iter_mut().find(|s| s.name == seg) {
+            s.rate_per_min = r.try_get::<i64, _>(1)? as f64 / 10.0;
+        }
+    }
+    let r = sqlx::query("SELECT state, changed_by, changed_at, reason, heartbeat_at FROM runner WHERE id = 1")
+        .fetch_one(state)
+        .await?;
+    let runner = RunnerStatus {
+        state: RunnerState::parse(&r.try_get::<String, _>(0)?),
+        changed_by: r.try_get(1)?,
+        changed_at: r.try_get(2)?,
+        reason: r.try_get(3)?,
+        heartbeat_at: r.try_get(4)?,
+    };
+    let mut batches = Batches::default();
+    for r in sqlx::query("SELECT status, COUNT(*) FROM batches GROUP BY status").fetch_all(state).await? {
+        let n: i64 = r.try_get(1)?;
+        match r.try_get::<String, _>(0)?.as_str() {
+            "pending" => batches.pending = n,
+            "running" => batches.running = n,
+            "done" => batches.done = n,
+            _ => batches.rolled_back = n,
+        }
+    }
+    let alerts = Alerts { open: customers.failed + customers.quarantined };
+    Ok(Status { customers, segments, runner, alerts, batches })
+}
+
+/// A customer in a running batch, with its pipeline step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchMember {
+    pub legacy_id: String,
+    pub name: String,
+    pub status: String,
+    pub step: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningBatch {
+    pub id: String,
+    pub segment: String,
+    pub owner: Option<String>,
+    pub members: Vec<BatchMember>,
+}
+
+/// A failed or quarantined customer (the Alerts pane, until health alerts arrive).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub legacy_id: String,
+    pub name: String,
+    pub segment: String,
+    pub status: String,
+    pub reason: String,
+    pub since: String,
+}
+
+/// A success plan with its milestone progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub id: i64,
+    pub customer: String,
+    pub title: String,
+    pub kind: String,
+    pub status: String,
+    pub owner: String,
+    pub milestones: i64,
+    pub completed: i64,
+    pub overdue: i64,
+    pub next_due: Option<String>,
+}
+
+/// What the console asks the poller for beyond the fixed panes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct View {
+    pub alerts_filter: String,
+    pub plans_filter: String,
+    /// At most this many rows per list (the console asks for what it can show and scroll to).
+    pub limit: i64,
+    /// As-of date for overdue milestones (`YYYY-MM-DD`).
+    pub as_of: String,
+}
+
+/// Everything the console's four panes show, read in one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub status: Status,
+    /// Customers migrated per minute, oldest first, over the last 30 minutes.
+    pub throughput: Vec<u64>,
+    pub running: Vec<RunningBatch>,
+    pub alerts: Vec<AlertRow>,
+    pub plans: Vec<PlanRow>,
+}
+
+fn like(filter: &str) -> String {
+    format!("%{}%", filter.trim().to_lowercase())
+}
+
+/// Reads a snapshot for `view`. Errors: the state database failing.
+pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot> {
+    let status = status(state).await?;
+    let now = Utc::now();
+    let since = clock::fmt(now - chrono::Duration::minutes(30));
+    let mut throughput = vec![0u64; 30];
+    for r in sqlx::query(
+        "SELECT substr(finished_at, 1, 16), COUNT(*) FROM steps WHERE step = 'notify' AND outcome = 'ok'
+         AND finished_at >= ? GROUP BY 1",
+    )
+    .bind(since)
+    .fetch_all(state)
+    .await?
+    {
+        let minute: String = r.try_get(0)?;
+        if let Some(t) = clock::parse(&format!("{minute}:00Z")) {
+            let ago = (now - t).num_minutes();
+            if (0..30).contains(&ago) {
+                throughput[29 - ago as usize] += r.try_get::<i64, _>(1)? as u64;
+            }
+        }
+    }
+    let mut running = Vec::new();
+    for b in sqlx::query("SELECT id, segment, lease_owner FROM batches WHERE status = 'running' ORDER BY priority, seq LIMIT 4")
+        .fetch_all(state)
+        .await?
+    {
+        let id: String = b.try_get(0)?;
+        let members = sqlx::query(
+            "SELECT legacy_id, name, status, step FROM customers WHERE batch_id = ? ORDER BY id LIMIT ?",
+        )
+        .bind(id.clone())
+        .bind(view.limit)
+        .fetch_all(state)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(BatchMember {
+                legacy_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                status: r.try_get(2)?,
+                step: r.try_get(3)?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?;
+        running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, members });
+    }
+    let alerts = sqlx::query(
+        "SELECT legacy_id, name, segment, status, COALESCE(reason, ''), updated_at FROM customers
+         WHERE status IN ('failed', 'quarantined')
+           AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(reason) LIKE ?1
+                OR lower(segment) LIKE ?1)
+         ORDER BY updated_at DESC, id DESC LIMIT ?2",
+    )
+    .bind(like(&view.alerts_filter))
+    .bind(view.limit)
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(AlertRow {
+            legacy_id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            segment: r.try_get(2)?,
+            status: r.try_get(3)?,
+            reason: r.try_get(4)?,
+            since: r.try_get(5)?,
+        })
+    })
+    .collect::<sqlx::Result<_>>()?;
+    let plans = sqlx::query(
+        "SELECT p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner,
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed'),
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')
+              AND (m.status = 'overdue' OR m.due_on < ?1)),
+           (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled'))
+         FROM success_plans p
+         WHERE (?2 = '%%' OR lower(p.title) LIKE ?2 OR lower(p.customer_legacy_id) LIKE ?2 OR lower(p.owner) LIKE ?2)
+         ORDER BY p.id LIMIT ?3",
+    )
+    .bind(view.as_of.clone())
+    .bind(like(&view.plans_filter))
+    .bind(view.limit)
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(PlanRow {
+            id: r.try_get(0)?,
+            customer: r.try_get(1)?,
+            title: r.try_get(2)?,
+            kind: r.try_get(3)?,
+            status: r.try_get(4)?,
+            owner: r.try_get(5)?,
+            milestones: r.try_get(6)?,
+            completed: r.try_get(7)?,
+            overdue: r.try_get(8)?,
+            next_due: r.try_get(9)?,
+        })
+    })
+    .collect::<sqlx::Result<_>>()?;
+    Ok(Snapshot { status, throughput, running, alerts, plans })
+}
+
+/// One customer in full: profile, per-entity counts and checksums, steps, audit entries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerDetail {
+    pub legacy_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub account_type: Option<String>,
+    pub country: Option<String>,
+    pub segment: String,
+    pub status: String,
+    pub step: Option<String>,
+    pub batch_id: Option<String>,
+    pub annual_revenue: f64,
+    pub repairs_12m: i64,
+    pub reason: Option<String>,
+    pub warnings: Option<String>,
+    /// (entity, source count, target count, source checksum, target checksum, ok)
+    pub validations: Vec<(String, i64, i64, String, String, bool)>,
+    /// (entity, source count, backup target count, source checksum at backup)
+    pub backups: Vec<(String, i64, i64, String)>,
+    /// (step, started, finished, outcome, detail)
+    pub steps: Vec<(String, String, String, String, Option<String>)>,
+    /// (rule, severity, detail)
+    pub findings: Vec<(String, String, String)>,
+    /// (at, actor, action, outcome)
+    pub audit: Vec<(String, String, String, String)>,
+}
+
+/// Reads one customer by legacy id; `None` when the plan has no such customer.
+pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option<CustomerDetail>> {
+    let Some(r) = sqlx::query(
+        "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
+                annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = ?",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(state)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = r.try_get(0)?;
+    let mut d = CustomerDetail {
+        legacy_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        email: r.try_get(3)?,
+        account_type: r.try_get(4)?,
+        country: r.try_get(5)?,
+        segment: r.try_get(6)?,
+        status: r.try_get(7)?,
+        step: r.try_get(8)?,
+        batch_id: r.try_get(9)?,
+        annual_revenue: r.try_get(10)?,
+        repairs_12m: r.try_get(11)?,
+        reason: r.try_get(12)?,
+        warnings: r.try_get(13)?,
+        ..Default::default()
+    };
+    for v in sqlx::query(
+        "SELECT entity, source_count, target_count, source_checksum, target_checksum, ok FROM validations
+         WHERE customer_id = ? ORDER BY entity",
+    )
+    .bind(id)
+    .fetch_all(state)
+    .await?
+    {
+        d.validations.push((v.try_get(0)?, v.try_get(1)?, v.try_get(2)?, v.try_get(3)?, v.try_get(4)?, v.try_get(5)?));
+    }
+    for b in sqlx::query(
+        "SELECT entity, source_count, target_count, source_checksum FROM backups WHERE customer_id = ? ORDER BY entity",
+    )
+    .bind(id)
+    .fetch_all(state)
+    .await?
+    {
+        d.backups.push((b.try_get(0)?, b.try_get(1)?, b.try_get(2)?, b.try_get(3)?));
+    }
+    for s in sqlx::query(
+        "SELECT step, started_at, finished_at, outcome, detail FROM steps WHERE customer_id = ? ORDER BY id DESC LIMIT 50",
+    )
+    .bind(id)
+    .fetch_all(state)
+    .await?
+    {
+        d.steps.push((s.try_get(0)?, s.try_get(1)?, s.try_get(2)?, s.try_get(3)?, s.try_get(4)?));
+    }
+    d.steps.reverse();
+    for f in sqlx::query("SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = ? ORDER BY rule")
+        .bind(legacy_id.to_string())
+        .fetch_all(state)
+        .await?
+    {
+        d.findings.push((f.try_get(0)?, f.try_get(1)?, f.try_get(2)?));
+    }
+    for a in sqlx::query(
+        "SELECT at, actor, action, outcome FROM audit_log WHERE scope = ? ORDER BY id DESC LIMIT 20",
+    )
+    .bind(format!("customer {legacy_id}"))
+    .fetch_all(state)
+    .await?
+    {
+        d.audit.push((a.try_get(0)?, a.try_get(1)?, a.try_get(2)?, a.try_get(3)?));
+    }
+    Ok(Some(d))
+}

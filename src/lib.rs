@@ -1,0 +1,13 @@
+//! cutover: a terminal operations console for migrating customers from a legacy system onto a
+//! new platform. The engine modules (`config`, `db`, `schema`, `source`, `target`, `engine`,
+//! `demo`, `report`) never touch the terminal; `tui` and `cli` are their clients.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod paths;
+pub mod schema;
+pub mod source;
+pub mod target;

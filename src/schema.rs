@@ -1,0 +1,428 @@
+//! The canonical entities and columns of the brief's section 3.3, the normalisation of raw
+//! database values into canonical values, and the checksums that backup, validation and
+//! rollback compare. Source and target rows go through the same code, so a checksum mismatch
+//! always means the data differs.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use sha2::{Digest, Sha256};
+
+/// A platform entity. Order matters: parents before children.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Entity {
+    Customers,
+    Devices,
+    Repairs,
+    Payments,
+    Communications,
+}
+
+/// The type a canonical column is normalised to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    /// A legacy identifier, kept as text.
+    Id,
+    Text,
+    Int,
+    Real,
+    Bool,
+    /// UTC, stored as `YYYY-MM-DDTHH:MM:SSZ`.
+    Timestamp,
+    /// Stored as `YYYY-MM-DD`.
+    Date,
+}
+
+/// One canonical column of an entity.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColType,
+    /// A NULL here is a transform error for the row.
+    pub required: bool,
+}
+
+const fn col(name: &'static str, ty: ColType, required: bool) -> Column {
+    Column { name, ty, required }
+}
+
+const CUSTOMERS: &[Column] = &[
+    col("legacy_id", ColType::Id, true),
+    col("name", ColType::Text, false),
+    col("email", ColType::Text, false),
+    col("phone", ColType::Text, false),
+    col("account_type", ColType::Text, false),
+    col("created_at", ColType::Timestamp, false),
+    col("country", ColType::Text, false),
+    col("special_needs", ColType::Bool, false),
+    col("annual_revenue", ColType::Real, false),
+    col("repairs_12m", ColType::Int, false),
+];
+const DEVICES: &[Column] = &[
+    col("legacy_id", ColType::Id, true),
+    col("customer_legacy_id", ColType::Id, true),
+    col("kind", ColType::Text, false),
+    col("brand", ColType::Text, false),
+    col("model", ColType::Text, false),
+    col("serial", ColType::Text, false),
+    col("warranty_until", ColType::Date, false),
+];
+const REPAIRS: &[Column] = &[
+    col("legacy_id", ColType::Id, true),
+    col("customer_legacy_id", ColType::Id, true),
+    col("device_legacy_id", ColType::Id, false),
+    col("opened_at", ColType::Timestamp, false),
+    col("closed_at", ColType::Timestamp, false),
+    col("status", ColType::Text, false),
+    col("description", ColType::Text, false),
+    col("amount", ColType::Real, false),
+];
+const PAYMENTS: &[Column] = &[
+    col("legacy_id", ColType::Id, true),
+    col("customer_legacy_id", ColType::Id, true),
+    col("amount", ColType::Real, false),
+    col("currency", ColType::Text, false),
+    col("paid_at", ColType::Timestamp, false),
+    col("method", ColType::Text, false),
+    col("status", ColType::Text, false),
+];
+const COMMUNICATIONS: &[Column] = &[
+    col("legacy_id", ColType::Id, true),
+    col("customer_legacy_id", ColType::Id, true),
+    col("occurred_at", ColType::Timestamp, false),
+    col("channel", ColType::Text, false),
+    col("direction", ColType::Text, false),
+    col("subject", ColType::Text, false),
+    col("body", ColType::Text, false),
+];
+
+impl Entity {
+    pub const ALL: [Entity; 5] = [
+        Entity::Customers,
+        Entity::Devices,
+        Entity::Repairs,
+        Entity::Payments,
+        Entity::Communications,
+    ];
+
+    /// The table name on the platform and the key under `[mapping]`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Entity::Customers => "customers",
+            Entity::Devices => "devices",
+            Entity::Repairs => "repairs",
+            Entity::Payments => "payments",
+            Entity::Communications => "communications",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.name() == s)
+    }
+
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Entity::Customers => CUSTOMERS,
+            Entity::Devices => DEVICES,
+            Entity::Repairs => REPAIRS,
+            Entity::Payments => PAYMENTS,
+            Entity::Communications => COMMUNICATIONS,
+        }
+    }
+
+    /// The column that names the owning customer's legacy id.
+    pub fn customer_key(self) -> &'static str {
+        match self {
+            Entity::Customers => "legacy_id",
+            _ => "customer_legacy_id",
+        }
+    }
+
+    pub fn column_index(self, name: &str) -> Option<usize> {
+        self.columns().iter().position(|c| c.name == name)
+    }
+}
+
+/// A raw value as a database returned it, before normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Raw {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// A normalised canonical value. Serialised untagged (JSON null, integer, float, string) for
+/// the backups of target rows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Val {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Val::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Val::Int(i) => Some(*i as f64),
+            Val::Real(r) => Some(*r),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Null)
+    }
+
+    /// A short display form for messages and the console.
+    pub fn display(&self) -> String {
+        match self {
+            Val::Null => "NULL".into(),
+            Val::Int(i) => i.to_string(),
+            Val::Real(r) => r.to_string(),
+            Val::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Why a raw value could not be normalised: the value and what was expected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{value} is not {expected}")]
+pub struct ValueError {
+    pub value: String,
+    pub expected: &'static str,
+}
+
+fn raw_display(r: &Raw) -> String {
+    match r {
+        Raw::Null => "NULL".into(),
+        Raw::Int(i) => i.to_string(),
+        Raw::Real(f) => f.to_string(),
+        Raw::Text(s) => format!("{:?}", truncate(s, 60)),
+        Raw::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+}
+
+fn blob_text(b: &[u8]) -> Option<String> {
+    String::from_utf8(b.to_vec()).ok()
+}
+
+/// Normalises `raw` to `ty`. Blank text is NULL for every type but `Text` and `Id`.
+///
+/// Errors: a value that cannot be read as `ty` (the error carries the value).
+pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
+    let bad = |expected| Err(ValueError { value: raw_display(raw), expected });
+    let text = match raw {
+        Raw::Null => return Ok(Val::Null),
+        Raw::Text(s) => Some(s.clone()),
+        Raw::Blob(b) => match blob_text(b) {
+            Some(s) => Some(s),
+            None => return bad("valid UTF-8"),
+        },
+        _ => None,
+    };
+    match ty {
+        ColType::Id | ColType::Text => Ok(match raw {
+            Raw::Int(i) => Val::Text(i.to_string()),
+            Raw::Real(f) if f.fract() == 0.0 && f.abs() < 9e15 => Val::Text((*f as i64).to_string()),
+            Raw::Real(f) => Val::Text(f.to_string()),
+            _ => Val::Text(text.unwrap_or_default()),
+        }),
+        ColType::Int => match (raw, text.as_deref().map(str::trim)) {
+            (Raw::Int(i), _) => Ok(Val::Int(*i)),
+            (Raw::Real(f), _) if f.fract() == 0.0 => Ok(Val::Int(*f as i64)),
+            (_, Some("")) => Ok(Val::Null),
+            (_, Some(t)) => t.parse().map(Val::Int).or_else(|_| bad("an integer")),
+            _ => bad("an integer"),
+        },
+        ColType::Real => match (raw, text.as_deref().map(str::trim)) {
+            (Raw::Int(i), _) => Ok(Val::Real(*i as f64)),
+            (Raw::Real(f), _) if f.is_finite() => Ok(Val::Real(*f)),
+            (_, Some("")) => Ok(Val::Null),
+            (_, Some(t)) => match t.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Val::Real(f)),
+                _ => bad("a number"),
+            },
+            _ => bad("a number"),
+        },
+        ColType::Bool => match (raw, text.as_deref().map(|t| t.trim().to_ascii_lowercase())) {
+            (Raw::Int(0), _) => Ok(Val::Int(0)),
+            (Raw::Int(1), _) => Ok(Val::Int(1)),
+            (_, Some(t)) => match t.as_str() {
+                "" => Ok(Val::Null),
+                "1" | "true" | "yes" | "y" | "t" => Ok(Val::Int(1)),
+                "0" | "false" | "no" | "n" | "f" => Ok(Val::Int(0)),
+                _ => bad("a boolean"),
+            },
+            _ => bad("a boolean"),
+        },
+        ColType::Timestamp => match (raw, text.as_deref().map(str::trim)) {
+            (Raw::Int(secs), _) => chrono::DateTime::from_timestamp(*secs, 0)
+                .map(|d| Val::Text(d.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
+                .map_or_else(|| bad("a timestamp"), Ok),
+            (_, Some("")) => Ok(Val::Null),
+            (_, Some(t)) => parse_timestamp(t)
+                .map(|d| Val::Text(d.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
+                .map_or_else(|| bad("a timestamp (YYYY-MM-DD[ HH:MM:SS])"), Ok),
+            _ => bad("a timestamp"),
+        },
+        ColType::Date => match text.as_deref().map(str::trim) {
+            Some("") => Ok(Val::Null),
+            Some(t) => parse_timestamp(t)
+                .map(|d| Val::Text(d.date().format("%Y-%m-%d").to_string()))
+                .map_or_else(|| bad("a date (YYYY-MM-DD)"), Ok),
+            None => bad("a date"),
+        },
+    }
+}
+
+/// Reads the timestamp forms legacy exports use; offsets are converted to UTC.
+pub fn parse_timestamp(t: &str) -> Option<NaiveDateTime> {
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(d.naive_utc());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
+            return Some(d);
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// A raw value kept in `attributes`, as JSON.
+pub fn raw_to_json(raw: &Raw) -> serde_json::Value {
+    match raw {
+        Raw::Null => serde_json::Value::Null,
+        Raw::Int(i) => (*i).into(),
+        Raw::Real(f) => serde_json::Number::from_f64(*f)
+            .map_or_else(|| serde_json::Value::String(f.to_string()), serde_json::Value::Number),
+        Raw::Text(s) => s.clone().into(),
+        Raw::Blob(b) => match blob_text(b) {
+            Some(s) => s.into(),
+            None => b.iter().map(|x| format!("{x:02x}")).collect::<String>().into(),
+        },
+    }
+}
+
+/// One entity row in canonical form: values in [`Entity::columns`] order, plus the
+/// `attributes` JSON object (keys sorted) of everything else the source returned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Row {
+    pub values: Vec<Val>,
+    pub attributes: String,
+}
+
+impl Row {
+    pub fn legacy_id(&self) -> &str {
+        self.values[0].as_str().unwrap_or("")
+    }
+
+    /// The owning customer's legacy id.
+    pub fn customer(&self, entity: Entity) -> &str {
+        let i = if entity == Entity::Customers { 0 } else { 1 };
+        self.values[i].as_str().unwrap_or("")
+    }
+
+    pub fn get(&self, entity: Entity, column: &str) -> Option<&Val> {
+        entity.column_index(column).map(|i| &self.values[i])
+    }
+}
+
+/// Row count and SHA-256 (hex) over every canonical column and `attributes` of a set of rows,
+/// independent of their order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checksum {
+    pub count: i64,
+    pub sha256: String,
+}
+
+impl Checksum {
+    /// The checksum of no rows.
+    pub fn empty() -> Self {
+        checksum(&mut [])
+    }
+
+    /// The first 12 hex digits, for display.
+    pub fn short(&self) -> &str {
+        &self.sha256[..12.min(self.sha256.len())]
+    }
+}
+
+/// Checksums `rows`, sorting them by their encoding first so that order never matters.
+pub fn checksum(rows: &mut [&Row]) -> Checksum {
+    let mut encoded: Vec<Vec<u8>> = rows.iter().map(|r| encode(r)).collect();
+    encoded.sort_unstable();
+    let mut h = Sha256::new();
+    for e in &encoded {
+        h.update((e.len() as u64).to_le_bytes());
+        h.update(e);
+    }
+    Checksum { count: rows.len() as i64, sha256: format!("{:x}", h.finalize()) }
+}
+
+fn encode(row: &Row) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    for v in &row.values {
+        match v {
+            Val::Null => out.push(b'N'),
+            Val::Int(i) => {
+                out.push(b'I');
+                out.extend_from_slice(i.to_string().as_bytes());
+            }
+            Val::Real(f) => {
+                out.push(b'R');
+                out.extend_from_slice(format!("{f:?}").as_bytes());
+            }
+            Val::Text(s) => {
+                out.push(b'T');
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+        out.push(0x1f);
+    }
+    out.extend_from_slice(row.attributes.as_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_the_forms_legacy_exports_use() {
+        assert_eq!(normalize(&Raw::Int(42), ColType::Id), Ok(Val::Text("42".into())));
+        assert_eq!(normalize(&Raw::Text(" 7 ".into()), ColType::Int), Ok(Val::Int(7)));
+        assert_eq!(normalize(&Raw::Text(" ".into()), ColType::Real), Ok(Val::Null));
+        assert_eq!(normalize(&Raw::Text("Yes".into()), ColType::Bool), Ok(Val::Int(1)));
+        assert_eq!(
+            normalize(&Raw::Text("2024-02-03 04:05:06".into()), ColType::Timestamp),
+            Ok(Val::Text("2024-02-03T04:05:06Z".into()))
+        );
+        assert!(normalize(&Raw::Text("0000-00-00".into()), ColType::Date).is_err());
+        assert!(normalize(&Raw::Blob(vec![0xff, 0xfe]), ColType::Text).is_err());
+    }
+
+    #[test]
+    fn checksum_ignores_order_and_sees_every_column() {
+        let a = Row { values: vec![Val::Text("1".into()), Val::Real(2.5)], attributes: "{}".into() };
+        let b = Row { values: vec![Val::Text("2".into()), Val::Null], attributes: "{\"x\":1}".into() };
+        let one = checksum(&mut [&a, &b]);
+        assert_eq!(one, checksum(&mut [&b, &a]));
+        let mut c = b.clone();
+        c.attributes = "{\"x\":2}".into();
+        assert_ne!(one, checksum(&mut [&a, &c]));
+        assert_eq!(one.count, 2);
+    }
+}

@@ -1,0 +1,279 @@
+//! The pre-migration audit (brief section 2): per-customer checks in Rust on the streamed
+//! customer rows, per-entity checks as SQL over the mapping on the source, and orphan rows
+//! (rows whose customer does not exist) rejected for every child entity.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::SqlitePool;
+
+use crate::config::{AuditRule, Check, Mappings, Severity};
+use crate::schema::{Entity, Raw, Row, Val};
+
+/// One rule a customer failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub customer: String,
+    pub rule: String,
+    pub severity: Severity,
+    pub detail: String,
+}
+
+/// A source row that belongs to no customer, so is never migrated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub entity: &'static str,
+    pub legacy_id: String,
+    pub rule: String,
+    pub detail: String,
+}
+
+/// Whether `s` looks like an email address: one `@`, a local part, a dotted domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !s.chars().any(char::is_whitespace)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|p| !p.is_empty())
+}
+
+/// Whether `s` looks like a phone number: digits with `+ - ( ) .` and spaces, 7 to 15 digits.
+pub fn is_phone(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    (7..=15).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}
+
+/// Per-customer rules need the values some SQL found (duplicates); gathered once per plan.
+pub struct CustomerChecks<'a> {
+    rules: Vec<(&'a AuditRule, String)>,
+    duplicates: HashMap<usize, HashSet<String>>,
+}
+
+fn sql_str(s: &str) -> String {
+    s.replace('"', "\"\"")
+}
+
+impl<'a> CustomerChecks<'a> {
+    /// Prepares the customer-level rules, asking the source for duplicated values.
+    pub async fn prepare(
+        pool: &SqlitePool,
+        mappings: &Mappings,
+        rules: &'a [AuditRule],
+    ) -> eyre::Result<Self> {
+        let mut out = Self { rules: Vec::new(), duplicates: HashMap::new() };
+        for r in rules {
+            let on_customers = match r.target() {
+                Some((e, _)) => e == Entity::Customers,
+                None => r.check == Check::ProfileCompleteness,
+            };
+            if !on_customers {
+                continue;
+            }
+            if r.check == Check::Duplicate
+                && let Some((_, col)) = r.target()
+            {
+                let sql = format!(
+                    "SELECT lower(trim(m.\"{c}\")), COUNT(*) FROM ({q}) AS m \
+                     WHERE m.\"{c}\" IS NOT NULL AND trim(m.\"{c}\") <> '' GROUP BY 1 HAVING COUNT(*) > 1",
+                    c = sql_str(col),
+                    q = mappings.customers.query
+                );
+                let dups = super::pairs(pool, sql, &[]).await?;
+                out.duplicates.insert(out.rules.len(), dups.into_iter().map(|(k, _)| k).collect());
+            }
+            out.rules.push((r, r.display_name()));
+        }
+        Ok(out)
+    }
+
+    /// The findings for one customer row; `attrs` is its parsed `attributes`.
+    pub fn check(&self, row: &Row, attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for (i, (rule, name)) in self.rules.iter().enumerate() {
+            let value = rule.target().map(|(_, c)| field(row, attrs, c));
+            let text = value.as_ref().and_then(|v| v.clone());
+            let failed: Option<String> = match rule.check {
+                Check::Required => text
+                    .as_deref()
+                    .is_none_or(|t| t.trim().is_empty())
+                    .then(|| "is missing".to_string()),
+                Check::EmailFormat => {
+                    text.filter(|t| !is_email(t.trim())).map(|t| format!("{t:?} is not an email address"))
+                }
+                Check::PhoneFormat => match text {
+                    None => Some("is missing".into()),
+                    Some(t) if t.trim().is_empty() => Some("is missing".into()),
+                    Some(t) => (!is_phone(&t)).then(|| format!("{t:?} is not a phone number")),
+                },
+                Check::Numeric => text
+                    .filter(|t| t.trim().parse::<f64>().is_err())
+                    .map(|t| format!("{t:?} is not a number")),
+                Check::NonNegative => text
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+                    .filter(|n| *n < 0.0)
+                    .map(|n| format!("{n} is negative")),
+                Check::Duplicate => text
+                    .filter(|t| self.duplicates.get(&i).is_some_and(|d| d.contains(&t.trim().to_lowercase())))
+                    .map(|t| format!("{t:?} is shared with another customer")),
+                Check::ProfileCompleteness => {
+                    let score = completeness(row);
+                    let min = rule.min.unwrap_or(60.0);
+                    (score < min).then(|| format!("profile {score:.0}% complete, below {min:.0}%"))
+                }
+                Check::Reference => None,
+            };
+            if let Some(detail) = failed {
+                let what = rule.target().map(|(_, c)| format!("{c} ")).unwrap_or_default();
+                out.push(Finding {
+                    customer: row.legacy_id().to_string(),
+                    rule: name.clone(),
+                    severity: rule.severity,
+                    detail: format!("{what}{detail}").trim().to_string(),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The share (percent) of the profile fields a customer has filled in.
+pub fn completeness(row: &Row) -> f64 {
+    const FIELDS: [&str; 6] = ["name", "email", "phone", "account_type", "created_at", "country"];
+    let filled = FIELDS
+        .iter()
+        .filter(|f| {
+            row.get(Entity::Customers, f)
+                .is_some_and(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+        })
+        .count();
+    filled as f64 * 100.0 / FIELDS.len() as f64
+}
+
+fn field(row: &Row, attrs: &serde_json::Map<String, serde_json::Value>, col: &str) -> Option<String> {
+    match row.get(Entity::Customers, col) {
+        Some(Val::Null) => None,
+        Some(v) => Some(v.display()),
+        None => match attrs.get(col) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(v) => Some(v.to_string()),
+        },
+    }
+}
+
+/// Runs the child-entity rules and the orphan check as SQL over the mapping.
+///
+/// Errors: a mapping query failing on the source.
+pub async fn entity_findings(
+    pool: &SqlitePool,
+    mappings: &Mappings,
+    rules: &[AuditRule],
+) -> eyre::Result<(Vec<Finding>, Vec<Rejected>)> {
+    let mut findings = Vec::new();
+    let mut rejected = Vec::new();
+    let cq = &mappings.customers.query;
+    for r in rules {
+        let Some((entity, col)) = r.target() else { continue };
+        let Some(q) = mappings.get(entity) else { continue };
+        if entity == Entity::Customers {
+            continue;
+        }
+        let c = sql_str(col);
+        let cond = match r.check {
+            Check::Required => format!("m.\"{c}\" IS NULL OR trim(CAST(m.\"{c}\" AS TEXT)) = ''"),
+            Check::NonNegative => format!("CAST(m.\"{c}\" AS REAL) < 0"),
+            Check::Numeric => format!(
+                "m.\"{c}\" IS NOT NULL AND trim(CAST(m.\"{c}\" AS TEXT)) <> '' \
+                 AND CAST(CAST(m.\"{c}\" AS REAL) AS TEXT) <> trim(CAST(m.\"{c}\" AS TEXT)) \
+                 AND CAST(CAST(m.\"{c}\" AS INTEGER) AS TEXT) <> trim(CAST(m.\"{c}\" AS TEXT))"
+            ),
+            Check::Duplicate => format!(
+                "m.\"{c}\" IN (SELECT d.\"{c}\" FROM ({q}) AS d GROUP BY d.\"{c}\" HAVING COUNT(*) > 1)"
+            ),
+            Check::Reference if col == "device_legacy_id" => match mappings.get(Entity::Devices) {
+                Some(dq) => format!(
+                    "m.device_legacy_id IS NOT NULL AND trim(CAST(m.device_legacy_id AS TEXT)) <> '' \
+                     AND NOT EXISTS (SELECT 1 FROM ({dq}) AS d WHERE d.legacy_id = m.device_legacy_id)"
+                ),
+                None => continue,
+            },
+            // Orphans are checked for every entity below.
+            Check::Reference => continue,
+            other => eyre::bail!(
+                "audit rule {}: check `{}` is only supported on customers",
+                r.display_name(),
+                other.as_str()
+            ),
+        };
+        let sql = format!(
+            "SELECT m.customer_legacy_id, m.legacy_id, m.\"{c}\" FROM ({q}) AS m WHERE {cond}"
+        );
+        for (cust, id, value) in triples(pool, &sql).await? {
+            findings.push(Finding {
+                customer: cust,
+                rule: r.display_name(),
+                severity: r.severity,
+                detail: format!("{} {id}: {col} = {}", entity.name(), raw_text(&value)),
+            });
+        }
+    }
+    for entity in &Entity::ALL[1..] {
+        let Some(q) = mappings.get(*entity) else { continue };
+        let sql = format!(
+            "SELECT m.customer_legacy_id, m.legacy_id, NULL FROM ({q}) AS m WHERE NOT EXISTS \
+             (SELECT 1 FROM ({cq}) AS c WHERE c.legacy_id = m.customer_legacy_id)"
+        );
+        for (cust, id, _) in triples(pool, &sql).await? {
+            rejected.push(Rejected {
+                entity: entity.name(),
+                legacy_id: id,
+                rule: "orphan".into(),
+                detail: format!("customer {cust} does not exist in the source"),
+            });
+        }
+    }
+    Ok((findings, rejected))
+}
+
+fn raw_text(r: &Raw) -> String {
+    match r {
+        Raw::Null => "NULL".into(),
+        Raw::Int(i) => i.to_string(),
+        Raw::Real(f) => f.to_string(),
+        Raw::Text(s) => format!("{s:?}"),
+        Raw::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+async fn triples(pool: &SqlitePool, sql: &str) -> eyre::Result<Vec<(String, String, Raw)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| eyre::eyre!("audit query failed on the source: {e}\n  {sql}"))?;
+    let key = |r: Raw| match r {
+        Raw::Int(i) => i.to_string(),
+        Raw::Text(s) => s,
+        Raw::Null => String::new(),
+        other => raw_text(&other),
+    };
+    Ok(rows
+        .iter()
+        .map(|r| (key(super::raw_at(r, 0)), key(super::raw_at(r, 1)), super::raw_at(r, 2)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_and_phone_formats() {
+        assert!(is_email("ana@example.com"));
+        assert!(!is_email("ana@example"));
+        assert!(!is_email("ana example@x.com"));
+        assert!(!is_email("@x.com"));
+        assert!(is_phone("+44 20 7946 0958"));
+        assert!(!is_phone("12-34"));
+        assert!(!is_phone("call me"));
+    }
+}
