@@ -14,7 +14,9 @@ pub fn fmt(t: DateTime<Utc>) -> String {
 
 /// Parses a time the state database stored; `None` for anything else.
 pub fn parse(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
 }
 
 /// "3s", "4m", "2h", "5d": a compact age for the console.

@@ -22,7 +22,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(path: &Path, message: impl Into<String>) -> Self {
-        Self { path: path.display().to_string(), message: message.into() }
+        Self {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -266,7 +269,9 @@ impl Config {
         let mut merged: toml::Table = DEFAULTS
             .parse()
             .map_err(|e| ConfigError::new(Path::new("assets/default.toml"), format!("{e}")))?;
-        let user: toml::Table = text.parse().map_err(|e| ConfigError::new(path, format!("{e}")))?;
+        let user: toml::Table = text
+            .parse()
+            .map_err(|e| ConfigError::new(path, format!("{e}")))?;
         merge(&mut merged, user);
         let mut cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
             .map_err(|e| {
@@ -280,8 +285,16 @@ impl Config {
     }
 
     fn resolve_urls(&mut self) {
-        let base = self.path.parent().map(Path::to_path_buf).unwrap_or_default();
-        for url in [&mut self.state.url, &mut self.source.url, &mut self.target.url] {
+        let base = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for url in [
+            &mut self.state.url,
+            &mut self.source.url,
+            &mut self.target.url,
+        ] {
             *url = resolve_sqlite_url(url, &base);
         }
     }
@@ -291,7 +304,9 @@ impl Config {
         if let Some(d) = &self.workspace.as_of
             && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
         {
-            return err(format!("key `workspace.as_of`: `{d}` is not a date (YYYY-MM-DD)"));
+            return err(format!(
+                "key `workspace.as_of`: `{d}` is not a date (YYYY-MM-DD)"
+            ));
         }
         if self.segment.is_empty() {
             return err("key `segment`: at least one segment is needed".into());
@@ -357,13 +372,18 @@ impl Config {
 
 /// Makes a relative `sqlite://` path absolute against `base`; other URLs pass through.
 pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return url.to_string();
     };
     if rest.starts_with(':') || rest.starts_with('/') {
         return url.to_string();
     }
-    let (file, query) = rest.split_once('?').map_or((rest, None), |(f, q)| (f, Some(q)));
+    let (file, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(f, q)| (f, Some(q)));
     let abs = base.join(file);
     match query {
         Some(q) => format!("sqlite://{}?{q}", abs.display()),
@@ -421,7 +441,9 @@ query = "SELECT 1 AS legacy_id"
     #[test]
     fn unknown_key_names_file_and_key() {
         let text = format!("{MIN}\n[runner]\nbatch_sizee = 3\n");
-        let e = Config::from_toml(&text, Path::new("/ws/c.toml")).unwrap_err().to_string();
+        let e = Config::from_toml(&text, Path::new("/ws/c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("/ws/c.toml"), "{e}");
         assert!(e.contains("batch_sizee"), "{e}");
     }
@@ -431,7 +453,9 @@ query = "SELECT 1 AS legacy_id"
         let text = format!(
             "{MIN}\n[[segment]]\nname='x'\npriority=1\nwindow_days=[1,2]\nsupport='s'\ntarget_success_rate=90.0\nrules=[{{field='annual_revenue', op='=>', value=1}}]\n"
         );
-        let e = Config::from_toml(&text, Path::new("c.toml")).unwrap_err().to_string();
+        let e = Config::from_toml(&text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("segment[0].rules[0].op"), "{e}");
     }
 }

@@ -32,7 +32,8 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
     let opts = if readonly {
         opts
     } else {
-        opts.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
     };
     SqlitePoolOptions::new()
         .max_connections(4)
@@ -56,9 +57,19 @@ pub async fn open_state(url: &str, create: bool, readonly: bool) -> eyre::Result
 /// The state schema, embedded in the binary.
 pub fn migrator() -> Migrator {
     let m = |version, name: &'static str, sql: &'static str| {
-        Migration::new(version, name.into(), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+        Migration::new(
+            version,
+            name.into(),
+            MigrationType::Simple,
+            AssertSqlSafe(sql).into_sql_str(),
+            false,
+        )
     };
-    Migrator::with_migrations(vec![m(1, "init", include_str!("../migrations/state/0001_init.sql"))])
+    Migrator::with_migrations(vec![m(
+        1,
+        "init",
+        include_str!("../migrations/state/0001_init.sql"),
+    )])
 }
 
 /// Begins a write transaction that holds the write lock from its first statement.

@@ -3,11 +3,15 @@
 //! `demo`, `report`) never touch the terminal; `tui` and `cli` are their clients.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod engine;
 pub mod paths;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod target;
+pub mod tui;

@@ -1,1 +1,450 @@
-fn main() {}
+//! `cutover`: wiring only. Commands live in the library; the console in `cutover::tui`.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use cutover::cli::{Cli, Command, ImportCmd, ReportFormat};
+use cutover::config::{self, Config, ConfigError};
+use cutover::engine::{self, Ctx, Notice, RunnerState, plan, rollback, run, status};
+use cutover::{demo, paths, report, source, tui};
+
+/// Bad usage or config: exit status 2 (brief 3.1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = color_eyre::install() {
+        eprintln!("cutover: {e}");
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cutover: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let usage =
+                e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<Usage>().is_some();
+            eprintln!("cutover: {e:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging() {
+    let Ok(dir) = paths::data_dir() else { return };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("cutover.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+/// The config to use: explicit, user's, or the demo workspace (created once if missing).
+async fn resolve_config(cli: &Cli) -> eyre::Result<Config> {
+    if let Some(p) = config::locate(cli.config.as_deref()) {
+        return Ok(Config::load(&p)?);
+    }
+    let dir = paths::demo_dir()?;
+    let cfg = dir.join("cutover.toml");
+    if !cfg.exists() {
+        if cli.readonly {
+            return Err(
+                Usage("no workspace yet, and --readonly cannot create the demo".into()).into(),
+            );
+        }
+        eprintln!(
+            "No config found: creating the demo workspace in {} …",
+            dir.display()
+        );
+        let opts = demo_opts(dir, 700, 42, None, false, 150)?;
+        demo::create(&opts, |_| {}).await?;
+    }
+    Ok(Config::load(&cfg)?)
+}
+
+fn demo_opts(
+    dir: PathBuf,
+    customers: usize,
+    seed: u64,
+    as_of: Option<&str>,
+    force: bool,
+    delay: u64,
+) -> eyre::Result<demo::DemoOpts> {
+    let as_of = match as_of {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| Usage(format!("--as-of {d}: not a date (YYYY-MM-DD)")))?,
+        None => chrono::Utc::now().date_naive(),
+    };
+    Ok(demo::DemoOpts {
+        dir,
+        customers,
+        seed,
+        as_of,
+        force,
+        step_delay_ms: delay,
+    })
+}
+
+fn refuse_readonly(cli: &Cli, what: &str) -> eyre::Result<()> {
+    if cli.readonly {
+        return Err(Usage(format!("--readonly: `{what}` writes, so it is refused")).into());
+    }
+    Ok(())
+}
+
+async fn open(cli: &Cli) -> eyre::Result<Ctx> {
+    let cfg = resolve_config(cli).await?;
+    Ctx::open(cfg, cli.readonly).await
+}
+
+fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    ctx.notices = Some(tx);
+    tokio::spawn(async move {
+        while let Some(n) = rx.recv().await {
+            match n {
+                Notice::BatchClaimed { batch, customers } => {
+                    eprintln!("batch {batch}: {customers} customers")
+                }
+                Notice::BatchDone {
+                    batch,
+                    migrated,
+                    failed,
+                    quarantined,
+                } => eprintln!(
+                    "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
+                ),
+                Notice::Stopped { reason } => eprintln!("runner stopped: {reason}"),
+                Notice::Error(e) => eprintln!("error: {e}"),
+            }
+        }
+    })
+}
+
+async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
+    init_logging();
+    let Some(cmd) = &cli.command else {
+        let ctx = open(&cli).await?;
+        tui::run(ctx, cli.readonly).await?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match cmd {
+        Command::Demo(a) => {
+            refuse_readonly(&cli, "demo")?;
+            let dir = match &a.dir {
+                Some(d) => d.clone(),
+                None => paths::demo_dir()?,
+            };
+            let opts = demo_opts(
+                dir,
+                a.customers,
+                a.seed,
+                a.as_of.as_deref(),
+                a.force,
+                a.step_delay_ms,
+            )?;
+            let total = a.customers;
+            let t0 = std::time::Instant::now();
+            let p = demo::create(&opts, |n| {
+                if total >= 10_000 {
+                    eprint!("\rgenerated {n}/{total} customers");
+                }
+            })
+            .await?;
+            if total >= 10_000 {
+                eprintln!();
+            }
+            println!(
+                "Demo workspace ({} customers, seed {}) in {:.1}s:",
+                total,
+                a.seed,
+                t0.elapsed().as_secs_f64()
+            );
+            println!("  config    {}", p.config.display());
+            println!("  legacy    {}", p.legacy.display());
+            println!("  platform  {}", p.platform.display());
+            println!("  state     {}", p.state.display());
+            println!("Open it with: cutover --config {}", p.config.display());
+        }
+        Command::Import(ImportCmd::Csv {
+            file,
+            table,
+            into,
+            replace,
+        }) => {
+            refuse_readonly(&cli, "import")?;
+            let r = source::csv_import::import(file, table, into, *replace).await?;
+            println!(
+                "imported {} rows ({} columns) into {} table {}",
+                r.rows,
+                r.columns,
+                into.display(),
+                r.table
+            );
+        }
+        Command::Plan { json } => {
+            refuse_readonly(&cli, "plan")?;
+            let ctx = open(&cli).await?;
+            let s = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await?;
+            ctx.audit(
+                "plan",
+                "all",
+                "ok",
+                &format!("{} customers, {} quarantined", s.customers, s.quarantined),
+            )
+            .await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                println!(
+                    "{} customers planned; {} quarantined, {} with warnings, {} source rows rejected",
+                    s.customers, s.quarantined, s.warned, s.rejected_rows
+                );
+                println!(
+                    "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
+                    "prio", "segment", "customers", "pending", "quarantined", "batches"
+                );
+                for g in &s.segments {
+                    println!(
+                        "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
+                        g.priority,
+                        g.name,
+                        g.customers,
+                        g.pending,
+                        g.quarantined,
+                        g.batches_pending
+                    );
+                }
+            }
+        }
+        Command::Run(a) => {
+            if !a.dry_run {
+                refuse_readonly(&cli, "run")?;
+            }
+            let mut ctx = open(&cli).await?;
+            if let Some(n) = a.batch_size {
+                if n == 0 {
+                    return Err(Usage("--batch-size must be at least 1".into()).into());
+                }
+                plan::rebatch(&ctx.state, n).await?;
+            }
+            let printer = print_notices(&mut ctx);
+            let opts = run::RunOpts {
+                segment: a.segment.clone(),
+                max_batches: a.batches,
+                dry_run: a.dry_run,
+            };
+            let s = run::run(&ctx, &opts).await;
+            ctx.notices = None;
+            drop(ctx.notices.take());
+            let s = s?;
+            drop(ctx);
+            let _ = printer.await;
+            eprintln!(
+                "{} batches: {} migrated, {} failed, {} quarantined{}",
+                s.batches,
+                s.migrated,
+                s.failed,
+                s.quarantined,
+                s.stopped
+                    .map(|r| format!(" (stopped: {r})"))
+                    .unwrap_or_default()
+            );
+        }
+        Command::Status { json } => {
+            let ctx = open(&cli).await?;
+            let s = status::status(&ctx.state).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                let c = &s.customers;
+                println!(
+                    "{} — runner {}",
+                    ctx.cfg.workspace.name,
+                    s.runner.state.as_str()
+                );
+                println!(
+                    "customers {}: {} pending, {} running, {} migrated, {} failed, {} rolled back, {} quarantined",
+                    c.total,
+                    c.pending,
+                    c.running,
+                    c.migrated,
+                    c.failed,
+                    c.rolled_back,
+                    c.quarantined
+                );
+                for g in &s.segments {
+                    println!(
+                        "  {} {:<12} {:>6} customers, {:>6} migrated, {:>4} failed, {:>4} quarantined (target {:.0}%)",
+                        g.priority,
+                        g.name,
+                        g.customers,
+                        g.migrated,
+                        g.failed,
+                        g.quarantined,
+                        g.target_success_rate
+                    );
+                }
+                println!(
+                    "batches: {} pending, {} running, {} done, {} rolled back; open alerts: {}",
+                    s.batches.pending,
+                    s.batches.running,
+                    s.batches.done,
+                    s.batches.rolled_back,
+                    s.alerts.open
+                );
+            }
+        }
+        Command::Rollback(a) => {
+            refuse_readonly(&cli, "rollback")?;
+            let scope = match (&a.customer, &a.batch, a.all) {
+                (Some(c), None, false) => rollback::Scope::Customer(c.clone()),
+                (None, Some(b), false) => rollback::Scope::Batch(b.clone()),
+                (None, None, true) => rollback::Scope::All,
+                _ => {
+                    return Err(Usage(
+                        "rollback takes exactly one of --customer ID, --batch ID, --all".into(),
+                    )
+                    .into());
+                }
+            };
+            if !a.yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(Usage(format!(
+                        "rollback of {} needs confirmation: pass --yes",
+                        scope.label()
+                    ))
+                    .into());
+                }
+                eprint!("Roll back {}? Type yes to confirm: ", scope.label());
+                std::io::stderr().flush()?;
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                if line.trim() != "yes" {
+                    eprintln!("cancelled");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let ctx = open(&cli).await?;
+            let r = rollback::rollback(&ctx, &scope).await?;
+            println!(
+                "rolled back {} customers ({}) in {:.2}s; {} unverified",
+                r.rolled_back,
+                r.scope,
+                r.seconds,
+                r.unverified.len()
+            );
+            for (c, why) in &r.unverified {
+                println!("  customer {c}: {why}");
+            }
+            if !r.unverified.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Validate { customer } => {
+            let ctx = open(&cli).await?;
+            let ids: Vec<String> = match customer {
+                Some(c) => {
+                    let st: Option<String> =
+                        sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+                            .bind(c.clone())
+                            .fetch_optional(&ctx.state)
+                            .await?;
+                    match st.as_deref() {
+                        None => {
+                            return Err(Usage(format!(
+                                "customer {c}: no such legacy id in the plan"
+                            ))
+                            .into());
+                        }
+                        Some("migrated") => vec![c.clone()],
+                        Some(s) => {
+                            return Err(Usage(format!(
+                                "customer {c} is {s}, not migrated: nothing to validate"
+                            ))
+                            .into());
+                        }
+                    }
+                }
+                None => {
+                    sqlx::query_scalar(
+                        "SELECT legacy_id FROM customers WHERE status = 'migrated' ORDER BY id",
+                    )
+                    .fetch_all(&ctx.state)
+                    .await?
+                }
+            };
+            let mut bad = 0;
+            for chunk in ids.chunks(500) {
+                for c in engine::pipeline::validate(&ctx, chunk).await? {
+                    if !c.ok() {
+                        bad += 1;
+                        println!("customer {}: {}", c.legacy_id, c.reason());
+                    }
+                }
+            }
+            println!(
+                "validated {} migrated customers: {} mismatched",
+                ids.len(),
+                bad
+            );
+            if bad > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Report { format } => {
+            let ctx = open(&cli).await?;
+            let r = report::build(&ctx).await?;
+            match format {
+                ReportFormat::Md => print!("{}", report::markdown(&r)),
+                ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                ReportFormat::Csv => print!("{}", report::csv(&r)),
+            }
+        }
+        Command::Pause | Command::Resume | Command::Halt { .. } => {
+            refuse_readonly(&cli, "runner control")?;
+            let ctx = open(&cli).await?;
+            let now = engine::runner_state(&ctx.state).await?;
+            let (to, why) = match cmd {
+                Command::Pause => (
+                    RunnerState::Paused,
+                    "paused from the command line".to_string(),
+                ),
+                Command::Halt { reason } => (RunnerState::Halted, reason.clone()),
+                _ if now == RunnerState::Halted => (
+                    RunnerState::Idle,
+                    "halt released from the command line".into(),
+                ),
+                _ => (RunnerState::Running, "resumed from the command line".into()),
+            };
+            engine::set_runner_state(&ctx, to, &why).await?;
+            println!("runner: {} -> {}", now.as_str(), to.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

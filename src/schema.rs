@@ -212,7 +212,11 @@ fn raw_display(r: &Raw) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
 }
 
 fn blob_text(b: &[u8]) -> Option<String> {
@@ -223,7 +227,12 @@ fn blob_text(b: &[u8]) -> Option<String> {
 ///
 /// Errors: a value that cannot be read as `ty` (the error carries the value).
 pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
-    let bad = |expected| Err(ValueError { value: raw_display(raw), expected });
+    let bad = |expected| {
+        Err(ValueError {
+            value: raw_display(raw),
+            expected,
+        })
+    };
     let text = match raw {
         Raw::Null => return Ok(Val::Null),
         Raw::Text(s) => Some(s.clone()),
@@ -236,7 +245,9 @@ pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
     match ty {
         ColType::Id | ColType::Text => Ok(match raw {
             Raw::Int(i) => Val::Text(i.to_string()),
-            Raw::Real(f) if f.fract() == 0.0 && f.abs() < 9e15 => Val::Text((*f as i64).to_string()),
+            Raw::Real(f) if f.fract() == 0.0 && f.abs() < 9e15 => {
+                Val::Text((*f as i64).to_string())
+            }
             Raw::Real(f) => Val::Text(f.to_string()),
             _ => Val::Text(text.unwrap_or_default()),
         }),
@@ -293,12 +304,19 @@ pub fn parse_timestamp(t: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Some(d.naive_utc());
     }
-    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, f) {
             return Some(d);
         }
     }
-    NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 /// A raw value kept in `attributes`, as JSON.
@@ -306,12 +324,18 @@ pub fn raw_to_json(raw: &Raw) -> serde_json::Value {
     match raw {
         Raw::Null => serde_json::Value::Null,
         Raw::Int(i) => (*i).into(),
-        Raw::Real(f) => serde_json::Number::from_f64(*f)
-            .map_or_else(|| serde_json::Value::String(f.to_string()), serde_json::Value::Number),
+        Raw::Real(f) => serde_json::Number::from_f64(*f).map_or_else(
+            || serde_json::Value::String(f.to_string()),
+            serde_json::Value::Number,
+        ),
         Raw::Text(s) => s.clone().into(),
         Raw::Blob(b) => match blob_text(b) {
             Some(s) => s.into(),
-            None => b.iter().map(|x| format!("{x:02x}")).collect::<String>().into(),
+            None => b
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+                .into(),
         },
     }
 }
@@ -369,7 +393,10 @@ pub fn checksum(rows: &mut [&Row]) -> Checksum {
         h.update((e.len() as u64).to_le_bytes());
         h.update(e);
     }
-    Checksum { count: rows.len() as i64, sha256: format!("{:x}", h.finalize()) }
+    Checksum {
+        count: rows.len() as i64,
+        sha256: format!("{:x}", h.finalize()),
+    }
 }
 
 fn encode(row: &Row) -> Vec<u8> {
@@ -402,10 +429,22 @@ mod tests {
 
     #[test]
     fn normalises_the_forms_legacy_exports_use() {
-        assert_eq!(normalize(&Raw::Int(42), ColType::Id), Ok(Val::Text("42".into())));
-        assert_eq!(normalize(&Raw::Text(" 7 ".into()), ColType::Int), Ok(Val::Int(7)));
-        assert_eq!(normalize(&Raw::Text(" ".into()), ColType::Real), Ok(Val::Null));
-        assert_eq!(normalize(&Raw::Text("Yes".into()), ColType::Bool), Ok(Val::Int(1)));
+        assert_eq!(
+            normalize(&Raw::Int(42), ColType::Id),
+            Ok(Val::Text("42".into()))
+        );
+        assert_eq!(
+            normalize(&Raw::Text(" 7 ".into()), ColType::Int),
+            Ok(Val::Int(7))
+        );
+        assert_eq!(
+            normalize(&Raw::Text(" ".into()), ColType::Real),
+            Ok(Val::Null)
+        );
+        assert_eq!(
+            normalize(&Raw::Text("Yes".into()), ColType::Bool),
+            Ok(Val::Int(1))
+        );
         assert_eq!(
             normalize(&Raw::Text("2024-02-03 04:05:06".into()), ColType::Timestamp),
             Ok(Val::Text("2024-02-03T04:05:06Z".into()))
@@ -416,8 +455,14 @@ mod tests {
 
     #[test]
     fn checksum_ignores_order_and_sees_every_column() {
-        let a = Row { values: vec![Val::Text("1".into()), Val::Real(2.5)], attributes: "{}".into() };
-        let b = Row { values: vec![Val::Text("2".into()), Val::Null], attributes: "{\"x\":1}".into() };
+        let a = Row {
+            values: vec![Val::Text("1".into()), Val::Real(2.5)],
+            attributes: "{}".into(),
+        };
+        let b = Row {
+            values: vec![Val::Text("2".into()), Val::Null],
+            attributes: "{\"x\":1}".into(),
+        };
         let one = checksum(&mut [&a, &b]);
         assert_eq!(one, checksum(&mut [&b, &a]));
         let mut c = b.clone();

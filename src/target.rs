@@ -43,7 +43,11 @@ pub fn ddl() -> Vec<String> {
             cols.push(d);
         }
         cols.push("attributes TEXT NOT NULL DEFAULT '{}'".into());
-        out.push(format!("CREATE TABLE IF NOT EXISTS {} (\n  {}\n)", e.name(), cols.join(",\n  ")));
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
+            e.name(),
+            cols.join(",\n  ")
+        ));
         if e != Entity::Customers {
             out.push(format!(
                 "CREATE INDEX IF NOT EXISTS {0}_customer ON {0} (customer_id)",
@@ -88,12 +92,27 @@ pub async fn customer_ids(
 pub async fn delete_customers(conn: &mut SqliteConnection, ids: &[String]) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        let sub = format!("SELECT id FROM customers WHERE legacy_id IN ({})", placeholders(chunk.len()));
-        for e in [Entity::Repairs, Entity::Payments, Entity::Communications, Entity::Devices] {
-            n += delete_where(conn, &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()), chunk)
-                .await?;
+        let sub = format!(
+            "SELECT id FROM customers WHERE legacy_id IN ({})",
+            placeholders(chunk.len())
+        );
+        for e in [
+            Entity::Repairs,
+            Entity::Payments,
+            Entity::Communications,
+            Entity::Devices,
+        ] {
+            n += delete_where(
+                conn,
+                &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()),
+                chunk,
+            )
+            .await?;
         }
-        let sql = format!("DELETE FROM customers WHERE legacy_id IN ({})", placeholders(chunk.len()));
+        let sql = format!(
+            "DELETE FROM customers WHERE legacy_id IN ({})",
+            placeholders(chunk.len())
+        );
         n += delete_where(conn, &sql, chunk).await?;
     }
     Ok(n)
@@ -103,16 +122,32 @@ pub async fn delete_customers(conn: &mut SqliteConnection, ids: &[String]) -> ey
 pub async fn delete_children(conn: &mut SqliteConnection, ids: &[String]) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        let sub = format!("SELECT id FROM customers WHERE legacy_id IN ({})", placeholders(chunk.len()));
-        for e in [Entity::Repairs, Entity::Payments, Entity::Communications, Entity::Devices] {
-            n += delete_where(conn, &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()), chunk)
-                .await?;
+        let sub = format!(
+            "SELECT id FROM customers WHERE legacy_id IN ({})",
+            placeholders(chunk.len())
+        );
+        for e in [
+            Entity::Repairs,
+            Entity::Payments,
+            Entity::Communications,
+            Entity::Devices,
+        ] {
+            n += delete_where(
+                conn,
+                &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()),
+                chunk,
+            )
+            .await?;
         }
     }
     Ok(n)
 }
 
-async fn delete_where(conn: &mut SqliteConnection, sql: &str, binds: &[String]) -> eyre::Result<u64> {
+async fn delete_where(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    binds: &[String],
+) -> eyre::Result<u64> {
     let mut q = sqlx::query(AssertSqlSafe(sql.to_string()));
     for b in binds {
         q = q.bind(b.clone());
@@ -152,8 +187,11 @@ pub async fn insert(
     cols.push("attributes");
     let dev_idx = entity.column_index("device_legacy_id");
     for chunk in rows.chunks(INSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new(format!("INSERT INTO {} ({}) ", entity.name(), cols.join(", ")));
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "INSERT INTO {} ({}) ",
+            entity.name(),
+            cols.join(", ")
+        ));
         let mut missing = None;
         qb.push_values(chunk, |mut b, row| {
             if entity != Entity::Customers {
@@ -178,7 +216,10 @@ pub async fn insert(
             b.push_bind(row.attributes.clone());
         });
         if let Some(c) = missing {
-            eyre::bail!("{} row for customer {c}: the customer has no platform row", entity.name());
+            eyre::bail!(
+                "{} row for customer {c}: the customer has no platform row",
+                entity.name()
+            );
         }
         qb.build().execute(&mut *conn).await?;
     }
@@ -230,7 +271,11 @@ pub async fn rows_for(
 ) -> eyre::Result<HashMap<String, Vec<TargetRow>>> {
     let mut out: HashMap<String, Vec<TargetRow>> = HashMap::new();
     let cols: Vec<&str> = entity.columns().iter().map(|c| c.name).collect();
-    let extra = if entity == Entity::Repairs { ", t.device_id AS __device_id" } else { "" };
+    let extra = if entity == Entity::Repairs {
+        ", t.device_id AS __device_id"
+    } else {
+        ""
+    };
     for chunk in ids.chunks(CHUNK) {
         let filter = if entity == Entity::Customers {
             format!("t.legacy_id IN ({})", placeholders(chunk.len()))
@@ -242,7 +287,10 @@ pub async fn rows_for(
         };
         let sql = format!(
             "SELECT {}, t.attributes, t.id AS __id{extra} FROM {} t WHERE {filter}",
-            cols.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+            cols.iter()
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             entity.name()
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -253,8 +301,14 @@ pub async fn rows_for(
             let row = source::canonical(&r, entity)
                 .map_err(|e| eyre::eyre!("platform {e} (edited on the platform?)"))?;
             let id = r.try_get::<i64, _>("__id")?;
-            let device_id = if entity == Entity::Repairs { r.try_get("__device_id")? } else { None };
-            out.entry(row.customer(entity).to_string()).or_default().push(TargetRow { row, id, device_id });
+            let device_id = if entity == Entity::Repairs {
+                r.try_get("__device_id")?
+            } else {
+                None
+            };
+            out.entry(row.customer(entity).to_string())
+                .or_default()
+                .push(TargetRow { row, id, device_id });
         }
     }
     Ok(out)

@@ -34,9 +34,19 @@ pub struct Ctx {
 /// A small message from the engine to whoever watches it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    BatchClaimed { batch: String, customers: usize },
-    BatchDone { batch: String, migrated: usize, failed: usize, quarantined: usize },
-    Stopped { reason: String },
+    BatchClaimed {
+        batch: String,
+        customers: usize,
+    },
+    BatchDone {
+        batch: String,
+        migrated: usize,
+        failed: usize,
+        quarantined: usize,
+    },
+    Stopped {
+        reason: String,
+    },
     Error(String),
 }
 
@@ -46,7 +56,9 @@ impl Ctx {
     /// Errors: a database that cannot be opened; the message names which one and its URL.
     pub async fn open(cfg: Config, readonly: bool) -> eyre::Result<Self> {
         let state = db::open_state(&cfg.state.url, true, readonly).await?;
-        let source = db::open(&cfg.source.url, "source", false, true).await?;
+        // The source is only written by its hooks; without them it is opened read-only.
+        let hooks = cfg.source.on_migrated.is_some() || cfg.source.on_rollback.is_some();
+        let source = db::open(&cfg.source.url, "source", false, readonly || !hooks).await?;
         let target = db::open(&cfg.target.url, "target", !readonly, readonly).await?;
         if !readonly {
             target::ensure_schema(&target).await?;
@@ -69,7 +81,13 @@ impl Ctx {
     }
 
     /// Appends one row to the audit log.
-    pub async fn audit(&self, action: &str, scope: &str, outcome: &str, detail: &str) -> eyre::Result<()> {
+    pub async fn audit(
+        &self,
+        action: &str,
+        scope: &str,
+        outcome: &str,
+        detail: &str,
+    ) -> eyre::Result<()> {
         sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(clock::now())
             .bind(self.actor.clone())
@@ -85,7 +103,9 @@ impl Ctx {
 
 /// The OS user running this process.
 pub fn operator() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn hostname() -> String {
@@ -126,23 +146,29 @@ impl RunnerState {
 
 /// Reads the runner state.
 pub async fn runner_state(state: &SqlitePool) -> eyre::Result<RunnerState> {
-    let s: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1").fetch_one(state).await?;
+    let s: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
+        .fetch_one(state)
+        .await?;
     Ok(RunnerState::parse(&s))
 }
 
 /// Sets the runner state and records who did it and why in the runner row and the audit log.
 pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre::Result<()> {
     let mut tx = db::write_tx(&ctx.state).await?;
-    let from: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1").fetch_one(&mut *tx).await?;
+    let from: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
+        .fetch_one(&mut *tx)
+        .await?;
     if from != to.as_str() {
         let now = clock::now();
-        sqlx::query("UPDATE runner SET state = ?, reason = ?, changed_by = ?, changed_at = ? WHERE id = 1")
-            .bind(to.as_str())
-            .bind(reason.to_string())
-            .bind(ctx.actor.clone())
-            .bind(now.clone())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE runner SET state = ?, reason = ?, changed_by = ?, changed_at = ? WHERE id = 1",
+        )
+        .bind(to.as_str())
+        .bind(reason.to_string())
+        .bind(ctx.actor.clone())
+        .bind(now.clone())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, 'runner', 'ok', ?)")
             .bind(now)
             .bind(ctx.actor.clone())

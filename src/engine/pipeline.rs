@@ -12,18 +12,25 @@ use std::time::Duration;
 
 use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, Transaction};
 
-use super::run::{Gate, Lease, fence, gate, heartbeat};
 use super::Ctx;
+use super::run::{Gate, Lease, fence, gate, heartbeat};
 use crate::db::{placeholders, write_tx};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK};
 use crate::{clock, target};
 
 /// The steps in order; `customers.step` holds the last one completed.
-pub const STEPS: [&str; 5] = ["backup", "create_account", "migrate_data", "validate", "notify"];
+pub const STEPS: [&str; 5] = [
+    "backup",
+    "create_account",
+    "migrate_data",
+    "validate",
+    "notify",
+];
 
 fn steps_done(step: Option<&str>) -> usize {
-    step.and_then(|s| STEPS.iter().position(|x| *x == s)).map_or(0, |i| i + 1)
+    step.and_then(|s| STEPS.iter().position(|x| *x == s))
+        .map_or(0, |i| i + 1)
 }
 
 /// Counts of what happened to a batch's customers.
@@ -56,13 +63,19 @@ pub struct SourceRows {
 
 impl SourceRows {
     fn of(&self, e: Entity, cust: &str) -> &[Row] {
-        self.rows.get(&e).and_then(|m| m.get(cust)).map_or(&[], Vec::as_slice)
+        self.rows
+            .get(&e)
+            .and_then(|m| m.get(cust))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
 /// Reads every mapped entity's rows for the customers `ids`.
 pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> {
-    let mut out = SourceRows { rows: HashMap::new(), bad: BTreeMap::new() };
+    let mut out = SourceRows {
+        rows: HashMap::new(),
+        bad: BTreeMap::new(),
+    };
     for e in Entity::ALL {
         let got = source::rows_for(&ctx.source, &ctx.cfg.mapping, e, ids).await?;
         let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
@@ -71,7 +84,9 @@ pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> 
                 match r {
                     Ok(r) => ok.entry(cust.clone()).or_default().push(r),
                     Err(err) => {
-                        out.bad.entry(cust.clone()).or_insert_with(|| format!("transform: {err}"));
+                        out.bad
+                            .entry(cust.clone())
+                            .or_insert_with(|| format!("transform: {err}"));
                     }
                 }
             }
@@ -93,7 +108,14 @@ pub async fn write_target(
     if customers_too {
         target::delete_customers(conn, ids).await?;
         let cs = rows.get(&Entity::Customers).unwrap_or(&empty);
-        target::insert(conn, Entity::Customers, cs, &HashMap::new(), &HashMap::new()).await?;
+        target::insert(
+            conn,
+            Entity::Customers,
+            cs,
+            &HashMap::new(),
+            &HashMap::new(),
+        )
+        .await?;
     } else {
         target::delete_children(conn, ids).await?;
     }
@@ -102,7 +124,14 @@ pub async fn write_target(
     target::insert(conn, Entity::Devices, devs, &platform, &HashMap::new()).await?;
     let device_ids = target::device_ids(conn, ids).await?;
     for e in [Entity::Repairs, Entity::Payments, Entity::Communications] {
-        target::insert(conn, e, rows.get(&e).unwrap_or(&empty), &platform, &device_ids).await?;
+        target::insert(
+            conn,
+            e,
+            rows.get(&e).unwrap_or(&empty),
+            &platform,
+            &device_ids,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -131,7 +160,10 @@ impl EntityCheck {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if self.source_count != self.target_count {
-            parts.push(format!("count source {} ≠ target {}", self.source_count, self.target_count));
+            parts.push(format!(
+                "count source {} ≠ target {}",
+                self.source_count, self.target_count
+            ));
         }
         if self.source_checksum != self.target_checksum {
             parts.push(format!(
@@ -141,7 +173,10 @@ impl EntityCheck {
             ));
         }
         if self.broken_links > 0 {
-            parts.push(format!("{} repairs point at the wrong device", self.broken_links));
+            parts.push(format!(
+                "{} repairs point at the wrong device",
+                self.broken_links
+            ));
         }
         format!("{}: {}", self.entity, parts.join(", "))
     }
@@ -165,7 +200,12 @@ impl CustomerCheck {
         if let Some(e) = &self.error {
             return e.clone();
         }
-        self.entities.iter().filter(|e| !e.ok()).map(EntityCheck::describe).collect::<Vec<_>>().join("; ")
+        self.entities
+            .iter()
+            .filter(|e| !e.ok())
+            .map(EntityCheck::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -186,10 +226,17 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 continue;
             }
             let s = src.of(e, id);
-            let t: &[target::TargetRow] = tgt.get(&e).and_then(|m| m.get(id)).map_or(&[], Vec::as_slice);
+            let t: &[target::TargetRow] = tgt
+                .get(&e)
+                .and_then(|m| m.get(id))
+                .map_or(&[], Vec::as_slice);
             let sc = checksum(&mut s.iter().collect::<Vec<_>>());
             let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
-            let broken_links = if e == Entity::Repairs { broken_links(&tgt, id, t) } else { 0 };
+            let broken_links = if e == Entity::Repairs {
+                broken_links(&tgt, id, t)
+            } else {
+                0
+            };
             entities.push(EntityCheck {
                 entity: e.name(),
                 source_count: sc.count,
@@ -199,7 +246,11 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 broken_links,
             });
         }
-        out.push(CustomerCheck { legacy_id: id.clone(), entities, error: src.bad.get(id).cloned() });
+        out.push(CustomerCheck {
+            legacy_id: id.clone(),
+            entities,
+            error: src.bad.get(id).cloned(),
+        });
     }
     Ok(out)
 }
@@ -214,11 +265,15 @@ fn broken_links(
         .and_then(|m| m.get(cust))
         .map(|v| v.iter().map(|d| (d.row.legacy_id(), d.id)).collect())
         .unwrap_or_default();
-    let dev_col = Entity::Repairs.column_index("device_legacy_id").unwrap_or(2);
+    let dev_col = Entity::Repairs
+        .column_index("device_legacy_id")
+        .unwrap_or(2);
     repairs
         .iter()
         .filter(|r| {
-            let want = r.row.values[dev_col].as_str().and_then(|d| devices.get(d).copied());
+            let want = r.row.values[dev_col]
+                .as_str()
+                .and_then(|d| devices.get(d).copied());
             want != r.device_id
         })
         .count() as i64
@@ -236,8 +291,9 @@ async fn record_step(
 ) -> eyre::Result<()> {
     let now = clock::now();
     for chunk in members.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ",
+        );
         qb.push_values(chunk, |mut b, m| {
             b.push_bind(m.id)
                 .push_bind(batch.to_string())
@@ -249,8 +305,13 @@ async fn record_step(
         });
         qb.build().execute(&mut **tx).await?;
         if outcome == "ok" {
-            let sql = format!("UPDATE customers SET step = ?, updated_at = ? WHERE id IN ({})", placeholders(chunk.len()));
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(step.to_string()).bind(now.clone());
+            let sql = format!(
+                "UPDATE customers SET step = ?, updated_at = ? WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(step.to_string())
+                .bind(now.clone());
             for m in chunk {
                 q = q.bind(m.id);
             }
@@ -299,10 +360,18 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
         }
         for r in q.fetch_all(&ctx.state).await? {
             let cust: String = r.try_get(0)?;
-            let Some(e) = Entity::parse(&r.try_get::<String, _>(1)?) else { continue };
+            let Some(e) = Entity::parse(&r.try_get::<String, _>(1)?) else {
+                continue;
+            };
             let rows: Vec<Row> = serde_json::from_str(&r.try_get::<String, _>(2)?)?;
             backups.entry(e).or_default().extend(rows);
-            expected.insert((cust.clone(), e), Checksum { count: r.try_get(3)?, sha256: r.try_get(4)? });
+            expected.insert(
+                (cust.clone(), e),
+                Checksum {
+                    count: r.try_get(3)?,
+                    sha256: r.try_get(4)?,
+                },
+            );
             if e == Entity::Customers {
                 with_backup.push(cust);
             }
@@ -310,7 +379,10 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
     }
     // A customer without a backup never reached create_account: the platform has nothing of it.
     let all: Vec<String> = ids.iter().map(|(_, l)| l.clone()).collect();
-    let refs: HashMap<Entity, Vec<&Row>> = backups.iter().map(|(e, v)| (*e, v.iter().collect())).collect();
+    let refs: HashMap<Entity, Vec<&Row>> = backups
+        .iter()
+        .map(|(e, v)| (*e, v.iter().collect()))
+        .collect();
     let mut tx = write_tx(&ctx.target).await?;
     write_target(&mut tx, &with_backup, &refs, true).await?;
     tx.commit().await?;
@@ -319,9 +391,15 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
     for e in Entity::ALL {
         let now = target::rows_for(&mut conn, e, &all).await?;
         for id in &all {
-            let mut rows: Vec<&Row> = now.get(id).map(|v| v.iter().map(|t| &t.row).collect()).unwrap_or_default();
+            let mut rows: Vec<&Row> = now
+                .get(id)
+                .map(|v| v.iter().map(|t| &t.row).collect())
+                .unwrap_or_default();
             let got = checksum(&mut rows);
-            let want = expected.get(&(id.clone(), e)).cloned().unwrap_or_else(Checksum::empty);
+            let want = expected
+                .get(&(id.clone(), e))
+                .cloned()
+                .unwrap_or_else(Checksum::empty);
             if got != want {
                 bad.entry(id.clone()).or_insert_with(|| {
                     format!(
@@ -417,10 +495,27 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                         .await?;
                     }
                 }
-                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !quarantined.contains_key(&m.id)).collect();
+                let ok: Vec<&Member> = todo
+                    .iter()
+                    .copied()
+                    .filter(|m| !quarantined.contains_key(&m.id))
+                    .collect();
                 record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
-                let q: Vec<&Member> = todo.iter().copied().filter(|m| quarantined.contains_key(&m.id)).collect();
-                record_step(&mut tx, &q, &lease.batch, step, &started, "quarantined", Some(&quarantined)).await?;
+                let q: Vec<&Member> = todo
+                    .iter()
+                    .copied()
+                    .filter(|m| quarantined.contains_key(&m.id))
+                    .collect();
+                record_step(
+                    &mut tx,
+                    &q,
+                    &lease.batch,
+                    step,
+                    &started,
+                    "quarantined",
+                    Some(&quarantined),
+                )
+                .await?;
                 set_outcome(&mut tx, &q, "quarantined", &quarantined).await?;
                 tx.commit().await?;
                 source = Some(src);
@@ -435,8 +530,11 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                         failed.insert(m.id, why.clone());
                     }
                 }
-                let go: Vec<String> =
-                    todo.iter().filter(|m| !failed.contains_key(&m.id)).map(|m| m.legacy_id.clone()).collect();
+                let go: Vec<String> = todo
+                    .iter()
+                    .filter(|m| !failed.contains_key(&m.id))
+                    .map(|m| m.legacy_id.clone())
+                    .collect();
                 let mut rows: HashMap<Entity, Vec<&Row>> = HashMap::new();
                 for e in Entity::ALL {
                     rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
@@ -445,14 +543,25 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 if *step == "create_account" {
                     target::delete_customers(&mut tx, &go).await?;
                     let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
-                    target::insert(&mut tx, Entity::Customers, &cs, &HashMap::new(), &HashMap::new()).await?;
+                    target::insert(
+                        &mut tx,
+                        Entity::Customers,
+                        &cs,
+                        &HashMap::new(),
+                        &HashMap::new(),
+                    )
+                    .await?;
                 } else {
                     write_target(&mut tx, &go, &rows, false).await?;
                 }
                 tx.commit().await?;
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
-                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !failed.contains_key(&m.id)).collect();
+                let ok: Vec<&Member> = todo
+                    .iter()
+                    .copied()
+                    .filter(|m| !failed.contains_key(&m.id))
+                    .collect();
                 if *step == "create_account" {
                     let mut conn = ctx.target.acquire().await?;
                     let pids = target::customer_ids(&mut conn, &go).await?;
@@ -493,7 +602,11 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                         failed.insert(m.id, format!("validate: {}", c.reason()));
                     }
                 }
-                let ok: Vec<&Member> = todo.iter().copied().filter(|m| !failed.contains_key(&m.id)).collect();
+                let ok: Vec<&Member> = todo
+                    .iter()
+                    .copied()
+                    .filter(|m| !failed.contains_key(&m.id))
+                    .collect();
                 record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
                 tx.commit().await?;
             }
@@ -553,11 +666,13 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     }
     let mut tx = write_tx(&ctx.state).await?;
     fence(ctx, &mut tx, lease).await?;
-    sqlx::query("UPDATE batches SET status = 'done', finished_at = ?, lease_until = NULL WHERE id = ?")
-        .bind(clock::now())
-        .bind(lease.batch.clone())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE batches SET status = 'done', finished_at = ?, lease_until = NULL WHERE id = ?",
+    )
+    .bind(clock::now())
+    .bind(lease.batch.clone())
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     members.clear();
     Ok(BatchOutcome::Done(tally))
@@ -572,18 +687,32 @@ async fn fail(
     started: &str,
     failed: &HashMap<i64, String>,
 ) -> eyre::Result<()> {
-    let who: Vec<&Member> = members.iter().filter(|m| failed.contains_key(&m.id)).collect();
+    let who: Vec<&Member> = members
+        .iter()
+        .filter(|m| failed.contains_key(&m.id))
+        .collect();
     let ids: Vec<(i64, String)> = who.iter().map(|m| (m.id, m.legacy_id.clone())).collect();
     let unrestored = restore(ctx, &ids).await?;
     let mut reasons = failed.clone();
     for m in &who {
         if let Some(why) = unrestored.get(&m.legacy_id) {
-            reasons.entry(m.id).and_modify(|r| r.push_str(&format!("; restore not verified: {why}")));
+            reasons
+                .entry(m.id)
+                .and_modify(|r| r.push_str(&format!("; restore not verified: {why}")));
         }
     }
     let mut tx = write_tx(&ctx.state).await?;
     fence(ctx, &mut tx, lease).await?;
-    record_step(&mut tx, &who, &lease.batch, step, started, "failed", Some(&reasons)).await?;
+    record_step(
+        &mut tx,
+        &who,
+        &lease.batch,
+        step,
+        started,
+        "failed",
+        Some(&reasons),
+    )
+    .await?;
     set_outcome(&mut tx, &who, "failed", &reasons).await?;
     tx.commit().await?;
     Ok(())

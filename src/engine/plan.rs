@@ -60,7 +60,9 @@ struct Planned {
 }
 
 fn opt_text(row: &Row, col: &str) -> Option<String> {
-    row.get(Entity::Customers, col).filter(|v| !v.is_null()).map(Val::display)
+    row.get(Entity::Customers, col)
+        .filter(|v| !v.is_null())
+        .map(Val::display)
 }
 
 /// Revenue and repair counts per customer in the 12 months before `as_of`, aggregated on the
@@ -180,7 +182,10 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         let tenure_years = created.map_or(0.0, |c| (as_of_dt - c).num_days() as f64 / 365.25);
         let account_type = opt_text(&row, "account_type");
         let country = opt_text(&row, "country");
-        let special_needs = matches!(row.get(Entity::Customers, "special_needs"), Some(Val::Int(1)));
+        let special_needs = matches!(
+            row.get(Entity::Customers, "special_needs"),
+            Some(Val::Int(1))
+        );
         let facts = Facts {
             annual_revenue: rev,
             repairs_12m: rep,
@@ -192,17 +197,30 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         };
         let Some(seg) = segment::assign(&segments, &facts) else {
             failure.get_or_insert_with(|| {
-                eyre::eyre!("customer {id}: no segment matches (add a segment with no rules as a catch-all)")
+                eyre::eyre!(
+                    "customer {id}: no segment matches (add a segment with no rules as a catch-all)"
+                )
             });
             return;
         };
         let mut fs = checks.check(&row, &attrs);
         fs.extend(by_customer.remove(&id).unwrap_or_default());
-        let blocking: Vec<_> = fs.iter().filter(|f| f.severity == Severity::Block).collect();
+        let blocking: Vec<_> = fs
+            .iter()
+            .filter(|f| f.severity == Severity::Block)
+            .collect();
         let reason = (!blocking.is_empty()).then(|| {
-            blocking.iter().map(|f| format!("{}: {}", f.rule, f.detail)).collect::<Vec<_>>().join("; ")
+            blocking
+                .iter()
+                .map(|f| format!("{}: {}", f.rule, f.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
         });
-        let warns: Vec<_> = fs.iter().filter(|f| f.severity == Severity::Warn).map(|f| f.rule.clone()).collect();
+        let warns: Vec<_> = fs
+            .iter()
+            .filter(|f| f.severity == Severity::Warn)
+            .map(|f| f.rule.clone())
+            .collect();
         planned.push(Planned {
             legacy_id: id,
             name: opt_text(&row, "name").unwrap_or_default(),
@@ -214,7 +232,11 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
             repairs: rep,
             segment: seg.name.clone(),
             priority: seg.priority,
-            status: if reason.is_some() { "quarantined" } else { "pending" },
+            status: if reason.is_some() {
+                "quarantined"
+            } else {
+                "pending"
+            },
             reason,
             warnings: (!warns.is_empty()).then(|| warns.join(", ")),
         });
@@ -277,10 +299,13 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         );
         qb.build().execute(&mut *tx).await?;
     }
-    sqlx::query("DELETE FROM findings").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM findings")
+        .execute(&mut *tx)
+        .await?;
     for chunk in findings.chunks(UPSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO findings (customer_legacy_id, rule, severity, detail) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR IGNORE INTO findings (customer_legacy_id, rule, severity, detail) ",
+        );
         qb.push_values(chunk, |mut b, f| {
             b.push_bind(f.customer.clone())
                 .push_bind(f.rule.clone())
@@ -289,12 +314,18 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         });
         qb.build().execute(&mut *tx).await?;
     }
-    sqlx::query("DELETE FROM rejected_rows").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM rejected_rows")
+        .execute(&mut *tx)
+        .await?;
     for chunk in rejected_rows.chunks(UPSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT OR IGNORE INTO rejected_rows (entity, legacy_id, rule, detail) ");
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT OR IGNORE INTO rejected_rows (entity, legacy_id, rule, detail) ",
+        );
         qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.entity).push_bind(r.legacy_id.clone()).push_bind(r.rule.clone()).push_bind(r.detail.clone());
+            b.push_bind(r.entity)
+                .push_bind(r.legacy_id.clone())
+                .push_bind(r.rule.clone())
+                .push_bind(r.detail.clone());
         });
         qb.build().execute(&mut *tx).await?;
     }
@@ -311,7 +342,9 @@ pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
     sqlx::query("UPDATE customers SET batch_id = NULL WHERE status IN ('pending', 'quarantined') AND batch_id IS NOT NULL")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM batches WHERE status = 'pending'").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM batches WHERE status = 'pending'")
+        .execute(&mut *tx)
+        .await?;
     // One set-based statement numbers every pending customer within its segment.
     sqlx::query(
         "WITH base AS (
@@ -371,6 +404,8 @@ pub async fn summary(state: &SqlitePool) -> eyre::Result<PlanSummary> {
     s.warned = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE warnings IS NOT NULL")
         .fetch_one(state)
         .await?;
-    s.rejected_rows = sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows").fetch_one(state).await?;
+    s.rejected_rows = sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows")
+        .fetch_one(state)
+        .await?;
     Ok(s)
 }

@@ -91,7 +91,9 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
     .fetch_optional(&ctx.state)
     .await?;
     if let Some(b) = live {
-        eyre::bail!("batch {b} is in flight on another worker: pause (p) or halt (X) the runner first");
+        eyre::bail!(
+            "batch {b} is in flight on another worker: pause (p) or halt (X) the runner first"
+        );
     }
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT c.id, c.legacy_id FROM customers c
@@ -100,25 +102,39 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
     .bind(bind.clone())
     .fetch_all(&ctx.state)
     .await?;
-    let who: Vec<(i64, String)> = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<sqlx::Result<_>>()?;
+    let who: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<sqlx::Result<_>>()?;
     if who.is_empty() {
-        eyre::bail!("{}: nothing to roll back (no customer in it was migrated or started)", scope.label());
+        eyre::bail!(
+            "{}: nothing to roll back (no customer in it was migrated or started)",
+            scope.label()
+        );
     }
-    let mut report = RollbackReport { scope: scope.label(), ..Default::default() };
+    let mut report = RollbackReport {
+        scope: scope.label(),
+        ..Default::default()
+    };
     for chunk in who.chunks(500) {
         let started = clock::now();
         let mut tx = write_tx(&ctx.state).await?;
         for (id, _) in chunk {
-            sqlx::query("UPDATE customers SET status = 'rolling_back', updated_at = ? WHERE id = ?")
-                .bind(started.clone())
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE customers SET status = 'rolling_back', updated_at = ? WHERE id = ?",
+            )
+            .bind(started.clone())
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         let bad = pipeline::restore(ctx, chunk).await?;
-        let ok_ids: Vec<String> =
-            chunk.iter().filter(|(_, l)| !bad.contains_key(l)).map(|(_, l)| l.clone()).collect();
+        let ok_ids: Vec<String> = chunk
+            .iter()
+            .filter(|(_, l)| !bad.contains_key(l))
+            .map(|(_, l)| l.clone())
+            .collect();
         if let Some(sql) = &ctx.cfg.source.on_rollback {
             source::run_hook(&ctx.source, "on_rollback", sql, &ok_ids).await?;
         }
@@ -126,7 +142,11 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
         let mut tx = write_tx(&ctx.state).await?;
         for (id, legacy) in chunk {
             let (status, outcome, detail) = match bad.get(legacy) {
-                None => ("rolled_back", "ok", format!("rolled back ({})", scope.label())),
+                None => (
+                    "rolled_back",
+                    "ok",
+                    format!("rolled back ({})", scope.label()),
+                ),
                 Some(why) => ("failed", "failed", format!("rollback not verified: {why}")),
             };
             sqlx::query(
@@ -174,12 +194,21 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
             .await?;
     }
     report.seconds = t0.elapsed().as_secs_f64();
-    let outcome = if report.unverified.is_empty() { "ok" } else { "unverified" };
+    let outcome = if report.unverified.is_empty() {
+        "ok"
+    } else {
+        "unverified"
+    };
     ctx.audit(
         "rollback",
         &scope.label(),
         outcome,
-        &format!("{} rolled back, {} unverified, {:.2}s", report.rolled_back, report.unverified.len(), report.seconds),
+        &format!(
+            "{} rolled back, {} unverified, {:.2}s",
+            report.rolled_back,
+            report.unverified.len(),
+            report.seconds
+        ),
     )
     .await?;
     Ok(report)
@@ -188,12 +217,15 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
 /// After a halt, waits until no batch holds a live lease (workers stop at their next step
 /// boundary and release it), at most two lease periods.
 async fn wait_for_leases(ctx: &Ctx) -> eyre::Result<()> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(ctx.cfg.runner.lease_seconds * 2);
+    let deadline =
+        std::time::Instant::now() + Duration::from_secs(ctx.cfg.runner.lease_seconds * 2);
     loop {
-        let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE status = 'running' AND lease_until > ?")
-            .bind(clock::now())
-            .fetch_one(&ctx.state)
-            .await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM batches WHERE status = 'running' AND lease_until > ?",
+        )
+        .bind(clock::now())
+        .fetch_one(&ctx.state)
+        .await?;
         if live == 0 || std::time::Instant::now() > deadline {
             return Ok(());
         }

@@ -47,17 +47,27 @@ pub(crate) fn lease_until(ctx: &Ctx) -> String {
 /// Renews `lease` inside `tx`, failing if another worker holds the batch now.
 ///
 /// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
-pub(crate) async fn fence(ctx: &Ctx, tx: &mut Transaction<'static, Sqlite>, lease: &Lease) -> eyre::Result<()> {
-    let n = sqlx::query("UPDATE batches SET lease_until = ? WHERE id = ? AND lease_token = ? AND lease_owner = ?")
-        .bind(lease_until(ctx))
-        .bind(lease.batch.clone())
-        .bind(lease.token)
-        .bind(ctx.worker.clone())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+pub(crate) async fn fence(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Sqlite>,
+    lease: &Lease,
+) -> eyre::Result<()> {
+    let n = sqlx::query(
+        "UPDATE batches SET lease_until = ? WHERE id = ? AND lease_token = ? AND lease_owner = ?",
+    )
+    .bind(lease_until(ctx))
+    .bind(lease.batch.clone())
+    .bind(lease.token)
+    .bind(ctx.worker.clone())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     if n != 1 {
-        eyre::bail!("lease on batch {} lost (token {}): another worker owns it now", lease.batch, lease.token);
+        eyre::bail!(
+            "lease on batch {} lost (token {}): another worker owns it now",
+            lease.batch,
+            lease.token
+        );
     }
     Ok(())
 }
@@ -98,10 +108,12 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     .bind(batch.clone())
     .execute(&mut *tx)
     .await?;
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running'")
-        .bind(batch.clone())
-        .fetch_one(&mut *tx)
-        .await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running'",
+    )
+    .bind(batch.clone())
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Some((Lease { batch, token }, n as usize)))
 }
@@ -144,7 +156,10 @@ pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate>
 }
 
 pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
-    sqlx::query("UPDATE runner SET heartbeat_at = ? WHERE id = 1").bind(clock::now()).execute(&ctx.state).await?;
+    sqlx::query("UPDATE runner SET heartbeat_at = ? WHERE id = 1")
+        .bind(clock::now())
+        .execute(&ctx.state)
+        .await?;
     Ok(())
 }
 
@@ -167,7 +182,10 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         for r in rows {
             let id: String = r.try_get(0)?;
             let n: i64 = r.try_get(1)?;
-            ctx.notice(Notice::BatchClaimed { batch: id, customers: n as usize });
+            ctx.notice(Notice::BatchClaimed {
+                batch: id,
+                customers: n as usize,
+            });
             summary.batches += 1;
         }
         summary.stopped = Some("dry run: nothing was written".into());
@@ -175,7 +193,9 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     }
     match runner_state(&ctx.state).await? {
         RunnerState::Halted => {
-            eyre::bail!("the runner is halted; release it with `cutover resume` (or `s` in the console) first")
+            eyre::bail!(
+                "the runner is halted; release it with `cutover resume` (or `s` in the console) first"
+            )
         }
         RunnerState::Running => {}
         _ => set_runner_state(ctx, RunnerState::Running, "run started").await?,
@@ -188,8 +208,13 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             summary.stopped = Some(why);
             break;
         }
-        let Some((lease, n)) = claim(ctx, opts.segment.as_deref()).await? else { break };
-        ctx.notice(Notice::BatchClaimed { batch: lease.batch.clone(), customers: n });
+        let Some((lease, n)) = claim(ctx, opts.segment.as_deref()).await? else {
+            break;
+        };
+        ctx.notice(Notice::BatchClaimed {
+            batch: lease.batch.clone(),
+            customers: n,
+        });
         let out = pipeline::process_batch(ctx, &lease).await;
         match out {
             Ok(pipeline::BatchOutcome::Done(t)) => {
@@ -217,13 +242,17 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         }
     }
     if summary.stopped.is_none() {
-        let busy: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')")
-            .fetch_one(&ctx.state)
-            .await?;
+        let busy: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')",
+        )
+        .fetch_one(&ctx.state)
+        .await?;
         if busy == 0 && runner_state(&ctx.state).await? == RunnerState::Running {
             set_runner_state(ctx, RunnerState::Idle, "queue empty").await?;
         }
     }
-    ctx.notice(Notice::Stopped { reason: summary.stopped.clone().unwrap_or_else(|| "done".into()) });
+    ctx.notice(Notice::Stopped {
+        reason: summary.stopped.clone().unwrap_or_else(|| "done".into()),
+    });
     Ok(summary)
 }

@@ -16,8 +16,14 @@ pub struct Facts<'a> {
     pub attributes: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
-const FIELDS: &[&str] =
-    &["annual_revenue", "repairs_12m", "account_type", "country", "special_needs", "tenure_years"];
+const FIELDS: &[&str] = &[
+    "annual_revenue",
+    "repairs_12m",
+    "account_type",
+    "country",
+    "special_needs",
+    "tenure_years",
+];
 
 /// Checks a rule at config load. Errors: an unknown field, or `in` without a list.
 pub fn check_condition(c: &Condition) -> Result<(), String> {
@@ -80,7 +86,9 @@ fn equal(a: &Fact, b: &Fact) -> bool {
     match (a, b) {
         (Fact::Num(x), Fact::Num(y)) => (x - y).abs() < 1e-9,
         (Fact::Str(x), Fact::Str(y)) => x == y,
-        (Fact::Num(x), Fact::Str(y)) | (Fact::Str(y), Fact::Num(x)) => y.parse::<f64>().ok() == Some(*x),
+        (Fact::Num(x), Fact::Str(y)) | (Fact::Str(y), Fact::Num(x)) => {
+            y.parse::<f64>().ok() == Some(*x)
+        }
         _ => false,
     }
 }
@@ -140,13 +148,86 @@ mod tests {
     fn default_rules_follow_the_brief() {
         let c = cfg();
         let base = Facts::default();
-        assert_eq!(seg(&c, Facts { annual_revenue: 5000.01, ..base.clone() }), "VIP");
-        assert_eq!(seg(&c, Facts { annual_revenue: 5000.0, ..base.clone() }), "High-value");
-        assert_eq!(seg(&c, Facts { repairs_12m: 11, ..base.clone() }), "VIP");
-        assert_eq!(seg(&c, Facts { repairs_12m: 10, ..base.clone() }), "High-value");
-        assert_eq!(seg(&c, Facts { account_type: Some("Business"), ..base.clone() }), "VIP");
-        assert_eq!(seg(&c, Facts { annual_revenue: 999.0, ..base.clone() }), "Regular");
-        assert_eq!(seg(&c, Facts { repairs_12m: 2, ..base.clone() }), "Regular");
-        assert_eq!(seg(&c, Facts { annual_revenue: 199.0, repairs_12m: 1, ..base }), "Inactive");
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    annual_revenue: 5000.01,
+                    ..base.clone()
+                }
+            ),
+            "VIP"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    annual_revenue: 5000.0,
+                    ..base.clone()
+                }
+            ),
+            "High-value"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    repairs_12m: 11,
+                    ..base.clone()
+                }
+            ),
+            "VIP"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    repairs_12m: 10,
+                    ..base.clone()
+                }
+            ),
+            "High-value"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    account_type: Some("Business"),
+                    ..base.clone()
+                }
+            ),
+            "VIP"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    annual_revenue: 999.0,
+                    ..base.clone()
+                }
+            ),
+            "Regular"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    repairs_12m: 2,
+                    ..base.clone()
+                }
+            ),
+            "Regular"
+        );
+        assert_eq!(
+            seg(
+                &c,
+                Facts {
+                    annual_revenue: 199.0,
+                    repairs_12m: 1,
+                    ..base
+                }
+            ),
+            "Inactive"
+        );
     }
 }

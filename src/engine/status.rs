@@ -41,7 +41,8 @@ impl Counts {
         if self.total == 0 {
             return 0.0;
         }
-        ((self.migrated + self.failed + self.quarantined) as f64 * 100.0 / self.total as f64).clamp(0.0, 100.0)
+        ((self.migrated + self.failed + self.quarantined) as f64 * 100.0 / self.total as f64)
+            .clamp(0.0, 100.0)
     }
 }
 
@@ -170,9 +171,11 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
             s.rate_per_min = r.try_get::<i64, _>(1)? as f64 / 10.0;
         }
     }
-    let r = sqlx::query("SELECT state, changed_by, changed_at, reason, heartbeat_at FROM runner WHERE id = 1")
-        .fetch_one(state)
-        .await?;
+    let r = sqlx::query(
+        "SELECT state, changed_by, changed_at, reason, heartbeat_at FROM runner WHERE id = 1",
+    )
+    .fetch_one(state)
+    .await?;
     let runner = RunnerStatus {
         state: RunnerState::parse(&r.try_get::<String, _>(0)?),
         changed_by: r.try_get(1)?,
@@ -181,7 +184,10 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
         heartbeat_at: r.try_get(4)?,
     };
     let mut batches = Batches::default();
-    for r in sqlx::query("SELECT status, COUNT(*) FROM batches GROUP BY status").fetch_all(state).await? {
+    for r in sqlx::query("SELECT status, COUNT(*) FROM batches GROUP BY status")
+        .fetch_all(state)
+        .await?
+    {
         let n: i64 = r.try_get(1)?;
         match r.try_get::<String, _>(0)?.as_str() {
             "pending" => batches.pending = n,
@@ -190,8 +196,16 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
             _ => batches.rolled_back = n,
         }
     }
-    let alerts = Alerts { open: customers.failed + customers.quarantined };
-    Ok(Status { customers, segments, runner, alerts, batches })
+    let alerts = Alerts {
+        open: customers.failed + customers.quarantined,
+    };
+    Ok(Status {
+        customers,
+        segments,
+        runner,
+        alerts,
+        batches,
+    })
 }
 
 /// A customer in a running batch, with its pipeline step.
@@ -365,7 +379,13 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         })
     })
     .collect::<sqlx::Result<_>>()?;
-    Ok(Snapshot { status, throughput, running, alerts, plans })
+    Ok(Snapshot {
+        status,
+        throughput,
+        running,
+        alerts,
+        plans,
+    })
 }
 
 /// One customer in full: profile, per-entity counts and checksums, steps, audit entries.
@@ -454,12 +474,15 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
         d.steps.push((s.try_get(0)?, s.try_get(1)?, s.try_get(2)?, s.try_get(3)?, s.try_get(4)?));
     }
     d.steps.reverse();
-    for f in sqlx::query("SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = ? ORDER BY rule")
-        .bind(legacy_id.to_string())
-        .fetch_all(state)
-        .await?
+    for f in sqlx::query(
+        "SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = ? ORDER BY rule",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_all(state)
+    .await?
     {
-        d.findings.push((f.try_get(0)?, f.try_get(1)?, f.try_get(2)?));
+        d.findings
+            .push((f.try_get(0)?, f.try_get(1)?, f.try_get(2)?));
     }
     for a in sqlx::query(
         "SELECT at, actor, action, outcome FROM audit_log WHERE scope = ? ORDER BY id DESC LIMIT 20",

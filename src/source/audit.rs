@@ -29,7 +29,9 @@ pub struct Rejected {
 
 /// Whether `s` looks like an email address: one `@`, a local part, a dotted domain, no spaces.
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && !domain.contains('@')
         && !s.chars().any(char::is_whitespace)
@@ -40,7 +42,9 @@ pub fn is_email(s: &str) -> bool {
 /// Whether `s` looks like a phone number: digits with `+ - ( ) .` and spaces, 7 to 15 digits.
 pub fn is_phone(s: &str) -> bool {
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    (7..=15).contains(&digits) && s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    (7..=15).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
 }
 
 /// Per-customer rules need the values some SQL found (duplicates); gathered once per plan.
@@ -60,7 +64,10 @@ impl<'a> CustomerChecks<'a> {
         mappings: &Mappings,
         rules: &'a [AuditRule],
     ) -> eyre::Result<Self> {
-        let mut out = Self { rules: Vec::new(), duplicates: HashMap::new() };
+        let mut out = Self {
+            rules: Vec::new(),
+            duplicates: HashMap::new(),
+        };
         for r in rules {
             let on_customers = match r.target() {
                 Some((e, _)) => e == Entity::Customers,
@@ -79,7 +86,8 @@ impl<'a> CustomerChecks<'a> {
                     q = mappings.customers.query
                 );
                 let dups = super::pairs(pool, sql, &[]).await?;
-                out.duplicates.insert(out.rules.len(), dups.into_iter().map(|(k, _)| k).collect());
+                out.duplicates
+                    .insert(out.rules.len(), dups.into_iter().map(|(k, _)| k).collect());
             }
             out.rules.push((r, r.display_name()));
         }
@@ -87,7 +95,11 @@ impl<'a> CustomerChecks<'a> {
     }
 
     /// The findings for one customer row; `attrs` is its parsed `attributes`.
-    pub fn check(&self, row: &Row, attrs: &serde_json::Map<String, serde_json::Value>) -> Vec<Finding> {
+    pub fn check(
+        &self,
+        row: &Row,
+        attrs: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<Finding> {
         let mut out = Vec::new();
         for (i, (rule, name)) in self.rules.iter().enumerate() {
             let value = rule.target().map(|(_, c)| field(row, attrs, c));
@@ -97,9 +109,9 @@ impl<'a> CustomerChecks<'a> {
                     .as_deref()
                     .is_none_or(|t| t.trim().is_empty())
                     .then(|| "is missing".to_string()),
-                Check::EmailFormat => {
-                    text.filter(|t| !is_email(t.trim())).map(|t| format!("{t:?} is not an email address"))
-                }
+                Check::EmailFormat => text
+                    .filter(|t| !is_email(t.trim()))
+                    .map(|t| format!("{t:?} is not an email address")),
                 Check::PhoneFormat => match text {
                     None => Some("is missing".into()),
                     Some(t) if t.trim().is_empty() => Some("is missing".into()),
@@ -113,7 +125,11 @@ impl<'a> CustomerChecks<'a> {
                     .filter(|n| *n < 0.0)
                     .map(|n| format!("{n} is negative")),
                 Check::Duplicate => text
-                    .filter(|t| self.duplicates.get(&i).is_some_and(|d| d.contains(&t.trim().to_lowercase())))
+                    .filter(|t| {
+                        self.duplicates
+                            .get(&i)
+                            .is_some_and(|d| d.contains(&t.trim().to_lowercase()))
+                    })
                     .map(|t| format!("{t:?} is shared with another customer")),
                 Check::ProfileCompleteness => {
                     let score = completeness(row);
@@ -123,7 +139,10 @@ impl<'a> CustomerChecks<'a> {
                 Check::Reference => None,
             };
             if let Some(detail) = failed {
-                let what = rule.target().map(|(_, c)| format!("{c} ")).unwrap_or_default();
+                let what = rule
+                    .target()
+                    .map(|(_, c)| format!("{c} "))
+                    .unwrap_or_default();
                 out.push(Finding {
                     customer: row.legacy_id().to_string(),
                     rule: name.clone(),
@@ -138,7 +157,14 @@ impl<'a> CustomerChecks<'a> {
 
 /// The share (percent) of the profile fields a customer has filled in.
 pub fn completeness(row: &Row) -> f64 {
-    const FIELDS: [&str; 6] = ["name", "email", "phone", "account_type", "created_at", "country"];
+    const FIELDS: [&str; 6] = [
+        "name",
+        "email",
+        "phone",
+        "account_type",
+        "created_at",
+        "country",
+    ];
     let filled = FIELDS
         .iter()
         .filter(|f| {
@@ -149,7 +175,11 @@ pub fn completeness(row: &Row) -> f64 {
     filled as f64 * 100.0 / FIELDS.len() as f64
 }
 
-fn field(row: &Row, attrs: &serde_json::Map<String, serde_json::Value>, col: &str) -> Option<String> {
+fn field(
+    row: &Row,
+    attrs: &serde_json::Map<String, serde_json::Value>,
+    col: &str,
+) -> Option<String> {
     match row.get(Entity::Customers, col) {
         Some(Val::Null) => None,
         Some(v) => Some(v.display()),
@@ -173,8 +203,12 @@ pub async fn entity_findings(
     let mut rejected = Vec::new();
     let cq = &mappings.customers.query;
     for r in rules {
-        let Some((entity, col)) = r.target() else { continue };
-        let Some(q) = mappings.get(entity) else { continue };
+        let Some((entity, col)) = r.target() else {
+            continue;
+        };
+        let Some(q) = mappings.get(entity) else {
+            continue;
+        };
         if entity == Entity::Customers {
             continue;
         }
@@ -218,7 +252,9 @@ pub async fn entity_findings(
         }
     }
     for entity in &Entity::ALL[1..] {
-        let Some(q) = mappings.get(*entity) else { continue };
+        let Some(q) = mappings.get(*entity) else {
+            continue;
+        };
         let sql = format!(
             "SELECT m.customer_legacy_id, m.legacy_id, NULL FROM ({q}) AS m WHERE NOT EXISTS \
              (SELECT 1 FROM ({cq}) AS c WHERE c.legacy_id = m.customer_legacy_id)"
@@ -258,7 +294,13 @@ async fn triples(pool: &SqlitePool, sql: &str) -> eyre::Result<Vec<(String, Stri
     };
     Ok(rows
         .iter()
-        .map(|r| (key(super::raw_at(r, 0)), key(super::raw_at(r, 1)), super::raw_at(r, 2)))
+        .map(|r| {
+            (
+                key(super::raw_at(r, 0)),
+                key(super::raw_at(r, 1)),
+                super::raw_at(r, 2),
+            )
+        })
         .collect())
 }
 

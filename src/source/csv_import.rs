@@ -1,0 +1,139 @@
+//! `cutover import csv`: loads a CSV export into a SQLite table of TEXT columns, byte for byte.
+//! Nothing is cast or cleaned here; the mapping does that, so the export stays auditable.
+
+use std::path::Path;
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::db;
+
+/// Rows per INSERT statement.
+const ROWS: usize = 400;
+
+/// What an import loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub table: String,
+    pub columns: usize,
+    pub rows: u64,
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Imports `file` into table `table` of the SQLite database at `into` (created if missing).
+/// Values that are not valid UTF-8 are stored as BLOBs so that no byte is lost; the mapping's
+/// transform then names them.
+///
+/// Errors: an unreadable file, a header with an empty or repeated name, a row whose field count
+/// differs from the header's (named by line), or the table already existing without `replace`.
+pub async fn import(
+    file: &Path,
+    table: &str,
+    into: &Path,
+    replace: bool,
+) -> eyre::Result<Imported> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_path(file)
+        .map_err(|e| eyre::eyre!("{}: {e}", file.display()))?;
+    let header = rdr
+        .byte_headers()
+        .map_err(|e| eyre::eyre!("{}: header: {e}", file.display()))?
+        .clone();
+    let mut names: Vec<String> = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        let name = String::from_utf8_lossy(h).trim().to_string();
+        if name.is_empty() {
+            eyre::bail!("{}: header column {} has no name", file.display(), i + 1);
+        }
+        if names.contains(&name) {
+            eyre::bail!(
+                "{}: header column {} repeats the name {name:?}",
+                file.display(),
+                i + 1
+            );
+        }
+        names.push(name);
+    }
+    let pool = db::open(
+        &format!("sqlite://{}", into.display()),
+        "import",
+        true,
+        false,
+    )
+    .await?;
+    let mut tx = pool.begin().await?;
+    if replace {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP TABLE IF EXISTS {}",
+            ident(table)
+        )))
+        .execute(&mut *tx)
+        .await?;
+    }
+    let cols = names
+        .iter()
+        .map(|n| format!("{} TEXT", ident(n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TABLE {} ({cols})",
+        ident(table)
+    )))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        eyre::eyre!(
+            "{}: table {table}: {e} (pass --replace to load it again)",
+            into.display()
+        )
+    })?;
+    let insert = format!(
+        "INSERT INTO {} ({}) ",
+        ident(table),
+        names
+            .iter()
+            .map(|n| ident(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut buf: Vec<csv::ByteRecord> = Vec::with_capacity(ROWS);
+    let mut rows = 0u64;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let more = rdr.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            eyre::eyre!("{}: line {line}: {e}", file.display())
+        })?;
+        if more {
+            buf.push(record.clone());
+        }
+        if buf.len() == ROWS || (!more && !buf.is_empty()) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(insert.clone());
+            qb.push_values(buf.iter(), |mut b, r| {
+                for field in r.iter() {
+                    match std::str::from_utf8(field) {
+                        Ok(s) => b.push_bind(s.to_string()),
+                        Err(_) => b.push_bind(field.to_vec()),
+                    };
+                }
+            });
+            qb.build().execute(&mut *tx).await?;
+            rows += buf.len() as u64;
+            buf.clear();
+        }
+        if !more {
+            break;
+        }
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok(Imported {
+        table: table.to_string(),
+        columns: names.len(),
+        rows,
+    })
+}

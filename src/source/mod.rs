@@ -30,19 +30,29 @@ pub struct TransformError {
 
 /// Reads one value of a SQLite row as it is stored, whatever the column's declared type.
 pub fn raw_at(row: &SqliteRow, i: usize) -> Raw {
-    let Ok(v) = row.try_get_raw(i) else { return Raw::Null };
+    let Ok(v) = row.try_get_raw(i) else {
+        return Raw::Null;
+    };
     if v.is_null() {
         return Raw::Null;
     }
     let ty = v.type_info().name().to_string();
     match ty.as_str() {
-        "INTEGER" => row.try_get_unchecked::<i64, _>(i).map_or(Raw::Null, Raw::Int),
-        "REAL" => row.try_get_unchecked::<f64, _>(i).map_or(Raw::Null, Raw::Real),
-        "BLOB" => row.try_get_unchecked::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
+        "INTEGER" => row
+            .try_get_unchecked::<i64, _>(i)
+            .map_or(Raw::Null, Raw::Int),
+        "REAL" => row
+            .try_get_unchecked::<f64, _>(i)
+            .map_or(Raw::Null, Raw::Real),
+        "BLOB" => row
+            .try_get_unchecked::<Vec<u8>, _>(i)
+            .map_or(Raw::Null, Raw::Blob),
         _ => match row.try_get_unchecked::<String, _>(i) {
             Ok(s) => Raw::Text(s),
             // Invalid UTF-8 in a TEXT value: keep the bytes so the transform can name it.
-            Err(_) => row.try_get_unchecked::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
+            Err(_) => row
+                .try_get_unchecked::<Vec<u8>, _>(i)
+                .map_or(Raw::Null, Raw::Blob),
         },
     }
 }
@@ -57,7 +67,11 @@ impl Shape {
         let slots = row
             .columns()
             .iter()
-            .map(|c| entity.column_index(c.name()).ok_or_else(|| c.name().to_string()))
+            .map(|c| {
+                entity
+                    .column_index(c.name())
+                    .ok_or_else(|| c.name().to_string())
+            })
             .collect();
         Shape { slots }
     }
@@ -118,7 +132,10 @@ fn canonical_with(row: &SqliteRow, entity: Entity, shape: &Shape) -> Result<Row,
             return Err(err(c.name.to_string(), "is required but missing".into()));
         }
     }
-    Ok(Row { values, attributes: serde_json::Value::Object(attrs).to_string() })
+    Ok(Row {
+        values,
+        attributes: serde_json::Value::Object(attrs).to_string(),
+    })
 }
 
 /// The rows of `entity` owned by the customers `ids`, grouped by customer legacy id. Rows
@@ -130,7 +147,9 @@ pub async fn rows_for(
     ids: &[String],
 ) -> eyre::Result<HashMap<String, Vec<Result<Row, TransformError>>>> {
     let mut out: HashMap<String, Vec<_>> = HashMap::new();
-    let Some(query) = mappings.get(entity) else { return Ok(out) };
+    let Some(query) = mappings.get(entity) else {
+        return Ok(out);
+    };
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT * FROM ({query}) AS m WHERE m.{} IN ({})",
@@ -141,10 +160,9 @@ pub async fn rows_for(
         for id in chunk {
             q = q.bind(id.clone());
         }
-        let rows = q
-            .fetch_all(pool)
-            .await
-            .map_err(|e| eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name()))?;
+        let rows = q.fetch_all(pool).await.map_err(|e| {
+            eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name())
+        })?;
         let Some(first) = rows.first() else { continue };
         let shape = Shape::of(first, entity);
         for r in &rows {
@@ -166,7 +184,9 @@ pub async fn for_each_row(
     entity: Entity,
     mut f: impl FnMut(Result<Row, TransformError>),
 ) -> eyre::Result<()> {
-    let Some(query) = mappings.get(entity) else { return Ok(()) };
+    let Some(query) = mappings.get(entity) else {
+        return Ok(());
+    };
     let mut stream = sqlx::query(AssertSqlSafe(query.to_string())).fetch(pool);
     let mut shape = None;
     while let Some(r) = stream
@@ -181,12 +201,19 @@ pub async fn for_each_row(
 }
 
 /// Runs a source SQL that returns `(key, value)` pairs and collects them.
-pub async fn pairs(pool: &SqlitePool, sql: String, binds: &[String]) -> eyre::Result<Vec<(String, Raw)>> {
+pub async fn pairs(
+    pool: &SqlitePool,
+    sql: String,
+    binds: &[String],
+) -> eyre::Result<Vec<(String, Raw)>> {
     let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
     for b in binds {
         q = q.bind(b.clone());
     }
-    let rows = q.fetch_all(pool).await.map_err(|e| eyre::eyre!("source query failed: {e}\n  {sql}"))?;
+    let rows = q
+        .fetch_all(pool)
+        .await
+        .map_err(|e| eyre::eyre!("source query failed: {e}\n  {sql}"))?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -203,7 +230,12 @@ pub async fn pairs(pool: &SqlitePool, sql: String, binds: &[String]) -> eyre::Re
 /// Runs the source's `on_migrated` / `on_rollback` hook for each customer, in one transaction.
 ///
 /// Errors: the hook's SQL failing; the message names the hook and the customer.
-pub async fn run_hook(pool: &SqlitePool, hook: &str, sql: &str, ids: &[String]) -> eyre::Result<()> {
+pub async fn run_hook(
+    pool: &SqlitePool,
+    hook: &str,
+    sql: &str,
+    ids: &[String],
+) -> eyre::Result<()> {
     let mut tx = pool.begin().await?;
     for id in ids {
         sqlx::query(AssertSqlSafe(sql.to_string()))

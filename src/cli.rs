@@ -1,0 +1,160 @@
+//! The command line (brief 3.1). Every command has `--help` that says what it does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A terminal operations console for moving customers from a legacy system onto a new
+/// platform: plan waves, drive batches that copy, validate and can roll back, and watch it live.
+///
+/// With no command, opens the console. With no config found, it creates (once) and opens the
+/// demo workspace in the data directory.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, long_about)]
+pub struct Cli {
+    /// Workspace config file (TOML). Default: $CUTOVER_CONFIG, then ~/.config/cutover/cutover.toml,
+    /// then the demo workspace.
+    #[arg(long, global = true, env = "CUTOVER_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Open the state database read-only: every write action is hidden and refused.
+    #[arg(long, global = true)]
+    pub readonly: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the demo workspace (config, legacy, platform and state databases) in the data
+    /// directory, plan it, and print where it is.
+    Demo(DemoArgs),
+    /// Load a file export into a SQLite database.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Read customers and their metrics from the source through the mapping, run the audit,
+    /// assign segments, and build waves and batches. Idempotent: customers migrated or in flight
+    /// are not touched; new, fixed and failed customers are (re)queued.
+    Plan {
+        /// Print the plan summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drive batches without the console, in priority order. Progress goes to stderr. Exits 0
+    /// when the work asked for was attempted (failed customers are reported, not fatal).
+    Run(RunArgs),
+    /// Print a snapshot of the state: customers by status, segments, runner, alerts.
+    Status {
+        /// Print JSON (the documented contract) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Roll back one customer, a batch, or everything, and verify the platform against the
+    /// backup checksums. Asks for confirmation unless --yes.
+    Rollback(RollbackArgs),
+    /// Re-check migrated customers against the source by row counts and checksums. Exits 1 on
+    /// any mismatch.
+    Validate {
+        /// Only this customer (legacy id).
+        #[arg(long, value_name = "ID")]
+        customer: Option<String>,
+    },
+    /// End-of-run summary per entity: source rows, target rows, rejected, checksum mismatches,
+    /// time.
+    Report {
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+    },
+    /// Pause the runner: every worker stops at its next step boundary and waits.
+    Pause,
+    /// Resume a paused runner, or release a halted one (it stays idle until work is started).
+    Resume,
+    /// Halt everything: no worker claims or continues work until resumed.
+    Halt {
+        /// Why (recorded in the audit log).
+        #[arg(long, default_value = "halted from the command line")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many customers to generate (about 5 in 7 active).
+    #[arg(long, default_value_t = 700)]
+    pub customers: usize,
+    /// Random seed: the same seed and as-of date give the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Replace an existing demo workspace.
+    #[arg(long)]
+    pub force: bool,
+    /// The as-of date the data is generated around (YYYY-MM-DD). Default: today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Directory to write to. Default: the demo directory under the data directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Pause between pipeline steps written into the demo config, in ms, so progress can be
+    /// watched.
+    #[arg(long, default_value_t = 150)]
+    pub step_delay_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Load a CSV export (with a header row) into a SQLite table of TEXT columns, byte for byte;
+    /// the mapping then casts and cleans.
+    Csv {
+        /// The CSV file.
+        file: PathBuf,
+        /// Table to create.
+        #[arg(long, value_name = "NAME")]
+        table: String,
+        /// SQLite database file to load into (created if missing).
+        #[arg(long, value_name = "PATH")]
+        into: PathBuf,
+        /// Drop the table first if it exists.
+        #[arg(long)]
+        replace: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only batches of this segment.
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
+    /// Stop after this many batches.
+    #[arg(long, value_name = "K")]
+    pub batches: Option<usize>,
+    /// Rebuild the unclaimed batches with this many customers each before running.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// Show which batches would run, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// A customer's legacy id.
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+    /// A batch id (as `status` and the console show it, e.g. VIP-0001).
+    #[arg(long, value_name = "ID")]
+    pub batch: Option<String>,
+    /// Halt the runner and roll back every customer the migration touched.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+    Csv,
+}
