@@ -103,9 +103,25 @@ impl Ctx {
 
 /// The OS user running this process.
 pub fn operator() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"))
+        && !u.is_empty()
+    {
+        return u;
+    }
+    // No login variables (cron, a bare `ssh host cmd`): the owner of this process, by name.
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 fn hostname() -> String {

@@ -157,18 +157,25 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
             }
         }
     }
-    let since = clock::fmt(Utc::now() - chrono::Duration::minutes(10));
+    // Rate over the last 10 minutes, or since the segment's first completion in them (at
+    // least one minute), so a run that just started is not diluted by idle minutes.
+    let now = Utc::now();
+    let since = clock::fmt(now - chrono::Duration::minutes(10));
     let rates = sqlx::query(
-        "SELECT c.segment, COUNT(*) FROM steps s JOIN customers c ON c.id = s.customer_id
-         WHERE s.step = 'notify' AND s.finished_at >= ? GROUP BY c.segment",
+        "SELECT c.segment, COUNT(*), MIN(s.started_at) FROM steps s JOIN customers c ON c.id = s.customer_id
+         WHERE s.step = 'notify' AND s.outcome = 'ok' AND s.finished_at >= ? GROUP BY c.segment",
     )
     .bind(since)
     .fetch_all(state)
     .await?;
     for r in rates {
         let seg: String = r.try_get(0)?;
+        let first = r.try_get::<String, _>(2)?;
+        let minutes = clock::parse(&first)
+            .map_or(10.0, |t| (now - t).num_milliseconds() as f64 / 60_000.0)
+            .clamp(1.0, 10.0);
         if let Some(s) = segments.iter_mut().find(|s| s.name == seg) {
-            s.rate_per_min = r.try_get::<i64, _>(1)? as f64 / 10.0;
+            s.rate_per_min = r.try_get::<i64, _>(1)? as f64 / minutes;
         }
     }
     let r = sqlx::query(
@@ -208,21 +215,26 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
     })
 }
 
-/// A customer in a running batch, with its pipeline step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BatchMember {
-    pub legacy_id: String,
-    pub name: String,
-    pub status: String,
-    pub step: Option<String>,
-}
-
+/// A batch being worked on, with how many of its customers finished each step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunningBatch {
     pub id: String,
     pub segment: String,
     pub owner: Option<String>,
-    pub members: Vec<BatchMember>,
+    pub size: i64,
+    /// (last completed step or "-", customers) in pipeline order.
+    pub steps: Vec<(String, i64)>,
+}
+
+/// A customer in flight or recently settled (the Migration pane's list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentRow {
+    pub legacy_id: String,
+    pub name: String,
+    pub batch_id: Option<String>,
+    pub status: String,
+    pub step: Option<String>,
+    pub updated_at: String,
 }
 
 /// A failed or quarantined customer (the Alerts pane, until health alerts arrive).
@@ -254,6 +266,7 @@ pub struct PlanRow {
 /// What the console asks the poller for beyond the fixed panes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
+    pub recent_filter: String,
     pub alerts_filter: String,
     pub plans_filter: String,
     /// At most this many rows per list (the console asks for what it can show and scroll to).
@@ -269,6 +282,7 @@ pub struct Snapshot {
     /// Customers migrated per minute, oldest first, over the last 30 minutes.
     pub throughput: Vec<u64>,
     pub running: Vec<RunningBatch>,
+    pub recent: Vec<RecentRow>,
     pub alerts: Vec<AlertRow>,
     pub plans: Vec<PlanRow>,
 }
@@ -300,30 +314,50 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         }
     }
     let mut running = Vec::new();
-    for b in sqlx::query("SELECT id, segment, lease_owner FROM batches WHERE status = 'running' ORDER BY priority, seq LIMIT 4")
+    for b in sqlx::query("SELECT id, segment, lease_owner, size FROM batches WHERE status = 'running' ORDER BY priority, seq LIMIT 4")
         .fetch_all(state)
         .await?
     {
         let id: String = b.try_get(0)?;
-        let members = sqlx::query(
-            "SELECT legacy_id, name, status, step FROM customers WHERE batch_id = ? ORDER BY id LIMIT ?",
-        )
-        .bind(id.clone())
-        .bind(view.limit)
-        .fetch_all(state)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(BatchMember {
-                legacy_id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                status: r.try_get(2)?,
-                step: r.try_get(3)?,
-            })
-        })
-        .collect::<sqlx::Result<_>>()?;
-        running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, members });
+        let mut steps = Vec::new();
+        for r in sqlx::query("SELECT COALESCE(step, 'claimed'), COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running' GROUP BY 1")
+            .bind(id.clone())
+            .fetch_all(state)
+            .await?
+        {
+            steps.push((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?));
+        }
+        steps.sort_by_key(|(s, _)| super::pipeline::STEPS.iter().position(|x| x == s).map_or(0, |i| i + 1));
+        running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
+    // In-flight customers first, then the most recently changed; both read through indexes.
+    let recent = sqlx::query(
+        "SELECT * FROM (
+           SELECT legacy_id, name, batch_id, status, step, updated_at, 0 AS k FROM customers
+           WHERE status IN ('running', 'rolling_back')
+           UNION ALL
+           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
+             WHERE status NOT IN ('running', 'rolling_back', 'pending') ORDER BY updated_at DESC LIMIT ?2))
+         WHERE ?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(COALESCE(batch_id, '')) LIKE ?1
+            OR lower(status) LIKE ?1
+         ORDER BY k, updated_at DESC LIMIT ?2",
+    )
+    .bind(like(&view.recent_filter))
+    .bind(view.limit)
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(RecentRow {
+            legacy_id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            batch_id: r.try_get(2)?,
+            status: r.try_get(3)?,
+            step: r.try_get(4)?,
+            updated_at: r.try_get(5)?,
+        })
+    })
+    .collect::<sqlx::Result<_>>()?;
     let alerts = sqlx::query(
         "SELECT legacy_id, name, segment, status, COALESCE(reason, ''), updated_at FROM customers
          WHERE status IN ('failed', 'quarantined')
@@ -383,6 +417,7 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         status,
         throughput,
         running,
+        recent,
         alerts,
         plans,
     })

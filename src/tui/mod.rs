@@ -1,3 +1,272 @@
-pub async fn run(_ctx: crate::engine::Ctx, _readonly: bool) -> eyre::Result<()> {
-    eyre::bail!("console not built yet")
+//! The console: one tokio loop that waits on terminal input, poll results, command results and
+//! signals, and draws only after something arrived. Background work never touches the App: a
+//! poller sends snapshots (only when they changed), and commands report back by message.
+
+pub mod app;
+pub mod keymap;
+pub mod panes;
+pub mod theme;
+pub mod widgets;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use sqlx::SqlitePool;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Notify, mpsc, watch};
+
+use self::app::{App, Command, Tone};
+use crate::engine::status::{self, CustomerDetail, Snapshot, View};
+use crate::engine::{Ctx, Notice, RunnerState, rollback, run, runner_state, set_runner_state};
+
+/// What the poller reports.
+#[derive(Debug)]
+pub enum PollMsg {
+    Snapshot(Arc<Snapshot>),
+    /// The poll failed: the error and seconds since the last successful poll.
+    Failed(String, i64),
+}
+
+/// What commands and the engine report.
+#[derive(Debug)]
+pub enum Msg {
+    Detail(Option<CustomerDetail>),
+    Said(String, Tone),
+}
+
+/// Polls the state database every `interval` (or at once when nudged or the view changes) and
+/// sends a snapshot only when it differs from the last one sent.
+pub async fn poller(
+    state: SqlitePool,
+    mut view: watch::Receiver<View>,
+    tx: mpsc::UnboundedSender<PollMsg>,
+    nudge: Arc<Notify>,
+    interval: Duration,
+) {
+    let mut last: Option<Arc<Snapshot>> = None;
+    let mut last_ok = Instant::now();
+    loop {
+        let v = view.borrow_and_update().clone();
+        let sent = match status::snapshot(&state, &v).await {
+            Ok(s) => {
+                last_ok = Instant::now();
+                if last.as_deref() != Some(&s) {
+                    let s = Arc::new(s);
+                    last = Some(s.clone());
+                    tx.send(PollMsg::Snapshot(s))
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => {
+                last = None;
+                tx.send(PollMsg::Failed(
+                    format!("{e:#}"),
+                    last_ok.elapsed().as_secs() as i64,
+                ))
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = nudge.notified() => {}
+            r = view.changed() => if r.is_err() { return },
+        }
+    }
+}
+
+/// Opens the console on `ctx` until the operator quits, the terminal goes away, or a signal
+/// (SIGHUP, SIGTERM, SIGINT) arrives. The terminal is restored on every path, panics included
+/// (ratatui's panic hook).
+pub async fn run(ctx: Ctx, readonly: bool) -> eyre::Result<()> {
+    let mut terminal = ratatui::try_init()?;
+    let res = event_loop(&mut terminal, ctx, readonly).await;
+    ratatui::restore();
+    res
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    ctx: Ctx,
+    readonly: bool,
+) -> eyre::Result<()> {
+    let mut app = App::new(
+        ctx.cfg.workspace.name.clone(),
+        ctx.actor.clone(),
+        readonly,
+        theme::Theme::from_env(),
+        ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
+    );
+    let (view_tx, view_rx) = watch::channel(app.view.clone());
+    let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
+    let nudge = Arc::new(Notify::new());
+    let interval = Duration::from_millis(ctx.cfg.ui.poll_interval_ms);
+    let poll = tokio::spawn(poller(
+        ctx.state.clone(),
+        view_rx,
+        poll_tx,
+        nudge.clone(),
+        interval,
+    ));
+    let mut engine: Option<tokio::task::JoinHandle<()>> = None;
+    let mut events = EventStream::new();
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|f| app.render(f))?;
+            dirty = false;
+        }
+        let cmds = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => app.on_key(k),
+                Some(Ok(Event::Resize(..))) => vec![],
+                Some(Ok(_)) => continue,
+                // The terminal is gone (closed pty, dropped SSH session): leave.
+                Some(Err(_)) | None => break,
+            },
+            Some(p) = poll_rx.recv() => match p {
+                PollMsg::Snapshot(s) => app.on_snapshot(s),
+                PollMsg::Failed(e, age) => { app.on_poll_error(e, age); vec![] }
+            },
+            Some(m) = msg_rx.recv() => match m {
+                Msg::Detail(d) => { app.on_detail(d); vec![] }
+                Msg::Said(t, tone) => { app.on_message(t, tone); nudge.notify_one(); vec![] }
+            },
+            _ = hup.recv() => break,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        };
+        dirty = true;
+        for c in cmds {
+            match c {
+                Command::Quit => {
+                    poll.abort();
+                    return Ok(());
+                }
+                Command::SetView(v) => {
+                    let _ = view_tx.send(v);
+                }
+                Command::LoadCustomer(id) => {
+                    let (state, tx) = (ctx.state.clone(), msg_tx.clone());
+                    tokio::spawn(async move {
+                        let m = match status::customer(&state, &id).await {
+                            Ok(d) => Msg::Detail(d),
+                            Err(e) => Msg::Said(format!("customer {id}: {e:#}"), Tone::Bad),
+                        };
+                        let _ = tx.send(m);
+                    });
+                }
+                other => {
+                    let alive = engine.as_ref().is_some_and(|h| !h.is_finished());
+                    if other == Command::Start && !alive {
+                        engine = Some(start_engine(&ctx, &msg_tx));
+                    } else {
+                        spawn_command(&ctx, other, &msg_tx);
+                    }
+                }
+            }
+        }
+    }
+    poll.abort();
+    Ok(())
+}
+
+fn say(tx: &mpsc::UnboundedSender<Msg>, r: eyre::Result<String>) {
+    let _ = tx.send(match r {
+        Ok(m) => Msg::Said(m, Tone::Ok),
+        Err(e) => Msg::Said(format!("{e:#}"), Tone::Bad),
+    });
+}
+
+/// Starts the engine in this process; its notices become footer messages.
+fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+    let (ntx, mut nrx) = mpsc::unbounded_channel();
+    let mut ctx = ctx.clone();
+    ctx.notices = Some(ntx);
+    let fwd = msg.clone();
+    tokio::spawn(async move {
+        while let Some(n) = nrx.recv().await {
+            let (text, tone) = match n {
+                Notice::BatchClaimed { batch, customers } => (
+                    format!("batch {batch}: {customers} customers claimed"),
+                    Tone::Info,
+                ),
+                Notice::BatchDone {
+                    batch,
+                    migrated,
+                    failed,
+                    quarantined,
+                } => (
+                    format!(
+                        "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
+                    ),
+                    if failed > 0 { Tone::Bad } else { Tone::Ok },
+                ),
+                Notice::Stopped { reason } => (format!("runner stopped: {reason}"), Tone::Info),
+                Notice::Error(e) => (e, Tone::Bad),
+            };
+            if fwd.send(Msg::Said(text, tone)).is_err() {
+                return;
+            }
+        }
+    });
+    let tx = msg.clone();
+    tokio::spawn(async move {
+        let r = async {
+            if runner_state(&ctx.state).await? == RunnerState::Halted {
+                set_runner_state(&ctx, RunnerState::Running, "halt released from the console")
+                    .await?;
+            }
+            run::run(&ctx, &run::RunOpts::default()).await
+        }
+        .await;
+        if let Err(e) = r {
+            say(&tx, Err(e));
+        }
+    })
+}
+
+fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
+    let (ctx, tx) = (ctx.clone(), tx.clone());
+    tokio::spawn(async move {
+        let r = match c {
+            Command::Start => {
+                set_runner_state(&ctx, RunnerState::Running, "resumed from the console")
+                    .await
+                    .map(|_| "runner resumed".to_string())
+            }
+            Command::Pause => {
+                set_runner_state(&ctx, RunnerState::Paused, "paused from the console")
+                    .await
+                    .map(|_| "runner paused: workers stop at the next step boundary".to_string())
+            }
+            Command::Halt => set_runner_state(&ctx, RunnerState::Halted, "halted from the console")
+                .await
+                .map(|_| "HALTED: no work is claimed until released with s".to_string()),
+            Command::Rollback(scope) => rollback::rollback(&ctx, &scope).await.map(|r| {
+                let mut m = format!(
+                    "rolled back {} customers ({}) in {:.2}s, verified",
+                    r.rolled_back, r.scope, r.seconds
+                );
+                if !r.unverified.is_empty() {
+                    m = format!(
+                        "{m}; {} NOT verified: {}",
+                        r.unverified.len(),
+                        r.unverified[0].1
+                    );
+                }
+                m
+            }),
+            _ => return,
+        };
+        say(&tx, r);
+    });
 }

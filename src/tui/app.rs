@@ -1,0 +1,611 @@
+//! The console's state and its reaction to keys. It owns its state; background work reaches it
+//! only as messages (`on_snapshot`, `on_detail`, `on_message`), and it asks for work by
+//! returning [`Command`]s, which the loop in `tui::run` carries out.
+
+use std::cell::Cell as StdCell;
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use super::keymap::{self, Action, Scope};
+use super::panes::{self, PaneCtx, PaneId};
+use super::theme::Theme;
+use super::widgets::table::ListState;
+use crate::engine::rollback::Scope as RollbackScope;
+use crate::engine::status::{CustomerDetail, Snapshot, View};
+
+/// The smallest terminal the console draws in.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
+/// Rows PgUp/PgDn move.
+const PAGE: isize = 10;
+
+/// Work the console asks the loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Start,
+    Pause,
+    Halt,
+    Rollback(RollbackScope),
+    LoadCustomer(String),
+    SetView(View),
+    Quit,
+}
+
+/// A destructive action waiting for confirmation. Option 0 is always Cancel, and focused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    /// (label, command, text the operator must type first)
+    pub options: Vec<(String, Command, Option<String>)>,
+    pub focus: usize,
+    pub typed: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    Filter,
+    Help,
+    Confirm(Confirm),
+    Customer(String),
+}
+
+/// How a message in the footer should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Ok,
+    Bad,
+}
+
+pub struct App {
+    pub workspace: String,
+    pub operator: String,
+    pub readonly: bool,
+    pub theme: Theme,
+    pub snap: Option<Arc<Snapshot>>,
+    /// Seconds since the last successful poll, and the error of the last failed one.
+    pub data_age: Option<i64>,
+    pub poll_error: Option<String>,
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub lists: [ListState; 4],
+    pub filters: [String; 4],
+    pub mode: Mode,
+    pub detail: Option<CustomerDetail>,
+    pub detail_scroll: u16,
+    pub message: Option<(String, Tone)>,
+    pub view: View,
+    too_small: StdCell<bool>,
+}
+
+impl App {
+    pub fn new(
+        workspace: String,
+        operator: String,
+        readonly: bool,
+        theme: Theme,
+        as_of: String,
+    ) -> Self {
+        Self {
+            workspace,
+            operator,
+            readonly,
+            theme,
+            snap: None,
+            data_age: None,
+            poll_error: None,
+            focus: PaneId::Migration,
+            zoomed: false,
+            lists: Default::default(),
+            filters: Default::default(),
+            mode: Mode::Normal,
+            detail: None,
+            detail_scroll: 0,
+            message: None,
+            view: View {
+                limit: 500,
+                as_of,
+                ..Default::default()
+            },
+            too_small: StdCell::new(false),
+        }
+    }
+
+    pub fn on_snapshot(&mut self, snap: Arc<Snapshot>) -> Vec<Command> {
+        self.snap = Some(snap);
+        self.data_age = Some(0);
+        self.poll_error = None;
+        for p in PaneId::ALL {
+            let n = self.list_len(p);
+            self.lists[p.index()].clamp(n);
+        }
+        match &self.mode {
+            Mode::Customer(id) => vec![Command::LoadCustomer(id.clone())],
+            _ => vec![],
+        }
+    }
+
+    pub fn on_poll_error(&mut self, error: String, age_secs: i64) {
+        self.poll_error = Some(error);
+        self.data_age = Some(age_secs);
+    }
+
+    pub fn on_detail(&mut self, d: Option<CustomerDetail>) {
+        if let Mode::Customer(id) = &self.mode {
+            if d.as_ref().is_some_and(|d| &d.legacy_id == id) || d.is_none() {
+                if d.is_none() {
+                    self.message = Some((format!("customer {id} is not in the plan"), Tone::Bad));
+                }
+                self.detail = d;
+            }
+        }
+    }
+
+    pub fn on_message(&mut self, text: String, tone: Tone) {
+        self.message = Some((text, tone));
+    }
+
+    fn list_len(&self, p: PaneId) -> usize {
+        let Some(s) = &self.snap else { return 0 };
+        match p {
+            PaneId::Migration => s.recent.len(),
+            PaneId::Segments => panes::segments::rows(s, &self.filters[1]).len(),
+            PaneId::Alerts => s.alerts.len(),
+            PaneId::Plans => s.plans.len(),
+        }
+    }
+
+    /// The selected customer (legacy id) and its batch, in the focused pane or customer view.
+    fn selection(&self) -> Option<(String, Option<String>)> {
+        if let (Mode::Customer(id), d) = (&self.mode, &self.detail) {
+            return Some((id.clone(), d.as_ref().and_then(|d| d.batch_id.clone())));
+        }
+        let s = self.snap.as_ref()?;
+        let i = self.lists[self.focus.index()].selected;
+        match self.focus {
+            PaneId::Migration => s
+                .recent
+                .get(i)
+                .map(|r| (r.legacy_id.clone(), r.batch_id.clone())),
+            PaneId::Alerts => s.alerts.get(i).map(|r| (r.legacy_id.clone(), None)),
+            PaneId::Plans => s.plans.get(i).map(|r| (r.customer.clone(), None)),
+            PaneId::Segments => None,
+        }
+    }
+
+    /// Handles a key; returns the work it asks for.
+    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if self.too_small.get() {
+            return match keymap::lookup(&key) {
+                Some(Action::Quit) => vec![Command::Quit],
+                _ => vec![],
+            };
+        }
+        match self.mode.clone() {
+            Mode::Confirm(c) => return self.on_confirm_key(c, key),
+            Mode::Filter => return self.on_filter_key(key),
+            Mode::Help => {
+                if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                    return vec![Command::Quit];
+                }
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            _ => {}
+        }
+        match keymap::lookup(&key) {
+            Some(a) => self.on_action(a),
+            None => vec![],
+        }
+    }
+
+    fn on_action(&mut self, a: Action) -> Vec<Command> {
+        if self.readonly && a.writes() {
+            self.message = Some((
+                "read-only console: write actions are disabled".into(),
+                Tone::Bad,
+            ));
+            return vec![];
+        }
+        let in_customer = matches!(self.mode, Mode::Customer(_));
+        let len = self.list_len(self.focus);
+        let list = &mut self.lists[self.focus.index()];
+        match a {
+            Action::Quit => return vec![Command::Quit],
+            Action::Help => self.mode = Mode::Help,
+            Action::FocusNext | Action::FocusPrev | Action::Focus(_) if !in_customer => {
+                let i = self.focus.index();
+                let next = match a {
+                    Action::FocusNext => (i + 1) % 4,
+                    Action::FocusPrev => (i + 3) % 4,
+                    Action::Focus(n) => n.min(3),
+                    _ => i,
+                };
+                self.focus = PaneId::ALL[next];
+            }
+            Action::Up if in_customer => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+            Action::Down if in_customer => {
+                self.detail_scroll = self.detail_scroll.saturating_add(1)
+            }
+            Action::PageUp if in_customer => {
+                self.detail_scroll = self.detail_scroll.saturating_sub(10)
+            }
+            Action::PageDown if in_customer => {
+                self.detail_scroll = self.detail_scroll.saturating_add(10)
+            }
+            Action::Top if in_customer => self.detail_scroll = 0,
+            Action::Up => list.step(-1, len),
+            Action::Down => list.step(1, len),
+            Action::PageUp => list.step(-PAGE, len),
+            Action::PageDown => list.step(PAGE, len),
+            Action::Top => list.selected = 0,
+            Action::Bottom => list.selected = len.saturating_sub(1),
+            Action::Enter if !in_customer => {
+                if !self.zoomed {
+                    self.zoomed = true;
+                } else if let Some((id, _)) = self.selection() {
+                    self.mode = Mode::Customer(id.clone());
+                    self.detail = None;
+                    self.detail_scroll = 0;
+                    return vec![Command::LoadCustomer(id)];
+                }
+            }
+            Action::Back => {
+                if in_customer {
+                    self.mode = Mode::Normal;
+                    self.detail = None;
+                } else if self.zoomed {
+                    self.zoomed = false;
+                } else if !self.filters[self.focus.index()].is_empty() {
+                    self.filters[self.focus.index()].clear();
+                    return self.view_changed();
+                }
+            }
+            Action::Filter if !in_customer => self.mode = Mode::Filter,
+            Action::Start => return vec![Command::Start],
+            Action::Pause => return vec![Command::Pause],
+            Action::Halt => {
+                self.mode = Mode::Confirm(Confirm {
+                    title:
+                        "Halt everything: no worker claims or continues work until released with s"
+                            .into(),
+                    options: vec![
+                        ("Cancel".into(), Command::Quit, None),
+                        ("Halt".into(), Command::Halt, Some("HALT".into())),
+                    ],
+                    focus: 0,
+                    typed: String::new(),
+                    error: None,
+                })
+            }
+            Action::Rollback => match self.selection() {
+                None => {
+                    self.message = Some((
+                        "select a customer first (Migration, Alerts or Plans)".into(),
+                        Tone::Bad,
+                    ))
+                }
+                Some((id, batch)) => {
+                    let mut options = vec![
+                        ("Cancel".into(), Command::Quit, None),
+                        (
+                            format!("Customer {id}"),
+                            Command::Rollback(RollbackScope::Customer(id.clone())),
+                            None,
+                        ),
+                    ];
+                    if let Some(b) = batch {
+                        options.push((
+                            format!("Batch {b}"),
+                            Command::Rollback(RollbackScope::Batch(b.clone())),
+                            Some(b),
+                        ));
+                    }
+                    self.mode = Mode::Confirm(Confirm {
+                        title: format!(
+                            "Roll back customer {id} or its whole batch? The platform is restored to the backup and verified."
+                        ),
+                        options,
+                        focus: 0,
+                        typed: String::new(),
+                        error: None,
+                    });
+                }
+            },
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn view_changed(&mut self) -> Vec<Command> {
+        self.view.recent_filter = self.filters[0].clone();
+        self.view.alerts_filter = self.filters[2].clone();
+        self.view.plans_filter = self.filters[3].clone();
+        vec![Command::SetView(self.view.clone())]
+    }
+
+    fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let f = &mut self.filters[self.focus.index()];
+        match key.code {
+            KeyCode::Enter | KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            KeyCode::Backspace => {
+                f.pop();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return vec![Command::Quit];
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => f.push(c),
+            _ => return vec![],
+        }
+        self.lists[self.focus.index()].selected = 0;
+        self.view_changed()
+    }
+
+    fn on_confirm_key(&mut self, mut c: Confirm, key: KeyEvent) -> Vec<Command> {
+        let n = c.options.len();
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return vec![Command::Quit];
+            }
+            KeyCode::Tab | KeyCode::Right => c.focus = (c.focus + 1) % n,
+            KeyCode::BackTab | KeyCode::Left => c.focus = (c.focus + n - 1) % n,
+            KeyCode::Backspace => {
+                c.typed.pop();
+            }
+            KeyCode::Enter => {
+                if c.focus == 0 {
+                    self.mode = Mode::Normal;
+                    self.message = Some(("cancelled".into(), Tone::Info));
+                    return vec![];
+                }
+                let (label, cmd, needs) = c.options[c.focus].clone();
+                if let Some(want) = needs
+                    && c.typed.trim() != want
+                {
+                    c.error = Some(format!("type {want} to confirm “{label}”"));
+                    self.mode = Mode::Confirm(c);
+                    return vec![];
+                }
+                self.mode = Mode::Normal;
+                self.message = Some((format!("{label}: working…"), Tone::Info));
+                return vec![cmd];
+            }
+            KeyCode::Char(ch) => c.typed.push(ch),
+            _ => {}
+        }
+        self.mode = Mode::Confirm(c);
+        vec![]
+    }
+
+    /// Draws the whole console.
+    pub fn render(&self, f: &mut Frame) {
+        let area = f.area();
+        let small = area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1;
+        self.too_small.set(small);
+        if small {
+            let msg = format!(
+                "terminal too small: {}×{}, cutover needs {}×{}. Enlarge it, or press q to quit.",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            );
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .render(area, f.buffer_mut());
+            return;
+        }
+        let [header, body, message, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.render_header(header, f);
+        match (&self.snap, &self.mode) {
+            (_, Mode::Customer(id)) => panes::customer::View {
+                detail: self.detail.as_ref(),
+                loading: id,
+                scroll: self.detail_scroll,
+                theme: &self.theme,
+            }
+            .render(body, f.buffer_mut()),
+            (None, _) => Paragraph::new("reading the state database …")
+                .block(Block::bordered())
+                .render(body, f.buffer_mut()),
+            (Some(snap), _) if self.zoomed => self.render_pane(self.focus, snap, body, f),
+            (Some(snap), _) => {
+                let [top, bottom] =
+                    Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
+                let [a, b] =
+                    Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
+                let [c, d] =
+                    Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+                for (p, r) in PaneId::ALL.into_iter().zip([a, b, c, d]) {
+                    self.render_pane(p, snap, r, f);
+                }
+            }
+        }
+        self.render_message(message, f);
+        self.render_footer(footer, f);
+        match &self.mode {
+            Mode::Help => self.render_help(body, f),
+            Mode::Confirm(c) => self.render_confirm(c, body, f),
+            _ => {}
+        }
+    }
+
+    fn render_pane(&self, p: PaneId, snap: &Snapshot, area: Rect, f: &mut Frame) {
+        let cx = PaneCtx {
+            snap,
+            list: &self.lists[p.index()],
+            filter: &self.filters[p.index()],
+            focused: self.focus == p,
+            zoomed: self.zoomed,
+            theme: &self.theme,
+        };
+        let buf = f.buffer_mut();
+        match p {
+            PaneId::Migration => panes::migration::View(cx).render(area, buf),
+            PaneId::Segments => panes::segments::View(cx).render(area, buf),
+            PaneId::Alerts => panes::alerts::View(cx).render(area, buf),
+            PaneId::Plans => panes::plans::View(cx).render(area, buf),
+        }
+    }
+
+    fn render_header(&self, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        let runner = self
+            .snap
+            .as_ref()
+            .map(|s| s.status.runner.state.as_str())
+            .unwrap_or("?");
+        let runner_style = match runner {
+            "running" => th.ok(),
+            "paused" => th.warn(),
+            "halted" => th.danger(),
+            _ => th.muted(),
+        };
+        let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
+        let mut spans = vec![
+            Span::styled(" cutover ", th.focus()),
+            Span::raw(format!("{} · {} · runner ", self.workspace, self.operator)),
+            Span::styled(runner.to_uppercase(), runner_style),
+            Span::raw(format!(" · data {age}")),
+        ];
+        if self.readonly {
+            spans.push(Span::styled(" · READ-ONLY", th.warn()));
+        }
+        if let Some(e) = &self.poll_error {
+            spans.push(Span::styled(format!(" · poll failed: {e}"), th.danger()));
+        }
+        Line::from(spans).render(area, f.buffer_mut());
+    }
+
+    fn render_message(&self, area: Rect, f: &mut Frame) {
+        if let Some((m, tone)) = &self.message {
+            let style = match tone {
+                Tone::Ok => self.theme.ok(),
+                Tone::Bad => self.theme.danger(),
+                Tone::Info => self.theme.muted(),
+            };
+            Line::styled(format!(" {m}"), style).render(area, f.buffer_mut());
+        }
+    }
+
+    fn render_footer(&self, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        let scopes: &[Scope] = match self.mode {
+            Mode::Filter => {
+                let line = Line::from(vec![
+                    Span::styled(" filter ", th.focus()),
+                    Span::raw(format!(
+                        "/{}▏ Enter keep · Esc done",
+                        self.filters[self.focus.index()]
+                    )),
+                ]);
+                line.render(area, f.buffer_mut());
+                return;
+            }
+            Mode::Customer(_) => &[Scope::Global, Scope::Selection],
+            _ if self.focus == PaneId::Segments => &[Scope::Global, Scope::List],
+            _ => &[Scope::Global, Scope::List, Scope::Selection],
+        };
+        // Esc only matters when there is something to back out of.
+        let backable = self.zoomed
+            || matches!(self.mode, Mode::Customer(_))
+            || !self.filters[self.focus.index()].is_empty();
+        let mut spans = vec![Span::raw(" ")];
+        for (k, h) in keymap::hints(scopes, self.readonly) {
+            if h == "back" && !backable {
+                continue;
+            }
+            spans.push(Span::styled(k, th.focus()));
+            spans.push(Span::raw(format!(" {h} ")));
+        }
+        Line::from(spans).render(area, f.buffer_mut());
+    }
+
+    fn render_help(&self, area: Rect, f: &mut Frame) {
+        let lines: Vec<Line> = keymap::help(self.readonly)
+            .into_iter()
+            .map(|(k, h)| {
+                Line::from(vec![
+                    Span::styled(format!("{k:>14}  "), self.theme.focus()),
+                    Span::raw(h),
+                ])
+            })
+            .collect();
+        let h = (lines.len() as u16 + 2).min(area.height);
+        let w = 70.min(area.width);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        Clear.render(r, f.buffer_mut());
+        Paragraph::new(lines)
+            .block(Block::bordered().title(" Keys (any key closes) "))
+            .render(r, f.buffer_mut());
+    }
+
+    fn render_confirm(&self, c: &Confirm, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        let w = 72.min(area.width);
+        let h = 9.min(area.height);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        let mut buttons = Vec::new();
+        for (i, (label, _, _)) in c.options.iter().enumerate() {
+            let style = if i == c.focus {
+                th.selected()
+            } else {
+                Style::new()
+            };
+            buttons.push(Span::styled(format!("[ {label} ]"), style));
+            buttons.push(Span::raw("  "));
+        }
+        let mut lines = vec![
+            Line::raw(c.title.clone()),
+            Line::raw(""),
+            Line::from(buttons),
+        ];
+        if let Some(want) = c.options.get(c.focus).and_then(|o| o.2.clone()) {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::raw(format!("type {want}: ")),
+                Span::styled(format!("{}▏", c.typed), th.focus()),
+            ]));
+        }
+        if let Some(e) = &c.error {
+            lines.push(Line::styled(e.clone(), th.danger()));
+        }
+        Clear.render(r, f.buffer_mut());
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(
+                Block::bordered()
+                    .title(" Confirm — Tab to choose, Enter, Esc cancels ")
+                    .border_style(th.danger()),
+            )
+            .render(r, f.buffer_mut());
+    }
+}

@@ -1,0 +1,301 @@
+//! Keys → actions, as data. The dispatcher, the footer hints and the `?` help are all read
+//! from [`BINDINGS`], so they cannot drift apart.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What the operator asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Focus(usize),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    Back,
+    Filter,
+    Start,
+    Pause,
+    Rollback,
+    Halt,
+    Help,
+}
+
+impl Action {
+    /// Actions that write; hidden and refused in a read-only console.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Start | Action::Pause | Action::Rollback | Action::Halt
+        )
+    }
+}
+
+/// Where a binding applies, for the footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    List,
+    /// Only where a customer or batch is selected.
+    Selection,
+}
+
+pub struct Binding {
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub action: Action,
+    /// Short label for the footer.
+    pub hint: &'static str,
+    /// Line for the help screen.
+    pub help: &'static str,
+    pub scope: Scope,
+}
+
+const N: KeyModifiers = KeyModifiers::NONE;
+const S: KeyModifiers = KeyModifiers::SHIFT;
+const C: KeyModifiers = KeyModifiers::CONTROL;
+
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
+        action: Action::Quit,
+        hint: "quit",
+        help: "quit (the runner keeps its state)",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Tab, N)],
+        action: Action::FocusNext,
+        hint: "pane",
+        help: "focus the next pane",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::BackTab, S), (KeyCode::BackTab, N)],
+        action: Action::FocusPrev,
+        hint: "",
+        help: "focus the previous pane",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('1'), N)],
+        action: Action::Focus(0),
+        hint: "",
+        help: "focus Migration",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('2'), N)],
+        action: Action::Focus(1),
+        hint: "",
+        help: "focus Segments",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('3'), N)],
+        action: Action::Focus(2),
+        hint: "",
+        help: "focus Alerts",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('4'), N)],
+        action: Action::Focus(3),
+        hint: "",
+        help: "focus Plans",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
+        action: Action::Up,
+        hint: "",
+        help: "move up",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
+        action: Action::Down,
+        hint: "",
+        help: "move down",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::PageUp, N)],
+        action: Action::PageUp,
+        hint: "",
+        help: "page up",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::PageDown, N)],
+        action: Action::PageDown,
+        hint: "",
+        help: "page down",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
+        action: Action::Top,
+        hint: "",
+        help: "first row",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('G'), S),
+            (KeyCode::Char('G'), N),
+            (KeyCode::End, N),
+        ],
+        action: Action::Bottom,
+        hint: "",
+        help: "last row",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, N)],
+        action: Action::Enter,
+        hint: "open",
+        help: "zoom the pane; in a zoomed list, open the customer",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, N)],
+        action: Action::Back,
+        hint: "back",
+        help: "back out of a view, filter or zoom",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('/'), N)],
+        action: Action::Filter,
+        hint: "filter",
+        help: "filter the focused list",
+        scope: Scope::List,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('s'), N)],
+        action: Action::Start,
+        hint: "start",
+        help: "start or resume the runner (releases a halt)",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('p'), N)],
+        action: Action::Pause,
+        hint: "pause",
+        help: "pause the runner at the next step boundary",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('r'), N)],
+        action: Action::Rollback,
+        hint: "rollback",
+        help: "roll back the selected customer or its batch",
+        scope: Scope::Selection,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('X'), S), (KeyCode::Char('X'), N)],
+        action: Action::Halt,
+        hint: "halt",
+        help: "halt everything (type HALT to confirm)",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('?'), N), (KeyCode::Char('?'), S)],
+        action: Action::Help,
+        hint: "help",
+        help: "this help",
+        scope: Scope::Global,
+    },
+];
+
+/// The action bound to `key`, if any.
+pub fn lookup(key: &KeyEvent) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|(c, m)| *c == key.code && *m == key.modifiers)
+        })
+        .map(|b| b.action)
+}
+
+/// How a key is written in hints: `q`, `Tab`, `Ctrl-c`, `↑`.
+pub fn key_name((code, mods): (KeyCode, KeyModifiers)) -> String {
+    let base = match code {
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => "S-Tab".into(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        other => format!("{other:?}"),
+    };
+    if mods.contains(KeyModifiers::CONTROL) {
+        format!("Ctrl-{base}")
+    } else {
+        base
+    }
+}
+
+/// Footer hints `(key, label)` for the bindings in `scopes`, minus writes when read-only.
+pub fn hints(scopes: &[Scope], readonly: bool) -> Vec<(String, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| {
+            !b.hint.is_empty() && scopes.contains(&b.scope) && !(readonly && b.action.writes())
+        })
+        .map(|b| (key_name(b.keys[0]), b.hint))
+        .collect()
+}
+
+/// Help lines `(keys, text)` for every binding, minus writes when read-only.
+pub fn help(readonly: bool) -> Vec<(String, &'static str)> {
+    BINDINGS
+        .iter()
+        .filter(|b| !(readonly && b.action.writes()))
+        .map(|b| {
+            let mut names: Vec<String> = b.keys.iter().map(|k| key_name(*k)).collect();
+            names.dedup();
+            (names.join(" "), b.help)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hint_dispatches_to_its_action() {
+        for b in BINDINGS {
+            for k in b.keys {
+                assert_eq!(lookup(&KeyEvent::new(k.0, k.1)), Some(b.action), "{:?}", k);
+            }
+        }
+    }
+
+    #[test]
+    fn readonly_hides_writes() {
+        assert!(
+            hints(&[Scope::Global, Scope::Selection], true)
+                .iter()
+                .all(|(_, h)| *h != "rollback" && *h != "HALT")
+        );
+        assert!(
+            help(false)
+                .iter()
+                .any(|(_, h)| h.contains("halt everything"))
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! One customer in full: profile, per-entity source and target counts and checksums, the step
+//! timeline with times, audit findings and audit-log entries.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
+
+use crate::engine::status::CustomerDetail;
+use crate::tui::theme::Theme;
+
+pub struct View<'a> {
+    pub detail: Option<&'a CustomerDetail>,
+    pub loading: &'a str,
+    pub scroll: u16,
+    pub theme: &'a Theme,
+}
+
+fn short(s: &str) -> &str {
+    &s[..12.min(s.len())]
+}
+
+fn time(t: &str) -> &str {
+    // "2026-11-21T07:52:37.811Z" → "11-21 07:52:37"
+    t.get(5..19).unwrap_or(t)
+}
+
+impl Widget for View<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let th = self.theme;
+        let Some(d) = self.detail else {
+            Paragraph::new(format!("loading customer {} …", self.loading))
+                .block(Block::bordered().title(" Customer "))
+                .render(area, buf);
+            return;
+        };
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(format!("{} {}", d.legacy_id, d.name), th.header()),
+                Span::raw("  "),
+                Span::styled(d.status.clone(), th.status(&d.status)),
+            ]),
+            Line::raw(format!(
+                "segment {} · batch {} · step {} · {} · {} · {}",
+                d.segment,
+                d.batch_id.as_deref().unwrap_or("-"),
+                d.step.as_deref().unwrap_or("-"),
+                d.account_type.as_deref().unwrap_or("-"),
+                d.country.as_deref().unwrap_or("-"),
+                d.email.as_deref().unwrap_or("no email"),
+            )),
+            Line::raw(format!(
+                "revenue 12m {:.2} · repairs 12m {}",
+                d.annual_revenue, d.repairs_12m
+            )),
+        ];
+        if let Some(r) = &d.reason {
+            lines.push(Line::styled(format!("reason: {r}"), th.danger()));
+        }
+        if let Some(w) = &d.warnings {
+            lines.push(Line::styled(format!("warnings: {w}"), th.warn()));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "entity          source  target  source sha    target sha    ",
+            th.header(),
+        ));
+        if d.validations.is_empty() {
+            for (e, sc, tc, ss) in &d.backups {
+                lines.push(Line::raw(format!(
+                    "{e:<15} {sc:>6}  {:>6}  {:<12}  (backup: platform had {tc})",
+                    "-",
+                    short(ss)
+                )));
+            }
+            if d.backups.is_empty() {
+                lines.push(Line::styled("not backed up or validated yet", th.muted()));
+            }
+        }
+        for (e, sc, tc, ss, ts, ok) in &d.validations {
+            lines.push(Line::from(vec![
+                Span::raw(format!(
+                    "{e:<15} {sc:>6}  {tc:>6}  {:<12}  {:<12}  ",
+                    short(ss),
+                    short(ts)
+                )),
+                if *ok {
+                    Span::styled("ok", th.ok())
+                } else {
+                    Span::styled("MISMATCH", th.danger())
+                },
+            ]));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("step timeline", th.header()));
+        for (step, started, finished, outcome, detail) in &d.steps {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} → {}  ", time(started), time(finished)),
+                    th.muted(),
+                ),
+                Span::raw(format!("{step:<15}")),
+                Span::styled(
+                    outcome.clone(),
+                    if outcome == "ok" {
+                        th.ok()
+                    } else {
+                        th.danger()
+                    },
+                ),
+                Span::raw(
+                    detail
+                        .as_ref()
+                        .map(|d| format!("  {d}"))
+                        .unwrap_or_default(),
+                ),
+            ]));
+        }
+        if !d.findings.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("audit findings", th.header()));
+            for (rule, sev, detail) in &d.findings {
+                let style = if sev == "block" {
+                    th.danger()
+                } else {
+                    th.warn()
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{sev:<5} "), style),
+                    Span::raw(format!("{rule}: {detail}")),
+                ]));
+            }
+        }
+        if !d.audit.is_empty() {
+            lines.push(Line::raw(""));
+            lines.push(Line::styled("audit log", th.header()));
+            for (at, actor, action, outcome) in &d.audit {
+                lines.push(Line::raw(format!(
+                    "{}  {actor}  {action}  {outcome}",
+                    time(at)
+                )));
+            }
+        }
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((self.scroll, 0))
+            .block(
+                Block::bordered()
+                    .title(format!(" Customer {} ", d.legacy_id))
+                    .border_style(th.focus()),
+            )
+            .render(area, buf);
+    }
+}

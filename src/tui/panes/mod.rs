@@ -1,0 +1,95 @@
+//! The console's panes. Each renders from the polled snapshot and its own list state; none
+//! queries anything.
+
+pub mod alerts;
+pub mod customer;
+pub mod migration;
+pub mod plans;
+pub mod segments;
+
+use ratatui::layout::Rect;
+use ratatui::widgets::Block;
+
+use crate::engine::status::Snapshot;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::table::ListState;
+
+/// The four panes, in focus order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneId {
+    Migration,
+    Segments,
+    Alerts,
+    Plans,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Migration,
+        PaneId::Segments,
+        PaneId::Alerts,
+        PaneId::Plans,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Migration => "1 Migration",
+            PaneId::Segments => "2 Segments",
+            PaneId::Alerts => "3 Alerts",
+            PaneId::Plans => "4 Plans",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What every pane renders from.
+pub struct PaneCtx<'a> {
+    pub snap: &'a Snapshot,
+    pub list: &'a ListState,
+    pub filter: &'a str,
+    pub focused: bool,
+    pub zoomed: bool,
+    pub theme: &'a Theme,
+}
+
+/// The pane's frame: title, filter, focus.
+pub fn frame<'a>(id: PaneId, cx: &PaneCtx, extra: String) -> Block<'a> {
+    let mut title = format!(" {} ", id.title());
+    if !extra.is_empty() {
+        title.push_str(&format!("{extra} "));
+    }
+    if !cx.filter.is_empty() {
+        title.push_str(&format!("/{} ", cx.filter));
+    }
+    let b = Block::bordered().title(title);
+    if cx.focused {
+        b.border_style(cx.theme.focus())
+            .title_style(cx.theme.focus())
+    } else {
+        b.border_style(cx.theme.muted())
+    }
+}
+
+/// Truncates to `n` characters with an ellipsis.
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n.saturating_sub(1)).collect::<String>() + "…"
+    }
+}
+
+/// A compact age from an RFC 3339 time stored in the state database.
+pub fn age_since(t: &str) -> String {
+    crate::clock::parse(t).map_or_else(
+        || "-".into(),
+        |t| crate::clock::age((chrono::Utc::now() - t).num_seconds()),
+    )
+}
+
+pub fn inner(block: &Block, area: Rect) -> Rect {
+    block.inner(area)
+}
