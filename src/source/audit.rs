@@ -117,8 +117,9 @@ impl<'a> CustomerChecks<'a> {
                     Some(t) if t.trim().is_empty() => Some("is missing".into()),
                     Some(t) => (!is_phone(&t)).then(|| format!("{t:?} is not a phone number")),
                 },
+                // Blank is `required`'s business; numeric judges what is there.
                 Check::Numeric => text
-                    .filter(|t| t.trim().parse::<f64>().is_err())
+                    .filter(|t| !t.trim().is_empty() && t.trim().parse::<f64>().is_err())
                     .map(|t| format!("{t:?} is not a number")),
                 Check::NonNegative => text
                     .and_then(|t| t.trim().parse::<f64>().ok())

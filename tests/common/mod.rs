@@ -1,0 +1,113 @@
+//! Fixture builders shared by the integration tests: demo workspaces in temporary
+//! directories, opened contexts, and the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use chrono::NaiveDate;
+use cutover::config::Config;
+use cutover::demo::{self, DemoOpts};
+use cutover::engine::Ctx;
+
+pub const AS_OF: &str = "2026-11-21";
+
+pub fn as_of() -> NaiveDate {
+    NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap()
+}
+
+/// A demo workspace in a temporary directory.
+pub struct Ws {
+    pub dir: tempfile::TempDir,
+}
+
+impl Ws {
+    /// `n` customers from `seed`, no step delay, short leases.
+    pub async fn demo(n: usize, seed: u64) -> Ws {
+        Self::demo_with(n, seed, 0).await
+    }
+
+    pub async fn demo_with(n: usize, seed: u64, step_delay_ms: u64) -> Ws {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DemoOpts {
+            dir: dir.path().to_path_buf(),
+            customers: n,
+            seed,
+            as_of: as_of(),
+            force: false,
+            step_delay_ms,
+        };
+        demo::create(&opts, |_| {}).await.unwrap();
+        let ws = Ws { dir };
+        ws.edit_config(|t| t.replace("batch_size = 25", "batch_size = 25\nlease_seconds = 2"));
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("cutover.toml")
+    }
+
+    pub fn edit_config(&self, f: impl FnOnce(String) -> String) {
+        let p = self.config_path();
+        let t = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, f(t)).unwrap();
+    }
+
+    pub async fn ctx(&self) -> Ctx {
+        Ctx::open(Config::load(&self.config_path()).unwrap(), false)
+            .await
+            .unwrap()
+    }
+
+    /// Runs the binary on this workspace with a private HOME.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let mut c = Command::new(bin());
+        c.arg("--config")
+            .arg(self.config_path())
+            .args(args)
+            .env("HOME", self.path())
+            .env_remove("CUTOVER_CONFIG");
+        c.output().unwrap()
+    }
+}
+
+/// The binary under test: `CUTOVER_BIN` (CI points it at the release build) or cargo's.
+pub fn bin() -> PathBuf {
+    std::env::var_os("CUTOVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cutover")))
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every platform table's rows, as text without the platform's own ids, sorted: two platforms
+/// with equal dumps hold the same data.
+pub fn platform_dump(platform: &Path) -> String {
+    let conn = std::process::Command::new("sqlite3")
+        .arg(platform)
+        .arg(
+            "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id;
+             SELECT 'd', d.legacy_id, c.legacy_id, kind, brand, model, serial, warranty_until, d.attributes FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.legacy_id;
+             SELECT 'r', r.legacy_id, c.legacy_id, (SELECT legacy_id FROM devices WHERE id = r.device_id), device_legacy_id, opened_at, closed_at, status, description, amount, r.attributes FROM repairs r JOIN customers c ON c.id = r.customer_id ORDER BY r.legacy_id;
+             SELECT 'p', p.legacy_id, c.legacy_id, amount, currency, paid_at, method, status, p.attributes FROM payments p JOIN customers c ON c.id = p.customer_id ORDER BY p.legacy_id;
+             SELECT 'm', m.legacy_id, c.legacy_id, occurred_at, channel, direction, subject, body, m.attributes FROM communications m JOIN customers c ON c.id = m.customer_id ORDER BY m.legacy_id;",
+        )
+        .output()
+        .expect("sqlite3 is installed");
+    assert!(
+        conn.status.success(),
+        "sqlite3 failed: {}",
+        String::from_utf8_lossy(&conn.stderr)
+    );
+    String::from_utf8_lossy(&conn.stdout).into_owned()
+}

@@ -1,0 +1,221 @@
+//! Headless migration end to end: plan, run, validate, report, plan idempotence, a corrupted
+//! copy failing validation, and the runner's shared states.
+
+mod common;
+
+use common::{Ws, stdout};
+use cutover::engine::run::{RunOpts, run};
+use cutover::engine::{RunnerState, plan, set_runner_state, status};
+
+#[tokio::test]
+async fn full_run_migrates_every_clean_customer_and_validate_passes() {
+    let ws = Ws::demo(200, 1).await;
+    let ctx = ws.ctx().await;
+    let before = plan::summary(&ctx.state).await.unwrap();
+    let s = run(&ctx, &RunOpts::default()).await.unwrap();
+    assert_eq!(s.failed, 0);
+    let st = status::status(&ctx.state).await.unwrap();
+    assert_eq!(st.customers.migrated, 200 - before.quarantined);
+    assert_eq!(st.customers.pending + st.customers.running, 0);
+    assert_eq!(
+        st.runner.state,
+        RunnerState::Idle,
+        "an empty queue leaves the runner idle"
+    );
+
+    let out = ws.cli(&["validate"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!(
+        "validated {} migrated customers: 0 mismatched",
+        st.customers.migrated
+    )));
+
+    // Per migrated customer and entity, the last validation saw equal counts and checksums.
+    let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM validations WHERE ok = 0 OR source_count != target_count OR source_checksum != target_checksum")
+        .fetch_one(&ctx.state).await.unwrap();
+    assert_eq!(bad, 0);
+    let r = cutover::report::build(&ctx).await.unwrap();
+    for e in &r.entities {
+        assert_eq!(
+            e.target_rows,
+            e.source_rows - e.rejected,
+            "{}: target = source - rejected",
+            e.entity
+        );
+    }
+    let notified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT customer_id) FROM notifications WHERE kind = 'moved'",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(
+        notified, st.customers.migrated,
+        "every migrated customer was notified once"
+    );
+    let hooked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE migrated_flag = 1")
+        .fetch_one(&ctx.source)
+        .await
+        .unwrap();
+    assert_eq!(
+        hooked, st.customers.migrated,
+        "on_migrated ran for each migrated customer"
+    );
+}
+
+#[tokio::test]
+async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
+    let ws = Ws::demo(120, 2).await;
+    let ctx = ws.ctx().await;
+    let batches = || async {
+        sqlx::query_as::<_, (String, i64)>("SELECT id, size FROM batches ORDER BY id")
+            .fetch_all(&ctx.state)
+            .await
+            .unwrap()
+    };
+    let b1 = batches().await;
+    let s1 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    assert_eq!(batches().await, b1, "re-planning gives the same batches");
+    run(
+        &ctx,
+        &RunOpts {
+            max_batches: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let migrated: Vec<(String, String)> = sqlx::query_as(
+        "SELECT legacy_id, updated_at FROM customers WHERE status = 'migrated' ORDER BY 1",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert!(!migrated.is_empty());
+    let s2 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    let after: Vec<(String, String)> = sqlx::query_as(
+        "SELECT legacy_id, updated_at FROM customers WHERE status = 'migrated' ORDER BY 1",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(after, migrated, "migrated customers untouched");
+    assert_eq!(s2.customers, s1.customers);
+    assert_eq!(s2.batches_pending, s1.batches_pending - 1);
+    // A new customer in the source is picked up.
+    sqlx::query("INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)")
+        .execute(&ctx.source).await.unwrap();
+    let s3 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    assert_eq!(s3.customers, s1.customers + 1);
+    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = '99999'")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(st, "pending");
+}
+
+#[tokio::test]
+async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() {
+    let ws = Ws::demo(60, 3).await;
+    let ctx = ws.ctx().await;
+    let victim: String = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue DESC LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    // The platform silently rewrites this customer's repairs: validation must notice.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER corrupt AFTER INSERT ON repairs WHEN NEW.customer_legacy_id = '{victim}'
+         BEGIN UPDATE repairs SET description = 'corrupted' WHERE id = NEW.id; END"
+    )))
+    .execute(&ctx.target)
+    .await
+    .unwrap();
+    let s = run(&ctx, &RunOpts::default()).await.unwrap();
+    assert_eq!(s.failed, 1);
+    let (status, reason): (String, String) =
+        sqlx::query_as("SELECT status, reason FROM customers WHERE legacy_id = ?")
+            .bind(victim.clone())
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(
+        reason.contains("validate: repairs: checksum source"),
+        "{reason}"
+    );
+    for table in [
+        "customers",
+        "devices",
+        "repairs",
+        "payments",
+        "communications",
+    ] {
+        let col = if table == "customers" {
+            "legacy_id"
+        } else {
+            "customer_legacy_id"
+        };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {table} WHERE {col} = ?"
+        )))
+        .bind(victim.clone())
+        .fetch_one(&ctx.target)
+        .await
+        .unwrap();
+        assert_eq!(
+            n, 0,
+            "{table} rows of the failed customer left on the platform"
+        );
+    }
+    let notified: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id WHERE c.legacy_id = ?")
+        .bind(victim)
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        notified, 0,
+        "a customer that did not validate is never told it moved"
+    );
+}
+
+#[tokio::test]
+async fn halt_stops_claiming_and_run_refuses_until_released() {
+    let ws = Ws::demo(60, 4).await;
+    let ctx = ws.ctx().await;
+    set_runner_state(&ctx, RunnerState::Halted, "test")
+        .await
+        .unwrap();
+    let e = run(&ctx, &RunOpts::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("halted"), "{e}");
+    let st = status::status(&ctx.state).await.unwrap();
+    assert_eq!(st.customers.migrated, 0);
+    let out = ws.cli(&["resume"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("halted -> idle"), "{}", stdout(&out));
+    let s = run(
+        &ctx,
+        &RunOpts {
+            max_batches: Some(1),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.batches, 1);
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing() {
+    let ws = Ws::demo(60, 5).await;
+    let out = ws.cli(&["run", "--dry-run"]);
+    assert!(out.status.success());
+    let ctx = ws.ctx().await;
+    let st = status::status(&ctx.state).await.unwrap();
+    assert_eq!(st.customers.running + st.customers.migrated, 0);
+    assert_eq!(st.batches.running + st.batches.done, 0);
+}

@@ -1,0 +1,191 @@
+//! Rollback of a customer and of a batch restores the platform to the backup checksums,
+//! leaves the customers eligible again, and records it; a hand edit on the platform makes
+//! `validate` fail naming the customer and entity.
+
+mod common;
+
+use common::{Ws, stdout};
+use cutover::engine::rollback::{Scope, rollback};
+use cutover::engine::run::{RunOpts, run};
+use cutover::engine::{plan, status};
+
+#[tokio::test]
+async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
+    let ws = Ws::demo(60, 11).await;
+    let ctx = ws.ctx().await;
+    // A pre-existing platform row for one customer: rollback must bring it back exactly.
+    let keep: String = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO customers (legacy_id, name, attributes) VALUES (?, 'Pre-existing', '{\"origin\":\"crm\"}')")
+        .bind(keep.clone()).execute(&ctx.target).await.unwrap();
+    let before = common::platform_dump(&ws.path().join("platform.db"));
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE legacy_id = ?")
+        .bind(keep.clone())
+        .fetch_one(&ctx.target)
+        .await
+        .unwrap();
+    assert_ne!(
+        name, "Pre-existing",
+        "migration replaced the platform's row"
+    );
+
+    let r = rollback(&ctx, &Scope::Customer(keep.clone()))
+        .await
+        .unwrap();
+    assert_eq!((r.rolled_back, r.unverified.len()), (1, 0));
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, attributes FROM customers WHERE legacy_id = ?")
+            .bind(keep.clone())
+            .fetch_all(&ctx.target)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![(
+            "Pre-existing".to_string(),
+            "{\"origin\":\"crm\"}".to_string()
+        )]
+    );
+    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+        .bind(keep.clone())
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(st, "rolled_back");
+    let flag: i64 = sqlx::query_scalar("SELECT migrated_flag FROM clients WHERE client_id = ?")
+        .bind(keep.clone())
+        .fetch_one(&ctx.source)
+        .await
+        .unwrap();
+    assert_eq!(flag, 0, "on_rollback reinstated legacy access");
+    let audit: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'rollback' AND scope = ? AND outcome = 'ok'",
+    )
+    .bind(format!("customer {keep}"))
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(audit, 1);
+
+    // Eligible again: the next plan queues it and a run migrates it.
+    plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+        .bind(keep.clone())
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(st, "migrated");
+
+    // Everything back: the platform equals what it was before the first run.
+    rollback(&ctx, &Scope::All).await.unwrap();
+    assert_eq!(
+        common::platform_dump(&ws.path().join("platform.db")),
+        before
+    );
+}
+
+#[tokio::test]
+async fn batch_rollback_restores_checksums_for_the_whole_batch_only() {
+    let ws = Ws::demo(120, 12).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let migrated = status::status(&ctx.state).await.unwrap().customers.migrated;
+    let batch: String = sqlx::query_scalar(
+        "SELECT id FROM batches WHERE status = 'done' ORDER BY priority, seq LIMIT 1 OFFSET 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    let members: Vec<String> = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE batch_id = ? AND status = 'migrated'",
+    )
+    .bind(batch.clone())
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let out = ws.cli(&["rollback", "--batch", &batch, "--yes"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "rolled back {} customers (batch {batch})",
+            members.len()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // Their platform rows are gone (their backups held none), everyone else's intact.
+    let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM customers WHERE legacy_id IN ({})",
+        members
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(",")
+    )))
+    .fetch_one(&ctx.target)
+    .await
+    .unwrap();
+    assert_eq!(left, 0);
+    let st = status::status(&ctx.state).await.unwrap();
+    assert_eq!(st.customers.migrated, migrated - members.len() as i64);
+    assert_eq!(st.customers.rolled_back, members.len() as i64);
+    assert_eq!(st.batches.rolled_back, 1);
+    let out = ws.cli(&["validate"]);
+    assert!(
+        out.status.success(),
+        "the rest still validates: {}",
+        stdout(&out)
+    );
+}
+
+#[tokio::test]
+async fn a_hand_edit_on_the_platform_makes_validate_fail_naming_customer_and_entity() {
+    let ws = Ws::demo(40, 13).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let victim: String =
+        sqlx::query_scalar("SELECT customer_legacy_id FROM payments ORDER BY id LIMIT 1")
+            .fetch_one(&ctx.target)
+            .await
+            .unwrap();
+    sqlx::query(
+        "UPDATE payments SET amount = amount + 0.01 WHERE id = (SELECT MIN(id) FROM payments)",
+    )
+    .execute(&ctx.target)
+    .await
+    .unwrap();
+    let out = ws.cli(&["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("customer {victim}: payments: checksum source")),
+        "{text}"
+    );
+    assert!(text.contains("1 mismatched"), "{text}");
+    let one = ws.cli(&["validate", "--customer", &victim]);
+    assert_eq!(one.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn rollback_of_nothing_says_so() {
+    let ws = Ws::demo(30, 14).await;
+    let out = ws.cli(&["rollback", "--customer", "no-such-id", "--yes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("customer no-such-id: no such legacy id"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = ws.cli(&["rollback", "--batch", "VIP-0001"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no --yes and no terminal: bad usage"
+    );
+}
