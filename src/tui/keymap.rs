@@ -71,77 +71,77 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(KeyCode::Tab, N)],
         action: Action::FocusNext,
         hint: "pane",
-        help: "focus the next pane",
+        help: "focus the next / previous pane",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::BackTab, S), (KeyCode::BackTab, N)],
         action: Action::FocusPrev,
         hint: "",
-        help: "focus the previous pane",
+        help: "",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('1'), N)],
         action: Action::Focus(0),
         hint: "",
-        help: "focus Migration",
+        help: "focus a pane: 1 Migration, 2 Segments, 3 Alerts, 4 Plans",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('2'), N)],
         action: Action::Focus(1),
         hint: "",
-        help: "focus Segments",
+        help: "",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('3'), N)],
         action: Action::Focus(2),
         hint: "",
-        help: "focus Alerts",
+        help: "",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('4'), N)],
         action: Action::Focus(3),
         hint: "",
-        help: "focus Plans",
+        help: "",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
         action: Action::Up,
         hint: "",
-        help: "move up",
+        help: "move up / down",
         scope: Scope::List,
     },
     Binding {
         keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
         action: Action::Down,
         hint: "",
-        help: "move down",
+        help: "",
         scope: Scope::List,
     },
     Binding {
         keys: &[(KeyCode::PageUp, N)],
         action: Action::PageUp,
         hint: "",
-        help: "page up",
+        help: "page up / down",
         scope: Scope::List,
     },
     Binding {
         keys: &[(KeyCode::PageDown, N)],
         action: Action::PageDown,
         hint: "",
-        help: "page down",
+        help: "",
         scope: Scope::List,
     },
     Binding {
         keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
         action: Action::Top,
         hint: "",
-        help: "first row",
+        help: "first / last row",
         scope: Scope::List,
     },
     Binding {
@@ -152,7 +152,7 @@ pub const BINDINGS: &[Binding] = &[
         ],
         action: Action::Bottom,
         hint: "",
-        help: "last row",
+        help: "",
         scope: Scope::List,
     },
     Binding {
@@ -259,15 +259,21 @@ pub fn hints(scopes: &[Scope], readonly: bool) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-/// Help lines `(keys, text)` for every binding, minus writes when read-only.
+/// Help lines `(keys, text)` for every binding, minus writes when read-only. A binding with
+/// no help text folds its keys into the line before (j after k, 2–4 after 1).
 pub fn help(readonly: bool) -> Vec<(String, &'static str)> {
-    BINDINGS
-        .iter()
-        .filter(|b| !(readonly && b.action.writes()))
-        .map(|b| {
-            let mut names: Vec<String> = b.keys.iter().map(|k| key_name(*k)).collect();
-            names.dedup();
-            (names.join(" "), b.help)
+    let mut out: Vec<(Vec<String>, &'static str)> = Vec::new();
+    for b in BINDINGS.iter().filter(|b| !(readonly && b.action.writes())) {
+        let names = b.keys.iter().map(|k| key_name(*k));
+        match out.last_mut() {
+            Some((keys, _)) if b.help.is_empty() => keys.extend(names),
+            _ => out.push((names.collect(), b.help)),
+        }
+    }
+    out.into_iter()
+        .map(|(mut k, h)| {
+            k.dedup();
+            (k.join(" "), h)
         })
         .collect()
 }

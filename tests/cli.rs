@@ -1,0 +1,157 @@
+//! The command-line contract (brief 3.1): `status --json`, exit codes, config errors that name
+//! the file and key, `--readonly`, and `--help` on every command.
+
+mod common;
+
+use common::{Ws, bin, stderr, stdout};
+use std::process::Command;
+
+#[tokio::test]
+async fn status_json_has_the_documented_shape() {
+    let ws = Ws::demo(50, 31).await;
+    let out = ws.cli(&["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    for k in [
+        "total",
+        "pending",
+        "running",
+        "migrated",
+        "failed",
+        "rolled_back",
+        "quarantined",
+    ] {
+        assert!(v["customers"][k].is_i64(), "customers.{k} is a number: {v}");
+    }
+    assert_eq!(v["customers"]["total"], 50);
+    let seg = &v["segments"][0];
+    for k in ["customers", "migrated", "failed", "quarantined", "priority"] {
+        assert!(seg[k].is_i64(), "segments[0].{k}");
+    }
+    assert!(seg["name"].is_string() && seg["target_success_rate"].is_number());
+    assert_eq!(v["runner"]["state"], "idle");
+    assert!(v["alerts"]["open"].is_i64());
+}
+
+#[tokio::test]
+async fn a_bad_config_exits_2_naming_the_file_and_key() {
+    let ws = Ws::demo(20, 32).await;
+    ws.edit_config(|t| t.replace("[runner]", "[runner]\nbatchsize = 3"));
+    let out = ws.cli(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("cutover.toml") && e.contains("runner") && e.contains("batchsize"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn readonly_refuses_writes_with_status_2_and_still_reads() {
+    let ws = Ws::demo(20, 33).await;
+    for args in [
+        vec!["--readonly", "plan"],
+        vec!["--readonly", "run"],
+        vec!["--readonly", "rollback", "--all", "--yes"],
+        vec!["--readonly", "halt"],
+    ] {
+        let out = ws.cli(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("--readonly"), "{}", stderr(&out));
+    }
+    let out = ws.cli(&["--readonly", "status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn runner_control_from_the_command_line() {
+    let ws = Ws::demo(20, 34).await;
+    assert!(stdout(&ws.cli(&["pause"])).contains("idle -> paused"));
+    assert!(stdout(&ws.cli(&["halt", "--reason", "drill"])).contains("paused -> halted"));
+    let out = ws.cli(&["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("halted"));
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.cli(&["status", "--json"]))).unwrap();
+    assert_eq!(v["runner"]["state"], "halted");
+    assert_eq!(v["runner"]["reason"], "drill");
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        "demo", "import", "plan", "run", "status", "rollback", "validate", "report", "pause",
+        "resume", "halt",
+    ] {
+        let out = Command::new(bin()).args([cmd, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{cmd} --help");
+        assert!(
+            stdout(&out).len() > 100,
+            "{cmd} --help explains: {}",
+            stdout(&out)
+        );
+    }
+    let out = Command::new(bin())
+        .args([
+            "rollback",
+            "--customer",
+            "1",
+            "--batch",
+            "x",
+            "--yes",
+            "--config",
+            "/nonexistent.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn import_csv_is_byte_for_byte_and_names_a_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "id,name,total\n1, Ana ,\"3,5\"\n2,Zoë, \n").unwrap();
+    let db = dir.path().join("x.db");
+    let out = Command::new(bin())
+        .args(["import", "csv"])
+        .arg(&csv)
+        .args(["--table", "t", "--into"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 2 rows (3 columns)"));
+    let dump = Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT '[' || name || '][' || total || ']' FROM t ORDER BY id")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&dump.stdout),
+        "[ Ana ][3,5]\n[Zoë][ ]\n"
+    );
+    std::fs::write(&csv, "id,name\n1,a\n2,b,c\n").unwrap();
+    let out = Command::new(bin())
+        .args(["import", "csv"])
+        .arg(&csv)
+        .args(["--table", "u", "--into"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn report_formats() {
+    let ws = Ws::demo(30, 35).await;
+    ws.cli(&["run"]);
+    let md = stdout(&ws.cli(&["report"]));
+    assert!(md.contains("| customers |"), "{md}");
+    let csv = stdout(&ws.cli(&["report", "--format", "csv"]));
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&ws.cli(&["report", "--format", "json"]))).unwrap();
+    assert_eq!(v["entities"].as_array().unwrap().len(), 5);
+}

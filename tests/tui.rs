@@ -1,0 +1,377 @@
+//! The console rendered on ratatui's TestBackend: snapshots of every pane at 80×24 and 160×48,
+//! no panic at any size, and key sequences driving the app as an operator would.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::clock;
+use cutover::engine::RunnerState;
+use cutover::engine::rollback::Scope;
+use cutover::engine::status::*;
+use cutover::tui::app::{App, Command, Mode};
+use cutover::tui::panes::PaneId;
+use cutover::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn ago(mins: i64) -> String {
+    clock::fmt(Utc::now() - chrono::Duration::minutes(mins))
+}
+
+fn seg(
+    name: &str,
+    p: i64,
+    customers: i64,
+    migrated: i64,
+    failed: i64,
+    quar: i64,
+    running: i64,
+    target: f64,
+) -> SegmentStatus {
+    SegmentStatus {
+        name: name.into(),
+        priority: p,
+        customers,
+        pending: customers - migrated - failed - quar - running,
+        running,
+        migrated,
+        failed,
+        quarantined: quar,
+        rolled_back: 0,
+        revenue: customers as f64 * 1234.5,
+        target_success_rate: target,
+        window_days: [8 + p * 3, 10 + p * 3],
+        rate_per_min: if running > 0 { 12.5 } else { 0.0 },
+    }
+}
+
+/// A snapshot as the poller would read it mid-migration.
+fn fixture() -> Snapshot {
+    let segments = vec![
+        seg("VIP", 1, 116, 114, 0, 2, 0, 100.0),
+        seg("High-value", 2, 123, 60, 2, 2, 25, 95.0),
+        seg("Regular", 3, 274, 0, 0, 3, 0, 90.0),
+        seg("Inactive", 4, 187, 0, 0, 14, 0, 85.0),
+    ];
+    let customers = Counts {
+        total: 700,
+        pending: 450,
+        running: 25,
+        migrated: 174,
+        failed: 2,
+        rolled_back: 0,
+        quarantined: 21,
+        rolling_back: 0,
+    };
+    let recent = (0..30)
+        .map(|i| RecentRow {
+            legacy_id: format!("{}", 1100 + i),
+            name: ["Zoë Müller", "王伟", "محمد العلي", "Alice Smith"][i % 4].into(),
+            batch_id: Some(if i < 25 {
+                "HIGH-VALUE-0003".into()
+            } else {
+                "HIGH-VALUE-0002".into()
+            }),
+            status: if i < 25 {
+                "running".into()
+            } else {
+                "migrated".into()
+            },
+            step: Some(
+                [
+                    "backup",
+                    "create_account",
+                    "migrate_data",
+                    "validate",
+                    "notify",
+                ][i % 5]
+                    .into(),
+            ),
+            updated_at: ago(i as i64 + 1),
+        })
+        .collect();
+    let alerts = vec![
+        AlertRow {
+            legacy_id: "1412".into(),
+            name: "Ben Jones".into(),
+            segment: "High-value".into(),
+            status: "failed".into(),
+            reason: "validate: repairs: checksum source 1a2b3c4d5e6f ≠ target 0f9e8d7c6b5a".into(),
+            since: ago(3),
+        },
+        AlertRow {
+            legacy_id: "1694".into(),
+            name: "Zoë Jørgensen".into(),
+            segment: "Inactive".into(),
+            status: "quarantined".into(),
+            reason: "non_negative:payments.amount: payments 812: amount = -12.5".into(),
+            since: ago(40),
+        },
+        AlertRow {
+            legacy_id: "1630".into(),
+            name: "Alice Davies".into(),
+            segment: "Regular".into(),
+            status: "quarantined".into(),
+            reason:
+                "email_format:customers.email: email \"c1630.example.com\" is not an email address"
+                    .into(),
+            since: ago(41),
+        },
+    ];
+    let plans = (0..12)
+        .map(|i| PlanRow {
+            id: i,
+            customer: format!("{}", 1002 + i * 5),
+            title: format!("Onboarding {}", 1002 + i * 5),
+            kind: "onboarding".into(),
+            status: "active".into(),
+            owner: ["amara.okafor", "li.wei"][i as usize % 2].into(),
+            milestones: 5,
+            completed: i % 6,
+            overdue: if i % 4 == 0 { 1 } else { 0 },
+            next_due: Some(format!("2026-12-{:02}", 1 + i)),
+        })
+        .collect();
+    Snapshot {
+        status: Status {
+            customers,
+            segments,
+            runner: RunnerStatus {
+                state: RunnerState::Running,
+                changed_by: Some("ops".into()),
+                changed_at: ago(5),
+                reason: None,
+                heartbeat_at: Some(ago(0)),
+            },
+            alerts: Alerts { open: 23 },
+            batches: Batches {
+                pending: 20,
+                running: 1,
+                done: 7,
+                rolled_back: 0,
+            },
+        },
+        throughput: (0..30)
+            .map(|i| if i < 20 { 0 } else { (i as u64 - 19) * 3 })
+            .collect(),
+        running: vec![RunningBatch {
+            id: "HIGH-VALUE-0003".into(),
+            segment: "High-value".into(),
+            owner: Some("jump1:4242".into()),
+            size: 25,
+            steps: vec![("create_account".into(), 10), ("migrate_data".into(), 15)],
+        }],
+        recent,
+        alerts,
+        plans,
+    }
+}
+
+fn app(readonly: bool) -> App {
+    let mut a = App::new(
+        "RevivaTech demo".into(),
+        "ops".into(),
+        readonly,
+        Theme::plain(),
+        "2026-11-21".into(),
+    );
+    a.on_snapshot(Arc::new(fixture()));
+    a
+}
+
+fn draw(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| app.render(f)).unwrap();
+    t
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn code(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn screen(t: &Terminal<TestBackend>) -> String {
+    let b = t.backend().buffer();
+    (0..b.area.height)
+        .map(|y| {
+            (0..b.area.width)
+                .map(|x| b[(x, y)].symbol().to_string())
+                .collect::<String>()
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn grid_snapshots() {
+    let a = app(false);
+    insta::assert_snapshot!("grid_80x24", screen(&draw(&a, 80, 24)));
+    insta::assert_snapshot!("grid_160x48", screen(&draw(&a, 160, 48)));
+}
+
+#[test]
+fn each_pane_zoomed_at_both_sizes() {
+    for (i, p) in PaneId::ALL.into_iter().enumerate() {
+        let mut a = app(false);
+        a.on_key(key(char::from(b'1' + i as u8)));
+        a.on_key(code(KeyCode::Enter));
+        assert!(a.zoomed);
+        assert_eq!(a.focus, p);
+        let name = format!("{:?}", p).to_lowercase();
+        insta::assert_snapshot!(format!("{name}_80x24"), screen(&draw(&a, 80, 24)));
+        insta::assert_snapshot!(format!("{name}_160x48"), screen(&draw(&a, 160, 48)));
+    }
+}
+
+#[test]
+fn no_panic_at_any_size_and_too_small_says_so() {
+    let a = app(false);
+    for w in (1..=200).step_by(7) {
+        for h in (1..=60).step_by(5) {
+            draw(&a, w, h);
+        }
+    }
+    let s = screen(&draw(&a, 79, 24));
+    assert!(s.contains("terminal too small"), "{s}");
+    let mut small = app(false);
+    draw(&small, 40, 10);
+    assert_eq!(
+        small.on_key(key('q')),
+        vec![Command::Quit],
+        "q still quits when too small"
+    );
+    assert!(small.on_key(key('s')).is_empty(), "nothing else does");
+}
+
+#[test]
+fn rollback_asks_with_cancel_focused_and_a_batch_needs_its_id_typed() {
+    let mut a = app(false);
+    a.on_key(key('r'));
+    let Mode::Confirm(c) = &a.mode else {
+        panic!("r opens a confirmation")
+    };
+    assert_eq!(c.focus, 0, "Cancel is focused");
+    assert_eq!(c.options.len(), 3, "cancel, the customer, its batch");
+    insta::assert_snapshot!("confirm_rollback_80x24", screen(&draw(&a, 80, 24)));
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "Enter on Cancel does nothing"
+    );
+    assert_eq!(a.mode, Mode::Normal);
+
+    a.on_key(key('r'));
+    a.on_key(code(KeyCode::Tab));
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::Rollback(Scope::Customer("1100".into()))]
+    );
+
+    a.on_key(key('r'));
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Tab));
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "the batch needs its id typed"
+    );
+    for ch in "HIGH-VALUE-0003".chars() {
+        a.on_key(key(ch));
+    }
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::Rollback(Scope::Batch("HIGH-VALUE-0003".into()))]
+    );
+}
+
+#[test]
+fn halt_needs_halt_typed() {
+    let mut a = app(false);
+    a.on_key(key('X'));
+    a.on_key(code(KeyCode::Tab));
+    assert!(a.on_key(code(KeyCode::Enter)).is_empty());
+    let Mode::Confirm(c) = &a.mode else {
+        panic!("still confirming")
+    };
+    assert!(c.error.as_deref().unwrap_or("").contains("type HALT"));
+    for ch in "HALT".chars() {
+        a.on_key(key(ch));
+    }
+    assert_eq!(a.on_key(code(KeyCode::Enter)), vec![Command::Halt]);
+}
+
+#[test]
+fn readonly_hides_and_refuses_writes() {
+    let mut a = app(true);
+    let s = screen(&draw(&a, 160, 48));
+    assert!(!s.contains("rollback") && !s.contains("halt"), "{s}");
+    assert!(s.contains("READ-ONLY"));
+    for c in ['s', 'p', 'r', 'X'] {
+        assert!(a.on_key(key(c)).is_empty(), "{c} refused");
+        assert_eq!(a.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn navigation_filter_and_customer_view() {
+    let mut a = app(false);
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Tab));
+    assert_eq!(a.focus, PaneId::Alerts);
+    a.on_key(key('j'));
+    a.on_key(code(KeyCode::Enter)); // zoom
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::LoadCustomer("1694".into())]
+    );
+    assert_eq!(a.mode, Mode::Customer("1694".into()));
+    a.on_detail(Some(CustomerDetail {
+        legacy_id: "1694".into(),
+        name: "Zoë Jørgensen".into(),
+        segment: "Inactive".into(),
+        status: "quarantined".into(),
+        reason: Some("non_negative:payments.amount: payments 812: amount = -12.5".into()),
+        findings: vec![(
+            "non_negative:payments.amount".into(),
+            "block".into(),
+            "payments 812: amount = -12.5".into(),
+        )],
+        steps: vec![(
+            "backup".into(),
+            "2026-11-21T08:00:00.000Z".into(),
+            "2026-11-21T08:00:00.100Z".into(),
+            "ok".into(),
+            None,
+        )],
+        validations: vec![(
+            "customers".into(),
+            1,
+            1,
+            "a".repeat(64),
+            "a".repeat(64),
+            true,
+        )],
+        ..Default::default()
+    }));
+    insta::assert_snapshot!("customer_80x24", screen(&draw(&a, 80, 24)));
+    a.on_key(code(KeyCode::Esc));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_key(code(KeyCode::Esc));
+    assert!(!a.zoomed);
+    a.on_key(key('/'));
+    let cmds: Vec<Command> = "zoë".chars().flat_map(|c| a.on_key(key(c))).collect();
+    let Some(Command::SetView(v)) = cmds.last() else {
+        panic!("filtering asks for a new view")
+    };
+    assert_eq!(v.alerts_filter, "zoë");
+    a.on_key(code(KeyCode::Enter));
+    a.on_key(key('?'));
+    assert!(
+        screen(&draw(&a, 80, 24)).contains("halt everything"),
+        "help lists the keymap"
+    );
+}
