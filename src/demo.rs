@@ -265,61 +265,67 @@ fn moment(
         - Duration::seconds(rng.random_range(0..86_400))
 }
 
-/// Rows of one chunk of customers, written together.
+type ClientRow = (
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    &'static str,
+    String,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+);
+type DeviceRow = (
+    i64,
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    Option<String>,
+);
+type RepairRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    &'static str,
+    String,
+    i64,
+    &'static str,
+);
+type PaymentRow = (
+    i64,
+    i64,
+    i64,
+    &'static str,
+    String,
+    &'static str,
+    &'static str,
+    String,
+);
+type MessageRow = (
+    i64,
+    i64,
+    String,
+    &'static str,
+    &'static str,
+    String,
+    String,
+    Option<i64>,
+);
+
+/// Rows of one chunk of customers, written together, in the legacy tables' column order.
 #[derive(Default)]
 struct Chunk {
-    clients: Vec<(
-        i64,
-        String,
-        Option<String>,
-        Option<String>,
-        &'static str,
-        String,
-        &'static str,
-        i64,
-        &'static str,
-        &'static str,
-    )>,
-    devices: Vec<(
-        i64,
-        i64,
-        &'static str,
-        &'static str,
-        &'static str,
-        String,
-        Option<String>,
-    )>,
-    repairs: Vec<(
-        i64,
-        i64,
-        i64,
-        String,
-        Option<String>,
-        &'static str,
-        String,
-        i64,
-        &'static str,
-    )>,
-    payments: Vec<(
-        i64,
-        i64,
-        i64,
-        &'static str,
-        String,
-        &'static str,
-        &'static str,
-        String,
-    )>,
-    messages: Vec<(
-        i64,
-        i64,
-        String,
-        &'static str,
-        &'static str,
-        String,
-        String,
-        Option<i64>,
-    )>,
+    clients: Vec<ClientRow>,
+    devices: Vec<DeviceRow>,
+    repairs: Vec<RepairRow>,
+    payments: Vec<PaymentRow>,
+    messages: Vec<MessageRow>,
 }
 
 struct Ids {
@@ -458,7 +464,7 @@ fn customer(
             cid,
             kind,
             make,
-            *pick(rng, *models),
+            *pick(rng, models),
             format!("SN{:010}", ids.device * 7919 % 9_999_999_967),
             warranty,
         ));

@@ -19,6 +19,7 @@ fn ago(mins: i64) -> String {
     clock::fmt(Utc::now() - chrono::Duration::minutes(mins))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn seg(
     name: &str,
     p: i64,

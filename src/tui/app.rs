@@ -139,14 +139,16 @@ impl App {
     }
 
     pub fn on_detail(&mut self, d: Option<CustomerDetail>) {
-        if let Mode::Customer(id) = &self.mode {
-            if d.as_ref().is_some_and(|d| &d.legacy_id == id) || d.is_none() {
-                if d.is_none() {
-                    self.message = Some((format!("customer {id} is not in the plan"), Tone::Bad));
-                }
-                self.detail = d;
-            }
+        let Mode::Customer(id) = &self.mode else {
+            return;
+        };
+        match d {
+            None => self.message = Some((format!("customer {id} is not in the plan"), Tone::Bad)),
+            // A late answer for a customer no longer on screen is dropped.
+            Some(d) if &d.legacy_id != id => return,
+            Some(_) => {}
         }
+        self.detail = d;
     }
 
     pub fn on_message(&mut self, text: String, tone: Tone) {

@@ -32,7 +32,7 @@ pub enum PollMsg {
 /// What commands and the engine report.
 #[derive(Debug)]
 pub enum Msg {
-    Detail(Option<CustomerDetail>),
+    Detail(Option<Box<CustomerDetail>>),
     Said(String, Tone),
 }
 
@@ -137,7 +137,7 @@ async fn event_loop(
                 PollMsg::Failed(e, age) => { app.on_poll_error(e, age); vec![] }
             },
             Some(m) = msg_rx.recv() => match m {
-                Msg::Detail(d) => { app.on_detail(d); vec![] }
+                Msg::Detail(d) => { app.on_detail(d.map(|d| *d)); vec![] }
                 Msg::Said(t, tone) => { app.on_message(t, tone); nudge.notify_one(); vec![] }
             },
             _ = hup.recv() => break,
@@ -158,7 +158,7 @@ async fn event_loop(
                     let (state, tx) = (ctx.state.clone(), msg_tx.clone());
                     tokio::spawn(async move {
                         let m = match status::customer(&state, &id).await {
-                            Ok(d) => Msg::Detail(d),
+                            Ok(d) => Msg::Detail(d.map(Box::new)),
                             Err(e) => Msg::Said(format!("customer {id}: {e:#}"), Tone::Bad),
                         };
                         let _ = tx.send(m);

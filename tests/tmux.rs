@@ -1,0 +1,200 @@
+//! The binary in a real terminal (tmux): open the demo, start the runner, watch progress, and
+//! leave by `q`, Ctrl-C or SIGHUP with the terminal restored (checked with `stty -a`). CI points
+//! `CUTOVER_BIN` at the release build.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Ws, bin};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn start(ws: &Ws, name: &str, env: &str) -> Tmux {
+        let t = Tmux {
+            socket: format!("cutover-test-{name}-{}", std::process::id()),
+        };
+        let stty = ws.path().join(format!("stty-{name}.txt"));
+        let cmd = format!(
+            "cd {dir} && env HOME={dir} {env} {bin} --config {cfg}; stty -a > {stty}; sleep 30",
+            dir = ws.path().display(),
+            bin = bin().display(),
+            cfg = ws.config_path().display(),
+            stty = stty.display(),
+        );
+        let ok = Command::new("tmux")
+            .args([
+                "-L", &t.socket, "new", "-d", "-s", "s", "-x", "80", "-y", "24", &cmd,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        t
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "s"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "s"])
+            .args(keys)
+            .status()
+            .unwrap();
+    }
+
+    /// Waits (with a deadline, polling) until the screen satisfies `f`.
+    fn wait(&self, what: &str, f: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if f(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The pid of cutover inside the pane's shell.
+    fn cutover_pid(&self) -> String {
+        let o = Command::new("tmux")
+            .args(["-L", &self.socket, "list-panes", "-F", "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let o = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn restored(ws: &Ws, name: &str) {
+    let p = ws.path().join(format!("stty-{name}.txt"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !p.exists() || std::fs::read_to_string(&p).unwrap_or_default().is_empty() {
+        assert!(Instant::now() < deadline, "cutover did not exit ({name})");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = std::fs::read_to_string(&p).unwrap();
+    assert!(
+        s.contains(" icanon") && !s.contains("-icanon"),
+        "canonical mode restored ({name}): {s}"
+    );
+    assert!(
+        s.contains(" echo ") && !s.contains("-echo "),
+        "echo restored ({name}): {s}"
+    );
+}
+
+#[tokio::test]
+async fn open_start_watch_progress_and_quit_with_the_terminal_restored() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ws = Ws::demo_with(200, 41, 20).await;
+    let t = Tmux::start(&ws, "q", "NO_COLOR=1");
+    let s = t.wait("the console", |s| {
+        s.contains("1 Migration") && s.contains("runner IDLE")
+    });
+    assert!(s.contains("0/200 migrated"), "{s}");
+    t.keys(&["s"]);
+    let s = t.wait("progress", |s| {
+        s.contains("runner RUNNING") && !s.contains(" 0/200 migrated")
+    });
+    assert!(s.contains("▶") || s.contains("migrated"), "{s}");
+    t.keys(&["Tab", "Tab", "Enter"]);
+    t.wait("zoomed alerts", |s| {
+        s.contains("3 Alerts") && !s.contains("1 Migration")
+    });
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    restored(&ws, "q");
+}
+
+#[tokio::test]
+async fn ctrl_c_and_sighup_restore_the_terminal() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ws = Ws::demo(40, 42).await;
+    let t = Tmux::start(&ws, "ctrlc", "");
+    t.wait("the console", |s| s.contains("1 Migration"));
+    t.keys(&["C-c"]);
+    restored(&ws, "ctrlc");
+    drop(t);
+
+    let t = Tmux::start(&ws, "hup", "");
+    t.wait("the console", |s| s.contains("1 Migration"));
+    let pid = t.cutover_pid();
+    assert!(!pid.is_empty());
+    Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    restored(&ws, "hup");
+
+    let t = Tmux::start(&ws, "small", "");
+    t.wait("the console", |s| s.contains("1 Migration"));
+    Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "resize-window",
+            "-t",
+            "s",
+            "-x",
+            "60",
+            "-y",
+            "20",
+        ])
+        .status()
+        .unwrap();
+    t.wait("too small", |s| s.contains("terminal too small"));
+    Command::new("tmux")
+        .args([
+            "-L",
+            &t.socket,
+            "resize-window",
+            "-t",
+            "s",
+            "-x",
+            "100",
+            "-y",
+            "30",
+        ])
+        .status()
+        .unwrap();
+    t.wait("redrawn", |s| s.contains("1 Migration"));
+    t.keys(&["q"]);
+    restored(&ws, "small");
+}
