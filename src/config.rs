@@ -439,6 +439,15 @@ query = "SELECT 1 AS legacy_id"
     }
 
     #[test]
+    fn the_example_config_documents_valid_keys() {
+        let text = include_str!("../config.example.toml");
+        let c = Config::from_toml(text, Path::new("/ws/config.example.toml")).unwrap();
+        assert_eq!(c.segment.len(), 2);
+        assert!(c.source.on_rollback.is_some());
+        assert_eq!(c.audit.len(), 3);
+    }
+
+    #[test]
     fn unknown_key_names_file_and_key() {
         let text = format!("{MIN}\n[runner]\nbatch_sizee = 3\n");
         let e = Config::from_toml(&text, Path::new("/ws/c.toml"))
