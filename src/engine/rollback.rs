@@ -194,6 +194,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
             .await?;
     }
     report.seconds = t0.elapsed().as_secs_f64();
+    tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
     let outcome = if report.unverified.is_empty() {
         "ok"
     } else {

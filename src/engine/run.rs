@@ -215,6 +215,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             batch: lease.batch.clone(),
             customers: n,
         });
+        tracing::info!(batch = %lease.batch, token = lease.token, customers = n, worker = %ctx.worker, "batch claimed");
         let out = pipeline::process_batch(ctx, &lease).await;
         match out {
             Ok(pipeline::BatchOutcome::Done(t)) => {
@@ -235,6 +236,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
                 break;
             }
             Err(e) => {
+                tracing::error!(batch = %lease.batch, error = %format!("{e:#}"), "batch failed");
                 let _ = release(ctx, &lease).await;
                 ctx.notice(Notice::Error(format!("{e:#}")));
                 return Err(e);

@@ -89,7 +89,12 @@ impl Widget for View<'_> {
         }
         let waves = cx.snap.status.segments.len() as u16 + 1;
         let batches = cx.snap.running.len().max(1) as u16;
-        let spark = if inner.height >= 16 { 3 } else { 0 };
+        // The sparkline gets a labelled three rows when there is room, one bare row otherwise.
+        let spark = match inner.height {
+            16.. => 3,
+            8.. => 1,
+            _ => 0,
+        };
         let [gauge, wave_area, spark_area, batch_area, list_area] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(waves),
@@ -153,7 +158,7 @@ impl Widget for View<'_> {
             false,
             cx.theme,
         );
-        if spark > 0 {
+        if spark > 1 {
             let [label, bars] =
                 Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(spark_area);
             let total: u64 = cx.snap.throughput.iter().sum();
@@ -162,6 +167,14 @@ impl Widget for View<'_> {
                 cx.theme.muted(),
             )
             .render(label, buf);
+            Sparkline::default()
+                .data(&cx.snap.throughput)
+                .style(cx.theme.accent())
+                .render(bars, buf);
+        } else if spark == 1 {
+            let [label, bars] =
+                Layout::horizontal([Constraint::Length(9), Constraint::Fill(1)]).areas(spark_area);
+            Line::styled("per min ▕", cx.theme.muted()).render(label, buf);
             Sparkline::default()
                 .data(&cx.snap.throughput)
                 .style(cx.theme.accent())
