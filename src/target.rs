@@ -90,25 +90,8 @@ pub async fn customer_ids(
 
 /// Removes every platform row of the customers `ids` (children first). Returns rows deleted.
 pub async fn delete_customers(conn: &mut SqliteConnection, ids: &[String]) -> eyre::Result<u64> {
-    let mut n = 0;
+    let mut n = delete_children(conn, ids).await?;
     for chunk in ids.chunks(CHUNK) {
-        let sub = format!(
-            "SELECT id FROM customers WHERE legacy_id IN ({})",
-            placeholders(chunk.len())
-        );
-        for e in [
-            Entity::Repairs,
-            Entity::Payments,
-            Entity::Communications,
-            Entity::Devices,
-        ] {
-            n += delete_where(
-                conn,
-                &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()),
-                chunk,
-            )
-            .await?;
-        }
         let sql = format!(
             "DELETE FROM customers WHERE legacy_id IN ({})",
             placeholders(chunk.len())

@@ -147,87 +147,24 @@ mod tests {
     #[test]
     fn default_rules_follow_the_brief() {
         let c = cfg();
-        let base = Facts::default();
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    annual_revenue: 5000.01,
-                    ..base.clone()
-                }
-            ),
-            "VIP"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    annual_revenue: 5000.0,
-                    ..base.clone()
-                }
-            ),
-            "High-value"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    repairs_12m: 11,
-                    ..base.clone()
-                }
-            ),
-            "VIP"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    repairs_12m: 10,
-                    ..base.clone()
-                }
-            ),
-            "High-value"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    account_type: Some("Business"),
-                    ..base.clone()
-                }
-            ),
-            "VIP"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    annual_revenue: 999.0,
-                    ..base.clone()
-                }
-            ),
-            "Regular"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    repairs_12m: 2,
-                    ..base.clone()
-                }
-            ),
-            "Regular"
-        );
-        assert_eq!(
-            seg(
-                &c,
-                Facts {
-                    annual_revenue: 199.0,
-                    repairs_12m: 1,
-                    ..base
-                }
-            ),
-            "Inactive"
-        );
+        let f = |annual_revenue, repairs_12m, account_type| Facts {
+            annual_revenue,
+            repairs_12m,
+            account_type,
+            ..Facts::default()
+        };
+        let cases = [
+            (f(5000.01, 0, None), "VIP"),
+            (f(5000.0, 0, None), "High-value"),
+            (f(0.0, 11, None), "VIP"),
+            (f(0.0, 10, None), "High-value"),
+            (f(0.0, 0, Some("Business")), "VIP"),
+            (f(999.0, 0, None), "Regular"),
+            (f(0.0, 2, None), "Regular"),
+            (f(199.0, 1, None), "Inactive"),
+        ];
+        for (facts, want) in cases {
+            assert_eq!(seg(&c, facts.clone()), want, "{facts:?}");
+        }
     }
 }

@@ -532,7 +532,8 @@ impl App {
             || !self.filters[self.focus.index()].is_empty();
         let mut spans = vec![Span::raw(" ")];
         for (k, h) in keymap::hints(scopes, self.readonly) {
-            if h == "back" && !backable {
+            // Esc matters only with something to back out of; zoomed, Tab is room for Esc.
+            if (h == "back" && !backable) || (h == "pane" && self.zoomed) {
                 continue;
             }
             spans.push(Span::styled(k, th.focus()));
