@@ -65,11 +65,14 @@ pub fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![m(
-        1,
-        "init",
-        include_str!("../migrations/state/0001_init.sql"),
-    )])
+    Migrator::with_migrations(vec![
+        m(1, "init", include_str!("../migrations/state/0001_init.sql")),
+        m(
+            2,
+            "batches_segment",
+            include_str!("../migrations/state/0002_batches_segment.sql"),
+        ),
+    ])
 }
 
 /// Begins a write transaction that holds the write lock from its first statement.

@@ -345,10 +345,12 @@ pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
     sqlx::query("DELETE FROM batches WHERE status = 'pending'")
         .execute(&mut *tx)
         .await?;
-    // One set-based statement numbers every pending customer within its segment.
+    // One set-based statement numbers every pending customer within its segment. `base` is
+    // materialized so its MAX(seq) runs once per segment, and UPDATE … FROM joins `ranked` once
+    // (a correlated subquery here re-scanned it per customer: O(n²) at 10^6).
     sqlx::query(
-        "WITH base AS (
-            SELECT s.name, s.priority, upper(replace(s.name, ' ', '-')) AS slug,
+        "WITH base AS MATERIALIZED (
+            SELECT s.name, upper(replace(s.name, ' ', '-')) AS slug,
                    COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last
             FROM segments s),
          ranked AS (
@@ -356,8 +358,8 @@ pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
                    (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / ?1 AS k
             FROM customers c JOIN base ON base.name = c.segment
             WHERE c.status = 'pending')
-         UPDATE customers SET batch_id = (SELECT slug || '-' || printf('%04d', last + k + 1) FROM ranked WHERE ranked.id = customers.id)
-         WHERE id IN (SELECT id FROM ranked)",
+         UPDATE customers SET batch_id = r.slug || '-' || printf('%04d', r.last + r.k + 1)
+         FROM ranked r WHERE r.id = customers.id",
     )
     .bind(size as i64)
     .execute(&mut *tx)
