@@ -14,9 +14,11 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
 
 use super::segment::{self, Facts};
 use crate::clock;
-use crate::config::{Config, Severity};
+use crate::config::{Config, SegmentRule, Severity};
+use crate::db::placeholders;
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};
+use crate::source::TransformError;
 use crate::source::{self, audit};
 
 /// Customers written to the state database per statement.
@@ -65,205 +67,208 @@ fn opt_text(row: &Row, col: &str) -> Option<String> {
         .map(Val::display)
 }
 
-/// Revenue and repair counts per customer in the 12 months before `as_of`, aggregated on the
-/// source. Payments with status failed, refunded, void or cancelled do not count as revenue.
+/// Revenue and repair counts of the customers `ids` in the 12 months before `as_of`,
+/// aggregated on the source (an indexed `IN` list per chunk, so memory stays bounded).
+/// Payments with status failed, refunded, void or cancelled do not count as revenue.
 async fn metrics(
     src: &SqlitePool,
     cfg: &Config,
     as_of: NaiveDate,
+    ids: &[String],
 ) -> eyre::Result<(HashMap<String, f64>, HashMap<String, i64>)> {
     let from = (as_of - Duration::days(365)).format("%Y-%m-%d").to_string();
     let to = (as_of + Duration::days(1)).format("%Y-%m-%d").to_string();
     let mut revenue = HashMap::new();
     let mut repairs = HashMap::new();
-    if let Some(q) = cfg.mapping.get(Entity::Payments) {
-        let sql = format!(
-            "SELECT m.customer_legacy_id, SUM(CAST(m.amount AS REAL)) FROM ({q}) AS m \
-             WHERE m.paid_at >= ? AND m.paid_at < ? AND (m.status IS NULL OR lower(m.status) NOT IN \
-             ('failed', 'refunded', 'void', 'cancelled')) GROUP BY m.customer_legacy_id"
-        );
-        for (k, v) in source::pairs(src, sql, &[from.clone(), to.clone()]).await? {
-            let n = match v {
-                Raw::Real(f) => f,
-                Raw::Int(i) => i as f64,
-                _ => 0.0,
-            };
-            revenue.insert(k, n);
+    for chunk in ids.chunks(source::CHUNK) {
+        let mut binds = vec![from.clone(), to.clone()];
+        binds.extend(chunk.iter().cloned());
+        let list = placeholders(chunk.len());
+        if let Some(q) = cfg.mapping.get(Entity::Payments) {
+            let sql = format!(
+                "SELECT m.customer_legacy_id, SUM(CAST(m.amount AS REAL)) FROM ({q}) AS m \
+                 WHERE m.paid_at >= ? AND m.paid_at < ? AND m.customer_legacy_id IN ({list}) \
+                 AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled')) \
+                 GROUP BY m.customer_legacy_id"
+            );
+            for (k, v) in source::pairs(src, sql, &binds).await? {
+                let n = match v {
+                    Raw::Real(f) => f,
+                    Raw::Int(i) => i as f64,
+                    _ => 0.0,
+                };
+                revenue.insert(k, n);
+            }
         }
-    }
-    if let Some(q) = cfg.mapping.get(Entity::Repairs) {
-        let sql = format!(
-            "SELECT m.customer_legacy_id, COUNT(*) FROM ({q}) AS m \
-             WHERE m.opened_at >= ? AND m.opened_at < ? GROUP BY m.customer_legacy_id"
-        );
-        for (k, v) in source::pairs(src, sql, &[from, to]).await? {
-            if let Raw::Int(n) = v {
-                repairs.insert(k, n);
+        if let Some(q) = cfg.mapping.get(Entity::Repairs) {
+            let sql = format!(
+                "SELECT m.customer_legacy_id, COUNT(*) FROM ({q}) AS m \
+                 WHERE m.opened_at >= ? AND m.opened_at < ? AND m.customer_legacy_id IN ({list}) \
+                 GROUP BY m.customer_legacy_id"
+            );
+            for (k, v) in source::pairs(src, sql, &binds).await? {
+                if let Raw::Int(n) = v {
+                    repairs.insert(k, n);
+                }
             }
         }
     }
     Ok((revenue, repairs))
 }
 
-/// Runs the plan. See the module docs for what it touches.
-///
-/// Errors: a mapping query failing on the source, a customer no segment matches, or the state
-/// database refusing a write.
-pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::Result<PlanSummary> {
-    let as_of = cfg.as_of();
-    let (revenue, repairs) = metrics(src, cfg, as_of).await?;
-    let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
-    let (entity_findings, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
-    let mut by_customer: HashMap<String, Vec<audit::Finding>> = HashMap::new();
-    for f in entity_findings {
-        by_customer.entry(f.customer.clone()).or_default().push(f);
-    }
-    let segments = cfg.segments_by_priority();
-    let now = clock::now();
-    let as_of_dt = as_of.and_hms_opt(0, 0, 0).unwrap_or_default();
+/// Everything a chunk of customers is judged by, gathered once per plan.
+struct Judge<'a> {
+    cfg: &'a Config,
+    as_of: NaiveDate,
+    checks: audit::CustomerChecks<'a>,
+    /// Child-entity findings by customer (defects only, so small).
+    entity_findings: HashMap<String, Vec<audit::Finding>>,
+    segments: Vec<&'a SegmentRule>,
+}
 
-    let mut planned = Vec::new();
-    let mut findings = Vec::new();
-    let mut rejected_rows = rejected;
-    let mut failure: Option<eyre::Report> = None;
-    source::for_each_row(src, &cfg.mapping, Entity::Customers, |res| {
-        let row = match res {
-            Ok(r) => r,
-            Err(e) if e.legacy_id.is_empty() => {
-                rejected_rows.push(audit::Rejected {
-                    entity: "customers",
-                    legacy_id: String::new(),
-                    rule: "transform".into(),
-                    detail: e.to_string(),
-                });
-                return;
-            }
-            Err(e) => {
-                // The row cannot be migrated as it stands: quarantine it under its legacy id.
-                let f = audit::Finding {
-                    customer: e.legacy_id.clone(),
-                    rule: format!("transform:customers.{}", e.column),
-                    severity: Severity::Block,
-                    detail: e.to_string(),
-                };
-                planned.push(Planned {
-                    legacy_id: e.legacy_id.clone(),
-                    name: String::new(),
-                    email: None,
-                    account_type: None,
-                    special_needs: false,
-                    country: None,
-                    revenue: 0.0,
-                    repairs: 0,
-                    segment: segments.last().map(|s| s.name.clone()).unwrap_or_default(),
-                    priority: segments.last().map_or(0, |s| s.priority),
-                    status: "quarantined",
-                    reason: Some(format!("{}: {}", f.rule, f.detail)),
-                    warnings: None,
-                });
-                findings.push(f);
-                return;
-            }
-        };
-        let attrs = match serde_json::from_str(&row.attributes) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        let id = row.legacy_id().to_string();
-        let rev = row
-            .get(Entity::Customers, "annual_revenue")
-            .and_then(Val::as_f64)
-            .unwrap_or_else(|| revenue.get(&id).copied().unwrap_or(0.0));
-        let rep = match row.get(Entity::Customers, "repairs_12m") {
-            Some(Val::Int(n)) => *n,
-            _ => repairs.get(&id).copied().unwrap_or(0),
-        };
-        let created = opt_text(&row, "created_at").and_then(|t| crate::schema::parse_timestamp(&t));
-        let tenure_years = created.map_or(0.0, |c| (as_of_dt - c).num_days() as f64 / 365.25);
-        let account_type = opt_text(&row, "account_type");
-        let country = opt_text(&row, "country");
-        let special_needs = matches!(
-            row.get(Entity::Customers, "special_needs"),
-            Some(Val::Int(1))
-        );
-        let facts = Facts {
-            annual_revenue: rev,
-            repairs_12m: rep,
-            account_type: account_type.as_deref(),
-            country: country.as_deref(),
-            special_needs,
-            tenure_years,
-            attributes: Some(&attrs),
-        };
-        let Some(seg) = segment::assign(&segments, &facts) else {
-            failure.get_or_insert_with(|| {
-                eyre::eyre!(
+impl Judge<'_> {
+    /// Evaluates one chunk of customer rows: metrics, audit, segment. Rows that do not
+    /// normalise are quarantined under their legacy id, or rejected when they have none.
+    async fn judge(
+        &mut self,
+        src: &SqlitePool,
+        rows: Vec<Result<Row, TransformError>>,
+    ) -> eyre::Result<(Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected>)> {
+        let ids: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|r| r.legacy_id().to_string())
+            .collect();
+        let (revenue, repairs) = metrics(src, self.cfg, self.as_of, &ids).await?;
+        let as_of_dt = self.as_of.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let last = self.segments.last();
+        let (mut planned, mut findings, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
+        for res in rows {
+            let row = match res {
+                Ok(r) => r,
+                Err(e) if e.legacy_id.is_empty() => {
+                    rejected.push(audit::Rejected {
+                        entity: "customers",
+                        legacy_id: String::new(),
+                        rule: "transform".into(),
+                        detail: e.to_string(),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    let f = audit::Finding {
+                        customer: e.legacy_id.clone(),
+                        rule: format!("transform:customers.{}", e.column),
+                        severity: Severity::Block,
+                        detail: e.to_string(),
+                    };
+                    planned.push(Planned {
+                        legacy_id: e.legacy_id.clone(),
+                        name: String::new(),
+                        email: None,
+                        account_type: None,
+                        special_needs: false,
+                        country: None,
+                        revenue: 0.0,
+                        repairs: 0,
+                        segment: last.map(|s| s.name.clone()).unwrap_or_default(),
+                        priority: last.map_or(0, |s| s.priority),
+                        status: "quarantined",
+                        reason: Some(format!("{}: {}", f.rule, f.detail)),
+                        warnings: None,
+                    });
+                    findings.push(f);
+                    continue;
+                }
+            };
+            let attrs = match serde_json::from_str(&row.attributes) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            let id = row.legacy_id().to_string();
+            let rev = row
+                .get(Entity::Customers, "annual_revenue")
+                .and_then(Val::as_f64)
+                .unwrap_or_else(|| revenue.get(&id).copied().unwrap_or(0.0));
+            let rep = match row.get(Entity::Customers, "repairs_12m") {
+                Some(Val::Int(n)) => *n,
+                _ => repairs.get(&id).copied().unwrap_or(0),
+            };
+            let created =
+                opt_text(&row, "created_at").and_then(|t| crate::schema::parse_timestamp(&t));
+            let account_type = opt_text(&row, "account_type");
+            let country = opt_text(&row, "country");
+            let special_needs = matches!(
+                row.get(Entity::Customers, "special_needs"),
+                Some(Val::Int(1))
+            );
+            let facts = Facts {
+                annual_revenue: rev,
+                repairs_12m: rep,
+                account_type: account_type.as_deref(),
+                country: country.as_deref(),
+                special_needs,
+                tenure_years: created.map_or(0.0, |c| (as_of_dt - c).num_days() as f64 / 365.25),
+                attributes: Some(&attrs),
+            };
+            let Some(seg) = segment::assign(&self.segments, &facts) else {
+                eyre::bail!(
                     "customer {id}: no segment matches (add a segment with no rules as a catch-all)"
-                )
-            });
-            return;
-        };
-        let mut fs = checks.check(&row, &attrs);
-        fs.extend(by_customer.remove(&id).unwrap_or_default());
-        let blocking: Vec<_> = fs
-            .iter()
-            .filter(|f| f.severity == Severity::Block)
-            .collect();
-        let reason = (!blocking.is_empty()).then(|| {
-            blocking
+                );
+            };
+            let mut fs = self.checks.check(&row, &attrs);
+            fs.extend(self.entity_findings.remove(&id).unwrap_or_default());
+            let blocking: Vec<_> = fs
                 .iter()
-                .map(|f| format!("{}: {}", f.rule, f.detail))
-                .collect::<Vec<_>>()
-                .join("; ")
-        });
-        let warns: Vec<_> = fs
-            .iter()
-            .filter(|f| f.severity == Severity::Warn)
-            .map(|f| f.rule.clone())
-            .collect();
-        planned.push(Planned {
-            legacy_id: id,
-            name: opt_text(&row, "name").unwrap_or_default(),
-            email: opt_text(&row, "email"),
-            account_type,
-            special_needs,
-            country,
-            revenue: rev,
-            repairs: rep,
-            segment: seg.name.clone(),
-            priority: seg.priority,
-            status: if reason.is_some() {
-                "quarantined"
-            } else {
-                "pending"
-            },
-            reason,
-            warnings: (!warns.is_empty()).then(|| warns.join(", ")),
-        });
-        findings.extend(fs);
-    })
-    .await?;
-    if let Some(e) = failure {
-        return Err(e);
+                .filter(|f| f.severity == Severity::Block)
+                .collect();
+            let reason = (!blocking.is_empty()).then(|| {
+                blocking
+                    .iter()
+                    .map(|f| format!("{}: {}", f.rule, f.detail))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            });
+            let warns: Vec<_> = fs
+                .iter()
+                .filter(|f| f.severity == Severity::Warn)
+                .map(|f| f.rule.clone())
+                .collect();
+            planned.push(Planned {
+                legacy_id: id,
+                name: opt_text(&row, "name").unwrap_or_default(),
+                email: opt_text(&row, "email"),
+                account_type,
+                special_needs,
+                country,
+                revenue: rev,
+                repairs: rep,
+                segment: seg.name.clone(),
+                priority: seg.priority,
+                status: if reason.is_some() {
+                    "quarantined"
+                } else {
+                    "pending"
+                },
+                reason,
+                warnings: (!warns.is_empty()).then(|| warns.join(", ")),
+            });
+            findings.extend(fs);
+        }
+        Ok((planned, findings, rejected))
     }
+}
 
+/// Writes one chunk's customers (the upsert that leaves migrated and in-flight ones alone),
+/// findings and rejected rows, in one state transaction.
+async fn write_chunk(
+    state: &SqlitePool,
+    planned: &[Planned],
+    findings: &[audit::Finding],
+    rejected: &[audit::Rejected],
+) -> eyre::Result<()> {
+    let now = clock::now();
     let mut tx = write_tx(state).await?;
-    for s in &segments {
-        sqlx::query(
-            "INSERT INTO segments (name, priority, window_start_day, window_end_day, support, target_success_rate) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
-             window_start_day = excluded.window_start_day, window_end_day = excluded.window_end_day, \
-             support = excluded.support, target_success_rate = excluded.target_success_rate",
-        )
-        .bind(s.name.clone())
-        .bind(s.priority)
-        .bind(s.window_days[0])
-        .bind(s.window_days[1])
-        .bind(s.support.clone())
-        .bind(s.target_success_rate)
-        .execute(&mut *tx)
-        .await?;
-    }
     for chunk in planned.chunks(UPSERT_ROWS) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
@@ -299,9 +304,6 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         );
         qb.build().execute(&mut *tx).await?;
     }
-    sqlx::query("DELETE FROM findings")
-        .execute(&mut *tx)
-        .await?;
     for chunk in findings.chunks(UPSERT_ROWS) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR IGNORE INTO findings (customer_legacy_id, rule, severity, detail) ",
@@ -314,10 +316,7 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         });
         qb.build().execute(&mut *tx).await?;
     }
-    sqlx::query("DELETE FROM rejected_rows")
-        .execute(&mut *tx)
-        .await?;
-    for chunk in rejected_rows.chunks(UPSERT_ROWS) {
+    for chunk in rejected.chunks(UPSERT_ROWS) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR IGNORE INTO rejected_rows (entity, legacy_id, rule, detail) ",
         );
@@ -330,6 +329,73 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
         qb.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Customers read, judged and written per chunk.
+const PLAN_CHUNK: usize = 2000;
+
+/// Runs the plan. See the module docs for what it touches. Memory is bounded by the chunk
+/// size and the number of defective rows, not by the number of customers.
+///
+/// Errors: a mapping query failing on the source, a customer no segment matches, or the state
+/// database refusing a write. A plan that stops half way leaves every customer it reached
+/// re-evaluated; running it again finishes the job.
+pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::Result<PlanSummary> {
+    let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
+    let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
+    let mut entity_findings: HashMap<String, Vec<audit::Finding>> = HashMap::new();
+    for f in found {
+        entity_findings
+            .entry(f.customer.clone())
+            .or_default()
+            .push(f);
+    }
+    let mut judge = Judge {
+        cfg,
+        as_of: cfg.as_of(),
+        checks,
+        entity_findings,
+        segments: cfg.segments_by_priority(),
+    };
+
+    let mut tx = write_tx(state).await?;
+    for s in &judge.segments {
+        sqlx::query(
+            "INSERT INTO segments (name, priority, window_start_day, window_end_day, support, target_success_rate) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
+             window_start_day = excluded.window_start_day, window_end_day = excluded.window_end_day, \
+             support = excluded.support, target_success_rate = excluded.target_success_rate",
+        )
+        .bind(s.name.clone())
+        .bind(s.priority)
+        .bind(s.window_days[0])
+        .bind(s.window_days[1])
+        .bind(s.support.clone())
+        .bind(s.target_success_rate)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM findings")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rejected_rows")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    write_chunk(state, &[], &[], &rejected).await?;
+
+    source::for_each_chunk(
+        src,
+        &cfg.mapping,
+        Entity::Customers,
+        PLAN_CHUNK,
+        async |rows| {
+            let (planned, findings, rejected) = judge.judge(src, rows).await?;
+            write_chunk(state, &planned, &findings, &rejected).await
+        },
+    )
+    .await?;
     rebatch(state, cfg.runner.batch_size).await?;
     summary(state).await
 }

@@ -177,25 +177,36 @@ pub async fn rows_for(
     Ok(out)
 }
 
-/// Streams every row of `entity` through `f`, in the mapping's order.
-pub async fn for_each_row(
+/// Streams every row of `entity` in the mapping's order, handing them to `f` `size` at a time,
+/// so that memory stays bounded whatever the source's size.
+///
+/// Errors: the mapping query failing, or the first error `f` returns.
+pub async fn for_each_chunk(
     pool: &SqlitePool,
     mappings: &Mappings,
     entity: Entity,
-    mut f: impl FnMut(Result<Row, TransformError>),
+    size: usize,
+    mut f: impl AsyncFnMut(Vec<Result<Row, TransformError>>) -> eyre::Result<()>,
 ) -> eyre::Result<()> {
     let Some(query) = mappings.get(entity) else {
         return Ok(());
     };
     let mut stream = sqlx::query(AssertSqlSafe(query.to_string())).fetch(pool);
     let mut shape = None;
+    let mut chunk = Vec::with_capacity(size);
     while let Some(r) = stream
         .try_next()
         .await
         .map_err(|e| eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name()))?
     {
         let s = shape.get_or_insert_with(|| Shape::of(&r, entity));
-        f(canonical_with(&r, entity, s));
+        chunk.push(canonical_with(&r, entity, s));
+        if chunk.len() == size {
+            f(std::mem::replace(&mut chunk, Vec::with_capacity(size))).await?;
+        }
+    }
+    if !chunk.is_empty() {
+        f(chunk).await?;
     }
     Ok(())
 }
