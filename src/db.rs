@@ -72,6 +72,11 @@ pub fn migrator() -> Migrator {
             "batches_segment",
             include_str!("../migrations/state/0002_batches_segment.sql"),
         ),
+        m(
+            3,
+            "customer_counts",
+            include_str!("../migrations/state/0003_customer_counts.sql"),
+        ),
     ])
 }
 

@@ -22,6 +22,7 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
         RunnerState::Idle,
         "an empty queue leaves the runner idle"
     );
+    common::assert_counts_match(&ctx.state).await;
 
     let out = ws.cli(&["validate"]);
     assert!(out.status.success(), "{}", stdout(&out));
@@ -106,6 +107,7 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
     sqlx::query("INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)")
         .execute(&ctx.source).await.unwrap();
     let s3 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    common::assert_counts_match(&ctx.state).await;
     assert_eq!(s3.customers, s1.customers + 1);
     let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = '99999'")
         .fetch_one(&ctx.state)

@@ -111,3 +111,23 @@ pub fn platform_dump(platform: &Path) -> String {
     );
     String::from_utf8_lossy(&conn.stdout).into_owned()
 }
+
+/// The trigger-kept counters (what `status` and the console read) equal a real count.
+pub async fn assert_counts_match(state: &sqlx::SqlitePool) {
+    let counted: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT segment, status, COUNT(*) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(state)
+    .await
+    .unwrap();
+    let kept: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT segment, status, customers FROM customer_counts WHERE customers <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(state)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept, counted,
+        "customer_counts drifted from the customers table"
+    );
+}
