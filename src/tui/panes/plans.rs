@@ -48,16 +48,8 @@ pub struct View<'a>(pub PaneCtx<'a>);
 impl Widget for View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let cx = &self.0;
-        let late: i64 = cx.snap.plans.iter().filter(|p| p.overdue > 0).count() as i64;
-        let block = frame(
-            PaneId::Plans,
-            cx,
-            if late > 0 {
-                format!("{late} late")
-            } else {
-                String::new()
-            },
-        );
+        // No total in the title: the snapshot holds only the first rows, not every plan.
+        let block = frame(PaneId::Plans, cx, String::new());
         let inner = block.inner(area);
         block.render(area, buf);
         let wide = inner.width >= 70;

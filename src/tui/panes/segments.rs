@@ -96,7 +96,7 @@ impl Widget for View<'_> {
         let block = frame(PaneId::Segments, cx, String::new());
         let inner = block.inner(area);
         block.render(area, buf);
-        let wide = inner.width >= 70;
+        let wide = inner.width >= 100;
         let rows: Vec<SegRow> = rows(cx.snap, cx.filter)
             .into_iter()
             .map(|s| SegRow { s, wide })
