@@ -138,6 +138,32 @@ async fn batch_rollback_restores_checksums_for_the_whole_batch_only() {
     assert_eq!(st.customers.migrated, migrated - members.len() as i64);
     assert_eq!(st.customers.rolled_back, members.len() as i64);
     assert_eq!(st.batches.rolled_back, 1);
+    // The customer view tells the story: steps, backups, and the batch's audit entry.
+    let d = status::customer(&ctx.state, &members[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, "rolled_back");
+    let steps: Vec<&str> = d.steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "backup",
+            "create_account",
+            "migrate_data",
+            "validate",
+            "notify",
+            "rollback"
+        ]
+    );
+    assert_eq!(d.backups.len(), 5, "a backup per entity");
+    assert!(
+        d.audit
+            .iter()
+            .any(|a| a.2 == format!("rollback (batch {batch})") && a.3 == "ok"),
+        "{:?}",
+        d.audit
+    );
     let out = ws.cli(&["validate"]);
     assert!(
         out.status.success(),

@@ -521,13 +521,17 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
             .push((f.try_get(0)?, f.try_get(1)?, f.try_get(2)?));
     }
     for a in sqlx::query(
-        "SELECT at, actor, action, outcome FROM audit_log WHERE scope = ? ORDER BY id DESC LIMIT 20",
+        // Entries about this customer, its batch, or everything (rollback --all, halts).
+        "SELECT at, actor, action || ' (' || scope || ')', outcome FROM audit_log
+         WHERE scope IN (?1, ?2, 'all') ORDER BY id DESC LIMIT 20",
     )
     .bind(format!("customer {legacy_id}"))
+    .bind(format!("batch {}", d.batch_id.clone().unwrap_or_default()))
     .fetch_all(state)
     .await?
     {
-        d.audit.push((a.try_get(0)?, a.try_get(1)?, a.try_get(2)?, a.try_get(3)?));
+        d.audit
+            .push((a.try_get(0)?, a.try_get(1)?, a.try_get(2)?, a.try_get(3)?));
     }
     Ok(Some(d))
 }
