@@ -75,6 +75,11 @@ impl TableRow for Wave<'_> {
     }
 }
 
+/// The newest `width` points: a sparkline cuts what does not fit from the end, which is now.
+fn newest(points: &[u64], width: u16) -> &[u64] {
+    &points[points.len().saturating_sub(width as usize)..]
+}
+
 pub struct View<'a>(pub PaneCtx<'a>);
 
 impl Widget for View<'_> {
@@ -168,7 +173,7 @@ impl Widget for View<'_> {
             )
             .render(label, buf);
             Sparkline::default()
-                .data(&cx.snap.throughput)
+                .data(newest(&cx.snap.throughput, bars.width))
                 .style(cx.theme.accent())
                 .render(bars, buf);
         } else if spark == 1 {
@@ -176,7 +181,7 @@ impl Widget for View<'_> {
                 Layout::horizontal([Constraint::Length(9), Constraint::Fill(1)]).areas(spark_area);
             Line::styled("per min ▕", cx.theme.muted()).render(label, buf);
             Sparkline::default()
-                .data(&cx.snap.throughput)
+                .data(newest(&cx.snap.throughput, bars.width))
                 .style(cx.theme.accent())
                 .render(bars, buf);
         }
