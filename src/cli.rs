@@ -66,6 +66,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
     },
+    /// Score every customer's health now: each configured component's value, the weighted
+    /// score, its level and the trend against the previous score, stored as history.
+    Health {
+        /// Print the run's summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause the runner: every worker stops at its next step boundary and waits.
     Pause,
     /// Resume a paused runner, or release a halted one (it stays idle until work is started).

@@ -43,6 +43,7 @@ pub struct Config {
     pub audit: Vec<AuditRule>,
     pub runner: Runner,
     pub ui: Ui,
+    pub health: Health,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -252,6 +253,61 @@ pub struct Ui {
     pub poll_interval_ms: u64,
 }
 
+/// Health scoring (brief section 2, "Health score"): a weighted sum of components, each 0–100.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// Minutes between scheduled scoring runs (0: only after batches and on demand).
+    pub interval_minutes: u64,
+    /// A change smaller than this many points counts as stable.
+    pub trend_threshold: f64,
+    /// Levels from best to worst: a score gets the first whose `min` it reaches.
+    pub levels: Vec<HealthLevel>,
+    #[serde(default)]
+    pub component: Vec<HealthComponent>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthLevel {
+    pub name: String,
+    pub min: f64,
+}
+
+/// Which database a health component's query runs on.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Db {
+    State,
+    Source,
+    Target,
+}
+
+/// One health component: a query returning `legacy_id` and `value` (0–100) per customer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthComponent {
+    pub name: String,
+    /// Percent of the score; the components' weights sum to 100.
+    pub weight: f64,
+    pub database: Db,
+    pub query: String,
+    /// The value of a customer the query does not return.
+    #[serde(default)]
+    pub default: f64,
+}
+
+impl Health {
+    /// The level name of `score`.
+    pub fn level(&self, score: f64) -> &str {
+        self.levels
+            .iter()
+            .find(|l| score >= l.min)
+            .or(self.levels.last())
+            .map_or("", |l| l.name.as_str())
+    }
+}
+
 impl Config {
     /// Loads `path` over the embedded defaults and checks it.
     ///
@@ -346,6 +402,38 @@ impl Config {
                 "key `runner.batch_size`: {} is out of range (1-5000)",
                 self.runner.batch_size
             ));
+        }
+        let h = &self.health;
+        if !h.component.is_empty() {
+            let total: f64 = h.component.iter().map(|c| c.weight).sum();
+            if (total - 100.0).abs() > 1e-6 {
+                let list = h
+                    .component
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.weight))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return err(format!(
+                    "key `health.component`: weights must sum to 100, these sum to {total} ({list})"
+                ));
+            }
+            for (i, c) in h.component.iter().enumerate() {
+                if !(0.0..=100.0).contains(&c.default) {
+                    return err(format!(
+                        "key `health.component[{i}].default`: {} is not within 0-100",
+                        c.default
+                    ));
+                }
+                if h.component[..i].iter().any(|o| o.name == c.name) {
+                    return err(format!(
+                        "key `health.component[{i}].name`: `{}` is used twice",
+                        c.name
+                    ));
+                }
+            }
+        }
+        if h.levels.is_empty() || h.levels.windows(2).any(|w| w[0].min <= w[1].min) {
+            return err("key `health.levels`: give at least one level, best first, each `min` lower than the one before".into());
         }
         if self.ui.poll_interval_ms < 50 {
             return err("key `ui.poll_interval_ms`: must be at least 50".into());

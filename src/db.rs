@@ -77,6 +77,11 @@ pub fn migrator() -> Migrator {
             "customer_counts",
             include_str!("../migrations/state/0003_customer_counts.sql"),
         ),
+        m(
+            4,
+            "health",
+            include_str!("../migrations/state/0004_health.sql"),
+        ),
     ])
 }
 

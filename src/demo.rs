@@ -85,6 +85,42 @@ url = "sqlite://platform.db"
 batch_size = 25
 step_delay_ms = {step_delay_ms}
 
+# Health: the success plan's model (engagement 30, success 30, satisfaction 20, financial 20).
+# `success` reads migration outcomes from the state database, so failures lower health.
+[[health.component]]
+name = "engagement"
+weight = 30
+database = "source"
+query = """
+SELECT client_id AS legacy_id, MIN(100, COUNT(*) * 25) AS value FROM messages
+WHERE sent_at >= date('{as_of}', '-365 days') GROUP BY client_id"""
+
+[[health.component]]
+name = "success"
+weight = 30
+database = "state"
+query = """
+SELECT legacy_id, CASE status WHEN 'migrated' THEN 100 WHEN 'pending' THEN 75 WHEN 'running' THEN 75
+  WHEN 'quarantined' THEN 50 WHEN 'rolled_back' THEN 30 WHEN 'rolling_back' THEN 30 ELSE 10 END AS value
+FROM customers"""
+
+[[health.component]]
+name = "satisfaction"
+weight = 20
+database = "source"
+default = 50
+query = """
+SELECT client_id AS legacy_id, (AVG(csat) - 1) * 25 AS value FROM messages
+WHERE csat IS NOT NULL GROUP BY client_id"""
+
+[[health.component]]
+name = "financial"
+weight = 20
+database = "source"
+query = """
+SELECT client_id AS legacy_id, MAX(0, MIN(100, SUM(amount_cents) / 2000.0)) AS value FROM payments
+WHERE paid_on >= date('{as_of}', '-365 days') AND status = 'PAID' GROUP BY client_id"""
+
 [mapping.customers]
 query = """
 SELECT client_id AS legacy_id, full_name AS name, email_addr AS email, phone_no AS phone,

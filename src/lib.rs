@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod engine;
+pub mod health;
 pub mod paths;
 pub mod report;
 pub mod schema;

@@ -426,6 +426,31 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 ReportFormat::Csv => print!("{}", report::csv(&r)),
             }
         }
+        Command::Health { json } => {
+            refuse_readonly(&cli, "health")?;
+            let ctx = open(&cli).await?;
+            let r = cutover::health::score(&ctx, None, "on demand").await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "scored {} customers in {:.2}s (run {})",
+                    r.customers, r.seconds, r.run_id
+                );
+                let levels: Vec<String> =
+                    r.levels.iter().map(|(l, n)| format!("{l} {n}")).collect();
+                let trends: Vec<String> =
+                    r.trends.iter().map(|(t, n)| format!("{t} {n}")).collect();
+                println!("levels: {}", levels.join(", "));
+                println!("trends: {}", trends.join(", "));
+                if r.clamped > 0 {
+                    println!(
+                        "{} component values were outside 0-100 and were clamped",
+                        r.clamped
+                    );
+                }
+            }
+        }
         Command::Pause | Command::Resume | Command::Halt { .. } => {
             refuse_readonly(&cli, "runner control")?;
             let ctx = open(&cli).await?;

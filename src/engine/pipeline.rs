@@ -674,7 +674,15 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    members.clear();
+    if crate::health::enabled(&ctx.cfg.health) {
+        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+        // Health is a read model: a failed scoring is reported, the batch stays done.
+        if let Err(e) =
+            crate::health::score(ctx, Some(&ids), &format!("batch {}", lease.batch)).await
+        {
+            tracing::warn!(batch = %lease.batch, error = %format!("{e:#}"), "health scoring after batch failed");
+        }
+    }
     Ok(BatchOutcome::Done(tally))
 }
 

@@ -450,6 +450,8 @@ pub struct CustomerDetail {
     pub findings: Vec<(String, String, String)>,
     /// (at, actor, action, outcome)
     pub audit: Vec<(String, String, String, String)>,
+    /// The latest health score, explained; `None` before the first scoring.
+    pub health: Option<crate::health::Explanation>,
 }
 
 /// Reads one customer by legacy id; `None` when the plan has no such customer.
@@ -533,5 +535,6 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
         d.audit
             .push((a.try_get(0)?, a.try_get(1)?, a.try_get(2)?, a.try_get(3)?));
     }
+    d.health = crate::health::explain(state, legacy_id).await?;
     Ok(Some(d))
 }

@@ -91,6 +91,50 @@ impl Widget for View<'_> {
                 },
             ]));
         }
+        if let Some(h) = &d.health {
+            lines.push(Line::raw(""));
+            let prev = h
+                .previous
+                .map_or_else(|| "first score".into(), |p| format!("was {p:.1}"));
+            lines.push(Line::from(vec![
+                Span::styled("health ", th.header()),
+                Span::raw(format!(
+                    "{:.1} {} · {} ({prev}) · scored {}",
+                    h.score,
+                    h.level,
+                    h.trend,
+                    time(&h.scored_at)
+                )),
+            ]));
+            lines.push(Line::styled(
+                "component      value  weight  points  previous  moved",
+                th.header(),
+            ));
+            for p in &h.parts {
+                let most = h.moved_most.as_deref() == Some(p.name.as_str());
+                let moved = p.moved();
+                let style = if moved < 0.0 {
+                    th.danger()
+                } else if moved > 0.0 {
+                    th.ok()
+                } else {
+                    th.muted()
+                };
+                let previous = p
+                    .previous_contribution
+                    .map_or_else(|| "-".into(), |c| format!("{c:.2}"));
+                lines.push(Line::from(vec![
+                    Span::raw(format!(
+                        "{:<13} {:>6.1}  {:>5.0}%  {:>6.2}  {previous:>8}  ",
+                        p.name, p.value, p.weight, p.contribution
+                    )),
+                    Span::styled(
+                        format!("{moved:+.2}{}", if most { "  ◀ moved most" } else { "" }),
+                        style,
+                    ),
+                ]));
+            }
+        }
         lines.push(Line::raw(""));
         lines.push(Line::styled("step timeline", th.header()));
         for (step, started, finished, outcome, detail) in &d.steps {

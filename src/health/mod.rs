@@ -1,0 +1,382 @@
+//! Health scores (brief section 2, "Health score"): a weighted sum of configured components,
+//! each a query returning `legacy_id` and `value` (0–100) on the state, source or target
+//! database. A run stores every customer's score, level, component values and trend against
+//! the previous score, as history and as the customer's latest score.
+//!
+//! Memory at 10^6 customers: one index from legacy id to customer, one `f32` per customer and
+//! component; scores are computed and written in chunks.
+
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+
+use crate::config::{Db, Health};
+use crate::db::{placeholders, write_tx};
+use crate::engine::Ctx;
+use crate::schema::Raw;
+use crate::{clock, source};
+
+/// Customers scored and written per chunk.
+const CHUNK: usize = 2000;
+
+/// What a scoring run did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub trigger: String,
+    pub customers: usize,
+    pub seconds: f64,
+    /// Customers per level, best level first.
+    pub levels: Vec<(String, i64)>,
+    /// Customers per trend (new, improving, stable, declining).
+    pub trends: Vec<(String, i64)>,
+    /// Component values outside 0–100 that were clamped.
+    pub clamped: i64,
+}
+
+/// Whether the workspace scores health at all (it configures components).
+pub fn enabled(h: &Health) -> bool {
+    !h.component.is_empty()
+}
+
+fn pool(ctx: &Ctx, db: Db) -> &SqlitePool {
+    match db {
+        Db::State => &ctx.state,
+        Db::Source => &ctx.source,
+        Db::Target => &ctx.target,
+    }
+}
+
+fn number(r: &Raw) -> Option<f64> {
+    match r {
+        Raw::Int(i) => Some(*i as f64),
+        Raw::Real(f) if f.is_finite() => Some(*f),
+        Raw::Text(t) => t.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn key(r: Raw) -> Option<String> {
+    match r {
+        Raw::Int(i) => Some(i.to_string()),
+        Raw::Text(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// The trend of `score` against `previous`: changes within `threshold` points are stable.
+pub fn trend(score: f64, previous: Option<f64>, threshold: f64) -> &'static str {
+    match previous {
+        None => "new",
+        Some(p) if score - p > threshold => "improving",
+        Some(p) if p - score > threshold => "declining",
+        Some(_) => "stable",
+    }
+}
+
+/// Scores the customers `only` (by state id), or every customer, and records the run.
+///
+/// Errors: a component query failing (the message names the component), or a database failing.
+pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Result<RunSummary> {
+    let t0 = std::time::Instant::now();
+    let h = &ctx.cfg.health;
+    if !enabled(h) {
+        eyre::bail!("no health components are configured (add [[health.component]] to the config)");
+    }
+    let mut ids: Vec<(i64, String)> = Vec::new();
+    match only {
+        None => {
+            let mut rows =
+                sqlx::query("SELECT id, legacy_id FROM customers ORDER BY id").fetch(&ctx.state);
+            while let Some(r) = rows.try_next().await? {
+                ids.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        Some(list) => {
+            for chunk in list.chunks(source::CHUNK) {
+                let sql = format!(
+                    "SELECT id, legacy_id FROM customers WHERE id IN ({}) ORDER BY id",
+                    placeholders(chunk.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for r in q.fetch_all(&ctx.state).await? {
+                    ids.push((r.try_get(0)?, r.try_get(1)?));
+                }
+            }
+        }
+    }
+    let index: HashMap<&str, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (_, l))| (l.as_str(), i as u32))
+        .collect();
+    let mut values: Vec<Vec<f32>> = vec![vec![f32::NAN; ids.len()]; h.component.len()];
+    let mut clamped = 0i64;
+    for (c, comp) in h.component.iter().enumerate() {
+        // After a batch only its customers are scored, through the same query filtered by id.
+        let chunks: Vec<&[(i64, String)]> = match only {
+            Some(_) => ids.chunks(source::CHUNK).collect(),
+            None => vec![&[]],
+        };
+        for chunk in chunks {
+            let filter = if only.is_some() {
+                format!(" WHERE h.legacy_id IN ({})", placeholders(chunk.len()))
+            } else {
+                String::new()
+            };
+            let sql = format!(
+                "SELECT h.legacy_id, h.value FROM ({}) AS h{filter}",
+                comp.query
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (_, l) in chunk {
+                q = q.bind(l.clone());
+            }
+            let mut rows = q.fetch(pool(ctx, comp.database));
+            while let Some(r) = rows
+                .try_next()
+                .await
+                .map_err(|e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name))?
+            {
+                let (Some(k), Some(v)) =
+                    (key(source::raw_at(&r, 0)), number(&source::raw_at(&r, 1)))
+                else {
+                    continue;
+                };
+                if let Some(&i) = index.get(k.as_str()) {
+                    if !(0.0..=100.0).contains(&v) {
+                        clamped += 1;
+                    }
+                    values[c][i as usize] = v.clamp(0.0, 100.0) as f32;
+                }
+            }
+        }
+    }
+    let started = clock::now();
+    let run_id: i64 = sqlx::query_scalar(
+        "INSERT INTO health_runs (trigger, started_at) VALUES (?, ?) RETURNING id",
+    )
+    .bind(trigger.to_string())
+    .bind(started.clone())
+    .fetch_one(&ctx.state)
+    .await?;
+    let mut levels: HashMap<String, i64> = HashMap::new();
+    let mut trends: HashMap<&'static str, i64> = HashMap::new();
+    for (k, chunk) in ids.chunks(CHUNK).enumerate() {
+        let base = k * CHUNK;
+        let sql = format!(
+            "SELECT customer_id, score FROM health_latest WHERE customer_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, _) in chunk {
+            q = q.bind(*id);
+        }
+        let previous: HashMap<i64, f64> = q
+            .fetch_all(&ctx.state)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<sqlx::Result<_>>()?;
+        let now = clock::now();
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (j, (id, _)) in chunk.iter().enumerate() {
+            let mut total = 0.0;
+            let mut comps = serde_json::Map::new();
+            for (c, comp) in h.component.iter().enumerate() {
+                let v = values[c][base + j];
+                let v = if v.is_nan() { comp.default } else { v as f64 };
+                total += v * comp.weight / 100.0;
+                comps.insert(
+                    comp.name.clone(),
+                    serde_json::json!([round2(v), comp.weight]),
+                );
+            }
+            let total = round2(total);
+            let level = h.level(total).to_string();
+            let t = trend(total, previous.get(id).copied(), h.trend_threshold);
+            *levels.entry(level.clone()).or_default() += 1;
+            *trends.entry(t).or_default() += 1;
+            rows.push((
+                *id,
+                total,
+                level,
+                t,
+                serde_json::Value::Object(comps).to_string(),
+            ));
+        }
+        let mut tx = write_tx(&ctx.state).await?;
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
+        );
+        qb.push_values(&rows, |mut b, r| {
+            b.push_bind(r.0)
+                .push_bind(run_id)
+                .push_bind(r.1)
+                .push_bind(r.2.clone())
+                .push_bind(r.4.clone());
+        });
+        qb.build().execute(&mut *tx).await?;
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
+        );
+        qb.push_values(&rows, |mut b, r| {
+            b.push_bind(r.0)
+                .push_bind(run_id)
+                .push_bind(now.clone())
+                .push_bind(r.1)
+                .push_bind(r.2.clone())
+                .push_bind(r.3)
+                .push_bind(r.4.clone());
+        });
+        qb.push(
+            " ON CONFLICT (customer_id) DO UPDATE SET previous = health_latest.score, \
+             previous_components = health_latest.components, run_id = excluded.run_id, \
+             scored_at = excluded.scored_at, score = excluded.score, level = excluded.level, \
+             trend = excluded.trend, components = excluded.components",
+        );
+        qb.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+    }
+    sqlx::query("UPDATE health_runs SET finished_at = ?, customers = ? WHERE id = ?")
+        .bind(clock::now())
+        .bind(ids.len() as i64)
+        .bind(run_id)
+        .execute(&ctx.state)
+        .await?;
+    let mut level_list: Vec<(String, i64)> = h
+        .levels
+        .iter()
+        .map(|l| (l.name.clone(), levels.get(&l.name).copied().unwrap_or(0)))
+        .collect();
+    level_list.dedup_by(|a, b| a.0 == b.0);
+    let trend_list = ["new", "improving", "stable", "declining"]
+        .iter()
+        .map(|t| (t.to_string(), trends.get(t).copied().unwrap_or(0)))
+        .collect();
+    Ok(RunSummary {
+        run_id,
+        trigger: trigger.to_string(),
+        customers: ids.len(),
+        seconds: t0.elapsed().as_secs_f64(),
+        levels: level_list,
+        trends: trend_list,
+        clamped,
+    })
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// One component's part in a score, now and at the previous score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Part {
+    pub name: String,
+    pub value: f64,
+    pub weight: f64,
+    /// `value × weight / 100`: the points this component adds to the score.
+    pub contribution: f64,
+    pub previous_value: Option<f64>,
+    pub previous_contribution: Option<f64>,
+}
+
+impl Part {
+    /// Points the contribution moved since the previous score.
+    pub fn moved(&self) -> f64 {
+        self.contribution - self.previous_contribution.unwrap_or(self.contribution)
+    }
+}
+
+/// Why a customer has the score it has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub score: f64,
+    pub level: String,
+    pub trend: String,
+    pub previous: Option<f64>,
+    pub scored_at: String,
+    pub parts: Vec<Part>,
+    /// The component whose contribution moved most since the previous score.
+    pub moved_most: Option<String>,
+}
+
+fn parse_components(s: &str) -> Vec<(String, f64, f64)> {
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(serde_json::Value::Object(m)) => m
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.get(0)?.as_f64()?, v.get(1)?.as_f64()?)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Explains a customer's latest score; `None` before its first scoring.
+pub async fn explain(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option<Explanation>> {
+    let Some(r) = sqlx::query(
+        "SELECT h.score, h.level, h.trend, h.previous, h.scored_at, h.components, h.previous_components
+         FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE c.legacy_id = ?",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(state)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let now = parse_components(&r.try_get::<String, _>(5)?);
+    let before: HashMap<String, (f64, f64)> = r
+        .try_get::<Option<String>, _>(6)?
+        .map(|s| {
+            parse_components(&s)
+                .into_iter()
+                .map(|(n, v, w)| (n, (v, w)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let parts: Vec<Part> = now
+        .into_iter()
+        .map(|(name, value, weight)| {
+            let prev = before.get(&name).copied();
+            Part {
+                contribution: round2(value * weight / 100.0),
+                previous_value: prev.map(|p| p.0),
+                previous_contribution: prev.map(|(v, w)| round2(v * w / 100.0)),
+                name,
+                value,
+                weight,
+            }
+        })
+        .collect();
+    let moved_most = parts
+        .iter()
+        .filter(|p| p.moved().abs() > 0.0)
+        .max_by(|a, b| a.moved().abs().total_cmp(&b.moved().abs()))
+        .map(|p| p.name.clone());
+    Ok(Some(Explanation {
+        score: r.try_get(0)?,
+        level: r.try_get(1)?,
+        trend: r.try_get(2)?,
+        previous: r.try_get(3)?,
+        scored_at: r.try_get(4)?,
+        parts,
+        moved_most,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trend_uses_the_threshold() {
+        assert_eq!(trend(50.0, None, 2.0), "new");
+        assert_eq!(trend(52.5, Some(50.0), 2.0), "improving");
+        assert_eq!(trend(51.0, Some(50.0), 2.0), "stable");
+        assert_eq!(trend(47.9, Some(50.0), 2.0), "declining");
+    }
+}
