@@ -7,14 +7,15 @@ CREATE TABLE health_runs (
     customers   INTEGER NOT NULL DEFAULT 0
 );
 
--- `components` is a JSON object {"name": [value, weight], …} as scored.
+-- `components` is a JSON object {"name": [value, weight], …} as scored. Keyed by run first, so
+-- a run appends instead of inserting into the middle of the tree (10^6 rows per run).
 CREATE TABLE health_scores (
     customer_id INTEGER NOT NULL REFERENCES customers (id),
     run_id      INTEGER NOT NULL REFERENCES health_runs (id),
     score       REAL NOT NULL,
     level       TEXT NOT NULL,
     components  TEXT NOT NULL,
-    PRIMARY KEY (customer_id, run_id)
+    PRIMARY KEY (run_id, customer_id)
 ) WITHOUT ROWID;
 
 CREATE TABLE health_latest (
@@ -28,4 +29,3 @@ CREATE TABLE health_latest (
     previous            REAL,
     previous_components TEXT
 );
-CREATE INDEX health_latest_score ON health_latest (score);

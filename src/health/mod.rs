@@ -66,16 +66,6 @@ fn key(r: Raw) -> Option<String> {
     }
 }
 
-/// The trend of `score` against `previous`: changes within `threshold` points are stable.
-pub fn trend(score: f64, previous: Option<f64>, threshold: f64) -> &'static str {
-    match previous {
-        None => "new",
-        Some(p) if score - p > threshold => "improving",
-        Some(p) if p - score > threshold => "declining",
-        Some(_) => "stable",
-    }
-}
-
 /// Scores the customers `only` (by state id), or every customer, and records the run.
 ///
 /// Errors: a component query failing (the message names the component), or a database failing.
@@ -166,23 +156,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     .fetch_one(&ctx.state)
     .await?;
     let mut levels: HashMap<String, i64> = HashMap::new();
-    let mut trends: HashMap<&'static str, i64> = HashMap::new();
     for (k, chunk) in ids.chunks(CHUNK).enumerate() {
         let base = k * CHUNK;
-        let sql = format!(
-            "SELECT customer_id, score FROM health_latest WHERE customer_id IN ({})",
-            placeholders(chunk.len())
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (id, _) in chunk {
-            q = q.bind(*id);
-        }
-        let previous: HashMap<i64, f64> = q
-            .fetch_all(&ctx.state)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<sqlx::Result<_>>()?;
         let now = clock::now();
         let mut rows = Vec::with_capacity(chunk.len());
         for (j, (id, _)) in chunk.iter().enumerate() {
@@ -199,14 +174,11 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             }
             let total = round2(total);
             let level = h.level(total).to_string();
-            let t = trend(total, previous.get(id).copied(), h.trend_threshold);
             *levels.entry(level.clone()).or_default() += 1;
-            *trends.entry(t).or_default() += 1;
             rows.push((
                 *id,
                 total,
                 level,
-                t,
                 serde_json::Value::Object(comps).to_string(),
             ));
         }
@@ -219,9 +191,11 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                 .push_bind(run_id)
                 .push_bind(r.1)
                 .push_bind(r.2.clone())
-                .push_bind(r.4.clone());
+                .push_bind(r.3.clone());
         });
         qb.build().execute(&mut *tx).await?;
+        // The trend is judged against the row this replaces, in the same statement: no read of
+        // the previous scores. A first score is `new`.
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
         );
@@ -231,14 +205,18 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                 .push_bind(now.clone())
                 .push_bind(r.1)
                 .push_bind(r.2.clone())
-                .push_bind(r.3)
-                .push_bind(r.4.clone());
+                .push_bind("new")
+                .push_bind(r.3.clone());
         });
+        qb.push(" ON CONFLICT (customer_id) DO UPDATE SET trend = CASE WHEN excluded.score - health_latest.score > ");
+        qb.push_bind(h.trend_threshold);
+        qb.push(" THEN 'improving' WHEN health_latest.score - excluded.score > ");
+        qb.push_bind(h.trend_threshold);
         qb.push(
-            " ON CONFLICT (customer_id) DO UPDATE SET previous = health_latest.score, \
+            " THEN 'declining' ELSE 'stable' END, previous = health_latest.score, \
              previous_components = health_latest.components, run_id = excluded.run_id, \
              scored_at = excluded.scored_at, score = excluded.score, level = excluded.level, \
-             trend = excluded.trend, components = excluded.components",
+             components = excluded.components",
         );
         qb.build().execute(&mut *tx).await?;
         tx.commit().await?;
@@ -255,9 +233,16 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         .map(|l| (l.name.clone(), levels.get(&l.name).copied().unwrap_or(0)))
         .collect();
     level_list.dedup_by(|a, b| a.0 == b.0);
+    let trends: HashMap<String, i64> =
+        sqlx::query_as("SELECT trend, COUNT(*) FROM health_latest WHERE run_id = ? GROUP BY trend")
+            .bind(run_id)
+            .fetch_all(&ctx.state)
+            .await?
+            .into_iter()
+            .collect();
     let trend_list = ["new", "improving", "stable", "declining"]
         .iter()
-        .map(|t| (t.to_string(), trends.get(t).copied().unwrap_or(0)))
+        .map(|t| (t.to_string(), trends.get(*t).copied().unwrap_or(0)))
         .collect();
     Ok(RunSummary {
         run_id,
@@ -366,17 +351,4 @@ pub async fn explain(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option
         parts,
         moved_most,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trend_uses_the_threshold() {
-        assert_eq!(trend(50.0, None, 2.0), "new");
-        assert_eq!(trend(52.5, Some(50.0), 2.0), "improving");
-        assert_eq!(trend(51.0, Some(50.0), 2.0), "stable");
-        assert_eq!(trend(47.9, Some(50.0), 2.0), "declining");
-    }
 }
