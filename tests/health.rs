@@ -114,3 +114,28 @@ async fn a_failed_migration_lowers_health_through_the_success_component() {
         "the customer view carries the explanation"
     );
 }
+
+#[tokio::test]
+async fn the_schedule_scores_when_no_recent_run_exists() {
+    let ws = Ws::demo(30, 54).await;
+    let ctx = ws.ctx().await;
+    let task = tokio::spawn(health::schedule(ctx.clone()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_runs WHERE trigger = 'scheduled' AND finished_at IS NOT NULL")
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap();
+        if n == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no scheduled run");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    task.abort();
+    let scored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_latest")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(scored, 30);
+}

@@ -352,3 +352,28 @@ pub async fn explain(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option
         moved_most,
     }))
 }
+
+/// Scores everyone every `health.interval_minutes`, skipping a turn when another process (a
+/// second console, `cutover health`) ran one within the interval. Runs until aborted; failures
+/// are logged and retried at the next turn.
+pub async fn schedule(ctx: Ctx) {
+    let minutes = ctx.cfg.health.interval_minutes;
+    if !enabled(&ctx.cfg.health) || minutes == 0 {
+        return;
+    }
+    let every = std::time::Duration::from_secs(minutes * 60);
+    loop {
+        let since = clock::fmt(chrono::Utc::now() - chrono::Duration::minutes(minutes as i64));
+        let recent: Result<i64, _> =
+            sqlx::query_scalar("SELECT COUNT(*) FROM health_runs WHERE started_at >= ?")
+                .bind(since)
+                .fetch_one(&ctx.state)
+                .await;
+        if matches!(recent, Ok(0))
+            && let Err(e) = score(&ctx, None, "scheduled").await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "scheduled health scoring failed");
+        }
+        tokio::time::sleep(every).await;
+    }
+}

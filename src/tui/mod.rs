@@ -113,6 +113,7 @@ async fn event_loop(
         nudge.clone(),
         interval,
     ));
+    let health = (!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone())));
     let mut engine: Option<tokio::task::JoinHandle<()>> = None;
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;
@@ -149,6 +150,7 @@ async fn event_loop(
             match c {
                 Command::Quit => {
                     poll.abort();
+                    health.iter().for_each(|h| h.abort());
                     return Ok(());
                 }
                 Command::SetView(v) => {
@@ -176,6 +178,7 @@ async fn event_loop(
         }
     }
     poll.abort();
+    health.iter().for_each(|h| h.abort());
     Ok(())
 }
 
