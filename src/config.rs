@@ -44,6 +44,8 @@ pub struct Config {
     pub runner: Runner,
     pub ui: Ui,
     pub health: Health,
+    pub alerts: AlertsConfig,
+    pub escalation: Escalation,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -297,6 +299,76 @@ pub struct HealthComponent {
     pub default: f64,
 }
 
+/// Alert rules (brief section 2, "Health score" and "Escalation ladder").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub rule: Vec<AlertRule>,
+}
+
+/// What an alert rule watches.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The latest score fell more than `threshold` points below the previous one.
+    ScoreDrop,
+    /// The latest score is below `threshold`.
+    ScoreBelow,
+    MigrationFailed,
+    Quarantined,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl AlertSeverity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Critical => "critical",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// The rule's name; with the customer's legacy id it forms the alert's dedup key.
+    pub name: String,
+    pub kind: AlertKind,
+    /// Points, for `score_drop` and `score_below`.
+    pub threshold: Option<f64>,
+    pub severity: AlertSeverity,
+    /// Per-segment thresholds that replace `threshold` for that segment's customers.
+    #[serde(default)]
+    pub segments: BTreeMap<String, f64>,
+}
+
+/// The escalation ladder, lowest level first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub level: Vec<EscalationLevel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationLevel {
+    /// "L1" … "L4".
+    pub name: String,
+    /// Who handles it ("standard support", …).
+    pub title: String,
+    /// Minutes an unacknowledged alert stays at this level before it climbs (0: it does not).
+    pub timeout_minutes: u64,
+}
+
 impl Health {
     /// The level name of `score`.
     pub fn level(&self, score: f64) -> &str {
@@ -434,6 +506,24 @@ impl Config {
         }
         if h.levels.is_empty() || h.levels.windows(2).any(|w| w[0].min <= w[1].min) {
             return err("key `health.levels`: give at least one level, best first, each `min` lower than the one before".into());
+        }
+        for (i, r) in self.alerts.rule.iter().enumerate() {
+            let needs = matches!(r.kind, AlertKind::ScoreDrop | AlertKind::ScoreBelow);
+            if needs && r.threshold.is_none() {
+                return err(format!(
+                    "key `alerts.rule[{i}].threshold`: rule `{}` needs a threshold in points",
+                    r.name
+                ));
+            }
+            if self.alerts.rule[..i].iter().any(|o| o.name == r.name) {
+                return err(format!(
+                    "key `alerts.rule[{i}].name`: `{}` is used twice",
+                    r.name
+                ));
+            }
+        }
+        if self.escalation.level.is_empty() {
+            return err("key `escalation.level`: the ladder needs at least one level".into());
         }
         if self.ui.poll_interval_ms < 50 {
             return err("key `ui.poll_interval_ms`: must be at least 50".into());

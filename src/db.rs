@@ -82,6 +82,11 @@ pub fn migrator() -> Migrator {
             "health",
             include_str!("../migrations/state/0004_health.sql"),
         ),
+        m(
+            5,
+            "alerts",
+            include_str!("../migrations/state/0005_alerts.sql"),
+        ),
     ])
 }
 

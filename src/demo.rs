@@ -893,6 +893,7 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
     let ctx = Ctx::open(cfg, false).await?;
     plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await?;
     seed_plans(&ctx.state, opts.seed, opts.as_of).await?;
+    crate::alerts::evaluate(&ctx, chrono::Utc::now(), None).await?;
     Ok(paths)
 }
 

@@ -3,6 +3,7 @@
 //! `demo`, `report`) never touch the terminal; `tui` and `cli` are their clients.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod cli;
 pub mod clock;
 pub mod config;

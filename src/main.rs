@@ -211,6 +211,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             refuse_readonly(&cli, "plan")?;
             let ctx = open(&cli).await?;
             let s = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await?;
+            cutover::alerts::refresh(&ctx, None).await;
             ctx.audit(
                 "plan",
                 "all",
@@ -430,6 +431,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             refuse_readonly(&cli, "health")?;
             let ctx = open(&cli).await?;
             let r = cutover::health::score(&ctx, None, "on demand").await?;
+            cutover::alerts::refresh(&ctx, None).await;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

@@ -674,8 +674,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
     if crate::health::enabled(&ctx.cfg.health) {
-        let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
         // Health is a read model: a failed scoring is reported, the batch stays done.
         if let Err(e) =
             crate::health::score(ctx, Some(&ids), &format!("batch {}", lease.batch)).await
@@ -683,6 +683,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             tracing::warn!(batch = %lease.batch, error = %format!("{e:#}"), "health scoring after batch failed");
         }
     }
+    crate::alerts::refresh(ctx, Some(&ids)).await;
     Ok(BatchOutcome::Done(tally))
 }
 

@@ -193,6 +193,8 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
             .execute(&ctx.state)
             .await?;
     }
+    let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
+    crate::alerts::refresh(ctx, Some(&ids)).await;
     report.seconds = t0.elapsed().as_secs_f64();
     tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
     let outcome = if report.unverified.is_empty() {

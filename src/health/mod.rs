@@ -369,10 +369,13 @@ pub async fn schedule(ctx: Ctx) {
                 .bind(since)
                 .fetch_one(&ctx.state)
                 .await;
-        if matches!(recent, Ok(0))
-            && let Err(e) = score(&ctx, None, "scheduled").await
-        {
-            tracing::warn!(error = %format!("{e:#}"), "scheduled health scoring failed");
+        if matches!(recent, Ok(0)) {
+            match score(&ctx, None, "scheduled").await {
+                Ok(_) => crate::alerts::refresh(&ctx, None).await,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "scheduled health scoring failed")
+                }
+            }
         }
         tokio::time::sleep(every).await;
     }

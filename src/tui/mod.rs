@@ -113,7 +113,13 @@ async fn event_loop(
         nudge.clone(),
         interval,
     ));
-    let health = (!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone())));
+    // Scheduled scoring and timed escalation run wherever a console can write.
+    let health = (!readonly).then(|| {
+        [
+            tokio::spawn(crate::health::schedule(ctx.clone())),
+            tokio::spawn(crate::alerts::watch(ctx.clone())),
+        ]
+    });
     let mut engine: Option<tokio::task::JoinHandle<()>> = None;
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;
@@ -150,7 +156,7 @@ async fn event_loop(
             match c {
                 Command::Quit => {
                     poll.abort();
-                    health.iter().for_each(|h| h.abort());
+                    health.iter().flatten().for_each(|h| h.abort());
                     return Ok(());
                 }
                 Command::SetView(v) => {
@@ -178,7 +184,7 @@ async fn event_loop(
         }
     }
     poll.abort();
-    health.iter().for_each(|h| h.abort());
+    health.iter().flatten().for_each(|h| h.abort());
     Ok(())
 }
 

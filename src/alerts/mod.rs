@@ -1,0 +1,434 @@
+//! Alerts (brief section 2, "Health score" and "Escalation ladder"): rules from config raise
+//! one open alert per customer and rule (the dedup key `rule:legacy_id`); a new breach updates
+//! it; an alert whose condition clears is resolved automatically and says so. Operators
+//! acknowledge, escalate, resolve, snooze and take ownership; an unacknowledged alert climbs a
+//! level when its level's timeout passes. Every change writes one audit row in the same
+//! transaction.
+//!
+//! Time is a parameter (`now`) wherever it decides something, so tests control the clock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Row as _, Sqlite, SqlitePool, Transaction};
+
+use crate::clock;
+use crate::config::{AlertKind, AlertRule};
+use crate::db::write_tx;
+use crate::engine::Ctx;
+
+/// What an evaluation changed.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Evaluation {
+    pub opened: usize,
+    pub updated: usize,
+    pub resolved: usize,
+}
+
+/// The rule's breach set as SQL: `(id, score, previous, detail)` rows, with its binds. `only`
+/// is an SQL condition on `c` (the customer) that narrows it.
+fn breaches(rule: &AlertRule, only: &str) -> (String, Vec<f64>) {
+    // Per-segment thresholds as a CASE, the rule's own threshold as the default.
+    let mut binds = Vec::new();
+    let mut threshold = String::from("?");
+    if !rule.segments.is_empty() {
+        threshold = String::from("(CASE c.segment");
+        for (segment, t) in &rule.segments {
+            threshold.push_str(&format!(" WHEN '{}' THEN ?", segment.replace('\'', "''")));
+            binds.push(*t);
+        }
+        threshold.push_str(" ELSE ? END)");
+    }
+    binds.push(rule.threshold.unwrap_or(0.0));
+    let status = |s: &str, what: &str| {
+        format!(
+            "SELECT c.id AS id, h.score AS score, h.previous AS previous,
+                    '{what}' || COALESCE(': ' || c.reason, '') AS detail
+             FROM customers c LEFT JOIN health_latest h ON h.customer_id = c.id WHERE c.status = '{s}' AND {only}"
+        )
+    };
+    let sql = match rule.kind {
+        AlertKind::ScoreDrop => format!(
+            "SELECT c.id AS id, h.score AS score, h.previous AS previous,
+                    printf('score fell %.1f points (%.1f → %.1f)', h.previous - h.score, h.previous, h.score) AS detail
+             FROM health_latest h JOIN customers c ON c.id = h.customer_id
+             WHERE h.previous IS NOT NULL AND h.previous - h.score > {threshold} AND {only}"
+        ),
+        AlertKind::ScoreBelow => format!(
+            "SELECT c.id AS id, h.score AS score, h.previous AS previous,
+                    printf('score %.1f is below %.0f', h.score, {threshold}) AS detail
+             FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE h.score < {threshold} AND {only}"
+        ),
+        AlertKind::MigrationFailed => return (status("failed", "migration failed"), Vec::new()),
+        AlertKind::Quarantined => return (status("quarantined", "quarantined"), Vec::new()),
+        AlertKind::RolledBack => return (status("rolled_back", "rolled back"), Vec::new()),
+    };
+    // The threshold appears twice in score_below (condition and message).
+    if rule.kind == AlertKind::ScoreBelow {
+        let once = binds.clone();
+        binds.extend(once);
+    }
+    (sql, binds)
+}
+
+async fn audit(
+    tx: &mut Transaction<'static, Sqlite>,
+    actor: &str,
+    action: &str,
+    alert: i64,
+    detail: &str,
+) -> eyre::Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
+        .bind(clock::now())
+        .bind(actor.to_string())
+        .bind(action.to_string())
+        .bind(format!("alert {alert}"))
+        .bind(detail.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Applies every rule to the customers `only` (state ids), or to everyone: opens alerts for
+/// new breaches, updates open ones whose score or detail changed, resolves those whose
+/// condition cleared.
+///
+/// Errors: the state database failing.
+pub async fn evaluate(
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+    only: Option<&[i64]>,
+) -> eyre::Result<Evaluation> {
+    let mut out = Evaluation::default();
+    let at = clock::fmt(now);
+    // Ids are integers from the state database, so they are written into the SQL as they are.
+    let (on_c, on_alert) = match only {
+        Some([]) => return Ok(out),
+        Some(ids) => {
+            let list = ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                format!("c.id IN ({list})"),
+                format!("customer_id IN ({list})"),
+            )
+        }
+        None => ("1".to_string(), "1".to_string()),
+    };
+    for rule in &ctx.cfg.alerts.rule {
+        let (sql, binds) = breaches(rule, &on_c);
+        let mut tx = write_tx(&ctx.state).await?;
+        // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+        // Placeholders are all anonymous and bound in text order: sqlx numbers `?` apart from
+        // `?N`, so the two styles must not be mixed in one statement.
+        let upsert = format!(
+            "INSERT INTO alerts (dedup_key, customer_id, rule, severity, status, level, level_since, score,
+                                 previous_score, detail, opened_at, updated_at)
+             SELECT ? || ':' || c.legacy_id, b.id, ?, ?, 'triggered', 1, ?, b.score, b.previous, b.detail, ?, ?
+             FROM ({sql}) AS b JOIN customers c ON c.id = b.id WHERE true
+             ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
+               previous_score = excluded.previous_score, detail = excluded.detail, updated_at = excluded.updated_at
+             WHERE alerts.detail IS NOT excluded.detail OR alerts.score IS NOT excluded.score
+             RETURNING id, updates = 0, detail"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert))
+            .bind(rule.name.clone())
+            .bind(rule.name.clone())
+            .bind(rule.severity.as_str())
+            .bind(at.clone())
+            .bind(at.clone())
+            .bind(at.clone());
+        for b in &binds {
+            q = q.bind(*b);
+        }
+        let changed = q.fetch_all(&mut *tx).await?;
+        for r in &changed {
+            let (id, new, detail): (i64, bool, String) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let action = if new { "alert opened" } else { "alert updated" };
+            audit(
+                &mut tx,
+                "cutover",
+                action,
+                id,
+                &format!("{}: {detail}", rule.name),
+            )
+            .await?;
+            if new {
+                out.opened += 1;
+            } else {
+                out.updated += 1;
+            }
+        }
+        let resolve = format!(
+            "UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = 'cutover', updated_at = ?,
+               resolution = 'condition cleared: ' || detail
+             WHERE rule = ? AND status <> 'resolved' AND {on_alert}
+               AND customer_id NOT IN (SELECT b.id FROM ({sql}) AS b)
+             RETURNING id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(resolve))
+            .bind(at.clone())
+            .bind(at.clone())
+            .bind(rule.name.clone());
+        for b in &binds {
+            q = q.bind(*b);
+        }
+        for r in q.fetch_all(&mut *tx).await? {
+            let id: i64 = r.try_get(0)?;
+            audit(
+                &mut tx,
+                "cutover",
+                "alert resolved",
+                id,
+                "condition cleared",
+            )
+            .await?;
+            out.resolved += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(out)
+}
+
+/// Climbs every unacknowledged, unsnoozed alert whose level's timeout has passed by one level
+/// (a level with timeout 0, and the top level, never climb). Returns the alerts that climbed.
+///
+/// Errors: the state database failing.
+pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64>> {
+    let at = clock::fmt(now);
+    let levels = &ctx.cfg.escalation.level;
+    let mut climbed = Vec::new();
+    let mut tx = write_tx(&ctx.state).await?;
+    for (i, level) in levels.iter().enumerate() {
+        if level.timeout_minutes == 0 || i + 1 >= levels.len() {
+            continue;
+        }
+        let due = clock::fmt(now - chrono::Duration::minutes(level.timeout_minutes as i64));
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE alerts SET level = level + 1, level_since = ?1, updated_at = ?1
+             WHERE status = 'triggered' AND level = ?2 AND level_since <= ?3
+               AND (snoozed_until IS NULL OR snoozed_until <= ?1)
+             RETURNING id",
+        )
+        .bind(at.clone())
+        .bind(i as i64 + 1)
+        .bind(due)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in ids {
+            let to = &levels[i + 1];
+            let detail = format!(
+                "{} → {} ({}) after {} min unacknowledged",
+                level.name, to.name, to.title, level.timeout_minutes
+            );
+            audit(&mut tx, "cutover", "alert escalated", id, &detail).await?;
+            climbed.push(id);
+        }
+    }
+    tx.commit().await?;
+    Ok(climbed)
+}
+
+/// An operator's action on one alert.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Act {
+    Acknowledge,
+    /// Climb one level now, with a note.
+    Escalate(String),
+    Resolve(String),
+    /// Quiet until the time, with a reason.
+    Snooze(DateTime<Utc>, String),
+    TakeOwnership,
+}
+
+/// Applies `act` to alert `id` as `actor`, with its audit row, in one transaction.
+///
+/// Errors: no such alert, the alert already resolved, escalation past the top level, or the
+/// database failing. A failed action changes nothing and leaves no audit row.
+pub async fn act(
+    ctx: &Ctx,
+    id: i64,
+    act: &Act,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> eyre::Result<String> {
+    let at = clock::fmt(now);
+    let mut tx = write_tx(&ctx.state).await?;
+    let row = sqlx::query("SELECT status, level FROM alerts WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        eyre::bail!("alert {id}: no such alert")
+    };
+    let (status, level): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+    if status == "resolved" {
+        eyre::bail!("alert {id} is already resolved");
+    }
+    let levels = &ctx.cfg.escalation.level;
+    let (action, detail) = match act {
+        Act::Acknowledge => {
+            sqlx::query(
+                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ?
+                 WHERE id = ?",
+            )
+            .bind(at.clone())
+            .bind(actor.to_string())
+            .bind(at.clone())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            ("alert acknowledged", String::new())
+        }
+        Act::Escalate(note) => {
+            let Some(to) = levels.get(level as usize) else {
+                eyre::bail!(
+                    "alert {id} is already at the top level ({})",
+                    levels.last().map_or("", |l| l.name.as_str())
+                );
+            };
+            sqlx::query(
+                "UPDATE alerts SET level = level + 1, level_since = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(at.clone())
+            .bind(at.clone())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            (
+                "alert escalated",
+                format!("to {} ({}): {note}", to.name, to.title),
+            )
+        }
+        Act::Resolve(note) => {
+            sqlx::query(
+                "UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution = ?, updated_at = ?
+                 WHERE id = ?",
+            )
+            .bind(at.clone())
+            .bind(actor.to_string())
+            .bind(note.clone())
+            .bind(at.clone())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            ("alert resolved", note.clone())
+        }
+        Act::Snooze(until, reason) => {
+            sqlx::query("UPDATE alerts SET snoozed_until = ?, snooze_reason = ?, updated_at = ? WHERE id = ?")
+                .bind(clock::fmt(*until))
+                .bind(reason.clone())
+                .bind(at.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            (
+                "alert snoozed",
+                format!("until {}: {reason}", clock::fmt(*until)),
+            )
+        }
+        Act::TakeOwnership => {
+            sqlx::query("UPDATE alerts SET owner = ?, updated_at = ? WHERE id = ?")
+                .bind(actor.to_string())
+                .bind(at.clone())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            ("alert owned", format!("by {actor}"))
+        }
+    };
+    audit(&mut tx, actor, action, id, &detail).await?;
+    tx.commit().await?;
+    Ok(format!(
+        "alert {id}: {action}{}",
+        if detail.is_empty() {
+            String::new()
+        } else {
+            format!(" {detail}")
+        }
+    ))
+}
+
+/// An alert as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertView {
+    pub id: i64,
+    pub legacy_id: String,
+    pub name: String,
+    pub segment: String,
+    pub priority: i64,
+    pub rule: String,
+    pub severity: String,
+    pub status: String,
+    pub level: i64,
+    pub level_since: String,
+    pub score: Option<f64>,
+    pub previous_score: Option<f64>,
+    pub detail: String,
+    pub owner: Option<String>,
+    pub snoozed_until: Option<String>,
+    pub opened_at: String,
+}
+
+/// Open alerts, most severe first, then by segment priority, then oldest first; at most
+/// `limit`, narrowed by `filter` (matched against customer, segment, rule, owner, level name).
+pub async fn open(state: &SqlitePool, filter: &str, limit: i64) -> eyre::Result<Vec<AlertView>> {
+    let like = format!("%{}%", filter.trim().to_lowercase());
+    let rows = sqlx::query(
+        "SELECT a.id, c.legacy_id, c.name, c.segment, c.priority, a.rule, a.severity, a.status, a.level, a.level_since,
+                a.score, a.previous_score, a.detail, a.owner, a.snoozed_until, a.opened_at
+         FROM alerts a JOIN customers c ON c.id = a.customer_id
+         WHERE a.status <> 'resolved'
+           AND (?1 = '%%' OR lower(c.name) LIKE ?1 OR lower(c.legacy_id) LIKE ?1 OR lower(c.segment) LIKE ?1
+                OR lower(a.rule) LIKE ?1 OR lower(COALESCE(a.owner, '')) LIKE ?1 OR ('l' || a.level) LIKE ?1)
+         ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, c.priority, a.opened_at, a.id
+         LIMIT ?2",
+    )
+    .bind(like)
+    .bind(limit)
+    .fetch_all(state)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(AlertView {
+                id: r.try_get(0)?,
+                legacy_id: r.try_get(1)?,
+                name: r.try_get(2)?,
+                segment: r.try_get(3)?,
+                priority: r.try_get(4)?,
+                rule: r.try_get(5)?,
+                severity: r.try_get(6)?,
+                status: r.try_get(7)?,
+                level: r.try_get(8)?,
+                level_since: r.try_get(9)?,
+                score: r.try_get(10)?,
+                previous_score: r.try_get(11)?,
+                detail: r.try_get(12)?,
+                owner: r.try_get(13)?,
+                snoozed_until: r.try_get(14)?,
+                opened_at: r.try_get(15)?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()
+        .map_err(Into::into)
+}
+
+/// Re-evaluates the rules for `only` (or everyone) now, logging instead of failing: alerts are a
+/// read model of the state, and the work that changed it has already been committed.
+pub async fn refresh(ctx: &Ctx, only: Option<&[i64]>) {
+    if let Err(e) = evaluate(ctx, Utc::now(), only).await {
+        tracing::warn!(error = %format!("{e:#}"), "alert evaluation failed");
+    }
+}
+
+/// Climbs due alerts every 30 seconds until aborted (the console runs it).
+pub async fn watch(ctx: Ctx) {
+    loop {
+        if let Err(e) = escalate_due(&ctx, Utc::now()).await {
+            tracing::warn!(error = %format!("{e:#}"), "alert escalation failed");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    }
+}
