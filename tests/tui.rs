@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use cutover::alerts::{Act, AlertView};
 use cutover::clock;
 use cutover::engine::RunnerState;
 use cutover::engine::rollback::Scope;
@@ -92,33 +93,66 @@ fn fixture() -> Snapshot {
             updated_at: ago(i as i64 + 1),
         })
         .collect();
+    let alert = |id: i64,
+                 legacy: &str,
+                 name: &str,
+                 segment: &str,
+                 rule: &str,
+                 severity: &str,
+                 score: Option<(f64, f64)>,
+                 detail: &str,
+                 mins: i64| AlertView {
+        id,
+        legacy_id: legacy.into(),
+        name: name.into(),
+        segment: segment.into(),
+        priority: 2,
+        rule: rule.into(),
+        severity: severity.into(),
+        status: "triggered".into(),
+        level: 1,
+        level_since: ago(mins),
+        score: score.map(|s| s.1),
+        previous_score: score.map(|s| s.0),
+        detail: detail.into(),
+        owner: None,
+        snoozed_until: None,
+        opened_at: ago(mins),
+    };
     let alerts = vec![
-        AlertRow {
-            legacy_id: "1412".into(),
-            name: "Ben Jones".into(),
-            segment: "High-value".into(),
-            status: "failed".into(),
-            reason: "validate: repairs: checksum source 1a2b3c4d5e6f ≠ target 0f9e8d7c6b5a".into(),
-            since: ago(3),
-        },
-        AlertRow {
-            legacy_id: "1694".into(),
-            name: "Zoë Jørgensen".into(),
-            segment: "Inactive".into(),
-            status: "quarantined".into(),
-            reason: "non_negative:payments.amount: payments 812: amount = -12.5".into(),
-            since: ago(40),
-        },
-        AlertRow {
-            legacy_id: "1630".into(),
-            name: "Alice Davies".into(),
-            segment: "Regular".into(),
-            status: "quarantined".into(),
-            reason:
-                "email_format:customers.email: email \"c1630.example.com\" is not an email address"
-                    .into(),
-            since: ago(41),
-        },
+        alert(
+            7,
+            "1412",
+            "Ben Jones",
+            "High-value",
+            "migration_failed",
+            "critical",
+            Some((75.0, 55.5)),
+            "migration failed: validate: repairs: checksum source 1a2b3c4d5e6f ≠ target 0f9e8d7c6b5a",
+            3,
+        ),
+        alert(
+            3,
+            "1694",
+            "Zoë Jørgensen",
+            "Inactive",
+            "health_drop",
+            "warning",
+            Some((58.0, 41.0)),
+            "score fell 17.0 points (58.0 → 41.0)",
+            40,
+        ),
+        alert(
+            2,
+            "1630",
+            "Alice Davies",
+            "Regular",
+            "quarantined",
+            "warning",
+            None,
+            "quarantined: email_format:customers.email: email \"c1630.example.com\" is not an email address",
+            41,
+        ),
     ];
     let plans = (0..12)
         .map(|i| PlanRow {
@@ -177,6 +211,12 @@ fn app(readonly: bool) -> App {
         Theme::plain(),
         "2026-11-21".into(),
     );
+    let cfg = cutover::config::Config::from_toml(
+        "[workspace]\nname='t'\n[state]\nurl='sqlite::memory:'\n[source]\nurl='sqlite::memory:'\n[target]\nurl='sqlite::memory:'\n[mapping.customers]\nquery='SELECT 1'\n",
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    a.ladder = cfg.escalation.level.clone();
     a.on_snapshot(Arc::new(fixture()));
     a
 }
@@ -374,5 +414,66 @@ fn navigation_filter_and_customer_view() {
     assert!(
         screen(&draw(&a, 80, 24)).contains("halt everything"),
         "help lists the keymap"
+    );
+}
+
+#[test]
+fn triage_keys_act_on_the_selected_alert() {
+    let mut a = app(false);
+    a.on_key(key('3'));
+    assert_eq!(
+        a.on_key(key('a')),
+        vec![Command::AlertAct(7, Act::Acknowledge)]
+    );
+    a.on_key(key('j'));
+    assert_eq!(
+        a.on_key(key('o')),
+        vec![Command::AlertAct(3, Act::TakeOwnership)]
+    );
+    a.on_key(key('e'));
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "an escalation needs a note"
+    );
+    let Mode::Input { error, .. } = &a.mode else {
+        panic!("still asking")
+    };
+    assert_eq!(error.as_deref(), Some("a note is required"));
+    for c in "customer called twice".chars() {
+        a.on_key(key(c));
+    }
+    insta::assert_snapshot!("escalate_note_80x24", screen(&draw(&a, 80, 24)));
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::AlertAct(
+            3,
+            Act::Escalate("customer called twice".into())
+        )]
+    );
+    a.on_key(key('z'));
+    for c in "soon".chars() {
+        a.on_key(key(c));
+    }
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "a snooze needs a duration and a reason"
+    );
+    for _ in 0..4 {
+        a.on_key(code(KeyCode::Backspace));
+    }
+    for c in "4h waiting on the customer".chars() {
+        a.on_key(key(c));
+    }
+    let cmds = a.on_key(code(KeyCode::Enter));
+    let [Command::AlertAct(3, Act::Snooze(until, reason))] = cmds.as_slice() else {
+        panic!("{cmds:?}")
+    };
+    assert_eq!(reason, "waiting on the customer");
+    let hours = (*until - Utc::now()).num_minutes();
+    assert!((239..=240).contains(&hours), "{hours}");
+    a.on_key(key('1'));
+    assert!(
+        a.on_key(key('a')).is_empty(),
+        "triage keys need the Alerts pane"
     );
 }

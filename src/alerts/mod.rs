@@ -373,9 +373,21 @@ pub struct AlertView {
 }
 
 /// Open alerts, most severe first, then by segment priority, then oldest first; at most
-/// `limit`, narrowed by `filter` (matched against customer, segment, rule, owner, level name).
-pub async fn open(state: &SqlitePool, filter: &str, limit: i64) -> eyre::Result<Vec<AlertView>> {
-    let like = format!("%{}%", filter.trim().to_lowercase());
+/// `limit`, narrowed by `filter` (matched against customer, segment, rule, owner, `l<level>`);
+/// the filter `mine` keeps the alerts `operator` owns.
+pub async fn open(
+    state: &SqlitePool,
+    filter: &str,
+    operator: &str,
+    limit: i64,
+) -> eyre::Result<Vec<AlertView>> {
+    let f = filter.trim().to_lowercase();
+    let mine = f == "mine";
+    let like = if mine {
+        "%%".to_string()
+    } else {
+        format!("%{f}%")
+    };
     let rows = sqlx::query(
         "SELECT a.id, c.legacy_id, c.name, c.segment, c.priority, a.rule, a.severity, a.status, a.level, a.level_since,
                 a.score, a.previous_score, a.detail, a.owner, a.snoozed_until, a.opened_at
@@ -383,11 +395,14 @@ pub async fn open(state: &SqlitePool, filter: &str, limit: i64) -> eyre::Result<
          WHERE a.status <> 'resolved'
            AND (?1 = '%%' OR lower(c.name) LIKE ?1 OR lower(c.legacy_id) LIKE ?1 OR lower(c.segment) LIKE ?1
                 OR lower(a.rule) LIKE ?1 OR lower(COALESCE(a.owner, '')) LIKE ?1 OR ('l' || a.level) LIKE ?1)
+           AND (?3 = 0 OR a.owner = ?4)
          ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, c.priority, a.opened_at, a.id
          LIMIT ?2",
     )
     .bind(like)
     .bind(limit)
+    .bind(mine)
+    .bind(operator.to_string())
     .fetch_all(state)
     .await?;
     rows.iter()

@@ -205,7 +205,9 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
         }
     }
     let alerts = Alerts {
-        open: customers.failed + customers.quarantined,
+        open: sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
+            .fetch_one(state)
+            .await?,
     };
     Ok(Status {
         customers,
@@ -238,17 +240,6 @@ pub struct RecentRow {
     pub updated_at: String,
 }
 
-/// A failed or quarantined customer (the Alerts pane, until health alerts arrive).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertRow {
-    pub legacy_id: String,
-    pub name: String,
-    pub segment: String,
-    pub status: String,
-    pub reason: String,
-    pub since: String,
-}
-
 /// A success plan with its milestone progress.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRow {
@@ -268,8 +259,10 @@ pub struct PlanRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     pub recent_filter: String,
+    /// Matched against customer, segment, rule, owner and level; `mine` means owned by `operator`.
     pub alerts_filter: String,
     pub plans_filter: String,
+    pub operator: String,
     /// At most this many rows per list (the console asks for what it can show and scroll to).
     pub limit: i64,
     /// As-of date for overdue milestones (`YYYY-MM-DD`).
@@ -284,7 +277,8 @@ pub struct Snapshot {
     pub throughput: Vec<u64>,
     pub running: Vec<RunningBatch>,
     pub recent: Vec<RecentRow>,
-    pub alerts: Vec<AlertRow>,
+    /// Open alerts in triage order (see [`crate::alerts::open`]).
+    pub alerts: Vec<crate::alerts::AlertView>,
     pub plans: Vec<PlanRow>,
 }
 
@@ -359,29 +353,8 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         })
     })
     .collect::<sqlx::Result<_>>()?;
-    let alerts = sqlx::query(
-        "SELECT legacy_id, name, segment, status, COALESCE(reason, ''), updated_at FROM customers
-         WHERE status IN ('failed', 'quarantined')
-           AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(reason) LIKE ?1
-                OR lower(segment) LIKE ?1)
-         ORDER BY updated_at DESC, id DESC LIMIT ?2",
-    )
-    .bind(like(&view.alerts_filter))
-    .bind(view.limit)
-    .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AlertRow {
-            legacy_id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            segment: r.try_get(2)?,
-            status: r.try_get(3)?,
-            reason: r.try_get(4)?,
-            since: r.try_get(5)?,
-        })
-    })
-    .collect::<sqlx::Result<_>>()?;
+    let alerts =
+        crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = sqlx::query(
         "SELECT p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner,
            (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),

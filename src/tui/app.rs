@@ -34,6 +34,8 @@ pub enum Command {
     Rollback(RollbackScope),
     LoadCustomer(String),
     SetView(View),
+    /// An operator action on an alert (by id).
+    AlertAct(i64, crate::alerts::Act),
     Quit,
 }
 
@@ -48,6 +50,15 @@ pub struct Confirm {
     pub error: Option<String>,
 }
 
+/// What a line of text typed in [`Mode::Input`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFor {
+    EscalateNote(i64),
+    ResolveNote(i64),
+    /// "<duration> <reason>", e.g. "4h waiting on the customer".
+    Snooze(i64),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
@@ -55,6 +66,12 @@ pub enum Mode {
     Help,
     Confirm(Confirm),
     Customer(String),
+    Input {
+        prompt: String,
+        text: String,
+        purpose: InputFor,
+        error: Option<String>,
+    },
 }
 
 /// How a message in the footer should look.
@@ -83,6 +100,8 @@ pub struct App {
     pub detail_scroll: u16,
     pub message: Option<(String, Tone)>,
     pub view: View,
+    /// The escalation ladder, for the alerts' countdowns.
+    pub ladder: Vec<crate::config::EscalationLevel>,
     too_small: StdCell<bool>,
 }
 
@@ -96,7 +115,7 @@ impl App {
     ) -> Self {
         Self {
             workspace,
-            operator,
+            operator: operator.clone(),
             readonly,
             theme,
             snap: None,
@@ -113,8 +132,10 @@ impl App {
             view: View {
                 limit: 500,
                 as_of,
+                operator: operator.clone(),
                 ..Default::default()
             },
+            ladder: Vec::new(),
             too_small: StdCell::new(false),
         }
     }
@@ -193,6 +214,7 @@ impl App {
         }
         match self.mode.clone() {
             Mode::Confirm(c) => return self.on_confirm_key(c, key),
+            Mode::Input { .. } => return self.on_input_key(key),
             Mode::Filter => return self.on_filter_key(key),
             Mode::Help => {
                 if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
@@ -322,8 +344,129 @@ impl App {
                     });
                 }
             },
+            Action::Acknowledge
+            | Action::Escalate
+            | Action::Resolve
+            | Action::Snooze
+            | Action::Own => {
+                return self.on_alert_action(a);
+            }
             _ => {}
         }
+        vec![]
+    }
+
+    /// The selected alert's id, when the Alerts pane has the focus.
+    fn selected_alert(&self) -> Option<i64> {
+        if self.focus != PaneId::Alerts || !matches!(self.mode, Mode::Normal) {
+            return None;
+        }
+        let s = self.snap.as_ref()?;
+        s.alerts
+            .get(self.lists[PaneId::Alerts.index()].selected)
+            .map(|a| a.id)
+    }
+
+    fn on_alert_action(&mut self, a: Action) -> Vec<Command> {
+        use crate::alerts::Act;
+        let Some(id) = self.selected_alert() else {
+            self.message = Some(("select an alert in the Alerts pane first".into(), Tone::Bad));
+            return vec![];
+        };
+        let input = |prompt: &str, purpose| Mode::Input {
+            prompt: prompt.into(),
+            text: String::new(),
+            purpose,
+            error: None,
+        };
+        match a {
+            Action::Acknowledge => return vec![Command::AlertAct(id, Act::Acknowledge)],
+            Action::Own => return vec![Command::AlertAct(id, Act::TakeOwnership)],
+            Action::Escalate => {
+                self.mode = input(
+                    &format!("escalate alert {id}: note"),
+                    InputFor::EscalateNote(id),
+                )
+            }
+            Action::Resolve => {
+                self.mode = input(
+                    &format!("resolve alert {id}: note"),
+                    InputFor::ResolveNote(id),
+                )
+            }
+            Action::Snooze => {
+                self.mode = input(
+                    &format!(
+                        "snooze alert {id}: duration and reason (e.g. 4h waiting on the customer)"
+                    ),
+                    InputFor::Snooze(id),
+                )
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        use crate::alerts::Act;
+        let Mode::Input {
+            prompt,
+            mut text,
+            purpose,
+            ..
+        } = self.mode.clone()
+        else {
+            return vec![];
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return vec![Command::Quit];
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) => text.push(c),
+            KeyCode::Enter => {
+                let note = text.trim().to_string();
+                let act = match purpose {
+                    InputFor::EscalateNote(id) | InputFor::ResolveNote(id) if note.is_empty() => {
+                        Err(("a note is required".to_string(), id))
+                    }
+                    InputFor::EscalateNote(id) => Ok((id, Act::Escalate(note))),
+                    InputFor::ResolveNote(id) => Ok((id, Act::Resolve(note))),
+                    InputFor::Snooze(id) => match parse_snooze(&note) {
+                        Some((until, reason)) => Ok((id, Act::Snooze(until, reason))),
+                        None => Err(("give a duration (30m, 4h, 2d) and a reason".to_string(), id)),
+                    },
+                };
+                match act {
+                    Ok((id, act)) => {
+                        self.mode = Mode::Normal;
+                        return vec![Command::AlertAct(id, act)];
+                    }
+                    Err((e, _)) => {
+                        self.mode = Mode::Input {
+                            prompt,
+                            text,
+                            purpose,
+                            error: Some(e),
+                        };
+                        return vec![];
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.mode = Mode::Input {
+            prompt,
+            text,
+            purpose,
+            error: None,
+        };
         vec![]
     }
 
@@ -444,7 +587,7 @@ impl App {
         self.render_message(message, f);
         self.render_footer(footer, f);
         match &self.mode {
-            Mode::Help => self.render_help(body, f),
+            Mode::Help => self.render_help(area, f),
             Mode::Confirm(c) => self.render_confirm(c, body, f),
             _ => {}
         }
@@ -458,6 +601,7 @@ impl App {
             focused: self.focus == p,
             zoomed: self.zoomed,
             theme: &self.theme,
+            ladder: &self.ladder,
         };
         let buf = f.buffer_mut();
         match p {
@@ -510,6 +654,24 @@ impl App {
 
     fn render_footer(&self, area: Rect, f: &mut Frame) {
         let th = &self.theme;
+        if let Mode::Input {
+            prompt,
+            text,
+            error,
+            ..
+        } = &self.mode
+        {
+            let mut spans = vec![
+                Span::styled(format!(" {prompt}: "), th.focus()),
+                Span::raw(format!("{text}▏")),
+            ];
+            match error {
+                Some(e) => spans.push(Span::styled(format!("  {e}"), th.danger())),
+                None => spans.push(Span::styled("  Enter ok · Esc cancel", th.muted())),
+            }
+            Line::from(spans).render(area, f.buffer_mut());
+            return;
+        }
         let scopes: &[Scope] = match self.mode {
             Mode::Filter => {
                 let line = Line::from(vec![
@@ -524,6 +686,8 @@ impl App {
             }
             Mode::Customer(_) => &[Scope::Global, Scope::Selection],
             _ if self.focus == PaneId::Segments => &[Scope::Global, Scope::List],
+            // Triage keys first; the runner's keys are one Tab away.
+            _ if self.focus == PaneId::Alerts => &[Scope::Alert, Scope::List],
             _ => &[Scope::Global, Scope::List, Scope::Selection],
         };
         // Esc only matters when there is something to back out of.
@@ -531,7 +695,15 @@ impl App {
             || matches!(self.mode, Mode::Customer(_))
             || !self.filters[self.focus.index()].is_empty();
         let mut spans = vec![Span::raw(" ")];
-        for (k, h) in keymap::hints(scopes, self.readonly) {
+        let mut hints = keymap::hints(scopes, self.readonly);
+        if !scopes.contains(&Scope::Global) {
+            hints.extend(
+                keymap::hints(&[Scope::Global], self.readonly)
+                    .into_iter()
+                    .filter(|(_, h)| *h == "help" || *h == "quit"),
+            );
+        }
+        for (k, h) in hints {
             // Esc matters only with something to back out of; zoomed, Tab is room for Esc.
             if (h == "back" && !backable) || (h == "pane" && self.zoomed) {
                 continue;
@@ -611,4 +783,23 @@ impl App {
             )
             .render(r, f.buffer_mut());
     }
+}
+
+/// "4h waiting on the customer" → (now + 4 h, "waiting on the customer"). Units m, h, d; the
+/// reason is required.
+pub fn parse_snooze(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
+    let (dur, reason) = text.trim().split_once(' ')?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return None;
+    }
+    let (n, unit) = dur.split_at(dur.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    let d = match unit {
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return None,
+    };
+    Some((chrono::Utc::now() + d, reason.to_string()))
 }

@@ -24,6 +24,11 @@ pub enum Action {
     Rollback,
     Halt,
     Help,
+    Acknowledge,
+    Escalate,
+    Resolve,
+    Snooze,
+    Own,
 }
 
 impl Action {
@@ -43,6 +48,8 @@ pub enum Scope {
     List,
     /// Only where a customer or batch is selected.
     Selection,
+    /// Only in the Alerts pane.
+    Alert,
 }
 
 pub struct Binding {
@@ -210,6 +217,41 @@ pub const BINDINGS: &[Binding] = &[
         hint: "help",
         help: "this help",
         scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('a'), N)],
+        action: Action::Acknowledge,
+        hint: "ack",
+        help: "acknowledge the alert (stops its climb)",
+        scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('e'), N)],
+        action: Action::Escalate,
+        hint: "escalate",
+        help: "escalate the alert one level now (asks for a note)",
+        scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('x'), N)],
+        action: Action::Resolve,
+        hint: "resolve",
+        help: "resolve the alert (asks for a note)",
+        scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('z'), N)],
+        action: Action::Snooze,
+        hint: "snooze",
+        help: "snooze the alert: a duration (30m, 4h, 2d) and a reason",
+        scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('o'), N)],
+        action: Action::Own,
+        hint: "own",
+        help: "take ownership of the alert",
+        scope: Scope::Alert,
     },
 ];
 

@@ -101,6 +101,7 @@ async fn event_loop(
         theme::Theme::from_env(),
         ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
     );
+    app.ladder = ctx.cfg.escalation.level.clone();
     let (view_tx, view_rx) = watch::channel(app.view.clone());
     let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
@@ -260,6 +261,9 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
             Command::Halt => set_runner_state(&ctx, RunnerState::Halted, "halted from the console")
                 .await
                 .map(|_| "HALTED: no work is claimed until released with s".to_string()),
+            Command::AlertAct(id, act) => {
+                crate::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
+            }
             Command::Rollback(scope) => rollback::rollback(&ctx, &scope).await.map(|r| {
                 let mut m = format!(
                     "rolled back {} customers ({}) in {:.2}s, verified",

@@ -1,28 +1,94 @@
-//! Alerts: failed and quarantined customers with the reason, newest first. (Health alerts
-//! join them with the health work.)
+//! Alerts: open alerts in triage order (severity, segment priority, age) with the score's move,
+//! the escalation level and the time until it climbs, the owner, and the age.
 
+use chrono::Utc;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Widget};
 
 use super::{PaneCtx, PaneId, age_since, frame};
-use crate::engine::status::AlertRow;
+use crate::alerts::AlertView;
+use crate::config::EscalationLevel;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableRow};
 
-impl TableRow for AlertRow {
+/// "80→65↓", "65", or "-".
+pub fn score_move(a: &AlertView) -> String {
+    match (a.previous_score, a.score) {
+        (Some(p), Some(s)) => {
+            let arrow = if s < p - 0.05 {
+                "↓"
+            } else if s > p + 0.05 {
+                "↑"
+            } else {
+                "→"
+            };
+            format!("{p:.0}→{s:.0}{arrow}")
+        }
+        (None, Some(s)) => format!("{s:.0}"),
+        _ => "-".into(),
+    }
+}
+
+/// "L1 42m" (climbs in 42 minutes), "L2 ack", "L1 zz" (snoozed), "L4" (top, or no timeout).
+pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel]) -> String {
+    let idx = (a.level.max(1) - 1) as usize;
+    let name = ladder
+        .get(idx)
+        .map_or_else(|| format!("L{}", a.level), |l| l.name.clone());
+    let now = Utc::now();
+    if a.status == "acknowledged" {
+        return format!("{name} ack");
+    }
+    if a.snoozed_until
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .is_some_and(|u| u > now)
+    {
+        return format!("{name} zz");
+    }
+    match (ladder.get(idx), crate::clock::parse(&a.level_since)) {
+        (Some(l), Some(since)) if l.timeout_minutes > 0 && idx + 1 < ladder.len() => {
+            let left = since + chrono::Duration::minutes(l.timeout_minutes as i64) - now;
+            format!("{name} {}", crate::clock::age(left.num_seconds().max(0)))
+        }
+        _ => name,
+    }
+}
+
+struct Row<'a> {
+    a: &'a AlertView,
+    ladder: &'a [EscalationLevel],
+    wide: bool,
+}
+
+impl TableRow for Row<'_> {
     fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
-        let status = if self.status == "quarantined" {
-            "quar"
-        } else {
-            "fail"
+        let a = self.a;
+        let sev = match a.severity.as_str() {
+            "critical" => theme.danger(),
+            "warning" => theme.warn(),
+            _ => theme.muted(),
         };
+        let customer = format!("{} {}", a.legacy_id, a.name);
+        if !self.wide {
+            return vec![
+                Cell::from(level_cell(a, self.ladder)).style(sev),
+                Cell::from(customer),
+                Cell::from(a.rule.as_str()),
+                Cell::from(score_move(a)),
+            ];
+        }
         vec![
-            Cell::from(age_since(&self.since)).style(theme.muted()),
-            Cell::from(status).style(theme.status(&self.status)),
-            Cell::from(format!("{} {}", self.legacy_id, self.name)),
-            Cell::from(self.segment.as_str()).style(theme.muted()),
-            Cell::from(self.reason.as_str()),
+            Cell::from(a.severity.as_str()).style(sev),
+            Cell::from(customer),
+            Cell::from(a.segment.as_str()).style(theme.muted()),
+            Cell::from(a.rule.as_str()),
+            Cell::from(score_move(a)),
+            Cell::from(level_cell(a, self.ladder)),
+            Cell::from(a.owner.clone().unwrap_or_default()),
+            Cell::from(age_since(&a.opened_at)).style(theme.muted()),
+            Cell::from(a.detail.as_str()).style(theme.muted()),
         ]
     }
 }
@@ -37,21 +103,47 @@ impl Widget for View<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let wide = inner.width >= 100;
+        let rows: Vec<Row> = cx
+            .snap
+            .alerts
+            .iter()
+            .map(|a| Row {
+                a,
+                ladder: cx.ladder,
+                wide,
+            })
+            .collect();
+        let (header, widths): (&[&'static str], Vec<Constraint>) = if wide {
+            (
+                &[
+                    "Severity", "Customer", "Segment", "Rule", "Score", "Level", "Owner", "Age",
+                    "Detail",
+                ],
+                vec![
+                    Constraint::Length(8),
+                    Constraint::Length(24),
+                    Constraint::Length(10),
+                    Constraint::Length(16),
+                    Constraint::Length(8),
+                    Constraint::Length(8),
+                    Constraint::Length(12),
+                    Constraint::Length(4),
+                    Constraint::Fill(1),
+                ],
+            )
+        } else {
+            (
+                &["Level", "Customer", "Rule", "Score"],
+                vec![
+                    Constraint::Length(7),
+                    Constraint::Fill(1),
+                    Constraint::Length(11),
+                    Constraint::Length(7),
+                ],
+            )
+        };
         table::render(
-            inner,
-            buf,
-            &["Age", "", "Customer", "Segment", "Reason"],
-            &[
-                Constraint::Length(4),
-                Constraint::Length(4),
-                Constraint::Length(if wide { 28 } else { 16 }),
-                Constraint::Length(if wide { 10 } else { 0 }),
-                Constraint::Fill(1),
-            ],
-            &cx.snap.alerts,
-            cx.list,
-            cx.focused,
-            cx.theme,
+            inner, buf, header, &widths, &rows, cx.list, cx.focused, cx.theme,
         );
     }
 }

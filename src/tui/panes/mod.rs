@@ -53,6 +53,8 @@ pub struct PaneCtx<'a> {
     pub focused: bool,
     pub zoomed: bool,
     pub theme: &'a Theme,
+    /// The escalation ladder, for the alerts' countdowns.
+    pub ladder: &'a [crate::config::EscalationLevel],
 }
 
 /// The pane's frame: title, filter, focus.
