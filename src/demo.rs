@@ -87,12 +87,15 @@ step_delay_ms = {step_delay_ms}
 
 # Health: the success plan's model (engagement 30, success 30, satisfaction 20, financial 20).
 # `success` reads migration outcomes from the state database, so failures lower health.
+# Engagement: any contact in the last year counts 50, each message 15 more; none at all, 30.
+# Financial: 40 for any paid revenue, plus 1 point per $50; none, 20.
 [[health.component]]
 name = "engagement"
 weight = 30
 database = "source"
+default = 30
 query = """
-SELECT client_id AS legacy_id, MIN(100, COUNT(*) * 25) AS value FROM messages
+SELECT client_id AS legacy_id, MIN(100, 50 + COUNT(*) * 15) AS value FROM messages
 WHERE sent_at >= date('{as_of}', '-365 days') GROUP BY client_id"""
 
 [[health.component]]
@@ -108,7 +111,7 @@ FROM customers"""
 name = "satisfaction"
 weight = 20
 database = "source"
-default = 50
+default = 60
 query = """
 SELECT client_id AS legacy_id, (AVG(csat) - 1) * 25 AS value FROM messages
 WHERE csat IS NOT NULL GROUP BY client_id"""
@@ -117,8 +120,9 @@ WHERE csat IS NOT NULL GROUP BY client_id"""
 name = "financial"
 weight = 20
 database = "source"
+default = 20
 query = """
-SELECT client_id AS legacy_id, MAX(0, MIN(100, SUM(amount_cents) / 2000.0)) AS value FROM payments
+SELECT client_id AS legacy_id, MAX(0, MIN(100, 40 + SUM(amount_cents) / 5000.0)) AS value FROM payments
 WHERE paid_on >= date('{as_of}', '-365 days') AND status = 'PAID' GROUP BY client_id"""
 
 [mapping.customers]
