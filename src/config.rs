@@ -46,6 +46,7 @@ pub struct Config {
     pub health: Health,
     pub alerts: AlertsConfig,
     pub escalation: Escalation,
+    pub notify: Notify,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -367,6 +368,142 @@ pub struct EscalationLevel {
     pub title: String,
     /// Minutes an unacknowledged alert stays at this level before it climbs (0: it does not).
     pub timeout_minutes: u64,
+    /// `[notify.target.<name>]`s told when an alert reaches, or changes at, this level.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+/// Outgoing notifications: an outbox in the state database, delivered over HTTP with retries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// Delivery attempts before a message is dead-lettered.
+    pub max_attempts: i64,
+    /// The first retry's delay in ms; it doubles each attempt, plus random jitter up to as much.
+    pub backoff_ms: u64,
+    /// The target that receives the customers' "your account has moved" notifications.
+    pub moved: Option<String>,
+    #[serde(default)]
+    pub target: BTreeMap<String, Target>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A Slack incoming webhook (`text` and `blocks`).
+    Slack,
+    /// PagerDuty Events API v2 (needs a routing key).
+    Pagerduty,
+    /// A JSON webhook signed with HMAC-SHA256 (needs a secret).
+    Webhook,
+}
+
+/// One notification target. Each secret (the URL, a PagerDuty routing key, an HMAC secret) is
+/// given as the value itself, `*_env` (an environment variable's name) or `*_file` (a file
+/// readable only by its owner).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub kind: TargetKind,
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<PathBuf>,
+    pub routing_key: Option<String>,
+    pub routing_key_env: Option<String>,
+    pub routing_key_file: Option<PathBuf>,
+    pub secret: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<PathBuf>,
+}
+
+/// A target with its secrets read.
+#[derive(Clone)]
+pub struct ResolvedTarget {
+    pub kind: TargetKind,
+    pub url: String,
+    pub routing_key: Option<String>,
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for ResolvedTarget {
+    // Secrets never reach a log, even through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedTarget")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads one secret from its value, environment variable or owner-only file.
+fn secret(
+    key: &str,
+    value: &Option<String>,
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+) -> Result<Option<String>, String> {
+    if let Some(v) = value {
+        return Ok(Some(v.clone()));
+    }
+    if let Some(e) = env {
+        return std::env::var(e)
+            .map(Some)
+            .map_err(|_| format!("key `{key}_env`: environment variable {e} is not set"));
+    }
+    if let Some(f) = file {
+        use std::os::unix::fs::PermissionsExt;
+        let meta =
+            std::fs::metadata(f).map_err(|e| format!("key `{key}_file`: {}: {e}", f.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "key `{key}_file`: {} is readable by group or others; run `chmod 600 {}`",
+                f.display(),
+                f.display()
+            ));
+        }
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("key `{key}_file`: {}: {e}", f.display()))?;
+        return Ok(Some(text.trim().to_string()));
+    }
+    Ok(None)
+}
+
+impl Target {
+    /// Reads the target's secrets. Errors name the key and, for files, the fix.
+    pub fn resolve(&self, name: &str) -> Result<ResolvedTarget, String> {
+        let k = |s: &str| format!("notify.target.{name}.{s}");
+        let url = secret(&k("url"), &self.url, &self.url_env, &self.url_file)?
+            .ok_or_else(|| format!("key `{}`: give url, url_env or url_file", k("url")))?;
+        let routing_key = secret(
+            &k("routing_key"),
+            &self.routing_key,
+            &self.routing_key_env,
+            &self.routing_key_file,
+        )?;
+        let secret = secret(
+            &k("secret"),
+            &self.secret,
+            &self.secret_env,
+            &self.secret_file,
+        )?;
+        if self.kind == TargetKind::Pagerduty && routing_key.is_none() {
+            return Err(format!(
+                "key `{}`: a pagerduty target needs a routing key",
+                k("routing_key")
+            ));
+        }
+        if self.kind == TargetKind::Webhook && secret.is_none() {
+            return Err(format!(
+                "key `{}`: a webhook target needs an HMAC secret",
+                k("secret")
+            ));
+        }
+        Ok(ResolvedTarget {
+            kind: self.kind,
+            url,
+            routing_key,
+            secret,
+        })
+    }
 }
 
 impl Health {
@@ -521,6 +658,21 @@ impl Config {
                     r.name
                 ));
             }
+        }
+        for (name, t) in &self.notify.target {
+            t.resolve(name)
+                .map_err(|m| ConfigError::new(&self.path, m))?;
+        }
+        let known = |t: &String| self.notify.target.contains_key(t);
+        for (i, l) in self.escalation.level.iter().enumerate() {
+            if let Some(t) = l.targets.iter().find(|t| !known(t)) {
+                return err(format!(
+                    "key `escalation.level[{i}].targets`: no [notify.target.{t}]"
+                ));
+            }
+        }
+        if let Some(t) = self.notify.moved.as_ref().filter(|t| !known(t)) {
+            return err(format!("key `notify.moved`: no [notify.target.{t}]"));
         }
         if self.escalation.level.is_empty() {
             return err("key `escalation.level`: the ladder needs at least one level".into());

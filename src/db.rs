@@ -87,6 +87,11 @@ pub fn migrator() -> Migrator {
             "alerts",
             include_str!("../migrations/state/0005_alerts.sql"),
         ),
+        m(
+            6,
+            "outbox",
+            include_str!("../migrations/state/0006_outbox.sql"),
+        ),
     ])
 }
 

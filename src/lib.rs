@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod health;
+pub mod notify;
 pub mod paths;
 pub mod report;
 pub mod schema;

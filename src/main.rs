@@ -255,12 +255,15 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 plan::rebatch(&ctx.state, n).await?;
             }
             let printer = print_notices(&mut ctx);
+            // Deliver notifications while this run lasts; what is left waits in the outbox.
+            let outbox = tokio::spawn(cutover::notify::worker(ctx.clone()));
             let opts = run::RunOpts {
                 segment: a.segment.clone(),
                 max_batches: a.batches,
                 dry_run: a.dry_run,
             };
             let s = run::run(&ctx, &opts).await;
+            outbox.abort();
             ctx.notices = None;
             drop(ctx.notices.take());
             let s = s?;

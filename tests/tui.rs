@@ -186,6 +186,7 @@ fn fixture() -> Snapshot {
                 done: 7,
                 rolled_back: 0,
             },
+            notifications: Outbox::default(),
         },
         throughput: (0..30)
             .map(|i| if i < 20 { 0 } else { (i as u64 - 19) * 3 })

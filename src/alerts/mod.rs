@@ -88,6 +88,62 @@ async fn audit(
     Ok(())
 }
 
+/// Writes the outbox messages for an alert `event` (alert.opened, alert.escalated,
+/// alert.acknowledged, alert.resolved) to the targets of the alert's current level, in `tx`.
+async fn notify_alert(
+    ctx: &Ctx,
+    tx: &mut Transaction<'static, Sqlite>,
+    id: i64,
+    event: &str,
+    actor: &str,
+    note: &str,
+) -> eyre::Result<()> {
+    let ladder = &ctx.cfg.escalation.level;
+    if ladder.iter().all(|l| l.targets.is_empty()) {
+        return Ok(());
+    }
+    let r = sqlx::query(
+        "SELECT a.dedup_key, a.rule, a.severity, a.level, a.score, a.previous_score, a.detail, a.customer_id,
+                c.legacy_id, c.name, c.segment
+         FROM alerts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let level: i64 = r.try_get(3)?;
+    let Some(step) = ladder.get((level.max(1) - 1) as usize) else {
+        return Ok(());
+    };
+    let customer_id: i64 = r.try_get(7)?;
+    let payload = serde_json::json!({
+        "event": event,
+        "at": clock::now(),
+        "actor": actor,
+        "note": note,
+        "alert": {
+            "id": id,
+            "dedup_key": r.try_get::<String, _>(0)?,
+            "rule": r.try_get::<String, _>(1)?,
+            "severity": r.try_get::<String, _>(2)?,
+            "level": step.name,
+            "level_title": step.title,
+            "score": r.try_get::<Option<f64>, _>(4)?,
+            "previous_score": r.try_get::<Option<f64>, _>(5)?,
+            "detail": r.try_get::<String, _>(6)?,
+        },
+        "customer": {
+            "legacy_id": r.try_get::<String, _>(8)?,
+            "name": r.try_get::<String, _>(9)?,
+            "segment": r.try_get::<String, _>(10)?,
+        },
+    });
+    for t in &step.targets {
+        let key = format!("alert:{id}:{event}:{level}:{t}");
+        crate::notify::enqueue(tx, &key, Some(customer_id), "alert", Some(t), &payload).await?;
+    }
+    Ok(())
+}
+
 /// Applies every rule to the customers `only` (state ids), or to everyone: opens alerts for
 /// new breaches, updates open ones whose score or detail changed, resolves those whose
 /// condition cleared.
@@ -156,6 +212,7 @@ pub async fn evaluate(
             )
             .await?;
             if new {
+                notify_alert(ctx, &mut tx, id, "alert.opened", "cutover", "").await?;
                 out.opened += 1;
             } else {
                 out.updated += 1;
@@ -182,6 +239,15 @@ pub async fn evaluate(
                 "cutover",
                 "alert resolved",
                 id,
+                "condition cleared",
+            )
+            .await?;
+            notify_alert(
+                ctx,
+                &mut tx,
+                id,
+                "alert.resolved",
+                "cutover",
                 "condition cleared",
             )
             .await?;
@@ -224,6 +290,7 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
                 level.name, to.name, to.title, level.timeout_minutes
             );
             audit(&mut tx, "cutover", "alert escalated", id, &detail).await?;
+            notify_alert(ctx, &mut tx, id, "alert.escalated", "cutover", &detail).await?;
             climbed.push(id);
         }
     }
@@ -340,6 +407,15 @@ pub async fn act(
         }
     };
     audit(&mut tx, actor, action, id, &detail).await?;
+    let event = match act {
+        Act::Acknowledge => Some("alert.acknowledged"),
+        Act::Escalate(_) => Some("alert.escalated"),
+        Act::Resolve(_) => Some("alert.resolved"),
+        Act::Snooze(..) | Act::TakeOwnership => None,
+    };
+    if let Some(event) = event {
+        notify_alert(ctx, &mut tx, id, event, actor, &detail).await?;
+    }
     tx.commit().await?;
     Ok(format!(
         "alert {id}: {action}{}",

@@ -619,17 +619,17 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 let now = clock::now();
                 for m in &todo {
                     let payload = serde_json::json!({
-                        "kind": "moved", "customer": m.legacy_id, "attempt": m.attempts,
+                        "event": "customer.moved", "at": now, "customer": { "legacy_id": m.legacy_id },
+                        "attempt": m.attempts,
                     });
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO notifications (dedup_key, customer_id, kind, payload, created_at)
-                         VALUES (?, ?, 'moved', ?, ?)",
+                    crate::notify::enqueue(
+                        &mut tx,
+                        &format!("moved:{}:{}", m.legacy_id, m.attempts),
+                        Some(m.id),
+                        "moved",
+                        ctx.cfg.notify.moved.as_deref(),
+                        &payload,
                     )
-                    .bind(format!("moved:{}:{}", m.legacy_id, m.attempts))
-                    .bind(m.id)
-                    .bind(payload.to_string())
-                    .bind(now.clone())
-                    .execute(&mut *tx)
                     .await?;
                 }
                 for chunk in todo.chunks(CHUNK) {

@@ -96,6 +96,15 @@ pub struct Alerts {
     pub open: i64,
 }
 
+/// The notification outbox.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Outbox {
+    /// Waiting for delivery (including retries).
+    pub pending: i64,
+    /// Dead-lettered: refused, or out of attempts.
+    pub dead: i64,
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Batches {
     pub pending: i64,
@@ -112,6 +121,7 @@ pub struct Status {
     pub runner: RunnerStatus,
     pub alerts: Alerts,
     pub batches: Batches,
+    pub notifications: Outbox,
 }
 
 /// Reads the status. Errors: the state database failing.
@@ -204,12 +214,24 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
             _ => batches.rolled_back = n,
         }
     }
+    let mut notifications = Outbox::default();
+    for r in sqlx::query("SELECT status, COUNT(*) FROM notifications WHERE status IN ('pending', 'dead') GROUP BY status")
+        .fetch_all(state)
+        .await?
+    {
+        let n: i64 = r.try_get(1)?;
+        match r.try_get::<String, _>(0)?.as_str() {
+            "pending" => notifications.pending = n,
+            _ => notifications.dead = n,
+        }
+    }
     let alerts = Alerts {
         open: sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
             .fetch_one(state)
             .await?,
     };
     Ok(Status {
+        notifications,
         customers,
         segments,
         runner,

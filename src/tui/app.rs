@@ -635,6 +635,17 @@ impl App {
         if self.readonly {
             spans.push(Span::styled(" · READ-ONLY", th.warn()));
         }
+        if let Some(dead) = self
+            .snap
+            .as_ref()
+            .map(|s| s.status.notifications.dead)
+            .filter(|n| *n > 0)
+        {
+            spans.push(Span::styled(
+                format!(" · {dead} notifications dead-lettered"),
+                th.danger(),
+            ));
+        }
         if let Some(e) = &self.poll_error {
             spans.push(Span::styled(format!(" · poll failed: {e}"), th.danger()));
         }

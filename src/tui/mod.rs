@@ -119,6 +119,7 @@ async fn event_loop(
         [
             tokio::spawn(crate::health::schedule(ctx.clone())),
             tokio::spawn(crate::alerts::watch(ctx.clone())),
+            tokio::spawn(crate::notify::worker(ctx.clone())),
         ]
     });
     let mut engine: Option<tokio::task::JoinHandle<()>> = None;

@@ -1,0 +1,303 @@
+//! Outgoing notifications. A message is written to the `notifications` outbox in the same
+//! transaction as the change that caused it, then delivered by [`deliver_due`]: Slack incoming
+//! webhooks (`text` and `blocks`), PagerDuty Events API v2, or a JSON webhook signed with
+//! HMAC-SHA256. 429, 5xx and network errors are retried with exponential backoff and jitter
+//! (honouring `Retry-After`); any other 4xx, or running out of attempts, dead-letters the
+//! message. Secrets come from the config's resolved targets, never from the database, and never
+//! reach a log: errors name the target, not its URL.
+
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use sqlx::{Row as _, Sqlite, Transaction};
+
+use crate::clock;
+use crate::config::{ResolvedTarget, TargetKind};
+use crate::engine::Ctx;
+
+/// Writes a message for `target` in `tx`; a repeated `dedup_key` is ignored, so a retried
+/// change never sends twice.
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Sqlite>,
+    dedup_key: &str,
+    customer_id: Option<i64>,
+    kind: &str,
+    target: Option<&str>,
+    event: &Value,
+) -> eyre::Result<()> {
+    let now = clock::now();
+    sqlx::query(
+        "INSERT OR IGNORE INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(dedup_key.to_string())
+    .bind(customer_id)
+    .bind(kind.to_string())
+    .bind(event.to_string())
+    .bind(now.clone())
+    .bind(if target.is_some() { "pending" } else { "recorded" })
+    .bind(target.map(str::to_string))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One line a person reads: "[CRITICAL] L2 technical support · customer 1412 Ben Jones
+/// (High-value) · migration_failed: … (score 75 → 55)".
+pub fn summary(event: &Value) -> String {
+    let a = &event["alert"];
+    let c = &event["customer"];
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    if a.is_null() {
+        return format!(
+            "{} · customer {} {}",
+            s(&event["event"]),
+            s(&c["legacy_id"]),
+            s(&c["name"])
+        );
+    }
+    let score = match (a["previous_score"].as_f64(), a["score"].as_f64()) {
+        (Some(p), Some(n)) => format!(" (score {p:.0} → {n:.0})"),
+        (None, Some(n)) => format!(" (score {n:.0})"),
+        _ => String::new(),
+    };
+    let note = event["note"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .map(|n| format!(" · note: {n}"))
+        .unwrap_or_default();
+    format!(
+        "[{}] {} {} {} · customer {} {} ({}) · {}: {}{score}{note}",
+        s(&a["severity"]).to_uppercase(),
+        s(&event["event"]),
+        s(&a["level"]),
+        s(&a["level_title"]),
+        s(&c["legacy_id"]),
+        s(&c["name"]),
+        s(&c["segment"]),
+        s(&a["rule"]),
+        s(&a["detail"]),
+    )
+}
+
+/// The request body for `target`, and the signature header for webhooks.
+pub fn render(target: &ResolvedTarget, event: &Value) -> (String, Option<String>) {
+    match target.kind {
+        TargetKind::Slack => {
+            let text = summary(event);
+            let body = json!({
+                "text": text,
+                "blocks": [
+                    { "type": "section", "text": { "type": "mrkdwn", "text": text } },
+                    { "type": "context", "elements": [ { "type": "mrkdwn", "text": format!("cutover · {}", event["at"].as_str().unwrap_or("")) } ] }
+                ]
+            });
+            (body.to_string(), None)
+        }
+        TargetKind::Pagerduty => {
+            let a = &event["alert"];
+            let action = match event["event"].as_str() {
+                Some("alert.acknowledged") => "acknowledge",
+                Some("alert.resolved") => "resolve",
+                _ => "trigger",
+            };
+            let severity = match a["severity"].as_str() {
+                Some("critical") => "critical",
+                Some("warning") => "warning",
+                _ => "info",
+            };
+            let mut summary = summary(event);
+            summary.truncate(1024);
+            let body = json!({
+                "routing_key": target.routing_key.clone().unwrap_or_default(),
+                "event_action": action,
+                // Stable per alert (rule and customer), so PagerDuty groups every event of it.
+                "dedup_key": a["dedup_key"],
+                "payload": {
+                    "summary": summary,
+                    "severity": severity,
+                    "source": "cutover",
+                    "custom_details": {
+                        "score": a["score"],
+                        "previous_score": a["previous_score"],
+                        "rule": a["rule"],
+                        "segment": event["customer"]["segment"],
+                        "level": a["level"],
+                    }
+                }
+            });
+            (body.to_string(), None)
+        }
+        TargetKind::Webhook => {
+            let body = event.to_string();
+            let key = target.secret.clone().unwrap_or_default();
+            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+                .expect("HMAC takes keys of any length");
+            mac.update(body.as_bytes());
+            let sig = mac
+                .finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>();
+            (body, Some(format!("sha256={sig}")))
+        }
+    }
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    /// Retry no earlier than this.
+    Retry(DateTime<Utc>, String),
+    Dead(String),
+}
+
+/// The delay before retry number `attempt` (1-based): `base × 2^(attempt-1)` plus up to as
+/// much again of jitter, or the server's `Retry-After` when it gave one.
+pub fn backoff(base_ms: u64, attempt: i64, retry_after: Option<u64>) -> chrono::Duration {
+    if let Some(s) = retry_after {
+        return chrono::Duration::seconds(s as i64);
+    }
+    let exp = base_ms.saturating_mul(1u64 << (attempt - 1).clamp(0, 20));
+    // Jitter only spreads retries apart, so a clock-seeded generator is enough.
+    let seed = Utc::now().timestamp_subsec_nanos() as u64 ^ attempt as u64;
+    let jitter = rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_range(0..=exp);
+    chrono::Duration::milliseconds(exp.saturating_add(jitter).min(3_600_000) as i64)
+}
+
+/// Sends one message and classifies the answer.
+pub async fn send(
+    http: &reqwest::Client,
+    name: &str,
+    target: &ResolvedTarget,
+    event: &Value,
+    attempt: i64,
+    policy: &crate::config::Notify,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let (body, signature) = render(target, event);
+    let mut req = http
+        .post(&target.url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(sig) = signature {
+        req = req.header("x-cutover-signature", sig);
+    }
+    let (retry, why, after) = match req.send().await {
+        Ok(r) if r.status().is_success() => return Outcome::Delivered,
+        Ok(r) => {
+            let code = r.status().as_u16();
+            let after = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            (
+                code == 429 || code >= 500,
+                format!("target {name} answered HTTP {code}"),
+                after,
+            )
+        }
+        // Without the URL: it may hold a secret.
+        Err(e) => (
+            true,
+            format!(
+                "target {name}: {}",
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "connection failed"
+                }
+            ),
+            None,
+        ),
+    };
+    if !retry {
+        return Outcome::Dead(format!("{why} (not retried)"));
+    }
+    if attempt >= policy.max_attempts {
+        return Outcome::Dead(format!("{why}; gave up after {attempt} attempts"));
+    }
+    Outcome::Retry(now + backoff(policy.backoff_ms, attempt, after), why)
+}
+
+/// Delivers up to 100 messages that are due at `now`; returns `(id, outcome)` for each.
+///
+/// Errors: the state database failing. A target missing from the config dead-letters its
+/// messages rather than failing the run.
+pub async fn deliver_due(
+    ctx: &Ctx,
+    http: &reqwest::Client,
+    now: DateTime<Utc>,
+) -> eyre::Result<Vec<(i64, Outcome)>> {
+    let due = sqlx::query(
+        "SELECT id, target, payload, attempts FROM notifications
+         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 100",
+    )
+    .bind(clock::fmt(now))
+    .fetch_all(&ctx.state)
+    .await?;
+    let mut out = Vec::new();
+    for r in due {
+        let (id, target, payload, attempts): (i64, String, String, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let attempt = attempts + 1;
+        let cfg = &ctx.cfg.notify;
+        let outcome = match cfg.target.get(&target).map(|t| t.resolve(&target)) {
+            Some(Ok(t)) => {
+                let event: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+                send(http, &target, &t, &event, attempt, cfg, now).await
+            }
+            Some(Err(e)) => Outcome::Dead(e),
+            None => Outcome::Dead(format!("no [notify.target.{target}] in the config")),
+        };
+        let at = clock::fmt(now);
+        let (status, next, error, delivered) = match &outcome {
+            Outcome::Delivered => ("delivered", None, None, Some(at)),
+            Outcome::Retry(t, why) => ("pending", Some(clock::fmt(*t)), Some(why.clone()), None),
+            Outcome::Dead(why) => ("dead", None, Some(why.clone()), None),
+        };
+        sqlx::query(
+            "UPDATE notifications SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+             last_error = COALESCE(?, last_error), delivered_at = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(attempt)
+        .bind(next)
+        .bind(error.clone())
+        .bind(delivered)
+        .bind(id)
+        .execute(&ctx.state)
+        .await?;
+        if let Some(e) = &error {
+            tracing::warn!(notification = id, target = %target, error = %e, status, "notification not delivered");
+        }
+        out.push((id, outcome));
+    }
+    Ok(out)
+}
+
+/// Delivers due messages every second until aborted (the console and `cutover run` run it).
+pub async fn worker(ctx: Ctx) {
+    let http = match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the HTTP client; notifications stay in the outbox");
+            return;
+        }
+    };
+    loop {
+        if let Err(e) = deliver_due(&ctx, &http, Utc::now()).await {
+            tracing::warn!(error = %format!("{e:#}"), "notification delivery failed");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
