@@ -73,6 +73,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List success plans with milestone progress: owner, type, status, completed of total,
+    /// the next milestone due and how many are overdue.
+    Plans {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause the runner: every worker stops at its next step boundary and waits.
     Pause,
     /// Resume a paused runner, or release a halted one (it stays idle until work is started).

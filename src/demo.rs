@@ -10,12 +10,11 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Deserialize;
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::config::Config;
+use crate::db;
 use crate::engine::{Ctx, plan};
-use crate::{clock, db};
 
 /// Options of `cutover demo`.
 #[derive(Debug, Clone)]
@@ -765,27 +764,13 @@ pub async fn generate_legacy(
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Template {
-    kind: String,
-    title: String,
-    milestone: Vec<TemplateMilestone>,
-}
-
-#[derive(Deserialize)]
-struct TemplateMilestone {
-    title: String,
-    due_days: i64,
-    priority: String,
-}
-
-/// The onboarding template shipped in `assets/templates/onboarding.toml`.
-const ONBOARDING: &str = include_str!("../assets/templates/onboarding.toml");
-
-/// Seeds an onboarding plan for every customer of the first-priority segment, started up to 60
-/// days before `as_of`; milestones due before `as_of` are mostly completed, a few left overdue.
+/// Seeds an onboarding plan (`assets/templates/onboarding.toml`) for every customer of the
+/// first-priority segment, started up to 60 days before `as_of`: milestones due before `as_of`
+/// are mostly completed, the first open one is in progress, so some are overdue. Adds a
+/// migration plan per wave, starting on its window's first day (the programme starts `as_of`).
 pub async fn seed_plans(state: &SqlitePool, seed: u64, as_of: NaiveDate) -> eyre::Result<usize> {
-    let t: Template = toml::from_str(ONBOARDING)?;
+    let onboarding = crate::plans::template("onboarding")?;
+    let migration = crate::plans::template("migration")?;
     let vip: Vec<String> = sqlx::query_scalar(
         "SELECT legacy_id FROM customers WHERE priority = (SELECT MIN(priority) FROM segments) ORDER BY id",
     )
@@ -794,58 +779,42 @@ pub async fn seed_plans(state: &SqlitePool, seed: u64, as_of: NaiveDate) -> eyre
     let owners = ["amara.okafor", "li.wei", "sofia.rossi", "tom.baker"];
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_91a5);
     let mut tx = db::write_tx(state).await?;
-    let now = clock::now();
     for cust in &vip {
         let owner = *pick(&mut rng, &owners);
         let start = as_of - Duration::days(rng.random_range(0..60));
-        let plan_id: i64 = sqlx::query_scalar(
-            "INSERT INTO success_plans (customer_legacy_id, kind, status, owner, title, created_at) VALUES (?, ?, 'active', ?, ?, ?)
-             ON CONFLICT (customer_legacy_id, kind, title) DO UPDATE SET owner = owner RETURNING id",
-        )
-        .bind(cust.clone())
-        .bind(t.kind.clone())
-        .bind(owner)
-        .bind(format!("{} {cust}", t.title))
-        .bind(now.clone())
-        .fetch_one(&mut *tx)
-        .await?;
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO milestones (plan_id, seq, title, owner, priority, due_on, status) ",
-        );
+        let (plan, _) = crate::plans::create(&mut tx, &onboarding, cust, owner, start).await?;
         let mut first_open = true;
-        let rows: Vec<_> = t
-            .milestone
-            .iter()
-            .enumerate()
-            .map(|(k, m)| {
-                let due = start + Duration::days(m.due_days);
-                let status = if due < as_of && rng.random_bool(0.85) {
-                    "completed"
-                } else if first_open {
-                    first_open = false;
-                    "in_progress"
-                } else {
-                    "pending"
-                };
-                (
-                    k as i64 + 1,
-                    m.title.clone(),
-                    m.priority.clone(),
-                    due.format("%Y-%m-%d").to_string(),
-                    status,
-                )
-            })
-            .collect();
-        qb.push_values(rows, |mut b, r| {
-            b.push_bind(plan_id)
-                .push_bind(r.0)
-                .push_bind(r.1)
-                .push_bind(owner)
-                .push_bind(r.2)
-                .push_bind(r.3)
-                .push_bind(r.4);
-        });
-        qb.build().execute(&mut *tx).await?;
+        for (k, m) in onboarding.milestone.iter().enumerate() {
+            let due = start + Duration::days(m.due_days);
+            let status = if due < as_of && rng.random_bool(0.85) {
+                "completed"
+            } else if std::mem::take(&mut first_open) {
+                "in_progress"
+            } else {
+                continue;
+            };
+            sqlx::query("UPDATE milestones SET status = ? WHERE plan_id = ? AND seq = ?")
+                .bind(status)
+                .bind(plan)
+                .bind(k as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    let waves: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, window_start_day FROM segments ORDER BY priority")
+            .fetch_all(&mut *tx)
+            .await?;
+    for (name, day) in waves {
+        let start = as_of + Duration::days(day - 1);
+        crate::plans::create(
+            &mut tx,
+            &migration,
+            &format!("wave:{name}"),
+            "migration.lead",
+            start,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(vip.len())

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod health;
 pub mod notify;
 pub mod paths;
+pub mod plans;
 pub mod report;
 pub mod schema;
 pub mod source;

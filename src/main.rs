@@ -456,6 +456,33 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 }
             }
         }
+        Command::Plans { json } => {
+            let ctx = open(&cli).await?;
+            let as_of = ctx.cfg.as_of().format("%Y-%m-%d").to_string();
+            let plans = status::plans(&ctx.state, "", &as_of, i64::MAX).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&plans)?);
+            } else {
+                println!(
+                    "{:<5} {:<26} {:<11} {:<10} {:<14} {:>9} {:<10} {:>7}",
+                    "id", "plan", "type", "status", "owner", "progress", "next due", "overdue"
+                );
+                for p in &plans {
+                    println!(
+                        "{:<5} {:<26} {:<11} {:<10} {:<14} {:>5}/{:<3} {:<10} {:>7}",
+                        p.id,
+                        p.title,
+                        p.kind,
+                        p.status,
+                        p.owner,
+                        p.completed,
+                        p.milestones,
+                        p.next_due.as_deref().unwrap_or("-"),
+                        p.overdue
+                    );
+                }
+            }
+        }
         Command::Pause | Command::Resume | Command::Halt { .. } => {
             refuse_readonly(&cli, "runner control")?;
             let ctx = open(&cli).await?;

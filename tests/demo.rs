@@ -89,18 +89,37 @@ async fn demo_populates_every_segment_and_the_audit_finds_defects() {
             .any(|n| n.chars().any(|c| ('\u{0590}'..='\u{06ff}').contains(&c))),
         "right-to-left names"
     );
-    let plans: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM success_plans")
-        .fetch_one(&ctx.state)
-        .await
-        .unwrap();
+    let plans: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM success_plans WHERE kind = 'onboarding'")
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap();
     let vip: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE segment = 'VIP'")
         .fetch_one(&ctx.state)
         .await
         .unwrap();
     assert_eq!(plans, vip, "an onboarding plan per VIP customer");
-    let ms: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM milestones")
+    let ms: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM milestones m JOIN success_plans p ON p.id = m.plan_id WHERE p.kind = 'onboarding'",
+    )
         .fetch_one(&ctx.state)
         .await
         .unwrap();
     assert_eq!(ms, vip * 5, "five phases each");
+    let waves: Vec<String> = sqlx::query_scalar(
+        "SELECT customer_legacy_id FROM success_plans WHERE kind = 'expansion' ORDER BY id",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(
+        waves,
+        [
+            "wave:VIP",
+            "wave:High-value",
+            "wave:Regular",
+            "wave:Inactive"
+        ],
+        "a migration plan per wave"
+    );
 }

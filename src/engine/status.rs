@@ -263,7 +263,7 @@ pub struct RecentRow {
 }
 
 /// A success plan with its milestone progress.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanRow {
     pub id: i64,
     pub customer: String,
@@ -377,38 +377,7 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
     .collect::<sqlx::Result<_>>()?;
     let alerts =
         crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
-    let plans = sqlx::query(
-        "SELECT p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner,
-           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),
-           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed'),
-           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')
-              AND (m.status = 'overdue' OR m.due_on < ?1)),
-           (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled'))
-         FROM success_plans p
-         WHERE (?2 = '%%' OR lower(p.title) LIKE ?2 OR lower(p.customer_legacy_id) LIKE ?2 OR lower(p.owner) LIKE ?2)
-         ORDER BY p.id LIMIT ?3",
-    )
-    .bind(view.as_of.clone())
-    .bind(like(&view.plans_filter))
-    .bind(view.limit)
-    .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(PlanRow {
-            id: r.try_get(0)?,
-            customer: r.try_get(1)?,
-            title: r.try_get(2)?,
-            kind: r.try_get(3)?,
-            status: r.try_get(4)?,
-            owner: r.try_get(5)?,
-            milestones: r.try_get(6)?,
-            completed: r.try_get(7)?,
-            overdue: r.try_get(8)?,
-            next_due: r.try_get(9)?,
-        })
-    })
-    .collect::<sqlx::Result<_>>()?;
+    let plans = plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
     Ok(Snapshot {
         status,
         throughput,
@@ -532,4 +501,47 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
     }
     d.health = crate::health::explain(state, legacy_id).await?;
     Ok(Some(d))
+}
+
+/// Success plans with milestone progress, in id order, at most `limit`, narrowed by `filter`
+/// (title, subject, owner); milestones due before `as_of` and not done count as overdue.
+pub async fn plans(
+    state: &SqlitePool,
+    filter: &str,
+    as_of: &str,
+    limit: i64,
+) -> eyre::Result<Vec<PlanRow>> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner,
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed'),
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')
+              AND (m.status = 'overdue' OR m.due_on < ?1)),
+           (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled'))
+         FROM success_plans p
+         WHERE (?2 = '%%' OR lower(p.title) LIKE ?2 OR lower(p.customer_legacy_id) LIKE ?2 OR lower(p.owner) LIKE ?2)
+         ORDER BY p.id LIMIT ?3",
+    )
+    .bind(as_of.to_string())
+    .bind(like(filter))
+    .bind(limit)
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(PlanRow {
+            id: r.try_get(0)?,
+            customer: r.try_get(1)?,
+            title: r.try_get(2)?,
+            kind: r.try_get(3)?,
+            status: r.try_get(4)?,
+            owner: r.try_get(5)?,
+            milestones: r.try_get(6)?,
+            completed: r.try_get(7)?,
+            overdue: r.try_get(8)?,
+            next_due: r.try_get(9)?,
+        })
+    })
+    .collect::<sqlx::Result<_>>()?;
+    Ok(rows)
 }
