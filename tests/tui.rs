@@ -478,3 +478,60 @@ fn triage_keys_act_on_the_selected_alert() {
         "triage keys need the Alerts pane"
     );
 }
+
+#[test]
+fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
+    let mut a = app(false);
+    a.on_key(key('4'));
+    a.on_key(code(KeyCode::Enter));
+    a.on_key(key('j'));
+    assert_eq!(a.on_key(code(KeyCode::Enter)), vec![Command::LoadPlan(1)]);
+    let ms = |i: i64, status: &str| cutover::plans::Milestone {
+        id: 10 + i,
+        seq: i,
+        title: ["Discovery and planning", "Technical setup", "Go-live"][(i - 1) as usize].into(),
+        owner: "li.wei".into(),
+        priority: if i == 3 {
+            "critical".into()
+        } else {
+            "high".into()
+        },
+        due_on: format!("2026-11-{:02}", 10 + i * 5),
+        status: status.into(),
+    };
+    a.on_plan(Some(cutover::plans::PlanDetail {
+        id: 1,
+        subject: "1007".into(),
+        title: "Onboarding 1007".into(),
+        kind: "onboarding".into(),
+        status: "active".into(),
+        owner: "li.wei".into(),
+        milestones: vec![ms(1, "completed"), ms(2, "overdue"), ms(3, "pending")],
+    }));
+    insta::assert_snapshot!("plan_80x24", screen(&draw(&a, 80, 24)));
+    a.on_key(key('j'));
+    assert_eq!(
+        a.on_key(key('d')),
+        vec![Command::Milestone(12, Some("completed".into()), None)]
+    );
+    assert_eq!(
+        a.on_key(key('i')),
+        vec![Command::Milestone(12, Some("in_progress".into()), None)]
+    );
+    a.on_key(key('w'));
+    for c in "sofia.rossi".chars() {
+        a.on_key(key(c));
+    }
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::Milestone(12, None, Some("sofia.rossi".into()))]
+    );
+    assert_eq!(a.mode, Mode::Plan(1), "back in the plan view");
+    a.on_key(code(KeyCode::Esc));
+    assert_eq!(a.mode, Mode::Normal);
+    a.on_key(key('3'));
+    assert_eq!(
+        a.on_key(key('n')),
+        vec![Command::OpenRecovery("1412".into())]
+    );
+}

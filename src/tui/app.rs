@@ -36,6 +36,11 @@ pub enum Command {
     SetView(View),
     /// An operator action on an alert (by id).
     AlertAct(i64, crate::alerts::Act),
+    LoadPlan(i64),
+    /// A milestone's new status or owner.
+    Milestone(i64, Option<String>, Option<String>),
+    /// Open (or find) the recovery plan of a customer (legacy id).
+    OpenRecovery(String),
     Quit,
 }
 
@@ -57,6 +62,8 @@ pub enum InputFor {
     ResolveNote(i64),
     /// "<duration> <reason>", e.g. "4h waiting on the customer".
     Snooze(i64),
+    /// A milestone's new owner.
+    Reassign(i64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +73,8 @@ pub enum Mode {
     Help,
     Confirm(Confirm),
     Customer(String),
+    /// The plan view, on a plan id.
+    Plan(i64),
     Input {
         prompt: String,
         text: String,
@@ -102,6 +111,10 @@ pub struct App {
     pub view: View,
     /// The escalation ladder, for the alerts' countdowns.
     pub ladder: Vec<crate::config::EscalationLevel>,
+    /// The plan view's plan, its id, and the selected milestone.
+    pub plan: Option<crate::plans::PlanDetail>,
+    pub plan_id: Option<i64>,
+    pub plan_sel: usize,
     too_small: StdCell<bool>,
 }
 
@@ -136,6 +149,9 @@ impl App {
                 ..Default::default()
             },
             ladder: Vec::new(),
+            plan: None,
+            plan_id: None,
+            plan_sel: 0,
             too_small: StdCell::new(false),
         }
     }
@@ -150,6 +166,7 @@ impl App {
         }
         match &self.mode {
             Mode::Customer(id) => vec![Command::LoadCustomer(id.clone())],
+            Mode::Plan(id) => vec![Command::LoadPlan(*id)],
             _ => vec![],
         }
     }
@@ -215,6 +232,30 @@ impl App {
         match self.mode.clone() {
             Mode::Confirm(c) => return self.on_confirm_key(c, key),
             Mode::Input { .. } => return self.on_input_key(key),
+            Mode::Plan(_) => {
+                return match keymap::lookup(&key) {
+                    Some(Action::Quit) => vec![Command::Quit],
+                    Some(Action::Help) => {
+                        self.mode = Mode::Help;
+                        vec![]
+                    }
+                    Some(Action::Back) => {
+                        self.mode = Mode::Normal;
+                        self.plan = None;
+                        self.plan_id = None;
+                        vec![]
+                    }
+                    Some(a) if self.readonly && a.writes() => {
+                        self.message = Some((
+                            "read-only console: write actions are disabled".into(),
+                            Tone::Bad,
+                        ));
+                        vec![]
+                    }
+                    Some(a) => self.on_plan_action(a),
+                    None => vec![],
+                };
+            }
             Mode::Filter => return self.on_filter_key(key),
             Mode::Help => {
                 if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
@@ -275,6 +316,8 @@ impl App {
             Action::Enter if !in_customer => {
                 if !self.zoomed {
                     self.zoomed = true;
+                } else if let Some(plan) = self.selected_plan() {
+                    return self.open_plan(plan);
                 } else if let Some((id, _)) = self.selection() {
                     self.mode = Mode::Customer(id.clone());
                     self.detail = None;
@@ -348,125 +391,12 @@ impl App {
             | Action::Escalate
             | Action::Resolve
             | Action::Snooze
-            | Action::Own => {
+            | Action::Own
+            | Action::Recovery => {
                 return self.on_alert_action(a);
             }
             _ => {}
         }
-        vec![]
-    }
-
-    /// The selected alert's id, when the Alerts pane has the focus.
-    fn selected_alert(&self) -> Option<i64> {
-        if self.focus != PaneId::Alerts || !matches!(self.mode, Mode::Normal) {
-            return None;
-        }
-        let s = self.snap.as_ref()?;
-        s.alerts
-            .get(self.lists[PaneId::Alerts.index()].selected)
-            .map(|a| a.id)
-    }
-
-    fn on_alert_action(&mut self, a: Action) -> Vec<Command> {
-        use crate::alerts::Act;
-        let Some(id) = self.selected_alert() else {
-            self.message = Some(("select an alert in the Alerts pane first".into(), Tone::Bad));
-            return vec![];
-        };
-        let input = |prompt: &str, purpose| Mode::Input {
-            prompt: prompt.into(),
-            text: String::new(),
-            purpose,
-            error: None,
-        };
-        match a {
-            Action::Acknowledge => return vec![Command::AlertAct(id, Act::Acknowledge)],
-            Action::Own => return vec![Command::AlertAct(id, Act::TakeOwnership)],
-            Action::Escalate => {
-                self.mode = input(
-                    &format!("escalate alert {id}: note"),
-                    InputFor::EscalateNote(id),
-                )
-            }
-            Action::Resolve => {
-                self.mode = input(
-                    &format!("resolve alert {id}: note"),
-                    InputFor::ResolveNote(id),
-                )
-            }
-            Action::Snooze => {
-                self.mode = input(
-                    &format!(
-                        "snooze alert {id}: duration and reason (e.g. 4h waiting on the customer)"
-                    ),
-                    InputFor::Snooze(id),
-                )
-            }
-            _ => {}
-        }
-        vec![]
-    }
-
-    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        use crate::alerts::Act;
-        let Mode::Input {
-            prompt,
-            mut text,
-            purpose,
-            ..
-        } = self.mode.clone()
-        else {
-            return vec![];
-        };
-        match key.code {
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-                return vec![];
-            }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return vec![Command::Quit];
-            }
-            KeyCode::Backspace => {
-                text.pop();
-            }
-            KeyCode::Char(c) => text.push(c),
-            KeyCode::Enter => {
-                let note = text.trim().to_string();
-                let act = match purpose {
-                    InputFor::EscalateNote(id) | InputFor::ResolveNote(id) if note.is_empty() => {
-                        Err(("a note is required".to_string(), id))
-                    }
-                    InputFor::EscalateNote(id) => Ok((id, Act::Escalate(note))),
-                    InputFor::ResolveNote(id) => Ok((id, Act::Resolve(note))),
-                    InputFor::Snooze(id) => match parse_snooze(&note) {
-                        Some((until, reason)) => Ok((id, Act::Snooze(until, reason))),
-                        None => Err(("give a duration (30m, 4h, 2d) and a reason".to_string(), id)),
-                    },
-                };
-                match act {
-                    Ok((id, act)) => {
-                        self.mode = Mode::Normal;
-                        return vec![Command::AlertAct(id, act)];
-                    }
-                    Err((e, _)) => {
-                        self.mode = Mode::Input {
-                            prompt,
-                            text,
-                            purpose,
-                            error: Some(e),
-                        };
-                        return vec![];
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.mode = Mode::Input {
-            prompt,
-            text,
-            purpose,
-            error: None,
-        };
         vec![]
     }
 
@@ -560,7 +490,21 @@ impl App {
         ])
         .areas(area);
         self.render_header(header, f);
+        let in_plan = matches!(
+            self.mode,
+            Mode::Plan(_)
+                | Mode::Input {
+                    purpose: InputFor::Reassign(_),
+                    ..
+                }
+        );
         match (&self.snap, &self.mode) {
+            _ if in_plan => panes::plan::View {
+                plan: self.plan.as_ref(),
+                selected: self.plan_sel,
+                theme: &self.theme,
+            }
+            .render(body, f.buffer_mut()),
             (_, Mode::Customer(id)) => panes::customer::View {
                 detail: self.detail.as_ref(),
                 loading: id,
@@ -696,13 +640,15 @@ impl App {
                 return;
             }
             Mode::Customer(_) => &[Scope::Global, Scope::Selection],
+            Mode::Plan(_) => &[Scope::Plan],
             _ if self.focus == PaneId::Segments => &[Scope::Global, Scope::List],
             // Triage keys first; the runner's keys are one Tab away.
-            _ if self.focus == PaneId::Alerts => &[Scope::Alert, Scope::List],
+            _ if self.focus == PaneId::Alerts => &[Scope::Alert],
             _ => &[Scope::Global, Scope::List, Scope::Selection],
         };
         // Esc only matters when there is something to back out of.
-        let backable = self.zoomed
+        let backable = matches!(self.mode, Mode::Plan(_))
+            || self.zoomed
             || matches!(self.mode, Mode::Customer(_))
             || !self.filters[self.focus.index()].is_empty();
         let mut spans = vec![Span::raw(" ")];
@@ -711,7 +657,7 @@ impl App {
             hints.extend(
                 keymap::hints(&[Scope::Global], self.readonly)
                     .into_iter()
-                    .filter(|(_, h)| *h == "help" || *h == "quit"),
+                    .filter(|(_, h)| *h == "help" || *h == "quit" || (*h == "back" && backable)),
             );
         }
         for (k, h) in hints {
@@ -794,23 +740,4 @@ impl App {
             )
             .render(r, f.buffer_mut());
     }
-}
-
-/// "4h waiting on the customer" → (now + 4 h, "waiting on the customer"). Units m, h, d; the
-/// reason is required.
-pub fn parse_snooze(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
-    let (dur, reason) = text.trim().split_once(' ')?;
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return None;
-    }
-    let (n, unit) = dur.split_at(dur.len().checked_sub(1)?);
-    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
-    let d = match unit {
-        "m" => chrono::Duration::minutes(n),
-        "h" => chrono::Duration::hours(n),
-        "d" => chrono::Duration::days(n),
-        _ => return None,
-    };
-    Some((chrono::Utc::now() + d, reason.to_string()))
 }

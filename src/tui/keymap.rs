@@ -29,6 +29,10 @@ pub enum Action {
     Resolve,
     Snooze,
     Own,
+    Recovery,
+    MilestoneDone,
+    MilestoneStarted,
+    Reassign,
 }
 
 impl Action {
@@ -50,6 +54,8 @@ pub enum Scope {
     Selection,
     /// Only in the Alerts pane.
     Alert,
+    /// Only in the plan view.
+    Plan,
 }
 
 pub struct Binding {
@@ -252,6 +258,34 @@ pub const BINDINGS: &[Binding] = &[
         hint: "own",
         help: "take ownership of the alert",
         scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('n'), N)],
+        action: Action::Recovery,
+        hint: "recovery",
+        help: "open a recovery plan for the selected alert's customer",
+        scope: Scope::Alert,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('d'), N)],
+        action: Action::MilestoneDone,
+        hint: "done",
+        help: "plan view: mark the milestone completed",
+        scope: Scope::Plan,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('i'), N)],
+        action: Action::MilestoneStarted,
+        hint: "in progress",
+        help: "plan view: mark the milestone in progress",
+        scope: Scope::Plan,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('w'), N)],
+        action: Action::Reassign,
+        hint: "reassign",
+        help: "plan view: reassign the milestone (asks for the owner)",
+        scope: Scope::Plan,
     },
 ];
 

@@ -6,6 +6,7 @@ pub mod app;
 pub mod keymap;
 pub mod panes;
 pub mod theme;
+mod triage;
 pub mod widgets;
 
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub enum PollMsg {
 #[derive(Debug)]
 pub enum Msg {
     Detail(Option<Box<CustomerDetail>>),
+    Plan(Option<Box<crate::plans::PlanDetail>>),
+    /// Show this plan (a recovery plan was just opened).
+    OpenPlan(i64),
     Said(String, Tone),
 }
 
@@ -147,6 +151,8 @@ async fn event_loop(
             },
             Some(m) = msg_rx.recv() => match m {
                 Msg::Detail(d) => { app.on_detail(d.map(|d| *d)); vec![] }
+                Msg::Plan(p) => { app.on_plan(p.map(|p| *p)); vec![] }
+                Msg::OpenPlan(id) => app.open_plan(id),
                 Msg::Said(t, tone) => { app.on_message(t, tone); nudge.notify_one(); vec![] }
             },
             _ = hup.recv() => break,
@@ -163,6 +169,33 @@ async fn event_loop(
                 }
                 Command::SetView(v) => {
                     let _ = view_tx.send(v);
+                }
+                Command::LoadPlan(id) => {
+                    let (state, tx, as_of) =
+                        (ctx.state.clone(), msg_tx.clone(), app.view.as_of.clone());
+                    tokio::spawn(async move {
+                        let m = match crate::plans::detail(&state, id, &as_of).await {
+                            Ok(p) => Msg::Plan(p.map(Box::new)),
+                            Err(e) => Msg::Said(format!("plan {id}: {e:#}"), Tone::Bad),
+                        };
+                        let _ = tx.send(m);
+                    });
+                }
+                Command::OpenRecovery(customer) => {
+                    let (ctx, tx) = (ctx.clone(), msg_tx.clone());
+                    tokio::spawn(async move {
+                        match crate::plans::open_recovery(&ctx, &customer, &ctx.actor).await {
+                            Ok((id, created)) => {
+                                let what = if created { "opened" } else { "already open" };
+                                let _ = tx.send(Msg::Said(
+                                    format!("recovery plan {id} for customer {customer} {what}"),
+                                    Tone::Ok,
+                                ));
+                                let _ = tx.send(Msg::OpenPlan(id));
+                            }
+                            Err(e) => say(&tx, Err(e)),
+                        }
+                    });
                 }
                 Command::LoadCustomer(id) => {
                     let (state, tx) = (ctx.state.clone(), msg_tx.clone());
@@ -262,6 +295,16 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
             Command::Halt => set_runner_state(&ctx, RunnerState::Halted, "halted from the console")
                 .await
                 .map(|_| "HALTED: no work is claimed until released with s".to_string()),
+            Command::Milestone(id, status, owner) => {
+                crate::plans::update_milestone(
+                    &ctx,
+                    id,
+                    status.as_deref(),
+                    owner.as_deref(),
+                    &ctx.actor,
+                )
+                .await
+            }
             Command::AlertAct(id, act) => {
                 crate::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
             }

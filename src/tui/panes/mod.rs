@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod customer;
 pub mod migration;
+pub mod plan;
 pub mod plans;
 pub mod segments;
 

@@ -24,6 +24,14 @@ pub struct ListState {
 }
 
 impl ListState {
+    /// A state with `selected` chosen and the offset found while rendering.
+    pub fn at(selected: usize) -> Self {
+        Self {
+            selected,
+            ..Default::default()
+        }
+    }
+
     /// Moves the selection by `delta`, clamped to `len` rows.
     pub fn step(&mut self, delta: isize, len: usize) {
         if len == 0 {

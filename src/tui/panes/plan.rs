@@ -1,0 +1,99 @@
+//! The plan view: a success plan and its milestones, one selected for `d`, `i` and `w`.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Widget};
+
+use crate::plans::{Milestone, PlanDetail};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::table::{self, ListState, TableRow};
+
+impl TableRow for Milestone {
+    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+        let prio = if self.priority == "critical" {
+            theme.danger()
+        } else {
+            theme.muted()
+        };
+        vec![
+            Cell::from(self.seq.to_string()),
+            Cell::from(self.title.as_str()),
+            Cell::from(self.owner.as_str()),
+            Cell::from(self.priority.as_str()).style(prio),
+            Cell::from(self.due_on.as_str()),
+            Cell::from(self.status.replace('_', " ")).style(theme.status(&self.status)),
+        ]
+    }
+}
+
+pub struct View<'a> {
+    pub plan: Option<&'a PlanDetail>,
+    pub selected: usize,
+    pub theme: &'a Theme,
+}
+
+impl Widget for View<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let th = self.theme;
+        let Some(p) = self.plan else {
+            Paragraph::new("loading the plan …")
+                .block(Block::bordered().title(" Plan "))
+                .render(area, buf);
+            return;
+        };
+        let block = Block::bordered()
+            .title(format!(" Plan {} · {} ", p.id, p.title))
+            .border_style(th.focus());
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let [head, list] =
+            Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(inner);
+        let done = p
+            .milestones
+            .iter()
+            .filter(|m| m.status == "completed")
+            .count();
+        let late = p
+            .milestones
+            .iter()
+            .filter(|m| m.status == "overdue")
+            .count();
+        Paragraph::new(vec![
+            Line::from(vec![
+                Span::raw(format!("{} · {} · owner {} · ", p.subject, p.kind, p.owner)),
+                Span::styled(p.status.clone(), th.status(&p.status)),
+            ]),
+            Line::from(vec![
+                Span::raw(format!(
+                    "{done} of {} milestones completed",
+                    p.milestones.len()
+                )),
+                if late > 0 {
+                    Span::styled(format!(" · {late} overdue"), th.danger())
+                } else {
+                    Span::raw("")
+                },
+            ]),
+        ])
+        .render(head, buf);
+        let state = ListState::at(self.selected);
+        table::render(
+            list,
+            buf,
+            &["#", "Milestone", "Owner", "Priority", "Due", "Status"],
+            &[
+                Constraint::Length(2),
+                Constraint::Fill(1),
+                Constraint::Length(14),
+                Constraint::Length(8),
+                Constraint::Length(10),
+                Constraint::Length(11),
+            ],
+            &p.milestones,
+            &state,
+            true,
+            th,
+        );
+    }
+}

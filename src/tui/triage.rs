@@ -1,0 +1,227 @@
+//! Triage from the console: alert actions (acknowledge, escalate, resolve, snooze, own, open
+//! a recovery plan) and the plan view's milestone actions, with the one-line text input some of
+//! them ask for. A second `impl App`, kept apart from navigation and drawing.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{App, Command, InputFor, Mode, Tone};
+use super::keymap::Action;
+use super::panes::PaneId;
+
+impl App {
+    /// The selected alert's id, when the Alerts pane has the focus.
+    pub(super) fn selected_alert(&self) -> Option<i64> {
+        if self.focus != PaneId::Alerts || !matches!(self.mode, Mode::Normal) {
+            return None;
+        }
+        let s = self.snap.as_ref()?;
+        s.alerts
+            .get(self.lists[PaneId::Alerts.index()].selected)
+            .map(|a| a.id)
+    }
+
+    pub(super) fn on_alert_action(&mut self, a: Action) -> Vec<Command> {
+        use crate::alerts::Act;
+        let Some(id) = self.selected_alert() else {
+            self.message = Some(("select an alert in the Alerts pane first".into(), Tone::Bad));
+            return vec![];
+        };
+        let input = |prompt: &str, purpose| Mode::Input {
+            prompt: prompt.into(),
+            text: String::new(),
+            purpose,
+            error: None,
+        };
+        match a {
+            Action::Recovery => {
+                let customer = self
+                    .snap
+                    .as_ref()
+                    .and_then(|s| s.alerts.iter().find(|x| x.id == id))
+                    .map(|x| x.legacy_id.clone());
+                return customer.map(Command::OpenRecovery).into_iter().collect();
+            }
+            Action::Acknowledge => return vec![Command::AlertAct(id, Act::Acknowledge)],
+            Action::Own => return vec![Command::AlertAct(id, Act::TakeOwnership)],
+            Action::Escalate => {
+                self.mode = input(
+                    &format!("escalate alert {id}: note"),
+                    InputFor::EscalateNote(id),
+                )
+            }
+            Action::Resolve => {
+                self.mode = input(
+                    &format!("resolve alert {id}: note"),
+                    InputFor::ResolveNote(id),
+                )
+            }
+            Action::Snooze => {
+                self.mode = input(
+                    &format!(
+                        "snooze alert {id}: duration and reason (e.g. 4h waiting on the customer)"
+                    ),
+                    InputFor::Snooze(id),
+                )
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        use crate::alerts::Act;
+        let Mode::Input {
+            prompt,
+            mut text,
+            purpose,
+            ..
+        } = self.mode.clone()
+        else {
+            return vec![];
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.mode = match (purpose, self.plan_id) {
+                    (InputFor::Reassign(_), Some(p)) => Mode::Plan(p),
+                    _ => Mode::Normal,
+                };
+                return vec![];
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                return vec![Command::Quit];
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) => text.push(c),
+            KeyCode::Enter => {
+                let note = text.trim().to_string();
+                let act = match purpose {
+                    InputFor::EscalateNote(id) | InputFor::ResolveNote(id) if note.is_empty() => {
+                        Err(("a note is required".to_string(), id))
+                    }
+                    InputFor::Reassign(m) if note.is_empty() => {
+                        Err(("give the new owner".to_string(), m))
+                    }
+                    InputFor::Reassign(m) => {
+                        self.mode = Mode::Plan(self.plan_id.unwrap_or_default());
+                        return vec![Command::Milestone(m, None, Some(note))];
+                    }
+                    InputFor::EscalateNote(id) => Ok((id, Act::Escalate(note))),
+                    InputFor::ResolveNote(id) => Ok((id, Act::Resolve(note))),
+                    InputFor::Snooze(id) => match parse_snooze(&note) {
+                        Some((until, reason)) => Ok((id, Act::Snooze(until, reason))),
+                        None => Err(("give a duration (30m, 4h, 2d) and a reason".to_string(), id)),
+                    },
+                };
+                match act {
+                    Ok((id, act)) => {
+                        self.mode = Mode::Normal;
+                        return vec![Command::AlertAct(id, act)];
+                    }
+                    Err((e, _)) => {
+                        self.mode = Mode::Input {
+                            prompt,
+                            text,
+                            purpose,
+                            error: Some(e),
+                        };
+                        return vec![];
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.mode = Mode::Input {
+            prompt,
+            text,
+            purpose,
+            error: None,
+        };
+        vec![]
+    }
+
+    /// Keys of the plan view: move among milestones, mark one done or in progress, reassign it.
+    pub(super) fn on_plan_action(&mut self, a: Action) -> Vec<Command> {
+        let n = self.plan.as_ref().map_or(0, |p| p.milestones.len());
+        let selected = self
+            .plan
+            .as_ref()
+            .and_then(|p| p.milestones.get(self.plan_sel))
+            .map(|m| m.id);
+        match (a, selected) {
+            (Action::Up, _) => self.plan_sel = self.plan_sel.saturating_sub(1),
+            (Action::Down, _) => self.plan_sel = (self.plan_sel + 1).min(n.saturating_sub(1)),
+            (Action::MilestoneDone, Some(m)) => {
+                return vec![Command::Milestone(m, Some("completed".into()), None)];
+            }
+            (Action::MilestoneStarted, Some(m)) => {
+                return vec![Command::Milestone(m, Some("in_progress".into()), None)];
+            }
+            (Action::Reassign, Some(m)) => {
+                self.mode = Mode::Input {
+                    prompt: format!("reassign milestone {m} to"),
+                    text: String::new(),
+                    purpose: InputFor::Reassign(m),
+                    error: None,
+                }
+            }
+            (Action::MilestoneDone | Action::MilestoneStarted | Action::Reassign, None) => {
+                self.message = Some(("no milestone selected".into(), Tone::Bad));
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Opens the plan view on plan `id` (after Enter on a plan, or a new recovery plan).
+    pub fn open_plan(&mut self, id: i64) -> Vec<Command> {
+        self.mode = Mode::Plan(id);
+        self.plan_id = Some(id);
+        self.plan = None;
+        self.plan_sel = 0;
+        vec![Command::LoadPlan(id)]
+    }
+
+    /// A plan read for the plan view; a late answer for another plan is dropped.
+    pub fn on_plan(&mut self, p: Option<crate::plans::PlanDetail>) {
+        if let Mode::Plan(id) = self.mode
+            && p.as_ref().is_none_or(|p| p.id == id)
+        {
+            if p.is_none() {
+                self.message = Some((format!("plan {id} no longer exists"), Tone::Bad));
+            }
+            let n = p.as_ref().map_or(0, |p| p.milestones.len());
+            self.plan_sel = self.plan_sel.min(n.saturating_sub(1));
+            self.plan = p;
+        }
+    }
+
+    pub(super) fn selected_plan(&self) -> Option<i64> {
+        let s = self.snap.as_ref()?;
+        (self.focus == PaneId::Plans).then(|| {
+            s.plans
+                .get(self.lists[PaneId::Plans.index()].selected)
+                .map(|p| p.id)
+        })?
+    }
+}
+
+/// "4h waiting on the customer" → (now + 4 h, "waiting on the customer"). Units m, h, d; the
+/// reason is required.
+pub fn parse_snooze(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
+    let (dur, reason) = text.trim().split_once(' ')?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return None;
+    }
+    let (n, unit) = dur.split_at(dur.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+    let d = match unit {
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return None,
+    };
+    Some((chrono::Utc::now() + d, reason.to_string()))
+}
