@@ -3,6 +3,7 @@
 //! poller sends snapshots (only when they changed), and commands report back by message.
 
 pub mod app;
+mod chrome;
 pub mod keymap;
 pub mod panes;
 pub mod theme;

@@ -1,0 +1,199 @@
+//! The console's chrome: the header (workspace, operator, runner, data age, dead letters), the
+//! message line, the footer generated from the keymap, and the help and confirmation overlays.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use super::app::{App, Confirm, Mode, Tone};
+use super::keymap::{self, Scope};
+use super::panes::PaneId;
+
+impl App {
+    pub(super) fn render_header(&self, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        let runner = self
+            .snap
+            .as_ref()
+            .map(|s| s.status.runner.state.as_str())
+            .unwrap_or("?");
+        let runner_style = match runner {
+            "running" => th.ok(),
+            "paused" => th.warn(),
+            "halted" => th.danger(),
+            _ => th.muted(),
+        };
+        let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
+        let mut spans = vec![
+            Span::styled(" cutover ", th.focus()),
+            Span::raw(format!("{} · {} · runner ", self.workspace, self.operator)),
+            Span::styled(runner.to_uppercase(), runner_style),
+            Span::raw(format!(" · data {age}")),
+        ];
+        if self.readonly {
+            spans.push(Span::styled(" · READ-ONLY", th.warn()));
+        }
+        if let Some(dead) = self
+            .snap
+            .as_ref()
+            .map(|s| s.status.notifications.dead)
+            .filter(|n| *n > 0)
+        {
+            spans.push(Span::styled(
+                format!(" · {dead} notifications dead-lettered"),
+                th.danger(),
+            ));
+        }
+        if let Some(e) = &self.poll_error {
+            spans.push(Span::styled(format!(" · poll failed: {e}"), th.danger()));
+        }
+        Line::from(spans).render(area, f.buffer_mut());
+    }
+
+    pub(super) fn render_message(&self, area: Rect, f: &mut Frame) {
+        if let Some((m, tone)) = &self.message {
+            let style = match tone {
+                Tone::Ok => self.theme.ok(),
+                Tone::Bad => self.theme.danger(),
+                Tone::Info => self.theme.muted(),
+            };
+            Line::styled(format!(" {m}"), style).render(area, f.buffer_mut());
+        }
+    }
+
+    pub(super) fn render_footer(&self, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        if let Mode::Input {
+            prompt,
+            text,
+            error,
+            ..
+        } = &self.mode
+        {
+            let mut spans = vec![
+                Span::styled(format!(" {prompt}: "), th.focus()),
+                Span::raw(format!("{text}▏")),
+            ];
+            match error {
+                Some(e) => spans.push(Span::styled(format!("  {e}"), th.danger())),
+                None => spans.push(Span::styled("  Enter ok · Esc cancel", th.muted())),
+            }
+            Line::from(spans).render(area, f.buffer_mut());
+            return;
+        }
+        let scopes: &[Scope] = match self.mode {
+            Mode::Filter => {
+                let line = Line::from(vec![
+                    Span::styled(" filter ", th.focus()),
+                    Span::raw(format!(
+                        "/{}▏ Enter keep · Esc done",
+                        self.filters[self.focus.index()]
+                    )),
+                ]);
+                line.render(area, f.buffer_mut());
+                return;
+            }
+            Mode::Customer(_) => &[Scope::Global, Scope::Selection],
+            Mode::Plan(_) => &[Scope::Plan],
+            _ if self.focus == PaneId::Segments => &[Scope::Global, Scope::List],
+            // Triage keys first; the runner's keys are one Tab away.
+            _ if self.focus == PaneId::Alerts => &[Scope::Alert],
+            _ => &[Scope::Global, Scope::List, Scope::Selection],
+        };
+        // Esc only matters when there is something to back out of.
+        let backable = matches!(self.mode, Mode::Plan(_))
+            || self.zoomed
+            || matches!(self.mode, Mode::Customer(_))
+            || !self.filters[self.focus.index()].is_empty();
+        let mut spans = vec![Span::raw(" ")];
+        let mut hints = keymap::hints(scopes, self.readonly);
+        if !scopes.contains(&Scope::Global) {
+            hints.extend(
+                keymap::hints(&[Scope::Global], self.readonly)
+                    .into_iter()
+                    .filter(|(_, h)| *h == "help" || *h == "quit" || (*h == "back" && backable)),
+            );
+        }
+        for (k, h) in hints {
+            // Esc matters only with something to back out of; zoomed, Tab is room for Esc.
+            if (h == "back" && !backable) || (h == "pane" && self.zoomed) {
+                continue;
+            }
+            spans.push(Span::styled(k, th.focus()));
+            spans.push(Span::raw(format!(" {h} ")));
+        }
+        Line::from(spans).render(area, f.buffer_mut());
+    }
+
+    pub(super) fn render_help(&self, area: Rect, f: &mut Frame) {
+        let lines: Vec<Line> = keymap::help(self.readonly)
+            .into_iter()
+            .map(|(k, h)| {
+                Line::from(vec![
+                    Span::styled(format!("{k:>14}  "), self.theme.focus()),
+                    Span::raw(h),
+                ])
+            })
+            .collect();
+        let h = (lines.len() as u16 + 2).min(area.height);
+        let w = 70.min(area.width);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        Clear.render(r, f.buffer_mut());
+        Paragraph::new(lines)
+            .block(Block::bordered().title(" Keys (any key closes) "))
+            .render(r, f.buffer_mut());
+    }
+
+    pub(super) fn render_confirm(&self, c: &Confirm, area: Rect, f: &mut Frame) {
+        let th = &self.theme;
+        let w = 72.min(area.width);
+        let h = 9.min(area.height);
+        let r = Rect {
+            x: area.x + (area.width - w) / 2,
+            y: area.y + (area.height - h) / 2,
+            width: w,
+            height: h,
+        };
+        let mut buttons = Vec::new();
+        for (i, (label, _, _)) in c.options.iter().enumerate() {
+            let style = if i == c.focus {
+                th.selected()
+            } else {
+                Style::new()
+            };
+            buttons.push(Span::styled(format!("[ {label} ]"), style));
+            buttons.push(Span::raw("  "));
+        }
+        let mut lines = vec![
+            Line::raw(c.title.clone()),
+            Line::raw(""),
+            Line::from(buttons),
+        ];
+        if let Some(want) = c.options.get(c.focus).and_then(|o| o.2.clone()) {
+            lines.push(Line::raw(""));
+            lines.push(Line::from(vec![
+                Span::raw(format!("type {want}: ")),
+                Span::styled(format!("{}▏", c.typed), th.focus()),
+            ]));
+        }
+        if let Some(e) = &c.error {
+            lines.push(Line::styled(e.clone(), th.danger()));
+        }
+        Clear.render(r, f.buffer_mut());
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(
+                Block::bordered()
+                    .title(" Confirm — Tab to choose, Enter, Esc cancels ")
+                    .border_style(th.danger()),
+            )
+            .render(r, f.buffer_mut());
+    }
+}
