@@ -221,3 +221,28 @@ async fn dry_run_writes_nothing() {
     assert_eq!(st.customers.running + st.customers.migrated, 0);
     assert_eq!(st.batches.running + st.batches.done, 0);
 }
+
+#[tokio::test]
+async fn the_migration_list_filter_searches_every_settled_customer() {
+    let ws = Ws::demo(120, 6).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let oldest: String = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'migrated' ORDER BY updated_at, id LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    // A page of 5 holds only the newest; the filter must still find the oldest.
+    let view = status::View {
+        recent_filter: oldest.clone(),
+        limit: 5,
+        ..Default::default()
+    };
+    let snap = status::snapshot(&ctx.state, &view).await.unwrap();
+    assert!(
+        snap.recent.iter().any(|r| r.legacy_id == oldest),
+        "{:?}",
+        snap.recent
+    );
+}

@@ -348,13 +348,18 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
     // In-flight customers first, then the most recently changed; both read through indexes.
+    // The filter applies inside each half, so it searches every settled customer, not only
+    // the newest page.
     let recent = sqlx::query(
         "SELECT * FROM (
            SELECT legacy_id, name, batch_id, status, step, updated_at, 0 AS k FROM customers
            WHERE status IN ('running', 'rolling_back')
            UNION ALL
            SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status NOT IN ('running', 'rolling_back', 'pending') ORDER BY updated_at DESC LIMIT ?2))
+             WHERE status NOT IN ('running', 'rolling_back', 'pending')
+               AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
+                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
+             ORDER BY updated_at DESC LIMIT ?2))
          WHERE ?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(COALESCE(batch_id, '')) LIKE ?1
             OR lower(status) LIKE ?1
          ORDER BY k, updated_at DESC LIMIT ?2",
