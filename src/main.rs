@@ -257,6 +257,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let printer = print_notices(&mut ctx);
             // Deliver notifications while this run lasts; what is left waits in the outbox.
             let outbox = tokio::spawn(cutover::notify::worker(ctx.clone()));
+            // Unacknowledged alerts climb on time here too, not only where a console is open.
+            let ladder = tokio::spawn(cutover::alerts::watch(ctx.clone()));
             let opts = run::RunOpts {
                 segment: a.segment.clone(),
                 max_batches: a.batches,
@@ -264,6 +266,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             };
             let s = run::run(&ctx, &opts).await;
             outbox.abort();
+            ladder.abort();
             ctx.notices = None;
             drop(ctx.notices.take());
             let s = s?;

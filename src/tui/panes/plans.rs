@@ -36,6 +36,7 @@ impl TableRow for PlanRow {
             Cell::from(self.customer.as_str()),
             Cell::from(Line::from(vec![Span::raw(self.kind.as_str())])),
             Cell::from(self.owner.as_str()).style(theme.muted()),
+            Cell::from(self.status.replace('_', " ")).style(theme.status(&self.status)),
             Cell::from(progress(self.completed, self.milestones)).style(theme.status(&self.status)),
             Cell::from(self.next_due.clone().unwrap_or_else(|| "-".into())),
             overdue,
@@ -56,11 +57,14 @@ impl Widget for View<'_> {
         table::render(
             inner,
             buf,
-            &["Cust", "Type", "Owner", "Progress", "Next due", "Late"],
             &[
-                Constraint::Length(6),
+                "Plan for", "Type", "Owner", "Status", "Progress", "Next due", "Late",
+            ],
+            &[
+                Constraint::Length(if wide { 16 } else { 6 }),
                 Constraint::Length(if wide { 10 } else { 0 }),
                 Constraint::Length(if wide { 14 } else { 0 }),
+                Constraint::Length(if wide { 9 } else { 0 }),
                 Constraint::Length(9),
                 Constraint::Length(10),
                 Constraint::Fill(1),
