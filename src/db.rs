@@ -100,6 +100,28 @@ pub async fn write_tx(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sq
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// Appends one row to the audit log on `conn` (a transaction, so that the row commits or
+/// rolls back with the action it records).
+pub async fn audit(
+    conn: &mut sqlx::SqliteConnection,
+    actor: &str,
+    action: &str,
+    scope: &str,
+    outcome: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(crate::clock::now())
+        .bind(actor.to_string())
+        .bind(action.to_string())
+        .bind(scope.to_string())
+        .bind(outcome.to_string())
+        .bind(detail.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// `?, ?, ?` with `n` placeholders, for `IN (…)` lists.
 pub fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 3);

@@ -70,6 +70,7 @@ fn breaches(rule: &AlertRule, only: &str) -> (String, Vec<f64>) {
     (sql, binds)
 }
 
+/// The audit row of an alert change, in the change's transaction.
 async fn audit(
     tx: &mut Transaction<'static, Sqlite>,
     actor: &str,
@@ -77,14 +78,7 @@ async fn audit(
     alert: i64,
     detail: &str,
 ) -> eyre::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
-        .bind(clock::now())
-        .bind(actor.to_string())
-        .bind(action.to_string())
-        .bind(format!("alert {alert}"))
-        .bind(detail.to_string())
-        .execute(&mut **tx)
-        .await?;
+    crate::db::audit(tx, actor, action, &format!("alert {alert}"), "ok", detail).await?;
     Ok(())
 }
 

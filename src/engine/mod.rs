@@ -88,15 +88,8 @@ impl Ctx {
         outcome: &str,
         detail: &str,
     ) -> eyre::Result<()> {
-        sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(clock::now())
-            .bind(self.actor.clone())
-            .bind(action.to_string())
-            .bind(scope.to_string())
-            .bind(outcome.to_string())
-            .bind(detail.to_string())
-            .execute(&self.state)
-            .await?;
+        let mut conn = self.state.acquire().await?;
+        crate::db::audit(&mut conn, &self.actor, action, scope, outcome, detail).await?;
         Ok(())
     }
 }
@@ -185,13 +178,8 @@ pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre:
         .bind(now.clone())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, 'runner', 'ok', ?)")
-            .bind(now)
-            .bind(ctx.actor.clone())
-            .bind(to.as_str())
-            .bind(format!("{from} -> {}: {reason}", to.as_str()))
-            .execute(&mut *tx)
-            .await?;
+        let detail = format!("{from} -> {}: {reason}", to.as_str());
+        db::audit(&mut tx, &ctx.actor, to.as_str(), "runner", "ok", &detail).await?;
     }
     tx.commit().await?;
     Ok(())

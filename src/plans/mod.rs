@@ -36,24 +36,6 @@ pub fn template(name: &str) -> eyre::Result<Template> {
     Ok(toml::from_str(text)?)
 }
 
-async fn audit(
-    tx: &mut Transaction<'static, Sqlite>,
-    actor: &str,
-    action: &str,
-    scope: String,
-    detail: &str,
-) -> eyre::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, 'ok', ?)")
-        .bind(clock::now())
-        .bind(actor.to_string())
-        .bind(action.to_string())
-        .bind(scope)
-        .bind(detail.to_string())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Creates a plan from `template` for `subject` (a customer's legacy id, or `wave:<segment>`)
 /// starting `start`, in `tx`; an existing plan with the same subject, kind and title is kept.
 /// Returns the plan's id and whether it was created.
@@ -128,11 +110,13 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     )
     .await?;
     if created {
-        audit(
+        let scope = format!("customer {legacy_id}");
+        crate::db::audit(
             &mut tx,
             actor,
             "recovery plan opened",
-            format!("customer {legacy_id}"),
+            &scope,
+            "ok",
             &format!("plan {id}"),
         )
         .await?;
@@ -201,11 +185,12 @@ pub async fn update_milestone(
     .bind(plan)
     .execute(&mut *tx)
     .await?;
-    audit(
+    crate::db::audit(
         &mut tx,
         actor,
         "milestone updated",
-        format!("plan {plan}"),
+        &format!("plan {plan}"),
+        "ok",
         &detail,
     )
     .await?;
