@@ -82,6 +82,42 @@ async fn audit(
     Ok(())
 }
 
+/// Audit rows for many alerts at once (a rule can open 10^6 of them), written from the alerts
+/// table in chunks; `detail` is an SQL expression over the alert's columns.
+async fn audit_many(
+    tx: &mut Transaction<'static, Sqlite>,
+    ids: &[i64],
+    action: &str,
+    detail: &str,
+) -> eyre::Result<()> {
+    for chunk in ids.chunks(crate::source::CHUNK) {
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor, action, scope, outcome, detail)
+             SELECT ?, 'cutover', ?, 'alert ' || id, 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(clock::now())
+            .bind(action.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether any escalation level has notification targets (else no outbox rows are written).
+fn notifies(ctx: &Ctx) -> bool {
+    ctx.cfg
+        .escalation
+        .level
+        .iter()
+        .any(|l| !l.targets.is_empty())
+}
+
 /// Writes the outbox messages for an alert `event` (alert.opened, alert.escalated,
 /// alert.acknowledged, alert.resolved) to the targets of the alert's current level, in `tx`.
 async fn notify_alert(
@@ -180,7 +216,7 @@ pub async fn evaluate(
              ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
                previous_score = excluded.previous_score, detail = excluded.detail, updated_at = excluded.updated_at
              WHERE alerts.detail IS NOT excluded.detail OR alerts.score IS NOT excluded.score
-             RETURNING id, updates = 0, detail"
+             RETURNING id, updates = 0"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert))
             .bind(rule.name.clone())
@@ -192,26 +228,35 @@ pub async fn evaluate(
         for b in &binds {
             q = q.bind(*b);
         }
-        let changed = q.fetch_all(&mut *tx).await?;
-        for r in &changed {
-            let (id, new, detail): (i64, bool, String) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            let action = if new { "alert opened" } else { "alert updated" };
-            audit(
-                &mut tx,
-                "cutover",
-                action,
-                id,
-                &format!("{}: {detail}", rule.name),
-            )
-            .await?;
-            if new {
-                notify_alert(ctx, &mut tx, id, "alert.opened", "cutover", "").await?;
-                out.opened += 1;
-            } else {
-                out.updated += 1;
+        let changed: Vec<(i64, bool)> = q
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<sqlx::Result<_>>()?;
+        let opened: Vec<i64> = changed.iter().filter(|c| c.1).map(|c| c.0).collect();
+        let updated: Vec<i64> = changed.iter().filter(|c| !c.1).map(|c| c.0).collect();
+        audit_many(
+            &mut tx,
+            &opened,
+            "alert opened",
+            &format!("'{}: ' || detail", rule.name.replace('\'', "''")),
+        )
+        .await?;
+        audit_many(
+            &mut tx,
+            &updated,
+            "alert updated",
+            &format!("'{}: ' || detail", rule.name.replace('\'', "''")),
+        )
+        .await?;
+        if notifies(ctx) {
+            for id in &opened {
+                notify_alert(ctx, &mut tx, *id, "alert.opened", "cutover", "").await?;
             }
         }
+        out.opened += opened.len();
+        out.updated += updated.len();
         let resolve = format!(
             "UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = 'cutover', updated_at = ?,
                resolution = 'condition cleared: ' || detail
@@ -226,27 +271,27 @@ pub async fn evaluate(
         for b in &binds {
             q = q.bind(*b);
         }
-        for r in q.fetch_all(&mut *tx).await? {
-            let id: i64 = r.try_get(0)?;
-            audit(
-                &mut tx,
-                "cutover",
-                "alert resolved",
-                id,
-                "condition cleared",
-            )
-            .await?;
-            notify_alert(
-                ctx,
-                &mut tx,
-                id,
-                "alert.resolved",
-                "cutover",
-                "condition cleared",
-            )
-            .await?;
-            out.resolved += 1;
+        let resolved: Vec<i64> = q
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<sqlx::Result<_>>()?;
+        audit_many(&mut tx, &resolved, "alert resolved", "'condition cleared'").await?;
+        if notifies(ctx) {
+            for id in &resolved {
+                notify_alert(
+                    ctx,
+                    &mut tx,
+                    *id,
+                    "alert.resolved",
+                    "cutover",
+                    "condition cleared",
+                )
+                .await?;
+            }
         }
+        out.resolved += resolved.len();
         tx.commit().await?;
     }
     Ok(out)
