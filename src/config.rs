@@ -329,6 +329,15 @@ pub enum AlertSeverity {
 }
 
 impl AlertSeverity {
+    /// Triage order: critical first.
+    pub fn rank(self) -> i64 {
+        match self {
+            AlertSeverity::Critical => 0,
+            AlertSeverity::Warning => 1,
+            AlertSeverity::Info => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertSeverity::Critical => "critical",

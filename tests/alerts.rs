@@ -166,6 +166,7 @@ async fn score_rules_dedup_per_segment_thresholds_and_auto_resolve() {
     );
     let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'alert resolved' AND detail = 'condition cleared'").fetch_one(&ctx.state).await.unwrap();
     assert_eq!(audited, 4);
+    common::assert_alert_counts_match(&ctx.state).await;
 }
 
 #[tokio::test]
@@ -345,4 +346,5 @@ async fn operator_actions_are_audited_and_a_refused_one_leaves_nothing() {
             .is_err(),
         "resolved is final"
     );
+    common::assert_alert_counts_match(&ctx.state).await;
 }

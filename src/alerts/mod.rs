@@ -209,9 +209,10 @@ pub async fn evaluate(
         // Placeholders are all anonymous and bound in text order: sqlx numbers `?` apart from
         // `?N`, so the two styles must not be mixed in one statement.
         let upsert = format!(
-            "INSERT INTO alerts (dedup_key, customer_id, rule, severity, status, level, level_since, score,
-                                 previous_score, detail, opened_at, updated_at)
-             SELECT ? || ':' || c.legacy_id, b.id, ?, ?, 'triggered', 1, ?, b.score, b.previous, b.detail, ?, ?
+            "INSERT INTO alerts (dedup_key, customer_id, rule, severity, severity_rank, priority, status, level,
+                                 level_since, score, previous_score, detail, opened_at, updated_at)
+             SELECT ? || ':' || c.legacy_id, b.id, ?, ?, ?, c.priority, 'triggered', 1, ?, b.score, b.previous,
+                    b.detail, ?, ?
              FROM ({sql}) AS b JOIN customers c ON c.id = b.id WHERE true
              ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
                previous_score = excluded.previous_score, detail = excluded.detail, updated_at = excluded.updated_at
@@ -222,6 +223,7 @@ pub async fn evaluate(
             .bind(rule.name.clone())
             .bind(rule.name.clone())
             .bind(rule.severity.as_str())
+            .bind(rule.severity.rank())
             .bind(at.clone())
             .bind(at.clone())
             .bind(at.clone());
@@ -511,7 +513,7 @@ pub async fn open(
            AND (?1 = '%%' OR lower(c.name) LIKE ?1 OR lower(c.legacy_id) LIKE ?1 OR lower(c.segment) LIKE ?1
                 OR lower(a.rule) LIKE ?1 OR lower(COALESCE(a.owner, '')) LIKE ?1 OR ('l' || a.level) LIKE ?1)
            AND (?3 = 0 OR a.owner = ?4)
-         ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, c.priority, a.opened_at, a.id
+         ORDER BY a.severity_rank, a.priority, a.opened_at, a.id
          LIMIT ?2",
     )
     .bind(like)

@@ -226,9 +226,12 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
         }
     }
     let alerts = Alerts {
-        open: sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
-            .fetch_one(state)
-            .await?,
+        // Trigger-kept (migration 0005): the poll never counts alerts.
+        open: sqlx::query_scalar(
+            "SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE status <> 'resolved'",
+        )
+        .fetch_one(state)
+        .await?,
     };
     Ok(Status {
         notifications,

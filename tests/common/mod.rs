@@ -131,3 +131,18 @@ pub async fn assert_counts_match(state: &sqlx::SqlitePool) {
         "customer_counts drifted from the customers table"
     );
 }
+
+/// The trigger-kept open-alert count equals a real count.
+pub async fn assert_alert_counts_match(state: &sqlx::SqlitePool) {
+    let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
+        .fetch_one(state)
+        .await
+        .unwrap();
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE status <> 'resolved'",
+    )
+    .fetch_one(state)
+    .await
+    .unwrap();
+    assert_eq!(kept, counted, "alert_counts drifted from the alerts table");
+}
