@@ -8,7 +8,6 @@ pub mod plan;
 pub mod plans;
 pub mod segments;
 
-use ratatui::layout::Rect;
 use ratatui::widgets::Block;
 
 use crate::engine::status::Snapshot;
@@ -91,8 +90,4 @@ pub fn age_since(t: &str) -> String {
         || "-".into(),
         |t| crate::clock::age((chrono::Utc::now() - t).num_seconds()),
     )
-}
-
-pub fn inner(block: &Block, area: Rect) -> Rect {
-    block.inner(area)
 }
