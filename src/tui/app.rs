@@ -465,6 +465,27 @@ impl App {
         vec![]
     }
 
+    /// Which screen is showing (grid, a zoomed pane, the customer or plan view, an overlay).
+    /// When it changes the loop clears the terminal first: ratatui's diff and some terminals
+    /// disagree on the width of combining marks (Devanagari, Thai), which can leave stray
+    /// glyphs behind when a whole screen is replaced.
+    pub fn screen_key(&self) -> (u8, bool, usize) {
+        let mode = match self.mode {
+            Mode::Normal | Mode::Filter => 0,
+            Mode::Help => 1,
+            Mode::Confirm(_) => 2,
+            Mode::Customer(_) => 3,
+            Mode::Plan(_) => 4,
+            Mode::Input { .. } => 5,
+        };
+        // In the grid, moving the focus changes no layout.
+        (
+            mode,
+            self.zoomed,
+            if self.zoomed { self.focus.index() } else { 0 },
+        )
+    }
+
     /// Draws the whole console.
     pub fn render(&self, f: &mut Frame) {
         let area = f.area();

@@ -133,8 +133,13 @@ async fn event_loop(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut dirty = true;
+    let mut screen = app.screen_key();
     loop {
         if dirty {
+            if app.screen_key() != screen {
+                screen = app.screen_key();
+                terminal.clear()?;
+            }
             terminal.draw(|f| app.render(f))?;
             dirty = false;
         }
