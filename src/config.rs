@@ -21,7 +21,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(path: &Path, message: impl Into<String>) -> Self {
+    /// An error about `path`; `message` names the key and, where there is one, the fix.
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
         Self {
             path: path.display().to_string(),
             message: message.into(),

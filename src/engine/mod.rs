@@ -13,7 +13,7 @@ use std::sync::Arc;
 use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::{clock, db, target};
 
 /// Everything the engine needs: the config and the three databases.
@@ -54,12 +54,30 @@ impl Ctx {
     /// Opens the workspace's databases. `readonly` opens the state database read-only.
     ///
     /// Errors: a database that cannot be opened; the message names which one and its URL.
+    ///
+    /// A database that cannot be opened, or a mapping query that does not return an entity's
+    /// required columns, is a [`ConfigError`] naming the key (exit status 2).
     pub async fn open(cfg: Config, readonly: bool) -> eyre::Result<Self> {
-        let state = db::open_state(&cfg.state.url, true, readonly).await?;
+        let bad = |key: &str, e: eyre::Report| {
+            ConfigError::new(
+                &cfg.path,
+                format!("key `{key}`: {e:#}; fix the URL or make the database reachable"),
+            )
+        };
+        let state = db::open_state(&cfg.state.url, true, readonly)
+            .await
+            .map_err(|e| bad("state.url", e))?;
         // The source is only written by its hooks; without them it is opened read-only.
         let hooks = cfg.source.on_migrated.is_some() || cfg.source.on_rollback.is_some();
-        let source = db::open(&cfg.source.url, "source", false, readonly || !hooks).await?;
-        let target = db::open(&cfg.target.url, "target", !readonly, readonly).await?;
+        let source = db::open(&cfg.source.url, "source", false, readonly || !hooks)
+            .await
+            .map_err(|e| bad("source.url", e))?;
+        let target = db::open(&cfg.target.url, "target", !readonly, readonly)
+            .await
+            .map_err(|e| bad("target.url", e))?;
+        crate::source::check_mappings(&source, &cfg.mapping)
+            .await
+            .map_err(|m| ConfigError::new(&cfg.path, m))?;
         if !readonly {
             target::ensure_schema(&target).await?;
         }

@@ -211,6 +211,41 @@ pub async fn for_each_chunk(
     Ok(())
 }
 
+/// Checks that every mapping query prepares on the source and returns its entity's required
+/// columns. Errors: a message naming `mapping.<entity>.query` and what is wrong.
+pub async fn check_mappings(pool: &SqlitePool, mappings: &Mappings) -> Result<(), String> {
+    use sqlx::{Executor, Statement};
+    for e in Entity::ALL {
+        let Some(q) = mappings.get(e) else { continue };
+        let key = format!("mapping.{}.query", e.name());
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|err| format!("key `{key}`: {err}"))?;
+        let stmt = conn
+            .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+                q.to_string(),
+            )))
+            .await
+            .map_err(|err| format!("key `{key}`: the source refuses it: {err}"))?;
+        let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+        let missing: Vec<&str> = e
+            .columns()
+            .iter()
+            .filter(|c| c.required && !names.contains(&c.name))
+            .map(|c| c.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "key `{key}`: returns no column {} (add `… AS {}` to the query)",
+                missing.join(", "),
+                missing[0]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a source SQL that returns `(key, value)` pairs and collects them.
 pub async fn pairs(
     pool: &SqlitePool,
