@@ -92,6 +92,11 @@ pub fn migrator() -> Migrator {
             "outbox",
             include_str!("../migrations/state/0006_outbox.sql"),
         ),
+        m(
+            7,
+            "batch_counts",
+            include_str!("../migrations/state/0007_batch_counts.sql"),
+        ),
     ])
 }
 

@@ -23,6 +23,7 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
         "an empty queue leaves the runner idle"
     );
     common::assert_counts_match(&ctx.state).await;
+    common::assert_batch_counts_match(&ctx.state).await;
 
     let out = ws.cli(&["validate"]);
     assert!(out.status.success(), "{}", stdout(&out));
@@ -108,6 +109,7 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
         .execute(&ctx.source).await.unwrap();
     let s3 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
     common::assert_counts_match(&ctx.state).await;
+    common::assert_batch_counts_match(&ctx.state).await;
     assert_eq!(s3.customers, s1.customers + 1);
     let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = '99999'")
         .fetch_one(&ctx.state)

@@ -83,9 +83,11 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     assert_eq!(st, "migrated");
 
     common::assert_counts_match(&ctx.state).await;
+    common::assert_batch_counts_match(&ctx.state).await;
     // Everything back: the platform equals what it was before the first run.
     rollback(&ctx, &Scope::All).await.unwrap();
     common::assert_counts_match(&ctx.state).await;
+    common::assert_batch_counts_match(&ctx.state).await;
     assert_eq!(
         common::platform_dump(&ws.path().join("platform.db")),
         before

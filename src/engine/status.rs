@@ -202,7 +202,8 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
         heartbeat_at: r.try_get(4)?,
     };
     let mut batches = Batches::default();
-    for r in sqlx::query("SELECT status, COUNT(*) FROM batches GROUP BY status")
+    // Trigger-kept (migration 0007).
+    for r in sqlx::query("SELECT status, batches FROM batch_counts")
         .fetch_all(state)
         .await?
     {
@@ -350,17 +351,31 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         steps.sort_by_key(|(s, _)| super::pipeline::STEPS.iter().position(|x| x == s).map_or(0, |i| i + 1));
         running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
-    // In-flight customers first, then the most recently changed; both read through indexes.
-    // The filter applies inside each half, so it searches every settled customer, not only
-    // the newest page.
+    // In-flight customers first, then the most recently changed. Each settled status is its
+    // own range of the (status, updated_at) index, so no scan walks past the pending customers;
+    // the filter applies inside each range, so it searches every settled customer.
     let recent = sqlx::query(
         "SELECT * FROM (
            SELECT legacy_id, name, batch_id, status, step, updated_at, 0 AS k FROM customers
            WHERE status IN ('running', 'rolling_back')
            UNION ALL
            SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status NOT IN ('running', 'rolling_back', 'pending')
-               AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
+             WHERE status = 'migrated' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
+                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
+             ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL
+           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
+             WHERE status = 'failed' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
+                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
+             ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL
+           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
+             WHERE status = 'rolled_back' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
+                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
+             ORDER BY updated_at DESC LIMIT ?2)
+           UNION ALL
+           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
+             WHERE status = 'quarantined' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
                     OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
              ORDER BY updated_at DESC LIMIT ?2))
          WHERE ?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(COALESCE(batch_id, '')) LIKE ?1

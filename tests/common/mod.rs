@@ -146,3 +146,18 @@ pub async fn assert_alert_counts_match(state: &sqlx::SqlitePool) {
     .unwrap();
     assert_eq!(kept, counted, "alert_counts drifted from the alerts table");
 }
+
+/// The trigger-kept batch counts equal a real count.
+pub async fn assert_batch_counts_match(state: &sqlx::SqlitePool) {
+    let counted: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM batches GROUP BY 1 ORDER BY 1")
+            .fetch_all(state)
+            .await
+            .unwrap();
+    let kept: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, batches FROM batch_counts WHERE batches <> 0 ORDER BY 1")
+            .fetch_all(state)
+            .await
+            .unwrap();
+    assert_eq!(kept, counted, "batch_counts drifted from the batches table");
+}
