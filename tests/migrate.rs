@@ -248,3 +248,60 @@ async fn the_migration_list_filter_searches_every_settled_customer() {
         snap.recent
     );
 }
+
+#[tokio::test]
+async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
+    let ws = Ws::demo(20, 7).await;
+    let ctx = ws.ctx().await;
+    sqlx::query("UPDATE runner SET state = 'running', heartbeat_at = '2026-01-01T00:00:00.000Z'")
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    let view = status::View {
+        limit: 10,
+        stale_after_secs: 60,
+        ..Default::default()
+    };
+    let snap = status::snapshot(&ctx.state, &view).await.unwrap();
+    assert!(snap.status.runner.stale);
+    let mut app = cutover::tui::app::App::new(
+        "t".into(),
+        "ops".into(),
+        false,
+        cutover::tui::theme::Theme::plain(),
+        "2026-11-21".into(),
+    );
+    app.on_snapshot(std::sync::Arc::new(snap));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).unwrap();
+    term.draw(|f| app.render(f)).unwrap();
+    let top: String = (0..120)
+        .map(|x| term.backend().buffer()[(x, 0)].symbol().to_string())
+        .collect();
+    assert!(top.contains("RUNNING (no worker heartbeat)"), "{top}");
+    // A fresh heartbeat, or a runner that is not running, is not stale.
+    sqlx::query("UPDATE runner SET heartbeat_at = ?")
+        .bind(cutover::clock::now())
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    assert!(
+        !status::snapshot(&ctx.state, &view)
+            .await
+            .unwrap()
+            .status
+            .runner
+            .stale
+    );
+    sqlx::query("UPDATE runner SET state = 'paused', heartbeat_at = '2026-01-01T00:00:00.000Z'")
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    assert!(
+        !status::snapshot(&ctx.state, &view)
+            .await
+            .unwrap()
+            .status
+            .runner
+            .stale
+    );
+}

@@ -178,6 +178,7 @@ fn fixture() -> Snapshot {
                 changed_at: ago(5),
                 reason: None,
                 heartbeat_at: Some(ago(0)),
+                stale: false,
             },
             alerts: Alerts { open: 23 },
             batches: Batches {

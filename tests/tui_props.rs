@@ -41,6 +41,7 @@ fn snapshot() -> Snapshot {
                 changed_at: String::new(),
                 reason: None,
                 heartbeat_at: None,
+                stale: false,
             },
             alerts: Alerts { open: 0 },
             batches: Batches::default(),

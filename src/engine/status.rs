@@ -89,6 +89,10 @@ pub struct RunnerStatus {
     pub changed_at: String,
     pub reason: Option<String>,
     pub heartbeat_at: Option<String>,
+    /// Running, but no worker has beaten for longer than the console's threshold (a worker was
+    /// killed): set by [`snapshot`] only, so it flips once and the console redraws once.
+    #[serde(skip)]
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -200,6 +204,7 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
         changed_at: r.try_get(2)?,
         reason: r.try_get(3)?,
         heartbeat_at: r.try_get(4)?,
+        stale: false,
     };
     let mut batches = Batches::default();
     // Trigger-kept (migration 0007).
@@ -293,6 +298,8 @@ pub struct View {
     pub limit: i64,
     /// As-of date for overdue milestones (`YYYY-MM-DD`).
     pub as_of: String,
+    /// Seconds without a heartbeat after which a running runner is flagged stale (0: never).
+    pub stale_after_secs: i64,
 }
 
 /// Everything the console's four panes show, read in one poll.
@@ -314,8 +321,16 @@ fn like(filter: &str) -> String {
 
 /// Reads a snapshot for `view`. Errors: the state database failing.
 pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot> {
-    let status = status(state).await?;
+    let mut status = status(state).await?;
     let now = Utc::now();
+    let r = &status.runner;
+    status.runner.stale = view.stale_after_secs > 0
+        && r.state == RunnerState::Running
+        && r.heartbeat_at
+            .as_deref()
+            .or(Some(r.changed_at.as_str()))
+            .and_then(clock::parse)
+            .is_some_and(|t| (now - t).num_seconds() > view.stale_after_secs);
     let since = clock::fmt(now - chrono::Duration::minutes(30));
     let mut throughput = vec![0u64; 30];
     for r in sqlx::query(

@@ -32,6 +32,10 @@ impl App {
             Span::styled(runner.to_uppercase(), runner_style),
             Span::raw(format!(" · data {age}")),
         ];
+        if self.snap.as_ref().is_some_and(|s| s.status.runner.stale) {
+            // Running in the state database, but every worker stopped beating: one was killed.
+            spans.insert(3, Span::styled(" (no worker heartbeat)", th.warn()));
+        }
         if self.readonly {
             spans.push(Span::styled(" · READ-ONLY", th.warn()));
         }

@@ -107,6 +107,8 @@ async fn event_loop(
         ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
     );
     app.ladder = ctx.cfg.escalation.level.clone();
+    // A worker beats at every step; two lease periods of silence mean none is alive.
+    app.view.stale_after_secs = ctx.cfg.runner.lease_seconds as i64 * 2;
     let (view_tx, view_rx) = watch::channel(app.view.clone());
     let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
