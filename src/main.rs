@@ -254,11 +254,12 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 }
                 plan::rebatch(&ctx.state, n).await?;
             }
-            let printer = print_notices(&mut ctx);
             // Deliver notifications while this run lasts; what is left waits in the outbox.
-            let outbox = tokio::spawn(cutover::notify::worker(ctx.clone()));
             // Unacknowledged alerts climb on time here too, not only where a console is open.
+            // Both start before the notice printer, so they hold no sender that keeps it waiting.
+            let outbox = tokio::spawn(cutover::notify::worker(ctx.clone()));
             let ladder = tokio::spawn(cutover::alerts::watch(ctx.clone()));
+            let printer = print_notices(&mut ctx);
             let opts = run::RunOpts {
                 segment: a.segment.clone(),
                 max_batches: a.batches,
@@ -267,11 +268,10 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let s = run::run(&ctx, &opts).await;
             outbox.abort();
             ladder.abort();
-            ctx.notices = None;
-            drop(ctx.notices.take());
-            let s = s?;
+            // The printer ends when the last sender (this context's) is gone.
             drop(ctx);
             let _ = printer.await;
+            let s = s?;
             eprintln!(
                 "{} batches: {} migrated, {} failed, {} quarantined{}",
                 s.batches,
