@@ -58,14 +58,6 @@ fn number(r: &Raw) -> Option<f64> {
     }
 }
 
-fn key(r: Raw) -> Option<String> {
-    match r {
-        Raw::Int(i) => Some(i.to_string()),
-        Raw::Text(s) => Some(s),
-        _ => None,
-    }
-}
-
 /// Scores the customers `only` (by state id), or every customer, and records the run.
 ///
 /// Errors: a component query failing (the message names the component), or a database failing.
@@ -133,9 +125,10 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                 .await
                 .map_err(|e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name))?
             {
-                let (Some(k), Some(v)) =
-                    (key(source::raw_at(&r, 0)), number(&source::raw_at(&r, 1)))
-                else {
+                let (Some(k), Some(v)) = (
+                    source::raw_key(&source::raw_at(&r, 0)),
+                    number(&source::raw_at(&r, 1)),
+                ) else {
                     continue;
                 };
                 if let Some(&i) = index.get(k.as_str()) {

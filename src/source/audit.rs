@@ -287,21 +287,13 @@ async fn triples(pool: &SqlitePool, sql: &str) -> eyre::Result<Vec<(String, Stri
         .fetch_all(pool)
         .await
         .map_err(|e| eyre::eyre!("audit query failed on the source: {e}\n  {sql}"))?;
-    let key = |r: Raw| match r {
-        Raw::Int(i) => i.to_string(),
-        Raw::Text(s) => s,
-        Raw::Null => String::new(),
-        other => raw_text(&other),
-    };
+
+    // A missing id reads as empty: the finding still names the rule and the value.
+    let key =
+        |r: &sqlx::sqlite::SqliteRow, i| super::raw_key(&super::raw_at(r, i)).unwrap_or_default();
     Ok(rows
         .iter()
-        .map(|r| {
-            (
-                key(super::raw_at(r, 0)),
-                key(super::raw_at(r, 1)),
-                super::raw_at(r, 2),
-            )
-        })
+        .map(|r| (key(r, 0), key(r, 1), super::raw_at(r, 2)))
         .collect())
 }
 

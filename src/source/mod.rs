@@ -246,7 +246,18 @@ pub async fn check_mappings(pool: &SqlitePool, mappings: &Mappings) -> Result<()
     Ok(())
 }
 
-/// Runs a source SQL that returns `(key, value)` pairs and collects them.
+/// A raw value read as a legacy id, by the same rule as the mapping's `legacy_id` columns
+/// (integers and integral reals as digits, text as it is); `None` for NULL or an unreadable
+/// value.
+pub fn raw_key(raw: &Raw) -> Option<String> {
+    match schema::normalize(raw, schema::ColType::Id) {
+        Ok(Val::Text(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Runs a source SQL that returns `(key, value)` pairs and collects them; rows whose key is
+/// NULL are skipped.
 pub async fn pairs(
     pool: &SqlitePool,
     sql: String,
@@ -262,14 +273,7 @@ pub async fn pairs(
         .map_err(|e| eyre::eyre!("source query failed: {e}\n  {sql}"))?;
     Ok(rows
         .iter()
-        .map(|r| {
-            let k = match raw_at(r, 0) {
-                Raw::Int(i) => i.to_string(),
-                Raw::Text(s) => s,
-                other => format!("{other:?}"),
-            };
-            (k, raw_at(r, 1))
-        })
+        .filter_map(|r| raw_key(&raw_at(r, 0)).map(|k| (k, raw_at(r, 1))))
         .collect())
 }
 
@@ -292,4 +296,25 @@ pub async fn run_hook(
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_key_reads_ids_like_the_mapping_does() {
+        assert_eq!(raw_key(&Raw::Int(1042)), Some("1042".into()));
+        assert_eq!(
+            raw_key(&Raw::Real(7.0)),
+            Some("7".into()),
+            "an integral REAL id is the same customer"
+        );
+        assert_eq!(
+            raw_key(&Raw::Text("7590-VHVEG".into())),
+            Some("7590-VHVEG".into())
+        );
+        assert_eq!(raw_key(&Raw::Null), None);
+        assert_eq!(raw_key(&Raw::Blob(vec![0xff])), None);
+    }
 }
