@@ -2,7 +2,7 @@
 //! message line, the footer generated from the keymap, and the help and confirmation overlays.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
@@ -141,14 +141,10 @@ impl App {
                 ])
             })
             .collect();
-        let h = (lines.len() as u16 + 2).min(area.height);
-        let w = 70.min(area.width);
-        let r = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
+        let r = area.centered(
+            Constraint::Length(70),
+            Constraint::Length(lines.len() as u16 + 2),
+        );
         Clear.render(r, f.buffer_mut());
         Paragraph::new(lines)
             .block(Block::bordered().title(" Keys (any key closes) "))
@@ -157,14 +153,7 @@ impl App {
 
     pub(super) fn render_confirm(&self, c: &Confirm, area: Rect, f: &mut Frame) {
         let th = &self.theme;
-        let w = 72.min(area.width);
-        let h = 9.min(area.height);
-        let r = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
+        let r = area.centered(Constraint::Length(72), Constraint::Length(9));
         let mut buttons = Vec::new();
         for (i, (label, _, _)) in c.options.iter().enumerate() {
             let style = if i == c.focus {
