@@ -319,6 +319,30 @@ fn like(filter: &str) -> String {
     format!("%{}%", filter.trim().to_lowercase())
 }
 
+/// The Migration pane's list: customers in flight first, then the most recently changed.
+/// Each settled status is its own range of the `(status, updated_at)` index, so no scan walks
+/// past the pending customers; the filter (`?1`) applies inside each range, so it searches
+/// every settled customer, not only the newest page. `?2` is the page size.
+static RECENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    const FILTER: &str = "(?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 \
+                          OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)";
+    const COLUMNS: &str = "legacy_id, name, batch_id, status, step, updated_at";
+    let settled: Vec<String> = ["migrated", "failed", "rolled_back", "quarantined"]
+        .iter()
+        .map(|st| {
+            format!(
+                "SELECT * FROM (SELECT {COLUMNS}, 1 AS k FROM customers WHERE status = '{st}' AND {FILTER} \
+                 ORDER BY updated_at DESC LIMIT ?2)"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT * FROM (SELECT {COLUMNS}, 0 AS k FROM customers WHERE status IN ('running', 'rolling_back') \
+         UNION ALL {}) WHERE {FILTER} ORDER BY k, updated_at DESC LIMIT ?2",
+        settled.join(" UNION ALL ")
+    )
+});
+
 /// Reads a snapshot for `view`. Errors: the state database failing.
 pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot> {
     let mut status = status(state).await?;
@@ -366,53 +390,23 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
         steps.sort_by_key(|(s, _)| super::pipeline::STEPS.iter().position(|x| x == s).map_or(0, |i| i + 1));
         running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
-    // In-flight customers first, then the most recently changed. Each settled status is its
-    // own range of the (status, updated_at) index, so no scan walks past the pending customers;
-    // the filter applies inside each range, so it searches every settled customer.
-    let recent = sqlx::query(
-        "SELECT * FROM (
-           SELECT legacy_id, name, batch_id, status, step, updated_at, 0 AS k FROM customers
-           WHERE status IN ('running', 'rolling_back')
-           UNION ALL
-           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status = 'migrated' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
-                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
-             ORDER BY updated_at DESC LIMIT ?2)
-           UNION ALL
-           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status = 'failed' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
-                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
-             ORDER BY updated_at DESC LIMIT ?2)
-           UNION ALL
-           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status = 'rolled_back' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
-                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
-             ORDER BY updated_at DESC LIMIT ?2)
-           UNION ALL
-           SELECT * FROM (SELECT legacy_id, name, batch_id, status, step, updated_at, 1 AS k FROM customers
-             WHERE status = 'quarantined' AND (?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1
-                    OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)
-             ORDER BY updated_at DESC LIMIT ?2))
-         WHERE ?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 OR lower(COALESCE(batch_id, '')) LIKE ?1
-            OR lower(status) LIKE ?1
-         ORDER BY k, updated_at DESC LIMIT ?2",
-    )
-    .bind(like(&view.recent_filter))
-    .bind(view.limit)
-    .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(RecentRow {
-            legacy_id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            batch_id: r.try_get(2)?,
-            status: r.try_get(3)?,
-            step: r.try_get(4)?,
-            updated_at: r.try_get(5)?,
+    let recent = sqlx::query(sqlx::AssertSqlSafe(RECENT_SQL.as_str()))
+        .bind(like(&view.recent_filter))
+        .bind(view.limit)
+        .fetch_all(state)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RecentRow {
+                legacy_id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                batch_id: r.try_get(2)?,
+                status: r.try_get(3)?,
+                step: r.try_get(4)?,
+                updated_at: r.try_get(5)?,
+            })
         })
-    })
-    .collect::<sqlx::Result<_>>()?;
+        .collect::<sqlx::Result<_>>()?;
     let alerts =
         crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
