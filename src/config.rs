@@ -48,6 +48,9 @@ pub struct Config {
     pub alerts: AlertsConfig,
     pub escalation: Escalation,
     pub notify: Notify,
+    /// `[roles]`: who may do what (see [`crate::roles`]).
+    #[serde(default)]
+    pub roles: crate::roles::Roles,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,

@@ -1,13 +1,32 @@
-//! Database pools and the state schema. SQLite runs in WAL mode with a busy timeout, and every
-//! write transaction on the state database starts with `BEGIN IMMEDIATE`, so that it takes the
-//! write lock up front and waits for it instead of failing with "database is locked" halfway.
+//! Database pools and the state schema, for SQLite and PostgreSQL (and MySQL/MariaDB as a
+//! source, see [`crate::source::Source`]).
+//!
+//! The state and the platform are reached through sqlx's `Any` driver, so that each query is
+//! written once. The SQL they share is the subset both engines speak: `$1` placeholders (SQLite
+//! reads `$N` as the N-th argument), `ON CONFLICT … DO`, `UPDATE … FROM`, `RETURNING`, text
+//! times. What differs lives here, one place per concern: how a pool is opened and made
+//! read-only ([`open`]), how a write transaction starts ([`write_tx`]), the schema's
+//! migrations ([`migrator`]) and how long a lock is waited for.
+//!
+//! SQLite runs in WAL mode with a 30 s busy timeout, and every write transaction starts with
+//! `BEGIN IMMEDIATE`, so that it takes the write lock up front instead of failing with
+//! "database is locked" halfway. PostgreSQL runs at READ COMMITTED; the work queue takes its
+//! rows with `FOR UPDATE SKIP LOCKED` (see [`crate::engine::run`]).
 
 use std::str::FromStr;
+use std::sync::Once;
 use std::time::Duration;
 
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, SqlSafeStr, Sqlite, SqlitePool, Transaction};
+use sqlx::{Any, AssertSqlSafe, Executor, SqlSafeStr, Transaction};
+
+/// A pool on the state or platform database.
+pub type Pool = sqlx::AnyPool;
+/// One connection (or transaction, through `&mut *tx`) on the state or platform database.
+pub type Conn = sqlx::AnyConnection;
+/// A transaction on the state or platform database.
+pub type Tx = Transaction<'static, Any>;
 
 /// What [`open`] is opening, for error messages ("state database sqlite:///x: …").
 pub type Role = &'static str;
@@ -15,47 +34,174 @@ pub type Role = &'static str;
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Opens a SQLite pool at `url` (`sqlite://path`), creating the file when `create` is set.
-/// `readonly` opens it with `mode=ro`, so that even a bug cannot write.
-///
-/// Errors: a URL that is not SQLite, or a file that cannot be opened; the message names `role`.
-pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::Result<SqlitePool> {
-    if !url.starts_with("sqlite:") {
-        eyre::bail!("{role} database {url}: only sqlite:// URLs are supported by this build");
+/// The database engines a URL can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    /// The engine a URL names by its scheme (`sqlite:`, `postgres:`/`postgresql:`,
+    /// `mysql:`/`mariadb:`).
+    ///
+    /// Errors: any other scheme; the message names `role` and lists the accepted ones.
+    pub fn of_url(url: &str, role: Role) -> eyre::Result<Backend> {
+        let scheme = url.split(':').next().unwrap_or("");
+        Ok(match scheme {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            "mysql" | "mariadb" => Backend::MySql,
+            _ => eyre::bail!(
+                "{role} database {}: unsupported URL scheme `{scheme}:` (use sqlite://, postgres://{})",
+                redact(url),
+                if role == "source" { " or mysql://" } else { "" }
+            ),
+        })
     }
-    let opts = SqliteConnectOptions::from_str(url)
-        .map_err(|e| eyre::eyre!("{role} database {url}: {e}"))?
-        .create_if_missing(create && !readonly)
-        .read_only(readonly)
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
-    let opts = if readonly {
-        opts
-    } else {
-        opts.journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+
+    /// The engine behind an open connection.
+    pub fn of_conn(conn: &Conn) -> Backend {
+        match conn.backend_name() {
+            "PostgreSQL" => Backend::Postgres,
+            "MySQL" => Backend::MySql,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// The engine behind a pool.
+    pub fn of_pool(pool: &Pool) -> Backend {
+        Backend::of_url(pool.connect_options().database_url.as_str(), "state")
+            .unwrap_or(Backend::Sqlite)
+    }
+
+    /// `expr` (a number) as text with `decimals` digits after the point: `printf` on SQLite,
+    /// `to_char` on PostgreSQL, `FORMAT` on MySQL.
+    pub fn fmt_num(self, expr: &str, decimals: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("printf('%.{decimals}f', {expr})"),
+            Backend::Postgres if decimals == 0 => {
+                format!("to_char(CAST({expr} AS DOUBLE PRECISION), 'FM9999999990')")
+            }
+            Backend::Postgres => format!(
+                "to_char(CAST({expr} AS DOUBLE PRECISION), 'FM9999999990.{}')",
+                "0".repeat(decimals)
+            ),
+            Backend::MySql => format!("FORMAT({expr}, {decimals})"),
+        }
+    }
+
+    /// `n` placeholders from the `start`-th (1-based) for an `IN (…)` list: `$3, $4` on SQLite
+    /// and PostgreSQL, `?, ?` on MySQL (which numbers them by position).
+    pub fn placeholders(self, start: usize, n: usize) -> String {
+        let mut s = String::with_capacity(n * 4);
+        for i in 0..n {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            match self {
+                Backend::MySql => s.push('?'),
+                _ => {
+                    s.push('$');
+                    s.push_str(&(start + i).to_string());
+                }
+            }
+        }
+        s
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+/// Opens a pool at `url` (`sqlite://path` or `postgres://…`), creating a SQLite file when
+/// `create` is set. `readonly` opens SQLite with `mode=ro` and makes every PostgreSQL
+/// transaction `READ ONLY`, so that even a bug cannot write.
+///
+/// Errors: an unsupported URL, or a database that cannot be opened; the message names `role`.
+pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::Result<Pool> {
+    install_drivers();
+    let backend = Backend::of_url(url, role)?;
+    let shown = redact(url);
+    let err = |e: &dyn std::fmt::Display| eyre::eyre!("{role} database {shown}: {e}");
+    let url = match backend {
+        Backend::Sqlite => sqlite_url(url, create, readonly),
+        Backend::Postgres => url.to_string(),
+        Backend::MySql => eyre::bail!(
+            "{role} database {shown}: MySQL is supported as the source only (use sqlite:// or postgres://)"
+        ),
     };
-    SqlitePoolOptions::new()
-        .max_connections(4)
+    let opts = AnyConnectOptions::from_str(&url)
+        .map_err(|e| err(&e))?;
+    let setup: &'static str = match (backend, readonly) {
+        (Backend::Sqlite, false) => {
+            "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
+        }
+        (Backend::Sqlite, true) => "PRAGMA busy_timeout = 30000",
+        (_, false) => "SET lock_timeout = '30s'",
+        (_, true) => "SET lock_timeout = '30s'; SET default_transaction_read_only = on",
+    };
+    debug_assert_eq!(BUSY_TIMEOUT.as_millis(), 30_000);
+    AnyPoolOptions::new()
+        .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                conn.execute(setup).await?;
+                Ok(())
+            })
+        })
         .connect_with(opts)
         .await
-        .map_err(|e| eyre::eyre!("{role} database {url}: {e}"))
+        .map_err(|e| err(&e))
+}
+
+/// A SQLite URL with the open mode set: `rwc` when creating, `ro` when read-only.
+fn sqlite_url(url: &str, create: bool, readonly: bool) -> String {
+    let mode = if readonly {
+        "ro"
+    } else if create {
+        "rwc"
+    } else {
+        "rw"
+    };
+    if url.contains("mode=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}mode={mode}")
 }
 
 /// Opens the state database and brings its schema up to date (unless read-only).
-pub async fn open_state(url: &str, create: bool, readonly: bool) -> eyre::Result<SqlitePool> {
+pub async fn open_state(url: &str, create: bool, readonly: bool) -> eyre::Result<Pool> {
     let pool = open(url, "state", create, readonly).await?;
     if !readonly {
-        migrator()
+        migrator(Backend::of_pool(&pool))
             .run(&pool)
             .await
-            .map_err(|e| eyre::eyre!("state database {url}: migration failed: {e}"))?;
+            .map_err(|e| eyre::eyre!("state database {}: migration failed: {e}", redact(url)))?;
     }
     Ok(pool)
 }
 
-/// The state schema, embedded in the binary.
-pub fn migrator() -> Migrator {
+/// The state schema for `backend`, embedded in the binary. PostgreSQL's first migration is
+/// SQLite's first seven in one, written in its dialect (identity columns, statement-level
+/// counter triggers); later ones share their version numbers.
+pub fn migrator(backend: Backend) -> Migrator {
     let m = |version, name: &'static str, sql: &'static str| {
         Migration::new(
             version,
@@ -65,76 +211,237 @@ pub fn migrator() -> Migrator {
             false,
         )
     };
-    Migrator::with_migrations(vec![
-        m(1, "init", include_str!("../migrations/state/0001_init.sql")),
-        m(
-            2,
-            "batches_segment",
-            include_str!("../migrations/state/0002_batches_segment.sql"),
-        ),
-        m(
-            3,
-            "customer_counts",
-            include_str!("../migrations/state/0003_customer_counts.sql"),
-        ),
-        m(
-            4,
-            "health",
-            include_str!("../migrations/state/0004_health.sql"),
-        ),
-        m(
-            5,
-            "alerts",
-            include_str!("../migrations/state/0005_alerts.sql"),
-        ),
-        m(
-            6,
-            "outbox",
-            include_str!("../migrations/state/0006_outbox.sql"),
-        ),
-        m(
-            7,
-            "batch_counts",
-            include_str!("../migrations/state/0007_batch_counts.sql"),
-        ),
-    ])
+    match backend {
+        Backend::Postgres => Migrator::with_migrations(vec![
+            m(1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+            m(8, "roles", include_str!("../migrations/postgres/0008_roles.sql")),
+        ]),
+        _ => Migrator::with_migrations(vec![
+            m(1, "init", include_str!("../migrations/state/0001_init.sql")),
+            m(
+                2,
+                "batches_segment",
+                include_str!("../migrations/state/0002_batches_segment.sql"),
+            ),
+            m(
+                3,
+                "customer_counts",
+                include_str!("../migrations/state/0003_customer_counts.sql"),
+            ),
+            m(
+                4,
+                "health",
+                include_str!("../migrations/state/0004_health.sql"),
+            ),
+            m(
+                5,
+                "alerts",
+                include_str!("../migrations/state/0005_alerts.sql"),
+            ),
+            m(
+                6,
+                "outbox",
+                include_str!("../migrations/state/0006_outbox.sql"),
+            ),
+            m(
+                7,
+                "batch_counts",
+                include_str!("../migrations/state/0007_batch_counts.sql"),
+            ),
+            m(8, "roles", include_str!("../migrations/state/0008_roles.sql")),
+        ]),
+    }
 }
 
-/// Begins a write transaction that holds the write lock from its first statement.
-pub async fn write_tx(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+/// Begins a write transaction: on SQLite it holds the write lock from its first statement
+/// (`BEGIN IMMEDIATE`); on PostgreSQL rows are locked as they are written.
+pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
+    match Backend::of_pool(pool) {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        _ => pool.begin().await,
+    }
 }
 
-/// Appends one row to the audit log on `conn` (a transaction, so that the row commits or
-/// rolls back with the action it records).
-pub async fn audit(
-    conn: &mut sqlx::SqliteConnection,
-    actor: &str,
-    action: &str,
-    scope: &str,
-    outcome: &str,
-    detail: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, scope, outcome, detail) VALUES (?, ?, ?, ?, ?, ?)")
-        .bind(crate::clock::now())
-        .bind(actor.to_string())
-        .bind(action.to_string())
-        .bind(scope.to_string())
-        .bind(outcome.to_string())
-        .bind(detail.to_string())
-        .execute(conn)
-        .await?;
+/// One audit-log entry: who did what to which scope, in which role, why, and how it ended.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditEntry<'a> {
+    pub actor: &'a str,
+    pub role: &'a str,
+    pub action: &'a str,
+    pub scope: &'a str,
+    /// The operator's reason (a note, a typed confirmation); empty when none was asked.
+    pub reason: &'a str,
+    /// `ok`, or what went wrong for an action that is recorded although it failed.
+    pub result: &'a str,
+    pub detail: &'a str,
+}
+
+/// Appends one row to the audit log on `conn`, which must be the action's own transaction, so
+/// that the row commits or rolls back with the action it records.
+pub async fn audit(conn: &mut Conn, e: AuditEntry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(crate::clock::now())
+    .bind(e.actor.to_string())
+    .bind(e.role.to_string())
+    .bind(e.action.to_string())
+    .bind(e.scope.to_string())
+    .bind(e.reason.to_string())
+    .bind(e.result.to_string())
+    .bind(e.detail.to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-/// `?, ?, ?` with `n` placeholders, for `IN (…)` lists.
-pub fn placeholders(n: usize) -> String {
-    let mut s = String::with_capacity(n * 3);
-    for i in 0..n {
-        if i > 0 {
-            s.push_str(", ");
-        }
-        s.push('?');
+/// `$start, $start+1, …` with `n` placeholders, for `IN (…)` lists on the state or platform.
+pub fn placeholders(start: usize, n: usize) -> String {
+    Backend::Sqlite.placeholders(start, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_from_start_except_on_mysql() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(Backend::MySql.placeholders(3, 2), "?, ?");
+        assert_eq!(placeholders(1, 0), "");
     }
-    s
+
+    #[test]
+    fn urls_name_their_backend_and_passwords_are_hidden() {
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db", "state").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("mariadb://root@h/db", "source").unwrap(),
+            Backend::MySql
+        );
+        let e = Backend::of_url("oracle://h", "target").unwrap_err().to_string();
+        assert!(e.contains("target database") && e.contains("oracle:"), "{e}");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+    }
+}
+
+/// Builds one statement with `$N` placeholders (sqlx's `QueryBuilder` writes `?` for the `Any`
+/// driver, which PostgreSQL refuses): a multi-row `INSERT … VALUES (…), (…)` in one round trip.
+pub struct Builder {
+    sql: String,
+    args: sqlx::any::AnyArguments,
+    n: usize,
+}
+
+impl Builder {
+    /// Starts a statement with `sql`.
+    pub fn new(sql: impl Into<String>) -> Self {
+        Builder {
+            sql: sql.into(),
+            args: Default::default(),
+            n: 0,
+        }
+    }
+
+    /// Appends SQL text as it is.
+    pub fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write;
+        let _ = write!(self.sql, "{sql}");
+        self
+    }
+
+    /// Appends the next placeholder and binds `value` to it.
+    pub fn push_bind<'t, T>(&mut self, value: T) -> &mut Self
+    where
+        T: sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        use sqlx::Arguments;
+        self.n += 1;
+        self.sql.push('$');
+        self.sql.push_str(&self.n.to_string());
+        // An encoding failure surfaces when the statement executes.
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// Binds `value` to the next placeholder number without writing it: for SQL that already
+    /// names `$1…$k` before the builder appends more.
+    pub fn bind_only<'t, T>(&mut self, value: T) -> &mut Self
+    where
+        T: sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        use sqlx::Arguments;
+        self.n += 1;
+        let _ = self.args.add(value);
+        self
+    }
+
+    /// Appends `VALUES (…), (…)`, one tuple per item; `f` binds an item's values in order.
+    pub fn push_values<I, F>(&mut self, items: I, mut f: F) -> &mut Self
+    where
+        I: IntoIterator,
+        F: FnMut(Values<'_>, I::Item),
+    {
+        self.sql.push_str("VALUES ");
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.sql.push('(');
+            f(
+                Values {
+                    b: self,
+                    first: true,
+                },
+                item,
+            );
+            self.sql.push(')');
+        }
+        self
+    }
+
+    /// The statement, ready to execute; the builder is left empty.
+    pub fn build(&mut self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+        let sql = std::mem::take(&mut self.sql);
+        let args = std::mem::take(&mut self.args);
+        self.n = 0;
+        sqlx::query_with(AssertSqlSafe(sql), args)
+    }
+}
+
+/// One tuple of [`Builder::push_values`]: values bound in order, separated by commas.
+pub struct Values<'a> {
+    b: &'a mut Builder,
+    first: bool,
+}
+
+impl Values<'_> {
+    /// Binds the tuple's next value.
+    pub fn push_bind<'t, T>(&mut self, value: T) -> &mut Self
+    where
+        T: sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        if !self.first {
+            self.b.sql.push_str(", ");
+        }
+        self.first = false;
+        self.b.push_bind(value);
+        self
+    }
+
+    /// Appends SQL text (a literal or an expression) as the tuple's next value.
+    pub fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        if !self.first {
+            self.b.sql.push_str(", ");
+        }
+        self.first = false;
+        self.b.push(sql);
+        self
+    }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
 
 use crate::config::Config;
 use crate::db;
@@ -83,6 +83,12 @@ url = "sqlite://platform.db"
 [runner]
 batch_size = 25
 step_delay_ms = {step_delay_ms}
+
+# Roles (viewer, csm, migrator, oncall, admin) per OS user. The demo runs on one machine for
+# one person, so everyone is admin; a shared workspace lists its operators and keeps the
+# default at viewer, e.g. `oncall = ["kofi"]`, `csm = ["amara"]`.
+[roles]
+default = "admin"
 
 # Health: the success plan's model (engagement 30, success 30, satisfaction 20, financial 20).
 # `success` reads migration outcomes from the state database, so failures lower health.
@@ -620,11 +626,11 @@ fn customer(
     }
 }
 
-async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
+async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
     const ROWS: usize = 500;
     let mut tx = pool.begin().await?;
     for part in c.clients.chunks(ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist, preferred_lang, loyalty_tier) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -642,7 +648,7 @@ async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.devices.chunks(ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO devices (device_id, client_id, device_type, make, model_name, serial_no, warranty_end) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -657,7 +663,7 @@ async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.repairs.chunks(ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO repair_tickets (ticket_id, client_id, device_id, opened, closed, state, notes, cost_cents, technician) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -674,7 +680,7 @@ async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.payments.chunks(ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO payments (payment_id, client_id, amount_cents, currency, paid_on, method, status, invoice_ref) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -690,7 +696,7 @@ async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.messages.chunks(ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO messages (msg_id, client_id, sent_at, channel, dir, subject, body, csat) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -712,7 +718,7 @@ async fn write_chunk(pool: &SqlitePool, c: &Chunk) -> eyre::Result<()> {
 /// Writes the legacy database: `n` customers from `seed`, in chunks so memory stays bounded.
 /// Two payments for a customer that does not exist are added as orphans.
 pub async fn generate_legacy(
-    pool: &SqlitePool,
+    pool: &crate::db::Pool,
     n: usize,
     seed: u64,
     as_of: NaiveDate,
@@ -768,7 +774,7 @@ pub async fn generate_legacy(
 /// first-priority segment, started up to 60 days before `as_of`: milestones due before `as_of`
 /// are mostly completed, the first open one is in progress, so some are overdue. Adds a
 /// migration plan per wave, starting on its window's first day (the programme starts `as_of`).
-pub async fn seed_plans(state: &SqlitePool, seed: u64, as_of: NaiveDate) -> eyre::Result<usize> {
+pub async fn seed_plans(state: &crate::db::Pool, seed: u64, as_of: NaiveDate) -> eyre::Result<usize> {
     let onboarding = crate::plans::template("onboarding")?;
     let migration = crate::plans::template("migration")?;
     let vip: Vec<String> = sqlx::query_scalar(
@@ -793,7 +799,7 @@ pub async fn seed_plans(state: &SqlitePool, seed: u64, as_of: NaiveDate) -> eyre
             } else {
                 continue;
             };
-            sqlx::query("UPDATE milestones SET status = ? WHERE plan_id = ? AND seq = ?")
+            sqlx::query("UPDATE milestones SET status = $1 WHERE plan_id = $2 AND seq = $3")
                 .bind(status)
                 .bind(plan)
                 .bind(k as i64 + 1)
@@ -864,7 +870,7 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
         .map_err(|e| eyre::eyre!("cannot write {}: {e}", paths.config.display()))?;
     let cfg = Config::load(&paths.config)?;
     let ctx = Ctx::open(cfg, false).await?;
-    plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await?;
+    plan::build(&ctx.cfg, &ctx.state, &ctx.source).await?;
     seed_plans(&ctx.state, opts.seed, opts.as_of).await?;
     crate::alerts::evaluate(&ctx, chrono::Utc::now(), None).await?;
     Ok(paths)

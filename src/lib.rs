@@ -15,6 +15,7 @@ pub mod notify;
 pub mod paths;
 pub mod plans;
 pub mod report;
+pub mod roles;
 pub mod schema;
 pub mod source;
 pub mod target;

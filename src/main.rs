@@ -210,15 +210,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Plan { json } => {
             refuse_readonly(&cli, "plan")?;
             let ctx = open(&cli).await?;
-            let s = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await?;
+            let s = plan::plan(&ctx).await?;
             cutover::alerts::refresh(&ctx, None).await;
-            ctx.audit(
-                "plan",
-                "all",
-                "ok",
-                &format!("{} customers, {} quarantined", s.customers, s.quarantined),
-            )
-            .await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
@@ -358,7 +351,12 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 }
             }
             let ctx = open(&cli).await?;
-            let r = rollback::rollback(&ctx, &scope).await?;
+            let reason = if a.yes {
+                "confirmed with --yes"
+            } else {
+                "confirmed at the prompt"
+            };
+            let r = rollback::rollback(&ctx, &scope, reason).await?;
             println!(
                 "rolled back {} customers ({}) in {:.2}s; {} unverified",
                 r.rolled_back,
@@ -378,7 +376,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let ids: Vec<String> = match customer {
                 Some(c) => {
                     let st: Option<String> =
-                        sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+                        sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = $1")
                             .bind(c.clone())
                             .fetch_optional(&ctx.state)
                             .await?;

@@ -43,11 +43,10 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
         let Some(q) = ctx.cfg.mapping.get(e) else {
             continue;
         };
-        let source_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM ({q}) AS m"
-        )))
-        .fetch_one(&ctx.source)
-        .await?;
+        let source_rows = ctx
+            .source
+            .count(&format!("SELECT COUNT(*) FROM ({q}) AS m"), &[])
+            .await?;
         let target_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {}",
             e.name()
@@ -55,25 +54,26 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
         .fetch_one(&ctx.target)
         .await?;
         let orphans: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows WHERE entity = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows WHERE entity = $1")
                 .bind(e.name())
                 .fetch_one(&ctx.state)
                 .await?;
         let mut of_quarantined = 0;
+        let as_int = crate::source::conn::key_is_int(&ctx.source, q, e.customer_key()).await;
         for chunk in quarantined.chunks(crate::source::CHUNK) {
+            let binds = crate::source::conn::id_binds(chunk, as_int);
+            if binds.is_empty() {
+                continue;
+            }
             let sql = format!(
                 "SELECT COUNT(*) FROM ({q}) AS m WHERE m.{} IN ({})",
                 e.customer_key(),
-                crate::db::placeholders(chunk.len())
+                ctx.source.placeholders(1, binds.len())
             );
-            let mut qq = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                qq = qq.bind(id.clone());
-            }
-            of_quarantined += qq.fetch_one(&ctx.source).await?;
+            of_quarantined += ctx.source.count(&sql, &binds).await?;
         }
         let checksum_mismatches: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM validations WHERE entity = ? AND ok = 0")
+            sqlx::query_scalar("SELECT COUNT(*) FROM validations WHERE entity = $1 AND ok = 0")
                 .bind(e.name())
                 .fetch_one(&ctx.state)
                 .await?;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{AssertSqlSafe, QueryBuilder, Row as _, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, Column as _, Row as _};
 
 use crate::db::placeholders;
 use crate::schema::{ColType, Entity, Row, Val};
@@ -59,7 +59,7 @@ pub fn ddl() -> Vec<String> {
 }
 
 /// Creates the platform tables if they are missing.
-pub async fn ensure_schema(pool: &SqlitePool) -> eyre::Result<()> {
+pub async fn ensure_schema(pool: &crate::db::Pool) -> eyre::Result<()> {
     for stmt in ddl() {
         sqlx::query(AssertSqlSafe(stmt)).execute(pool).await?;
     }
@@ -68,14 +68,14 @@ pub async fn ensure_schema(pool: &SqlitePool) -> eyre::Result<()> {
 
 /// Platform ids of the customers whose legacy ids are `ids`.
 pub async fn customer_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     ids: &[String],
 ) -> eyre::Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT legacy_id, id FROM customers WHERE legacy_id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
@@ -89,12 +89,12 @@ pub async fn customer_ids(
 }
 
 /// Removes every platform row of the customers `ids` (children first). Returns rows deleted.
-pub async fn delete_customers(conn: &mut SqliteConnection, ids: &[String]) -> eyre::Result<u64> {
+pub async fn delete_customers(conn: &mut crate::db::Conn, ids: &[String]) -> eyre::Result<u64> {
     let mut n = delete_children(conn, ids).await?;
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM customers WHERE legacy_id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         n += delete_where(conn, &sql, chunk).await?;
     }
@@ -102,12 +102,12 @@ pub async fn delete_customers(conn: &mut SqliteConnection, ids: &[String]) -> ey
 }
 
 /// Removes the child rows (not the customer rows) of the customers `ids`.
-pub async fn delete_children(conn: &mut SqliteConnection, ids: &[String]) -> eyre::Result<u64> {
+pub async fn delete_children(conn: &mut crate::db::Conn, ids: &[String]) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
         let sub = format!(
             "SELECT id FROM customers WHERE legacy_id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         for e in [
             Entity::Repairs,
@@ -127,7 +127,7 @@ pub async fn delete_children(conn: &mut SqliteConnection, ids: &[String]) -> eyr
 }
 
 async fn delete_where(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     sql: &str,
     binds: &[String],
 ) -> eyre::Result<u64> {
@@ -138,7 +138,7 @@ async fn delete_where(
     Ok(q.execute(&mut *conn).await?.rows_affected())
 }
 
-fn push_val(b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, v: &Val) {
+fn push_val(b: &mut crate::db::Values<'_>, v: &Val) {
     match v {
         Val::Null => b.push_bind(None::<String>),
         Val::Int(i) => b.push_bind(*i),
@@ -153,7 +153,7 @@ fn push_val(b: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>, v:
 ///
 /// Errors: a child whose customer has no platform row, or the database refusing the insert.
 pub async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     entity: Entity,
     rows: &[&Row],
     customers: &HashMap<String, i64>,
@@ -170,7 +170,7 @@ pub async fn insert(
     cols.push("attributes");
     let dev_idx = entity.column_index("device_legacy_id");
     for chunk in rows.chunks(INSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+        let mut qb = crate::db::Builder::new(format!(
             "INSERT INTO {} ({}) ",
             entity.name(),
             cols.join(", ")
@@ -212,7 +212,7 @@ pub async fn insert(
 /// Platform ids of the devices of the customers `ids`, keyed by (customer legacy id, device
 /// legacy id).
 pub async fn device_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     ids: &[String],
 ) -> eyre::Result<HashMap<(String, String), i64>> {
     let mut out = HashMap::new();
@@ -220,7 +220,7 @@ pub async fn device_ids(
         let sql = format!(
             "SELECT customer_legacy_id, legacy_id, id FROM devices WHERE customer_id IN \
              (SELECT id FROM customers WHERE legacy_id IN ({}))",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
@@ -248,7 +248,7 @@ pub struct TargetRow {
 ///
 /// Errors: a stored value that no longer normalises (the platform was edited by hand), or SQL.
 pub async fn rows_for(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     entity: Entity,
     ids: &[String],
 ) -> eyre::Result<HashMap<String, Vec<TargetRow>>> {
@@ -261,11 +261,11 @@ pub async fn rows_for(
     };
     for chunk in ids.chunks(CHUNK) {
         let filter = if entity == Entity::Customers {
-            format!("t.legacy_id IN ({})", placeholders(chunk.len()))
+            format!("t.legacy_id IN ({})", placeholders(1, chunk.len()))
         } else {
             format!(
                 "t.customer_id IN (SELECT id FROM customers WHERE legacy_id IN ({}))",
-                placeholders(chunk.len())
+                placeholders(1, chunk.len())
             )
         };
         let sql = format!(
@@ -280,8 +280,13 @@ pub async fn rows_for(
         for id in chunk {
             q = q.bind(id.clone());
         }
-        for r in q.fetch_all(&mut *conn).await? {
-            let row = source::canonical(&r, entity)
+        let rows = q.fetch_all(&mut *conn).await?;
+        let Some(first) = rows.first() else { continue };
+        let names: Vec<String> = first.columns().iter().map(|c| c.name().to_string()).collect();
+        let shape = source::Shape::of(&names, entity);
+        for r in rows {
+            let raw: Vec<_> = (0..r.len()).map(|i| source::conn::raw_any(&r, i)).collect();
+            let row = source::canonical(&raw, entity, &shape)
                 .map_err(|e| eyre::eyre!("platform {e} (edited on the platform?)"))?;
             let id = r.try_get::<i64, _>("__id")?;
             let device_id = if entity == Entity::Repairs {

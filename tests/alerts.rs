@@ -78,7 +78,7 @@ async fn quarantine_failure_and_rollback_each_raise_their_alert() {
             .fetch_one(&ctx.state)
             .await
             .unwrap();
-    rollback(&ctx, &Scope::Customer(migrated.clone()))
+    rollback(&ctx, &Scope::Customer(migrated.clone()), "test")
         .await
         .unwrap();
     let rb = open_alerts(&ctx, "rolled_back").await;

@@ -55,8 +55,9 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
         notified, st.customers.migrated,
         "every migrated customer was notified once"
     );
-    let hooked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE migrated_flag = 1")
-        .fetch_one(&ctx.source)
+    let hooked = ctx
+        .source
+        .count("SELECT COUNT(*) FROM clients WHERE migrated_flag = 1", &[])
         .await
         .unwrap();
     assert_eq!(
@@ -76,7 +77,7 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
             .unwrap()
     };
     let b1 = batches().await;
-    let s1 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    let s1 = plan::plan(&ctx).await.unwrap();
     assert_eq!(batches().await, b1, "re-planning gives the same batches");
     run(
         &ctx,
@@ -94,7 +95,7 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
     .await
     .unwrap();
     assert!(!migrated.is_empty());
-    let s2 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    let s2 = plan::plan(&ctx).await.unwrap();
     let after: Vec<(String, String)> = sqlx::query_as(
         "SELECT legacy_id, updated_at FROM customers WHERE status = 'migrated' ORDER BY 1",
     )
@@ -105,9 +106,10 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
     assert_eq!(s2.customers, s1.customers);
     assert_eq!(s2.batches_pending, s1.batches_pending - 1);
     // A new customer in the source is picked up.
-    sqlx::query("INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)")
-        .execute(&ctx.source).await.unwrap();
-    let s3 = plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    let sql = "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)"
+        ;
+    ctx.source.execute(sql).await.unwrap();
+    let s3 = plan::plan(&ctx).await.unwrap();
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
     assert_eq!(s3.customers, s1.customers + 1);

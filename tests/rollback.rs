@@ -34,7 +34,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
         "migration replaced the platform's row"
     );
 
-    let r = rollback(&ctx, &Scope::Customer(keep.clone()))
+    let r = rollback(&ctx, &Scope::Customer(keep.clone()), "test")
         .await
         .unwrap();
     assert_eq!((r.rolled_back, r.unverified.len()), (1, 0));
@@ -57,9 +57,12 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
         .await
         .unwrap();
     assert_eq!(st, "rolled_back");
-    let flag: i64 = sqlx::query_scalar("SELECT migrated_flag FROM clients WHERE client_id = ?")
-        .bind(keep.clone())
-        .fetch_one(&ctx.source)
+    let flag = ctx
+        .source
+        .count(
+            "SELECT migrated_flag FROM clients WHERE client_id = ?",
+            &[cutover::source::Bind::Text(keep.clone())],
+        )
         .await
         .unwrap();
     assert_eq!(flag, 0, "on_rollback reinstated legacy access");
@@ -73,7 +76,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     assert_eq!(audit, 1);
 
     // Eligible again: the next plan queues it and a run migrates it.
-    plan::plan(&ctx.cfg, &ctx.state, &ctx.source).await.unwrap();
+    plan::plan(&ctx).await.unwrap();
     run(&ctx, &RunOpts::default()).await.unwrap();
     let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
         .bind(keep.clone())
@@ -85,7 +88,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
     // Everything back: the platform equals what it was before the first run.
-    rollback(&ctx, &Scope::All).await.unwrap();
+    rollback(&ctx, &Scope::All, "test").await.unwrap();
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
     assert_eq!(

@@ -9,12 +9,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Row as _, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row as _};
 
 use crate::clock;
 use crate::config::{AlertKind, AlertRule};
-use crate::db::write_tx;
+use crate::db::{Backend, write_tx};
 use crate::engine::Ctx;
+use crate::roles::Action;
 
 /// What an evaluation changed.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -24,19 +25,26 @@ pub struct Evaluation {
     pub resolved: usize,
 }
 
-/// The rule's breach set as SQL: `(id, score, previous, detail)` rows, with its binds. `only`
-/// is an SQL condition on `c` (the customer) that narrows it.
-fn breaches(rule: &AlertRule, only: &str) -> (String, Vec<f64>) {
+/// The rule's breach set as SQL: `(id, score, previous, detail)` rows, with its binds, which
+/// take the placeholders from `$start`. `only` is an SQL condition on `c` (the customer) that
+/// narrows it.
+fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String, Vec<f64>) {
     // Per-segment thresholds as a CASE, the rule's own threshold as the default.
     let mut binds = Vec::new();
-    let mut threshold = String::from("?");
+    let mut threshold = String::new();
     if !rule.segments.is_empty() {
-        threshold = String::from("(CASE c.segment");
+        threshold.push_str("(CASE c.segment");
         for (segment, t) in &rule.segments {
-            threshold.push_str(&format!(" WHEN '{}' THEN ?", segment.replace('\'', "''")));
+            threshold.push_str(&format!(
+                " WHEN '{}' THEN ${}",
+                segment.replace('\'', "''"),
+                start + binds.len()
+            ));
             binds.push(*t);
         }
-        threshold.push_str(" ELSE ? END)");
+        threshold.push_str(&format!(" ELSE ${} END)", start + binds.len()));
+    } else {
+        threshold = format!("${}", start + binds.len());
     }
     binds.push(rule.threshold.unwrap_or(0.0));
     let status = |s: &str, what: &str| {
@@ -49,43 +57,65 @@ fn breaches(rule: &AlertRule, only: &str) -> (String, Vec<f64>) {
     let sql = match rule.kind {
         AlertKind::ScoreDrop => format!(
             "SELECT c.id AS id, h.score AS score, h.previous AS previous,
-                    printf('score fell %.1f points (%.1f → %.1f)', h.previous - h.score, h.previous, h.score) AS detail
+                    'score fell ' || {} || ' points (' || {} || ' → ' || {} || ')' AS detail
              FROM health_latest h JOIN customers c ON c.id = h.customer_id
-             WHERE h.previous IS NOT NULL AND h.previous - h.score > {threshold} AND {only}"
+             WHERE h.previous IS NOT NULL AND h.previous - h.score > {threshold} AND {only}",
+            db.fmt_num("h.previous - h.score", 1),
+            db.fmt_num("h.previous", 1),
+            db.fmt_num("h.score", 1),
         ),
         AlertKind::ScoreBelow => format!(
             "SELECT c.id AS id, h.score AS score, h.previous AS previous,
-                    printf('score %.1f is below %.0f', h.score, {threshold}) AS detail
-             FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE h.score < {threshold} AND {only}"
+                    'score ' || {} || ' is below ' || {} AS detail
+             FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE h.score < {threshold} AND {only}",
+            db.fmt_num("h.score", 1),
+            db.fmt_num(&threshold, 0),
         ),
         AlertKind::MigrationFailed => return (status("failed", "migration failed"), Vec::new()),
         AlertKind::Quarantined => return (status("quarantined", "quarantined"), Vec::new()),
         AlertKind::RolledBack => return (status("rolled_back", "rolled back"), Vec::new()),
     };
-    // The threshold appears twice in score_below (condition and message).
-    if rule.kind == AlertKind::ScoreBelow {
-        let once = binds.clone();
-        binds.extend(once);
-    }
     (sql, binds)
 }
 
-/// The audit row of an alert change, in the change's transaction.
+/// The audit row of an alert change, in the change's transaction. `actor` is the operator, or
+/// `cutover` for the timed escalation (role `system`).
 async fn audit(
-    tx: &mut Transaction<'static, Sqlite>,
+    ctx: &Ctx,
+    tx: &mut crate::db::Tx,
     actor: &str,
     action: &str,
     alert: i64,
+    reason: &str,
     detail: &str,
 ) -> eyre::Result<()> {
-    crate::db::audit(tx, actor, action, &format!("alert {alert}"), "ok", detail).await?;
+    let role = if actor == SYSTEM {
+        "system"
+    } else {
+        ctx.cfg.roles.role_of(actor).as_str()
+    };
+    let scope = format!("alert {alert}");
+    let entry = crate::db::AuditEntry {
+        actor,
+        role,
+        action,
+        scope: &scope,
+        reason,
+        result: "ok",
+        detail,
+    };
+    crate::db::audit(tx, entry).await?;
     Ok(())
 }
+
+/// The actor of what the console and the runner do on their own (timed escalation,
+/// evaluation): not an operator, so it needs no role.
+pub const SYSTEM: &str = "cutover";
 
 /// Audit rows for many alerts at once (a rule can open 10^6 of them), written from the alerts
 /// table in chunks; `detail` is an SQL expression over the alert's columns.
 async fn audit_many(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     ids: &[i64],
     action: &str,
     detail: &str,
@@ -97,8 +127,8 @@ async fn audit_many(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO audit_log (at, actor, action, scope, outcome, detail)
-             SELECT ?, 'cutover', ?, 'alert ' || id, 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
+            "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail)
+             SELECT $1, 'cutover', 'system', $2, 'alert ' || id, '', 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(clock::now())
@@ -122,7 +152,7 @@ fn notifies(ctx: &Ctx) -> bool {
 /// alert.acknowledged, alert.resolved) to the targets of the alert's current level, in `tx`.
 async fn notify_alert(
     ctx: &Ctx,
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     id: i64,
     event: &str,
     actor: &str,
@@ -135,7 +165,7 @@ async fn notify_alert(
     let r = sqlx::query(
         "SELECT a.dedup_key, a.rule, a.severity, a.level, a.score, a.previous_score, a.detail, a.customer_id,
                 c.legacy_id, c.name, c.segment
-         FROM alerts a JOIN customers c ON c.id = a.customer_id WHERE a.id = ?",
+         FROM alerts a JOIN customers c ON c.id = a.customer_id WHERE a.id = $1",
     )
     .bind(id)
     .fetch_one(&mut **tx)
@@ -203,21 +233,20 @@ pub async fn evaluate(
         None => ("1".to_string(), "1".to_string()),
     };
     for rule in &ctx.cfg.alerts.rule {
-        let (sql, binds) = breaches(rule, &on_c);
+        let db = Backend::of_pool(&ctx.state);
+        let (sql, binds) = breaches(rule, &on_c, 8, db);
         let mut tx = write_tx(&ctx.state).await?;
         // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
-        // Placeholders are all anonymous and bound in text order: sqlx numbers `?` apart from
-        // `?N`, so the two styles must not be mixed in one statement.
         let upsert = format!(
             "INSERT INTO alerts (dedup_key, customer_id, rule, severity, severity_rank, priority, status, level,
                                  level_since, score, previous_score, detail, opened_at, updated_at)
-             SELECT ? || ':' || c.legacy_id, b.id, ?, ?, ?, c.priority, 'triggered', 1, ?, b.score, b.previous,
-                    b.detail, ?, ?
+             SELECT $1 || ':' || c.legacy_id, b.id, $2, $3, $4, c.priority, 'triggered', 1, $5, b.score, b.previous,
+                    b.detail, $6, $7
              FROM ({sql}) AS b JOIN customers c ON c.id = b.id WHERE true
              ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
                previous_score = excluded.previous_score, detail = excluded.detail, updated_at = excluded.updated_at
-             WHERE alerts.detail IS NOT excluded.detail OR alerts.score IS NOT excluded.score
-             RETURNING id, updates = 0"
+             WHERE alerts.detail IS DISTINCT FROM excluded.detail OR alerts.score IS DISTINCT FROM excluded.score
+             RETURNING id, CASE WHEN updates = 0 THEN 1 ELSE 0 END"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert))
             .bind(rule.name.clone())
@@ -230,14 +259,14 @@ pub async fn evaluate(
         for b in &binds {
             q = q.bind(*b);
         }
-        let changed: Vec<(i64, bool)> = q
+        let changed: Vec<(i64, i64)> = q
             .fetch_all(&mut *tx)
             .await?
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<sqlx::Result<_>>()?;
-        let opened: Vec<i64> = changed.iter().filter(|c| c.1).map(|c| c.0).collect();
-        let updated: Vec<i64> = changed.iter().filter(|c| !c.1).map(|c| c.0).collect();
+        let opened: Vec<i64> = changed.iter().filter(|c| c.1 == 1).map(|c| c.0).collect();
+        let updated: Vec<i64> = changed.iter().filter(|c| c.1 == 0).map(|c| c.0).collect();
         audit_many(
             &mut tx,
             &opened,
@@ -260,11 +289,12 @@ pub async fn evaluate(
         out.opened += opened.len();
         out.updated += updated.len();
         let resolve = format!(
-            "UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = 'cutover', updated_at = ?,
+            "UPDATE alerts SET status = 'resolved', resolved_at = $1, resolved_by = 'cutover', updated_at = $2,
                resolution = 'condition cleared: ' || detail
-             WHERE rule = ? AND status <> 'resolved' AND {on_alert}
+             WHERE rule = $3 AND status <> 'resolved' AND {on_alert}
                AND customer_id NOT IN (SELECT b.id FROM ({sql}) AS b)
-             RETURNING id"
+             RETURNING id",
+            sql = breaches(rule, &on_c, 4, db).0
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(resolve))
             .bind(at.clone())
@@ -314,9 +344,9 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
         }
         let due = clock::fmt(now - chrono::Duration::minutes(level.timeout_minutes as i64));
         let ids: Vec<i64> = sqlx::query_scalar(
-            "UPDATE alerts SET level = level + 1, level_since = ?1, updated_at = ?1
-             WHERE status = 'triggered' AND level = ?2 AND level_since <= ?3
-               AND (snoozed_until IS NULL OR snoozed_until <= ?1)
+            "UPDATE alerts SET level = level + 1, level_since = $1, updated_at = $1
+             WHERE status = 'triggered' AND level = $2 AND level_since <= $3
+               AND (snoozed_until IS NULL OR snoozed_until <= $1)
              RETURNING id",
         )
         .bind(at.clone())
@@ -330,7 +360,7 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
                 "{} → {} ({}) after {} min unacknowledged",
                 level.name, to.name, to.title, level.timeout_minutes
             );
-            audit(&mut tx, "cutover", "alert escalated", id, &detail).await?;
+            audit(ctx, &mut tx, SYSTEM, "alert escalated", id, "", &detail).await?;
             notify_alert(ctx, &mut tx, id, "alert.escalated", "cutover", &detail).await?;
             climbed.push(id);
         }
@@ -362,9 +392,10 @@ pub async fn act(
     actor: &str,
     now: DateTime<Utc>,
 ) -> eyre::Result<String> {
+    ctx.cfg.roles.require(actor, Action::TriageAlert)?;
     let at = clock::fmt(now);
     let mut tx = write_tx(&ctx.state).await?;
-    let row = sqlx::query("SELECT status, level FROM alerts WHERE id = ?")
+    let row = sqlx::query("SELECT status, level FROM alerts WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -379,8 +410,8 @@ pub async fn act(
     let (action, detail) = match act {
         Act::Acknowledge => {
             sqlx::query(
-                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = ?, acknowledged_by = ?, updated_at = ?
-                 WHERE id = ?",
+                "UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = $2, updated_at = $3
+                 WHERE id = $4",
             )
             .bind(at.clone())
             .bind(actor.to_string())
@@ -398,7 +429,7 @@ pub async fn act(
                 );
             };
             sqlx::query(
-                "UPDATE alerts SET level = level + 1, level_since = ?, updated_at = ? WHERE id = ?",
+                "UPDATE alerts SET level = level + 1, level_since = $1, updated_at = $2 WHERE id = $3",
             )
             .bind(at.clone())
             .bind(at.clone())
@@ -412,8 +443,8 @@ pub async fn act(
         }
         Act::Resolve(note) => {
             sqlx::query(
-                "UPDATE alerts SET status = 'resolved', resolved_at = ?, resolved_by = ?, resolution = ?, updated_at = ?
-                 WHERE id = ?",
+                "UPDATE alerts SET status = 'resolved', resolved_at = $1, resolved_by = $2, resolution = $3, updated_at = $4
+                 WHERE id = $5",
             )
             .bind(at.clone())
             .bind(actor.to_string())
@@ -425,7 +456,7 @@ pub async fn act(
             ("alert resolved", note.clone())
         }
         Act::Snooze(until, reason) => {
-            sqlx::query("UPDATE alerts SET snoozed_until = ?, snooze_reason = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE alerts SET snoozed_until = $1, snooze_reason = $2, updated_at = $3 WHERE id = $4")
                 .bind(clock::fmt(*until))
                 .bind(reason.clone())
                 .bind(at.clone())
@@ -438,7 +469,7 @@ pub async fn act(
             )
         }
         Act::TakeOwnership => {
-            sqlx::query("UPDATE alerts SET owner = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE alerts SET owner = $1, updated_at = $2 WHERE id = $3")
                 .bind(actor.to_string())
                 .bind(at.clone())
                 .bind(id)
@@ -447,7 +478,11 @@ pub async fn act(
             ("alert owned", format!("by {actor}"))
         }
     };
-    audit(&mut tx, actor, action, id, &detail).await?;
+    let reason = match act {
+        Act::Escalate(n) | Act::Resolve(n) | Act::Snooze(_, n) => n.as_str(),
+        Act::Acknowledge | Act::TakeOwnership => "",
+    };
+    audit(ctx, &mut tx, actor, action, id, reason, &detail).await?;
     let event = match act {
         Act::Acknowledge => Some("alert.acknowledged"),
         Act::Escalate(_) => Some("alert.escalated"),
@@ -493,7 +528,7 @@ pub struct AlertView {
 /// `limit`, narrowed by `filter` (matched against customer, segment, rule, owner, `l<level>`);
 /// the filter `mine` keeps the alerts `operator` owns.
 pub async fn open(
-    state: &SqlitePool,
+    state: &crate::db::Pool,
     filter: &str,
     operator: &str,
     limit: i64,
@@ -510,11 +545,11 @@ pub async fn open(
                 a.score, a.previous_score, a.detail, a.owner, a.snoozed_until, a.opened_at
          FROM alerts a JOIN customers c ON c.id = a.customer_id
          WHERE a.status <> 'resolved'
-           AND (?1 = '%%' OR lower(c.name) LIKE ?1 OR lower(c.legacy_id) LIKE ?1 OR lower(c.segment) LIKE ?1
-                OR lower(a.rule) LIKE ?1 OR lower(COALESCE(a.owner, '')) LIKE ?1 OR ('l' || a.level) LIKE ?1)
-           AND (?3 = 0 OR a.owner = ?4)
+           AND ($1 = '%%' OR lower(c.name) LIKE $1 OR lower(c.legacy_id) LIKE $1 OR lower(c.segment) LIKE $1
+                OR lower(a.rule) LIKE $1 OR lower(COALESCE(a.owner, '')) LIKE $1 OR ('l' || a.level) LIKE $1)
+           AND ($3 = 0 OR a.owner = $4)
          ORDER BY a.severity_rank, a.priority, a.opened_at, a.id
-         LIMIT ?2",
+         LIMIT $2",
     )
     .bind(like)
     .bind(limit)

@@ -10,21 +10,23 @@ pub mod status;
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ConfigError};
+use crate::roles::{Action, Role};
 use crate::{clock, db, target};
 
 /// Everything the engine needs: the config and the three databases.
 #[derive(Clone)]
 pub struct Ctx {
     pub cfg: Arc<Config>,
-    pub state: SqlitePool,
-    pub source: SqlitePool,
-    pub target: SqlitePool,
+    pub state: crate::db::Pool,
+    pub source: crate::source::Source,
+    pub target: crate::db::Pool,
     /// The operator (OS user) recorded in the audit log and runner changes.
     pub actor: String,
+    /// The operator's role, from `[roles]`; the engine checks it before every write action.
+    pub role: Role,
     /// This process's worker id, `host:pid`, recorded on leases.
     pub worker: String,
     /// Where small progress notices go (the console listens; the CLI prints them).
@@ -69,7 +71,7 @@ impl Ctx {
             .map_err(|e| bad("state.url", e))?;
         // The source is only written by its hooks; without them it is opened read-only.
         let hooks = cfg.source.on_migrated.is_some() || cfg.source.on_rollback.is_some();
-        let source = db::open(&cfg.source.url, "source", false, readonly || !hooks)
+        let source = crate::source::Source::open(&cfg.source.url, readonly || !hooks)
             .await
             .map_err(|e| bad("source.url", e))?;
         let target = db::open(&cfg.target.url, "target", !readonly, readonly)
@@ -81,12 +83,14 @@ impl Ctx {
         if !readonly {
             target::ensure_schema(&target).await?;
         }
+        let actor = operator();
         Ok(Self {
+            role: cfg.roles.role_of(&actor),
             cfg: Arc::new(cfg),
             state,
             source,
             target,
-            actor: operator(),
+            actor,
             worker: format!("{}:{}", hostname(), std::process::id()),
             notices: None,
         })
@@ -98,16 +102,37 @@ impl Ctx {
         }
     }
 
-    /// Appends one row to the audit log.
+    /// Checks that this process's operator may do `action`; call it before the action's
+    /// transaction opens, so a refusal writes nothing.
+    ///
+    /// Errors: [`crate::roles::Denied`], naming the operator, their role and who may.
+    pub fn require(&self, action: Action) -> eyre::Result<Role> {
+        Ok(self.cfg.roles.require(&self.actor, action)?)
+    }
+
+    /// Appends this operator's audit row for `action` on `scope` to `tx`, the action's own
+    /// transaction.
     pub async fn audit(
         &self,
+        tx: &mut db::Conn,
         action: &str,
         scope: &str,
-        outcome: &str,
+        reason: &str,
         detail: &str,
     ) -> eyre::Result<()> {
-        let mut conn = self.state.acquire().await?;
-        crate::db::audit(&mut conn, &self.actor, action, scope, outcome, detail).await?;
+        db::audit(
+            tx,
+            db::AuditEntry {
+                actor: &self.actor,
+                role: self.role.as_str(),
+                action,
+                scope,
+                reason,
+                result: "ok",
+                detail,
+            },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -172,23 +197,38 @@ impl RunnerState {
 }
 
 /// Reads the runner state.
-pub async fn runner_state(state: &SqlitePool) -> eyre::Result<RunnerState> {
+pub async fn runner_state(state: &crate::db::Pool) -> eyre::Result<RunnerState> {
     let s: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
         .fetch_one(state)
         .await?;
     Ok(RunnerState::parse(&s))
 }
 
+/// The permission a runner change needs: leaving a halt is a release (on-call), entering one a
+/// halt; starting, resuming from a pause and going idle when the queue empties are a start.
+pub fn runner_action(from: RunnerState, to: RunnerState) -> Action {
+    match (from, to) {
+        (_, RunnerState::Halted) => Action::Halt,
+        (RunnerState::Halted, _) => Action::Release,
+        (_, RunnerState::Paused) => Action::Pause,
+        _ => Action::Start,
+    }
+}
+
 /// Sets the runner state and records who did it and why in the runner row and the audit log.
+///
+/// Errors: the operator's role may not make this change ([`runner_action`]); nothing is
+/// written then.
 pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre::Result<()> {
     let mut tx = db::write_tx(&ctx.state).await?;
     let from: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
         .fetch_one(&mut *tx)
         .await?;
     if from != to.as_str() {
+        ctx.require(runner_action(RunnerState::parse(&from), to))?;
         let now = clock::now();
         sqlx::query(
-            "UPDATE runner SET state = ?, reason = ?, changed_by = ?, changed_at = ? WHERE id = 1",
+            "UPDATE runner SET state = $1, reason = $2, changed_by = $3, changed_at = $4 WHERE id = 1",
         )
         .bind(to.as_str())
         .bind(reason.to_string())
@@ -197,7 +237,7 @@ pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre:
         .execute(&mut *tx)
         .await?;
         let detail = format!("{from} -> {}: {reason}", to.as_str());
-        db::audit(&mut tx, &ctx.actor, to.as_str(), "runner", "ok", &detail).await?;
+        ctx.audit(&mut tx, to.as_str(), "runner", reason, &detail).await?;
     }
     tx.commit().await?;
     Ok(())

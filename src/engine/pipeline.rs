@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqliteConnection, Transaction};
+use sqlx::{Row as _};
 
 use super::Ctx;
 use super::run::{Gate, Lease, fence, gate, heartbeat};
@@ -19,6 +19,9 @@ use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK};
 use crate::{clock, target};
 
+
+/// Rows per multi-row upsert of backups and validations (8 values each).
+const UPSERT_ROWS: usize = 400;
 /// The steps in order; `customers.step` holds the last one completed.
 pub const STEPS: [&str; 5] = [
     "backup",
@@ -99,7 +102,7 @@ pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> 
 /// Writes `rows` (all of these customers' rows, every entity) to the platform, replacing
 /// whatever the platform had for them. With `customers_too` unset only child rows are replaced.
 pub async fn write_target(
-    conn: &mut SqliteConnection,
+    conn: &mut crate::db::Conn,
     ids: &[String],
     rows: &HashMap<Entity, Vec<&Row>>,
     customers_too: bool,
@@ -281,7 +284,7 @@ fn broken_links(
 
 /// Inserts one `steps` row per customer and moves their `step` forward, in `tx`.
 async fn record_step(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     members: &[&Member],
     batch: &str,
     step: &str,
@@ -291,7 +294,7 @@ async fn record_step(
 ) -> eyre::Result<()> {
     let now = clock::now();
     for chunk in members.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ",
         );
         qb.push_values(chunk, |mut b, m| {
@@ -306,8 +309,8 @@ async fn record_step(
         qb.build().execute(&mut **tx).await?;
         if outcome == "ok" {
             let sql = format!(
-                "UPDATE customers SET step = ?, updated_at = ? WHERE id IN ({})",
-                placeholders(chunk.len())
+                "UPDATE customers SET step = $1, updated_at = $2 WHERE id IN ({})",
+                placeholders(3, chunk.len())
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(step.to_string())
@@ -323,14 +326,14 @@ async fn record_step(
 
 /// Marks customers failed or quarantined with their reason, in `tx`.
 async fn set_outcome(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     members: &[&Member],
     status: &str,
     reasons: &HashMap<i64, String>,
 ) -> eyre::Result<()> {
     let now = clock::now();
     for m in members {
-        sqlx::query("UPDATE customers SET status = ?, reason = ?, platform_id = NULL, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE customers SET status = $1, reason = $2, platform_id = NULL, updated_at = $3 WHERE id = $4")
             .bind(status.to_string())
             .bind(reasons.get(&m.id).cloned())
             .bind(now.clone())
@@ -352,7 +355,7 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
         let sql = format!(
             "SELECT c.legacy_id, b.entity, b.target_rows, b.target_count, b.target_checksum
              FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ({})",
-            placeholders(chunk.len())
+            placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (id, _) in chunk {
@@ -419,7 +422,7 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
 
 async fn load_members(ctx: &Ctx, batch: &str) -> eyre::Result<Vec<Member>> {
     let rows = sqlx::query(
-        "SELECT id, legacy_id, attempts, step FROM customers WHERE batch_id = ? AND status = 'running' ORDER BY id",
+        "SELECT id, legacy_id, attempts, step FROM customers WHERE batch_id = $1 AND status = 'running' ORDER BY id",
     )
     .bind(batch.to_string())
     .fetch_all(&ctx.state)
@@ -466,6 +469,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 drop(conn);
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
+                let mut backups = Vec::with_capacity(todo.len() * Entity::ALL.len());
                 for m in &todo {
                     if let Some(why) = src.bad.get(&m.legacy_id) {
                         quarantined.insert(m.id, why.clone());
@@ -479,21 +483,32 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                             .map(|v| v.iter().map(|t| &t.row).collect())
                             .unwrap_or_default();
                         let t = checksum(&mut t_rows.clone());
-                        sqlx::query(
-                            "INSERT OR REPLACE INTO backups (customer_id, entity, taken_at, source_count, source_checksum,
-                             target_count, target_checksum, target_rows) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(m.id)
-                        .bind(e.name())
-                        .bind(started.clone())
-                        .bind(s.count)
-                        .bind(s.sha256)
-                        .bind(t.count)
-                        .bind(t.sha256)
-                        .bind(serde_json::to_string(&t_rows)?)
-                        .execute(&mut *tx)
-                        .await?;
+                        backups.push((m.id, e, s, t, serde_json::to_string(&t_rows)?));
                     }
+                }
+                // A resumed backup step replaces the snapshot it took before the crash.
+                for chunk in backups.chunks(UPSERT_ROWS) {
+                    let mut b = crate::db::Builder::new(
+                        "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
+                         target_count, target_checksum, target_rows) ",
+                    );
+                    b.push_values(chunk, |mut v, (id, e, s, t, rows)| {
+                        v.push_bind(*id)
+                            .push_bind(e.name())
+                            .push_bind(started.clone())
+                            .push_bind(s.count)
+                            .push_bind(s.sha256.clone())
+                            .push_bind(t.count)
+                            .push_bind(t.sha256.clone())
+                            .push_bind(rows.clone());
+                    });
+                    b.push(
+                        " ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
+                         source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
+                         target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
+                         target_rows = excluded.target_rows",
+                    );
+                    b.build().execute(&mut *tx).await?;
                 }
                 let ok: Vec<&Member> = todo
                     .iter()
@@ -566,7 +581,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     let mut conn = ctx.target.acquire().await?;
                     let pids = target::customer_ids(&mut conn, &go).await?;
                     for m in &ok {
-                        sqlx::query("UPDATE customers SET platform_id = ? WHERE id = ?")
+                        sqlx::query("UPDATE customers SET platform_id = $1 WHERE id = $2")
                             .bind(pids.get(&m.legacy_id).copied())
                             .bind(m.id)
                             .execute(&mut *tx)
@@ -581,23 +596,35 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 let checks = validate(ctx, &ids).await?;
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
+                let rows: Vec<(i64, &EntityCheck)> = todo
+                    .iter()
+                    .zip(&checks)
+                    .flat_map(|(m, c)| c.entities.iter().map(move |e| (m.id, e)))
+                    .collect();
+                for chunk in rows.chunks(UPSERT_ROWS) {
+                    let mut b = crate::db::Builder::new(
+                        "INSERT INTO validations (customer_id, entity, checked_at, source_count, \
+                         target_count, source_checksum, target_checksum, ok) ",
+                    );
+                    b.push_values(chunk, |mut v, (id, e)| {
+                        v.push_bind(*id)
+                            .push_bind(e.entity)
+                            .push_bind(started.clone())
+                            .push_bind(e.source_count)
+                            .push_bind(e.target_count)
+                            .push_bind(e.source_checksum.clone())
+                            .push_bind(e.target_checksum.clone())
+                            .push_bind(i64::from(e.ok()));
+                    });
+                    b.push(
+                        " ON CONFLICT (customer_id, entity) DO UPDATE SET checked_at = excluded.checked_at, \
+                         source_count = excluded.source_count, target_count = excluded.target_count, \
+                         source_checksum = excluded.source_checksum, \
+                         target_checksum = excluded.target_checksum, ok = excluded.ok",
+                    );
+                    b.build().execute(&mut *tx).await?;
+                }
                 for (m, c) in todo.iter().zip(&checks) {
-                    for e in &c.entities {
-                        sqlx::query(
-                            "INSERT OR REPLACE INTO validations (customer_id, entity, checked_at, source_count,
-                             target_count, source_checksum, target_checksum, ok) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        )
-                        .bind(m.id)
-                        .bind(e.entity)
-                        .bind(started.clone())
-                        .bind(e.source_count)
-                        .bind(e.target_count)
-                        .bind(e.source_checksum.clone())
-                        .bind(e.target_checksum.clone())
-                        .bind(e.ok())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
                     if !c.ok() {
                         failed.insert(m.id, format!("validate: {}", c.reason()));
                     }
@@ -612,7 +639,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             }
             _ => {
                 if let Some(sql) = &ctx.cfg.source.on_migrated {
-                    source::run_hook(&ctx.source, "on_migrated", sql, &ids).await?;
+                    source::run_hook(&ctx.source, &ctx.cfg.mapping, "on_migrated", sql, &ids).await?;
                 }
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
@@ -634,8 +661,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 }
                 for chunk in todo.chunks(CHUNK) {
                     let sql = format!(
-                        "UPDATE customers SET status = 'migrated', migrated_at = ?, reason = NULL WHERE id IN ({})",
-                        placeholders(chunk.len())
+                        "UPDATE customers SET status = 'migrated', migrated_at = $1, reason = NULL WHERE id IN ({})",
+                        placeholders(2, chunk.len())
                     );
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.clone());
                     for m in chunk {
@@ -667,7 +694,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     let mut tx = write_tx(&ctx.state).await?;
     fence(ctx, &mut tx, lease).await?;
     sqlx::query(
-        "UPDATE batches SET status = 'done', finished_at = ?, lease_until = NULL WHERE id = ?",
+        "UPDATE batches SET status = 'done', finished_at = $1, lease_until = NULL WHERE id = $2",
     )
     .bind(clock::now())
     .bind(lease.batch.clone())

@@ -10,14 +10,14 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+use sqlx::{Row as _};
 
 use super::segment::{self, Facts};
 use crate::clock;
 use crate::config::{Config, SegmentRule, Severity};
-use crate::db::placeholders;
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};
+use crate::source::conn::{Bind, Source, id_binds, key_is_int};
 use crate::source::TransformError;
 use crate::source::{self, audit};
 
@@ -71,7 +71,7 @@ fn opt_text(row: &Row, col: &str) -> Option<String> {
 /// aggregated on the source (an indexed `IN` list per chunk, so memory stays bounded).
 /// Payments with status failed, refunded, void or cancelled do not count as revenue.
 async fn metrics(
-    src: &SqlitePool,
+    src: &Source,
     cfg: &Config,
     as_of: NaiveDate,
     ids: &[String],
@@ -80,17 +80,22 @@ async fn metrics(
     let to = (as_of + Duration::days(1)).format("%Y-%m-%d").to_string();
     let mut revenue = HashMap::new();
     let mut repairs = HashMap::new();
+    // Dates compare as ISO text, whatever type the source keeps them in.
+    let (p1, p2) = (src.placeholders(1, 1), src.placeholders(2, 1));
     for chunk in ids.chunks(source::CHUNK) {
-        let mut binds = vec![from.clone(), to.clone()];
-        binds.extend(chunk.iter().cloned());
-        let list = placeholders(chunk.len());
+        let mut binds = vec![Bind::Text(from.clone()), Bind::Text(to.clone())];
         if let Some(q) = cfg.mapping.get(Entity::Payments) {
+            let ids = id_binds(chunk, key_is_int(src, q, "customer_legacy_id").await);
+            let list = src.placeholders(3, ids.len());
+            let (amount, paid) = (src.cast_real("m.amount"), src.cast_text("m.paid_at"));
             let sql = format!(
-                "SELECT m.customer_legacy_id, SUM(CAST(m.amount AS REAL)) FROM ({q}) AS m \
-                 WHERE m.paid_at >= ? AND m.paid_at < ? AND m.customer_legacy_id IN ({list}) \
+                "SELECT m.customer_legacy_id, SUM({amount}) FROM ({q}) AS m \
+                 WHERE {paid} >= {p1} AND {paid} < {p2} AND m.customer_legacy_id IN ({list}) \
                  AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled')) \
                  GROUP BY m.customer_legacy_id"
             );
+            binds.truncate(2);
+            binds.extend(ids);
             for (k, v) in source::pairs(src, sql, &binds).await? {
                 let n = match v {
                     Raw::Real(f) => f,
@@ -101,11 +106,16 @@ async fn metrics(
             }
         }
         if let Some(q) = cfg.mapping.get(Entity::Repairs) {
+            let ids = id_binds(chunk, key_is_int(src, q, "customer_legacy_id").await);
+            let list = src.placeholders(3, ids.len());
+            let opened = src.cast_text("m.opened_at");
             let sql = format!(
                 "SELECT m.customer_legacy_id, COUNT(*) FROM ({q}) AS m \
-                 WHERE m.opened_at >= ? AND m.opened_at < ? AND m.customer_legacy_id IN ({list}) \
+                 WHERE {opened} >= {p1} AND {opened} < {p2} AND m.customer_legacy_id IN ({list}) \
                  GROUP BY m.customer_legacy_id"
             );
+            binds.truncate(2);
+            binds.extend(ids);
             for (k, v) in source::pairs(src, sql, &binds).await? {
                 if let Raw::Int(n) = v {
                     repairs.insert(k, n);
@@ -131,7 +141,7 @@ impl Judge<'_> {
     /// normalise are quarantined under their legacy id, or rejected when they have none.
     async fn judge(
         &mut self,
-        src: &SqlitePool,
+        src: &Source,
         rows: Vec<Result<Row, TransformError>>,
     ) -> eyre::Result<(Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected>)> {
         let ids: Vec<String> = rows
@@ -262,7 +272,7 @@ impl Judge<'_> {
 /// Writes one chunk's customers (the upsert that leaves migrated and in-flight ones alone),
 /// findings and rejected rows, in one state transaction.
 async fn write_chunk(
-    state: &SqlitePool,
+    state: &crate::db::Pool,
     planned: &[Planned],
     findings: &[audit::Finding],
     rejected: &[audit::Rejected],
@@ -270,7 +280,7 @@ async fn write_chunk(
     let now = clock::now();
     let mut tx = write_tx(state).await?;
     for chunk in planned.chunks(UPSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
              annual_revenue, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
         );
@@ -305,8 +315,8 @@ async fn write_chunk(
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in findings.chunks(UPSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO findings (customer_legacy_id, rule, severity, detail) ",
+        let mut qb = crate::db::Builder::new(
+            "INSERT INTO findings (customer_legacy_id, rule, severity, detail) ",
         );
         qb.push_values(chunk, |mut b, f| {
             b.push_bind(f.customer.clone())
@@ -314,11 +324,12 @@ async fn write_chunk(
                 .push_bind(f.severity.as_str())
                 .push_bind(f.detail.clone());
         });
+        qb.push(" ON CONFLICT DO NOTHING");
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in rejected.chunks(UPSERT_ROWS) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO rejected_rows (entity, legacy_id, rule, detail) ",
+        let mut qb = crate::db::Builder::new(
+            "INSERT INTO rejected_rows (entity, legacy_id, rule, detail) ",
         );
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(r.entity)
@@ -326,6 +337,7 @@ async fn write_chunk(
                 .push_bind(r.rule.clone())
                 .push_bind(r.detail.clone());
         });
+        qb.push(" ON CONFLICT DO NOTHING");
         qb.build().execute(&mut *tx).await?;
     }
     tx.commit().await?;
@@ -335,13 +347,25 @@ async fn write_chunk(
 /// Customers read, judged and written per chunk.
 const PLAN_CHUNK: usize = 2000;
 
-/// Runs the plan. See the module docs for what it touches. Memory is bounded by the chunk
+/// Runs the plan as this process's operator (a migrator or admin). See the module docs for what it touches. Memory is bounded by the chunk
 /// size and the number of defective rows, not by the number of customers.
 ///
 /// Errors: a mapping query failing on the source, a customer no segment matches, or the state
 /// database refusing a write. A plan that stops half way leaves every customer it reached
 /// re-evaluated; running it again finishes the job.
-pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::Result<PlanSummary> {
+pub async fn plan(ctx: &super::Ctx) -> eyre::Result<PlanSummary> {
+    ctx.require(crate::roles::Action::Plan)?;
+    let s = build(&ctx.cfg, &ctx.state, &ctx.source).await?;
+    // The plan writes in many transactions; its audit row commits after the last one.
+    let mut tx = write_tx(&ctx.state).await?;
+    let detail = format!("{} customers, {} quarantined", s.customers, s.quarantined);
+    ctx.audit(&mut tx, "plan", "all", "", &detail).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// The plan itself, without the role check and audit row of [`plan`].
+pub async fn build(cfg: &Config, state: &crate::db::Pool, src: &Source) -> eyre::Result<PlanSummary> {
     let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
     let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
     let mut entity_findings: HashMap<String, Vec<audit::Finding>> = HashMap::new();
@@ -363,7 +387,7 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
     for s in &judge.segments {
         sqlx::query(
             "INSERT INTO segments (name, priority, window_start_day, window_end_day, support, target_success_rate) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET priority = excluded.priority, \
              window_start_day = excluded.window_start_day, window_end_day = excluded.window_end_day, \
              support = excluded.support, target_success_rate = excluded.target_success_rate",
         )
@@ -403,7 +427,7 @@ pub async fn plan(cfg: &Config, state: &SqlitePool, src: &SqlitePool) -> eyre::R
 /// Rebuilds the batches no worker has claimed: pending customers are grouped by segment, most
 /// valuable first, into batches of `size`. Batch ids are `<SEGMENT>-<seq>` and continue after
 /// the segment's claimed batches, so re-running gives the same ids.
-pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
+pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     let mut tx = write_tx(state).await?;
     sqlx::query("UPDATE customers SET batch_id = NULL WHERE status IN ('pending', 'quarantined') AND batch_id IS NOT NULL")
         .execute(&mut *tx)
@@ -421,7 +445,7 @@ pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
             FROM segments s),
          ranked AS (
             SELECT c.id, base.slug, base.last,
-                   (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / ?1 AS k
+                   (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / $1 AS k
             FROM customers c JOIN base ON base.name = c.segment
             WHERE c.status = 'pending')
          UPDATE customers SET batch_id = r.slug || '-' || printf('%04d', r.last + r.k + 1)
@@ -443,7 +467,7 @@ pub async fn rebatch(state: &SqlitePool, size: usize) -> eyre::Result<()> {
 }
 
 /// The plan's current shape, from the state database.
-pub async fn summary(state: &SqlitePool) -> eyre::Result<PlanSummary> {
+pub async fn summary(state: &crate::db::Pool) -> eyre::Result<PlanSummary> {
     let mut s = PlanSummary::default();
     let segs = sqlx::query(
         "SELECT s.name, s.priority,

@@ -13,6 +13,8 @@ use sqlx::Row as _;
 
 use super::{Ctx, RunnerState, pipeline, set_runner_state};
 use crate::db::write_tx;
+use crate::roles::Action;
+use crate::source::CHUNK;
 use crate::{clock, source};
 
 /// What to roll back.
@@ -45,11 +47,13 @@ pub struct RollbackReport {
     pub seconds: f64,
 }
 
-/// Rolls `scope` back and verifies it.
+/// Rolls `scope` back and verifies it, as this process's operator (who must be on-call or
+/// admin); `reason` is recorded in the audit row.
 ///
 /// Errors: nothing to roll back (unknown customer or batch, or nothing migrated in it), work
 /// still in flight under a live lease (pause or halt first), or a database failing.
-pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> {
+pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<RollbackReport> {
+    ctx.require(Action::Rollback)?;
     let t0 = std::time::Instant::now();
     if *scope == Scope::All {
         set_runner_state(ctx, RunnerState::Halted, "rollback --all").await?;
@@ -57,13 +61,13 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
     }
     let now = clock::now();
     let (filter, bind): (&str, Option<String>) = match scope {
-        Scope::Customer(c) => ("c.legacy_id = ?1", Some(c.clone())),
-        Scope::Batch(b) => ("c.batch_id = ?1", Some(b.clone())),
-        Scope::All => ("?1 IS NULL", None),
+        Scope::Customer(c) => ("c.legacy_id = $1", Some(c.clone())),
+        Scope::Batch(b) => ("c.batch_id = $1", Some(b.clone())),
+        Scope::All => ("$1 IS NULL", None),
     };
     match scope {
         Scope::Customer(c) => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = ?")
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
                 .bind(c.clone())
                 .fetch_one(&ctx.state)
                 .await?;
@@ -72,7 +76,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
             }
         }
         Scope::Batch(b) => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE id = ?")
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE id = $1")
                 .bind(b.clone())
                 .fetch_one(&ctx.state)
                 .await?;
@@ -84,7 +88,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
     }
     let live: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT b.id FROM customers c JOIN batches b ON b.id = c.batch_id
-         WHERE {filter} AND c.status = 'running' AND b.status = 'running' AND b.lease_until > ?2 LIMIT 1"
+         WHERE {filter} AND c.status = 'running' AND b.status = 'running' AND b.lease_until > $2 LIMIT 1"
     )))
     .bind(bind.clone())
     .bind(now.clone())
@@ -116,105 +120,159 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope) -> eyre::Result<RollbackReport> 
         scope: scope.label(),
         ..Default::default()
     };
-    for chunk in who.chunks(500) {
+    for chunk in who.chunks(CHUNK) {
         let started = clock::now();
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
         let mut tx = write_tx(&ctx.state).await?;
-        for (id, _) in chunk {
-            sqlx::query(
-                "UPDATE customers SET status = 'rolling_back', updated_at = ? WHERE id = ?",
-            )
-            .bind(started.clone())
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        by_ids(
+            "UPDATE customers SET status = 'rolling_back', updated_at = $1 WHERE id IN",
+            &[&started],
+            &ids,
+        )
+        .build()
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         let bad = pipeline::restore(ctx, chunk).await?;
-        let ok_ids: Vec<String> = chunk
-            .iter()
-            .filter(|(_, l)| !bad.contains_key(l))
-            .map(|(_, l)| l.clone())
-            .collect();
+        let (ok, failed): (Vec<&(i64, String)>, Vec<&(i64, String)>) =
+            chunk.iter().partition(|(_, l)| !bad.contains_key(l));
+        let ok_ids: Vec<i64> = ok.iter().map(|(id, _)| *id).collect();
+        let ok_legacy: Vec<String> = ok.iter().map(|(_, l)| l.clone()).collect();
         if let Some(sql) = &ctx.cfg.source.on_rollback {
-            source::run_hook(&ctx.source, "on_rollback", sql, &ok_ids).await?;
+            source::run_hook(&ctx.source, &ctx.cfg.mapping, "on_rollback", sql, &ok_legacy).await?;
         }
         let done = clock::now();
+        let detail = format!("rolled back ({})", scope.label());
         let mut tx = write_tx(&ctx.state).await?;
-        for (id, legacy) in chunk {
-            let (status, outcome, detail) = match bad.get(legacy) {
-                None => (
-                    "rolled_back",
-                    "ok",
-                    format!("rolled back ({})", scope.label()),
-                ),
-                Some(why) => ("failed", "failed", format!("rollback not verified: {why}")),
-            };
-            sqlx::query(
-                "UPDATE customers SET status = ?, step = NULL, platform_id = NULL, reason = ?, updated_at = ?,
-                 migrated_at = NULL WHERE id = ?",
+        if !ok_ids.is_empty() {
+            by_ids(
+                "UPDATE customers SET status = 'rolled_back', step = NULL, platform_id = NULL, reason = NULL,
+                 updated_at = $1, migrated_at = NULL WHERE id IN",
+                &[&done],
+                &ok_ids,
             )
-            .bind(status)
-            .bind(if outcome == "ok" { None } else { Some(detail.clone()) })
+            .build()
+            .execute(&mut *tx)
+            .await?;
+            by_ids(
+                "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
+                 SELECT id, batch_id, 'rollback', $1, $2, 'ok', $3 FROM customers WHERE id IN",
+                &[&started, &done, &detail],
+                &ok_ids,
+            )
+            .build()
+            .execute(&mut *tx)
+            .await?;
+            // The notice goes out through the outbox; its dedup key makes a resumed rollback
+            // record it once.
+            let attempts: Vec<(i64, String, i64)> = by_ids(
+                "SELECT id, legacy_id, attempts FROM customers WHERE id IN",
+                &[],
+                &ok_ids,
+            )
+            .build()
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<sqlx::Result<_>>()?;
+            let mut b = crate::db::Builder::new(
+                "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",
+            );
+            b.push_values(&attempts, |mut v, (id, legacy, n)| {
+                v.push_bind(format!("rolled_back:{legacy}:{n}"))
+                    .push_bind(*id)
+                    .push_bind("rolled_back")
+                    .push_bind(
+                        serde_json::json!({"kind": "rolled_back", "customer": legacy}).to_string(),
+                    )
+                    .push_bind(done.clone());
+            });
+            b.push(" ON CONFLICT (dedup_key) DO NOTHING")
+                .build()
+                .execute(&mut *tx)
+                .await?;
+        }
+        // Unverified customers are rare and each has its own reason.
+        for (id, legacy) in failed {
+            let detail = format!("rollback not verified: {}", bad[legacy]);
+            sqlx::query(
+                "UPDATE customers SET status = 'failed', step = NULL, platform_id = NULL, reason = $1,
+                 updated_at = $2, migrated_at = NULL WHERE id = $3",
+            )
+            .bind(detail.clone())
             .bind(done.clone())
             .bind(*id)
             .execute(&mut *tx)
             .await?;
             sqlx::query(
                 "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
-                 SELECT id, batch_id, 'rollback', ?, ?, ?, ? FROM customers WHERE id = ?",
+                 SELECT id, batch_id, 'rollback', $1, $2, 'failed', $3 FROM customers WHERE id = $4",
             )
             .bind(started.clone())
             .bind(done.clone())
-            .bind(outcome)
-            .bind(detail.clone())
+            .bind(detail)
             .bind(*id)
             .execute(&mut *tx)
             .await?;
-            if outcome == "ok" {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO notifications (dedup_key, customer_id, kind, payload, created_at)
-                     SELECT 'rolled_back:' || legacy_id || ':' || attempts, id, 'rolled_back', ?, ? FROM customers WHERE id = ?",
-                )
-                .bind(serde_json::json!({"kind": "rolled_back", "customer": legacy}).to_string())
-                .bind(done.clone())
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
-            }
         }
         tx.commit().await?;
         report.rolled_back += chunk.len() - bad.len();
         report.unverified.extend(bad);
     }
-    if let Scope::Batch(b) = scope {
-        sqlx::query("UPDATE batches SET status = 'rolled_back', lease_until = NULL, finished_at = ? WHERE id = ?")
-            .bind(clock::now())
-            .bind(b.clone())
-            .execute(&ctx.state)
-            .await?;
-    }
-    let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
-    crate::alerts::refresh(ctx, Some(&ids)).await;
     report.seconds = t0.elapsed().as_secs_f64();
-    tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
     let outcome = if report.unverified.is_empty() {
         "ok"
     } else {
         "unverified"
     };
-    ctx.audit(
-        "rollback",
-        &scope.label(),
-        outcome,
-        &format!(
+    // The action's one audit row commits with its last write (the batch's status).
+    let mut tx = write_tx(&ctx.state).await?;
+    if let Scope::Batch(b) = scope {
+        sqlx::query("UPDATE batches SET status = 'rolled_back', lease_until = NULL, finished_at = $1 WHERE id = $2")
+            .bind(clock::now())
+            .bind(b.clone())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let entry = crate::db::AuditEntry {
+        actor: &ctx.actor,
+        role: ctx.role.as_str(),
+        action: "rollback",
+        scope: &scope.label(),
+        reason,
+        result: outcome,
+        detail: &format!(
             "{} rolled back, {} unverified, {:.2}s",
             report.rolled_back,
             report.unverified.len(),
             report.seconds
         ),
-    )
-    .await?;
+    };
+    crate::db::audit(&mut tx, entry).await?;
+    tx.commit().await?;
+    let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
+    crate::alerts::refresh(ctx, Some(&ids)).await;
+    tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
     Ok(report)
+}
+
+/// `sql` (ending in `… IN`) with `binds` as `$1…` and `ids` as the list after them.
+fn by_ids(sql: &str, binds: &[&str], ids: &[i64]) -> crate::db::Builder {
+    let mut b = crate::db::Builder::new(sql);
+    // The fixed binds take $1…$k; the builder numbers on from there.
+    for v in binds {
+        b.bind_only(v.to_string());
+    }
+    b.push(" (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.push_bind(*id);
+    }
+    b.push(")");
+    b
 }
 
 /// After a halt, waits until no batch holds a live lease (workers stop at their next step
@@ -224,7 +282,7 @@ async fn wait_for_leases(ctx: &Ctx) -> eyre::Result<()> {
         std::time::Instant::now() + Duration::from_secs(ctx.cfg.runner.lease_seconds * 2);
     loop {
         let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM batches WHERE status = 'running' AND lease_until > ?",
+            "SELECT COUNT(*) FROM batches WHERE status = 'running' AND lease_until > $1",
         )
         .bind(clock::now())
         .fetch_one(&ctx.state)

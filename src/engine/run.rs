@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _};
 
 use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
 use crate::{clock, db};
@@ -49,11 +49,11 @@ pub(crate) fn lease_until(ctx: &Ctx) -> String {
 /// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
 pub(crate) async fn fence(
     ctx: &Ctx,
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     lease: &Lease,
 ) -> eyre::Result<()> {
     let n = sqlx::query(
-        "UPDATE batches SET lease_until = ? WHERE id = ? AND lease_token = ? AND lease_owner = ?",
+        "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner = $4",
     )
     .bind(lease_until(ctx))
     .bind(lease.batch.clone())
@@ -78,8 +78,8 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     let now = clock::now();
     let row = sqlx::query(
         "SELECT id, lease_token FROM batches
-         WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < ?1)))
-           AND (?2 IS NULL OR segment = ?2)
+         WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < $1)))
+           AND ($2 IS NULL OR segment = $2)
          ORDER BY priority, seq LIMIT 1",
     )
     .bind(now.clone())
@@ -90,8 +90,8 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     let batch: String = row.try_get(0)?;
     let token: i64 = row.try_get::<i64, _>(1)? + 1;
     sqlx::query(
-        "UPDATE batches SET status = 'running', lease_owner = ?, lease_until = ?, lease_token = ?,
-         started_at = COALESCE(started_at, ?) WHERE id = ?",
+        "UPDATE batches SET status = 'running', lease_owner = $1, lease_until = $2, lease_token = $3,
+         started_at = COALESCE(started_at, $4) WHERE id = $5",
     )
     .bind(ctx.worker.clone())
     .bind(lease_until(ctx))
@@ -101,15 +101,15 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE customers SET status = 'running', attempts = attempts + 1, step = NULL, updated_at = ?
-         WHERE batch_id = ? AND status = 'pending'",
+        "UPDATE customers SET status = 'running', attempts = attempts + 1, step = NULL, updated_at = $1
+         WHERE batch_id = $2 AND status = 'pending'",
     )
     .bind(now)
     .bind(batch.clone())
     .execute(&mut *tx)
     .await?;
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running'",
+        "SELECT COUNT(*) FROM customers WHERE batch_id = $1 AND status = 'running'",
     )
     .bind(batch.clone())
     .fetch_one(&mut *tx)
@@ -120,7 +120,7 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
 
 /// Gives a batch back without finishing it, so that any worker may resume it at once.
 pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
-    sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = ? AND lease_token = ?")
+    sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = $1 AND lease_token = $2")
         .bind(lease.batch.clone())
         .bind(lease.token)
         .execute(&ctx.state)
@@ -156,7 +156,7 @@ pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate>
 }
 
 pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
-    sqlx::query("UPDATE runner SET heartbeat_at = ? WHERE id = 1")
+    sqlx::query("UPDATE runner SET heartbeat_at = $1 WHERE id = 1")
         .bind(clock::now())
         .execute(&ctx.state)
         .await?;
@@ -172,8 +172,8 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     let mut summary = RunSummary::default();
     if opts.dry_run {
         let rows = sqlx::query(
-            "SELECT id, size FROM batches WHERE status IN ('pending', 'running') AND (?1 IS NULL OR segment = ?1)
-             ORDER BY priority, seq LIMIT ?2",
+            "SELECT id, size FROM batches WHERE status IN ('pending', 'running') AND ($1 IS NULL OR segment = $1)
+             ORDER BY priority, seq LIMIT $2",
         )
         .bind(opts.segment.clone())
         .bind(opts.max_batches.map_or(-1, |n| n as i64))

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::{Row as _, SqlitePool};
+use sqlx::{Row as _};
 
 use super::RunnerState;
 use crate::clock;
@@ -129,7 +129,7 @@ pub struct Status {
 }
 
 /// Reads the status. Errors: the state database failing.
-pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
+pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
     let mut customers = Counts::default();
     let mut segments: Vec<SegmentStatus> = sqlx::query(
         "SELECT name, priority, target_success_rate, window_start_day, window_end_day FROM segments ORDER BY priority",
@@ -178,7 +178,7 @@ pub async fn status(state: &SqlitePool) -> eyre::Result<Status> {
     let since = clock::fmt(now - chrono::Duration::minutes(10));
     let rates = sqlx::query(
         "SELECT c.segment, COUNT(*), MIN(s.started_at) FROM steps s JOIN customers c ON c.id = s.customer_id
-         WHERE s.step = 'notify' AND s.outcome = 'ok' AND s.finished_at >= ? GROUP BY c.segment",
+         WHERE s.step = 'notify' AND s.outcome = 'ok' AND s.finished_at >= $1 GROUP BY c.segment",
     )
     .bind(since)
     .fetch_all(state)
@@ -321,30 +321,30 @@ fn like(filter: &str) -> String {
 
 /// The Migration pane's list: customers in flight first, then the most recently changed.
 /// Each settled status is its own range of the `(status, updated_at)` index, so no scan walks
-/// past the pending customers; the filter (`?1`) applies inside each range, so it searches
-/// every settled customer, not only the newest page. `?2` is the page size.
+/// past the pending customers; the filter (`$1`) applies inside each range, so it searches
+/// every settled customer, not only the newest page. `$2` is the page size.
 static RECENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    const FILTER: &str = "(?1 = '%%' OR lower(name) LIKE ?1 OR lower(legacy_id) LIKE ?1 \
-                          OR lower(COALESCE(batch_id, '')) LIKE ?1 OR lower(status) LIKE ?1)";
+    const FILTER: &str = "($1 = '%%' OR lower(name) LIKE $1 OR lower(legacy_id) LIKE $1 \
+                          OR lower(COALESCE(batch_id, '')) LIKE $1 OR lower(status) LIKE $1)";
     const COLUMNS: &str = "legacy_id, name, batch_id, status, step, updated_at";
     let settled: Vec<String> = ["migrated", "failed", "rolled_back", "quarantined"]
         .iter()
         .map(|st| {
             format!(
                 "SELECT * FROM (SELECT {COLUMNS}, 1 AS k FROM customers WHERE status = '{st}' AND {FILTER} \
-                 ORDER BY updated_at DESC LIMIT ?2)"
+                 ORDER BY updated_at DESC LIMIT $2)"
             )
         })
         .collect();
     format!(
         "SELECT * FROM (SELECT {COLUMNS}, 0 AS k FROM customers WHERE status IN ('running', 'rolling_back') \
-         UNION ALL {}) WHERE {FILTER} ORDER BY k, updated_at DESC LIMIT ?2",
+         UNION ALL {}) WHERE {FILTER} ORDER BY k, updated_at DESC LIMIT $2",
         settled.join(" UNION ALL ")
     )
 });
 
 /// Reads a snapshot for `view`. Errors: the state database failing.
-pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot> {
+pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snapshot> {
     let mut status = status(state).await?;
     let now = Utc::now();
     let r = &status.runner;
@@ -359,7 +359,7 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
     let mut throughput = vec![0u64; 30];
     for r in sqlx::query(
         "SELECT substr(finished_at, 1, 16), COUNT(*) FROM steps WHERE step = 'notify' AND outcome = 'ok'
-         AND finished_at >= ? GROUP BY 1",
+         AND finished_at >= $1 GROUP BY 1",
     )
     .bind(since)
     .fetch_all(state)
@@ -380,7 +380,7 @@ pub async fn snapshot(state: &SqlitePool, view: &View) -> eyre::Result<Snapshot>
     {
         let id: String = b.try_get(0)?;
         let mut steps = Vec::new();
-        for r in sqlx::query("SELECT COALESCE(step, 'claimed'), COUNT(*) FROM customers WHERE batch_id = ? AND status = 'running' GROUP BY 1")
+        for r in sqlx::query("SELECT COALESCE(step, 'claimed'), COUNT(*) FROM customers WHERE batch_id = $1 AND status = 'running' GROUP BY 1")
             .bind(id.clone())
             .fetch_all(state)
             .await?
@@ -451,10 +451,10 @@ pub struct CustomerDetail {
 }
 
 /// Reads one customer by legacy id; `None` when the plan has no such customer.
-pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option<CustomerDetail>> {
+pub async fn customer(state: &crate::db::Pool, legacy_id: &str) -> eyre::Result<Option<CustomerDetail>> {
     let Some(r) = sqlx::query(
         "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
-                annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = ?",
+                annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",
     )
     .bind(legacy_id.to_string())
     .fetch_optional(state)
@@ -481,16 +481,16 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
     };
     for v in sqlx::query(
         "SELECT entity, source_count, target_count, source_checksum, target_checksum, ok FROM validations
-         WHERE customer_id = ? ORDER BY entity",
+         WHERE customer_id = $1 ORDER BY entity",
     )
     .bind(id)
     .fetch_all(state)
     .await?
     {
-        d.validations.push((v.try_get(0)?, v.try_get(1)?, v.try_get(2)?, v.try_get(3)?, v.try_get(4)?, v.try_get(5)?));
+        d.validations.push((v.try_get(0)?, v.try_get(1)?, v.try_get(2)?, v.try_get(3)?, v.try_get(4)?, v.try_get::<i64, _>(5)? != 0));
     }
     for b in sqlx::query(
-        "SELECT entity, source_count, target_count, source_checksum FROM backups WHERE customer_id = ? ORDER BY entity",
+        "SELECT entity, source_count, target_count, source_checksum FROM backups WHERE customer_id = $1 ORDER BY entity",
     )
     .bind(id)
     .fetch_all(state)
@@ -499,7 +499,7 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
         d.backups.push((b.try_get(0)?, b.try_get(1)?, b.try_get(2)?, b.try_get(3)?));
     }
     for s in sqlx::query(
-        "SELECT step, started_at, finished_at, outcome, detail FROM steps WHERE customer_id = ? ORDER BY id DESC LIMIT 50",
+        "SELECT step, started_at, finished_at, outcome, detail FROM steps WHERE customer_id = $1 ORDER BY id DESC LIMIT 50",
     )
     .bind(id)
     .fetch_all(state)
@@ -509,7 +509,7 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
     }
     d.steps.reverse();
     for f in sqlx::query(
-        "SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = ? ORDER BY rule",
+        "SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = $1 ORDER BY rule",
     )
     .bind(legacy_id.to_string())
     .fetch_all(state)
@@ -521,7 +521,7 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
     for a in sqlx::query(
         // Entries about this customer, its batch, or everything (rollback --all, halts).
         "SELECT at, actor, action || ' (' || scope || ')', outcome FROM audit_log
-         WHERE scope IN (?1, ?2, 'all') ORDER BY id DESC LIMIT 20",
+         WHERE scope IN ($1, $2, 'all') ORDER BY id DESC LIMIT 20",
     )
     .bind(format!("customer {legacy_id}"))
     .bind(format!("batch {}", d.batch_id.clone().unwrap_or_default()))
@@ -538,7 +538,7 @@ pub async fn customer(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Optio
 /// Success plans with milestone progress, in id order, at most `limit`, narrowed by `filter`
 /// (title, subject, owner); milestones due before `as_of` and not done count as overdue.
 pub async fn plans(
-    state: &SqlitePool,
+    state: &crate::db::Pool,
     filter: &str,
     as_of: &str,
     limit: i64,
@@ -548,11 +548,11 @@ pub async fn plans(
            (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),
            (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed'),
            (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')
-              AND (m.status = 'overdue' OR m.due_on < ?1)),
+              AND (m.status = 'overdue' OR m.due_on < $1)),
            (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled'))
          FROM success_plans p
-         WHERE (?2 = '%%' OR lower(p.title) LIKE ?2 OR lower(p.customer_legacy_id) LIKE ?2 OR lower(p.owner) LIKE ?2)
-         ORDER BY p.id LIMIT ?3",
+         WHERE ($2 = '%%' OR lower(p.title) LIKE $2 OR lower(p.customer_legacy_id) LIKE $2 OR lower(p.owner) LIKE $2)
+         ORDER BY p.id LIMIT $3",
     )
     .bind(as_of.to_string())
     .bind(like(filter))

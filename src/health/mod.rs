@@ -10,12 +10,13 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool};
+use sqlx::{Row as _};
 
 use crate::config::{Db, Health};
 use crate::db::{placeholders, write_tx};
 use crate::engine::Ctx;
 use crate::schema::Raw;
+use crate::source::Source;
 use crate::{clock, source};
 
 /// Customers scored and written per chunk.
@@ -41,11 +42,11 @@ pub fn enabled(h: &Health) -> bool {
     !h.component.is_empty()
 }
 
-fn pool(ctx: &Ctx, db: Db) -> &SqlitePool {
+fn pool(ctx: &Ctx, db: Db) -> Source {
     match db {
-        Db::State => &ctx.state,
-        Db::Source => &ctx.source,
-        Db::Target => &ctx.target,
+        Db::State => Source::Any(ctx.state.clone()),
+        Db::Source => ctx.source.clone(),
+        Db::Target => Source::Any(ctx.target.clone()),
     }
 }
 
@@ -80,7 +81,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             for chunk in list.chunks(source::CHUNK) {
                 let sql = format!(
                     "SELECT id, legacy_id FROM customers WHERE id IN ({}) ORDER BY id",
-                    placeholders(chunk.len())
+                    placeholders(1, chunk.len())
                 );
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for id in chunk {
@@ -105,31 +106,29 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             Some(_) => ids.chunks(source::CHUNK).collect(),
             None => vec![&[]],
         };
+        let db = pool(ctx, comp.database);
+        let as_int = only.is_some() && source::conn::key_is_int(&db, &comp.query, "legacy_id").await;
         for chunk in chunks {
+            let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
+            let binds = source::conn::id_binds(&legacy, as_int);
             let filter = if only.is_some() {
-                format!(" WHERE h.legacy_id IN ({})", placeholders(chunk.len()))
+                format!(" WHERE h.legacy_id IN ({})", db.placeholders(1, binds.len()))
             } else {
                 String::new()
             };
+            if only.is_some() && binds.is_empty() {
+                continue;
+            }
             let sql = format!(
                 "SELECT h.legacy_id, h.value FROM ({}) AS h{filter}",
                 comp.query
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (_, l) in chunk {
-                q = q.bind(l.clone());
-            }
-            let mut rows = q.fetch(pool(ctx, comp.database));
-            while let Some(r) = rows
-                .try_next()
-                .await
-                .map_err(|e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name))?
-            {
+            db.for_each(&sql, &binds, |r| {
                 let (Some(k), Some(v)) = (
-                    source::raw_key(&source::raw_at(&r, 0)),
-                    number(&source::raw_at(&r, 1)),
+                    r.first().and_then(source::raw_key),
+                    r.get(1).and_then(number),
                 ) else {
-                    continue;
+                    return;
                 };
                 if let Some(&i) = index.get(k.as_str()) {
                     if !(0.0..=100.0).contains(&v) {
@@ -137,12 +136,14 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                     }
                     values[c][i as usize] = v.clamp(0.0, 100.0) as f32;
                 }
-            }
+            })
+            .await
+            .map_err(|e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name))?;
         }
     }
     let started = clock::now();
     let run_id: i64 = sqlx::query_scalar(
-        "INSERT INTO health_runs (trigger, started_at) VALUES (?, ?) RETURNING id",
+        "INSERT INTO health_runs (trigger, started_at) VALUES ($1, $2) RETURNING id",
     )
     .bind(trigger.to_string())
     .bind(started.clone())
@@ -176,7 +177,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             ));
         }
         let mut tx = write_tx(&ctx.state).await?;
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
         );
         qb.push_values(&rows, |mut b, r| {
@@ -189,7 +190,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         qb.build().execute(&mut *tx).await?;
         // The trend is judged against the row this replaces, in the same statement: no read of
         // the previous scores. A first score is `new`.
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let mut qb = crate::db::Builder::new(
             "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
         );
         qb.push_values(&rows, |mut b, r| {
@@ -214,7 +215,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         qb.build().execute(&mut *tx).await?;
         tx.commit().await?;
     }
-    sqlx::query("UPDATE health_runs SET finished_at = ?, customers = ? WHERE id = ?")
+    sqlx::query("UPDATE health_runs SET finished_at = $1, customers = $2 WHERE id = $3")
         .bind(clock::now())
         .bind(ids.len() as i64)
         .bind(run_id)
@@ -227,7 +228,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         .collect();
     level_list.dedup_by(|a, b| a.0 == b.0);
     let trends: HashMap<String, i64> =
-        sqlx::query_as("SELECT trend, COUNT(*) FROM health_latest WHERE run_id = ? GROUP BY trend")
+        sqlx::query_as("SELECT trend, COUNT(*) FROM health_latest WHERE run_id = $1 GROUP BY trend")
             .bind(run_id)
             .fetch_all(&ctx.state)
             .await?
@@ -295,10 +296,10 @@ fn parse_components(s: &str) -> Vec<(String, f64, f64)> {
 }
 
 /// Explains a customer's latest score; `None` before its first scoring.
-pub async fn explain(state: &SqlitePool, legacy_id: &str) -> eyre::Result<Option<Explanation>> {
+pub async fn explain(state: &crate::db::Pool, legacy_id: &str) -> eyre::Result<Option<Explanation>> {
     let Some(r) = sqlx::query(
         "SELECT h.score, h.level, h.trend, h.previous, h.scored_at, h.components, h.previous_components
-         FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE c.legacy_id = ?",
+         FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE c.legacy_id = $1",
     )
     .bind(legacy_id.to_string())
     .fetch_optional(state)
@@ -358,7 +359,7 @@ pub async fn schedule(ctx: Ctx) {
     loop {
         let since = clock::fmt(chrono::Utc::now() - chrono::Duration::minutes(minutes as i64));
         let recent: Result<i64, _> =
-            sqlx::query_scalar("SELECT COUNT(*) FROM health_runs WHERE started_at >= ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM health_runs WHERE started_at >= $1")
                 .bind(since)
                 .fetch_one(&ctx.state)
                 .await;

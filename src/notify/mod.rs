@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _};
 
 use crate::clock;
 use crate::config::{ResolvedTarget, TargetKind};
@@ -20,7 +20,7 @@ use crate::engine::Ctx;
 /// Writes a message for `target` in `tx`; a repeated `dedup_key` is ignored, so a retried
 /// change never sends twice.
 pub async fn enqueue(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     dedup_key: &str,
     customer_id: Option<i64>,
     kind: &str,
@@ -29,8 +29,8 @@ pub async fn enqueue(
 ) -> eyre::Result<()> {
     let now = clock::now();
     sqlx::query(
-        "INSERT OR IGNORE INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING",
     )
     .bind(dedup_key.to_string())
     .bind(customer_id)
@@ -237,7 +237,7 @@ pub async fn deliver_due(
 ) -> eyre::Result<Vec<(i64, Outcome)>> {
     let due = sqlx::query(
         "SELECT id, target, payload, attempts FROM notifications
-         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 100",
+         WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 100",
     )
     .bind(clock::fmt(now))
     .fetch_all(&ctx.state)
@@ -263,8 +263,8 @@ pub async fn deliver_due(
             Outcome::Dead(why) => ("dead", None, Some(why.clone()), None),
         };
         sqlx::query(
-            "UPDATE notifications SET status = ?, attempts = ?, next_attempt_at = COALESCE(?, next_attempt_at),
-             last_error = COALESCE(?, last_error), delivered_at = ? WHERE id = ?",
+            "UPDATE notifications SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
+             last_error = COALESCE($4, last_error), delivered_at = $5 WHERE id = $6",
         )
         .bind(status)
         .bind(attempt)

@@ -4,11 +4,12 @@
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Row as _, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row as _};
 
 use crate::clock;
 use crate::db::write_tx;
 use crate::engine::Ctx;
+use crate::roles::Action;
 
 /// A plan template: a kind, a title, and milestones due some days after the plan starts.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,7 +41,7 @@ pub fn template(name: &str) -> eyre::Result<Template> {
 /// starting `start`, in `tx`; an existing plan with the same subject, kind and title is kept.
 /// Returns the plan's id and whether it was created.
 pub async fn create(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut crate::db::Tx,
     t: &Template,
     subject: &str,
     owner: &str,
@@ -48,7 +49,7 @@ pub async fn create(
 ) -> eyre::Result<(i64, bool)> {
     let title = format!("{} {subject}", t.title);
     if let Some(id) = sqlx::query_scalar::<_, i64>(
-        "SELECT id FROM success_plans WHERE customer_legacy_id = ? AND kind = ? AND title = ?",
+        "SELECT id FROM success_plans WHERE customer_legacy_id = $1 AND kind = $2 AND title = $3",
     )
     .bind(subject.to_string())
     .bind(t.kind.clone())
@@ -60,7 +61,7 @@ pub async fn create(
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO success_plans (customer_legacy_id, kind, status, owner, title, created_at)
-         VALUES (?, ?, 'active', ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, 'active', $3, $4, $5) RETURNING id",
     )
     .bind(subject.to_string())
     .bind(t.kind.clone())
@@ -69,7 +70,7 @@ pub async fn create(
     .bind(clock::now())
     .fetch_one(&mut **tx)
     .await?;
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+    let mut qb = crate::db::Builder::new(
         "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status) ",
     );
     qb.push_values(t.milestone.iter().enumerate(), |mut b, (k, m)| {
@@ -92,7 +93,8 @@ pub async fn create(
 /// Opens (or finds) the recovery plan for customer `legacy_id`, owned by `actor`, starting
 /// today. Errors: no such customer.
 pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Result<(i64, bool)> {
-    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = ?")
+    ctx.cfg.roles.require(actor, Action::EditPlan)?;
+    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
         .bind(legacy_id.to_string())
         .fetch_one(&ctx.state)
         .await?;
@@ -111,18 +113,32 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     .await?;
     if created {
         let scope = format!("customer {legacy_id}");
-        crate::db::audit(
-            &mut tx,
-            actor,
-            "recovery plan opened",
-            &scope,
-            "ok",
-            &format!("plan {id}"),
-        )
-        .await?;
+        audit(ctx, &mut tx, actor, "recovery plan opened", &scope, &format!("plan {id}")).await?;
     }
     tx.commit().await?;
     Ok((id, created))
+}
+
+/// The audit row of a plan change by `actor`, in the change's transaction.
+async fn audit(
+    ctx: &Ctx,
+    tx: &mut crate::db::Conn,
+    actor: &str,
+    action: &str,
+    scope: &str,
+    detail: &str,
+) -> eyre::Result<()> {
+    let entry = crate::db::AuditEntry {
+        actor,
+        role: ctx.cfg.roles.role_of(actor).as_str(),
+        action,
+        scope,
+        reason: "",
+        result: "ok",
+        detail,
+    };
+    crate::db::audit(tx, entry).await?;
+    Ok(())
 }
 
 /// Milestone statuses an operator may set.
@@ -137,6 +153,7 @@ pub async fn update_milestone(
     owner: Option<&str>,
     actor: &str,
 ) -> eyre::Result<String> {
+    ctx.cfg.roles.require(actor, Action::EditPlan)?;
     if let Some(s) = status.filter(|s| !SETTABLE.contains(s)) {
         eyre::bail!(
             "milestone status `{s}` is not one of {}",
@@ -144,7 +161,7 @@ pub async fn update_milestone(
         );
     }
     let mut tx = write_tx(&ctx.state).await?;
-    let Some(r) = sqlx::query("SELECT plan_id, title FROM milestones WHERE id = ?")
+    let Some(r) = sqlx::query("SELECT plan_id, title FROM milestones WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
@@ -154,7 +171,7 @@ pub async fn update_milestone(
     let (plan, title): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
     let detail = match (status, owner) {
         (Some(s), _) => {
-            sqlx::query("UPDATE milestones SET status = ? WHERE id = ?")
+            sqlx::query("UPDATE milestones SET status = $1 WHERE id = $2")
                 .bind(s.to_string())
                 .bind(id)
                 .execute(&mut *tx)
@@ -162,7 +179,7 @@ pub async fn update_milestone(
             format!("{title}: {s}")
         }
         (None, Some(o)) => {
-            sqlx::query("UPDATE milestones SET owner = ? WHERE id = ?")
+            sqlx::query("UPDATE milestones SET owner = $1 WHERE id = $2")
                 .bind(o.to_string())
                 .bind(id)
                 .execute(&mut *tx)
@@ -172,28 +189,20 @@ pub async fn update_milestone(
         (None, None) => eyre::bail!("nothing to change on milestone {id}"),
     };
     let open: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM milestones WHERE plan_id = ? AND status NOT IN ('completed', 'cancelled')",
+        "SELECT COUNT(*) FROM milestones WHERE plan_id = $1 AND status NOT IN ('completed', 'cancelled')",
     )
     .bind(plan)
     .fetch_one(&mut *tx)
     .await?;
     let new_status = if open == 0 { "completed" } else { "active" };
     sqlx::query(
-        "UPDATE success_plans SET status = ? WHERE id = ? AND status IN ('active', 'completed')",
+        "UPDATE success_plans SET status = $1 WHERE id = $2 AND status IN ('active', 'completed')",
     )
     .bind(new_status)
     .bind(plan)
     .execute(&mut *tx)
     .await?;
-    crate::db::audit(
-        &mut tx,
-        actor,
-        "milestone updated",
-        &format!("plan {plan}"),
-        "ok",
-        &detail,
-    )
-    .await?;
+    audit(ctx, &mut tx, actor, "milestone updated", &format!("plan {plan}"), &detail).await?;
     tx.commit().await?;
     Ok(format!("plan {plan}: {detail}"))
 }
@@ -224,9 +233,9 @@ pub struct PlanDetail {
 }
 
 /// Reads a plan; milestones past due on `as_of` and not done read `overdue`.
-pub async fn detail(state: &SqlitePool, id: i64, as_of: &str) -> eyre::Result<Option<PlanDetail>> {
+pub async fn detail(state: &crate::db::Pool, id: i64, as_of: &str) -> eyre::Result<Option<PlanDetail>> {
     let Some(p) = sqlx::query(
-        "SELECT customer_legacy_id, title, kind, status, owner FROM success_plans WHERE id = ?",
+        "SELECT customer_legacy_id, title, kind, status, owner FROM success_plans WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(state)
@@ -236,8 +245,8 @@ pub async fn detail(state: &SqlitePool, id: i64, as_of: &str) -> eyre::Result<Op
     };
     let milestones = sqlx::query(
         "SELECT id, seq, title, owner, priority, due_on,
-                CASE WHEN status IN ('pending', 'in_progress') AND due_on < ? THEN 'overdue' ELSE status END
-         FROM milestones WHERE plan_id = ? ORDER BY seq",
+                CASE WHEN status IN ('pending', 'in_progress') AND due_on < $1 THEN 'overdue' ELSE status END
+         FROM milestones WHERE plan_id = $2 ORDER BY seq",
     )
     .bind(as_of.to_string())
     .bind(id)

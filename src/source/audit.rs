@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::SqlitePool;
+use super::Source;
 
 use crate::config::{AuditRule, Check, Mappings, Severity};
 use crate::schema::{Entity, Raw, Row, Val};
@@ -53,14 +53,10 @@ pub struct CustomerChecks<'a> {
     duplicates: HashMap<usize, HashSet<String>>,
 }
 
-fn sql_str(s: &str) -> String {
-    s.replace('"', "\"\"")
-}
-
 impl<'a> CustomerChecks<'a> {
     /// Prepares the customer-level rules, asking the source for duplicated values.
     pub async fn prepare(
-        pool: &SqlitePool,
+        pool: &Source,
         mappings: &Mappings,
         rules: &'a [AuditRule],
     ) -> eyre::Result<Self> {
@@ -79,10 +75,10 @@ impl<'a> CustomerChecks<'a> {
             if r.check == Check::Duplicate
                 && let Some((_, col)) = r.target()
             {
+                let t = format!("trim({})", pool.cast_text(&format!("m.{}", pool.ident(col))));
                 let sql = format!(
-                    "SELECT lower(trim(m.\"{c}\")), COUNT(*) FROM ({q}) AS m \
-                     WHERE m.\"{c}\" IS NOT NULL AND trim(m.\"{c}\") <> '' GROUP BY 1 HAVING COUNT(*) > 1",
-                    c = sql_str(col),
+                    "SELECT lower({t}), COUNT(*) FROM ({q}) AS m \
+                     WHERE {t} IS NOT NULL AND {t} <> '' GROUP BY lower({t}) HAVING COUNT(*) > 1",
                     q = mappings.customers.query
                 );
                 let dups = super::pairs(pool, sql, &[]).await?;
@@ -196,7 +192,7 @@ fn field(
 ///
 /// Errors: a mapping query failing on the source.
 pub async fn entity_findings(
-    pool: &SqlitePool,
+    pool: &Source,
     mappings: &Mappings,
     rules: &[AuditRule],
 ) -> eyre::Result<(Vec<Finding>, Vec<Rejected>)> {
@@ -213,22 +209,23 @@ pub async fn entity_findings(
         if entity == Entity::Customers {
             continue;
         }
-        let c = sql_str(col);
+        let c = pool.ident(col);
+        let t = format!("trim({})", pool.cast_text(&format!("m.{c}")));
         let cond = match r.check {
-            Check::Required => format!("m.\"{c}\" IS NULL OR trim(CAST(m.\"{c}\" AS TEXT)) = ''"),
-            Check::NonNegative => format!("CAST(m.\"{c}\" AS REAL) < 0"),
+            Check::Required => format!("m.{c} IS NULL OR {t} = ''"),
+            Check::NonNegative => format!("{} < 0", pool.cast_real(&format!("m.{c}"))),
             Check::Numeric => format!(
-                "m.\"{c}\" IS NOT NULL AND trim(CAST(m.\"{c}\" AS TEXT)) <> '' \
-                 AND CAST(CAST(m.\"{c}\" AS REAL) AS TEXT) <> trim(CAST(m.\"{c}\" AS TEXT)) \
-                 AND CAST(CAST(m.\"{c}\" AS INTEGER) AS TEXT) <> trim(CAST(m.\"{c}\" AS TEXT))"
+                "m.{c} IS NOT NULL AND {t} <> '' AND {}",
+                pool.not_numeric(&t)
             ),
             Check::Duplicate => format!(
-                "m.\"{c}\" IN (SELECT d.\"{c}\" FROM ({q}) AS d GROUP BY d.\"{c}\" HAVING COUNT(*) > 1)"
+                "m.{c} IN (SELECT d.{c} FROM ({q}) AS d GROUP BY d.{c} HAVING COUNT(*) > 1)"
             ),
             Check::Reference if col == "device_legacy_id" => match mappings.get(Entity::Devices) {
                 Some(dq) => format!(
-                    "m.device_legacy_id IS NOT NULL AND trim(CAST(m.device_legacy_id AS TEXT)) <> '' \
-                     AND NOT EXISTS (SELECT 1 FROM ({dq}) AS d WHERE d.legacy_id = m.device_legacy_id)"
+                    "m.device_legacy_id IS NOT NULL AND trim({}) <> '' \
+                     AND NOT EXISTS (SELECT 1 FROM ({dq}) AS d WHERE d.legacy_id = m.device_legacy_id)",
+                    pool.cast_text("m.device_legacy_id")
                 ),
                 None => continue,
             },
@@ -241,7 +238,7 @@ pub async fn entity_findings(
             ),
         };
         let sql = format!(
-            "SELECT m.customer_legacy_id, m.legacy_id, m.\"{c}\" FROM ({q}) AS m WHERE {cond}"
+            "SELECT m.customer_legacy_id, m.legacy_id, m.{c} FROM ({q}) AS m WHERE {cond}"
         );
         for (cust, id, value) in triples(pool, &sql).await? {
             findings.push(Finding {
@@ -282,18 +279,17 @@ fn raw_text(r: &Raw) -> String {
     }
 }
 
-async fn triples(pool: &SqlitePool, sql: &str) -> eyre::Result<Vec<(String, String, Raw)>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_all(pool)
+async fn triples(src: &super::Source, sql: &str) -> eyre::Result<Vec<(String, String, Raw)>> {
+    let rows = src
+        .fetch(sql, &[])
         .await
         .map_err(|e| eyre::eyre!("audit query failed on the source: {e}\n  {sql}"))?;
-
     // A missing id reads as empty: the finding still names the rule and the value.
-    let key =
-        |r: &sqlx::sqlite::SqliteRow, i| super::raw_key(&super::raw_at(r, i)).unwrap_or_default();
+    let key = |r: &[Raw], i: usize| super::raw_key(&r[i]).unwrap_or_default();
     Ok(rows
-        .iter()
-        .map(|r| (key(r, 0), key(r, 1), super::raw_at(r, 2)))
+        .rows
+        .into_iter()
+        .map(|r| (key(&r, 0), key(&r, 1), r.get(2).cloned().unwrap_or(Raw::Null)))
         .collect())
 }
 

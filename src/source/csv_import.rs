@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sqlx::{QueryBuilder, Sqlite};
+
 
 use crate::db;
 
@@ -112,7 +112,7 @@ pub async fn import(
             buf.push(record.clone());
         }
         if buf.len() == ROWS || (!more && !buf.is_empty()) {
-            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(insert.clone());
+            let mut qb = crate::db::Builder::new(insert.clone());
             qb.push_values(buf.iter(), |mut b, r| {
                 for field in r.iter() {
                     match std::str::from_utf8(field) {

@@ -2,16 +2,14 @@
 //! a subquery and filtered by customer, so a mapping is plain SQL the source understands.
 
 pub mod audit;
+pub mod conn;
 pub mod csv_import;
 
 use std::collections::HashMap;
 
-use futures_util::TryStreamExt;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Column, Row as _, SqlitePool, TypeInfo, ValueRef};
+pub use conn::{Bind, RawRows, Source};
 
 use crate::config::Mappings;
-use crate::db::placeholders;
 use crate::schema::{self, Entity, Raw, Row, Val};
 
 /// How many ids go in one `IN (…)` list.
@@ -28,50 +26,17 @@ pub struct TransformError {
     pub error: String,
 }
 
-/// Reads one value of a SQLite row as it is stored, whatever the column's declared type.
-pub fn raw_at(row: &SqliteRow, i: usize) -> Raw {
-    let Ok(v) = row.try_get_raw(i) else {
-        return Raw::Null;
-    };
-    if v.is_null() {
-        return Raw::Null;
-    }
-    let ty = v.type_info().name().to_string();
-    match ty.as_str() {
-        "INTEGER" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map_or(Raw::Null, Raw::Int),
-        "REAL" => row
-            .try_get_unchecked::<f64, _>(i)
-            .map_or(Raw::Null, Raw::Real),
-        "BLOB" => row
-            .try_get_unchecked::<Vec<u8>, _>(i)
-            .map_or(Raw::Null, Raw::Blob),
-        _ => match row.try_get_unchecked::<String, _>(i) {
-            Ok(s) => Raw::Text(s),
-            // Invalid UTF-8 in a TEXT value: keep the bytes so the transform can name it.
-            Err(_) => row
-                .try_get_unchecked::<Vec<u8>, _>(i)
-                .map_or(Raw::Null, Raw::Blob),
-        },
-    }
-}
-
 /// Where each result column goes: a canonical column index, or an attribute name.
-struct Shape {
+pub struct Shape {
     slots: Vec<Result<usize, String>>,
 }
 
 impl Shape {
-    fn of(row: &SqliteRow, entity: Entity) -> Self {
-        let slots = row
-            .columns()
+    /// The shape of rows with columns `names`, for `entity`.
+    pub fn of(names: &[String], entity: Entity) -> Self {
+        let slots = names
             .iter()
-            .map(|c| {
-                entity
-                    .column_index(c.name())
-                    .ok_or_else(|| c.name().to_string())
-            })
+            .map(|c| entity.column_index(c).ok_or_else(|| c.to_string()))
             .collect();
         Shape { slots }
     }
@@ -81,17 +46,12 @@ impl Shape {
 ///
 /// Errors: a required column missing or NULL, or a value of the wrong type; the error names
 /// the record and the column.
-pub fn canonical(row: &SqliteRow, entity: Entity) -> Result<Row, TransformError> {
-    canonical_with(row, entity, &Shape::of(row, entity))
-}
-
-fn canonical_with(row: &SqliteRow, entity: Entity, shape: &Shape) -> Result<Row, TransformError> {
+pub fn canonical(row: &[Raw], entity: Entity, shape: &Shape) -> Result<Row, TransformError> {
     let cols = entity.columns();
     let mut values = vec![Val::Null; cols.len()];
     let mut attrs = serde_json::Map::new();
     let mut errors = Vec::new();
-    for (i, slot) in shape.slots.iter().enumerate() {
-        let raw = raw_at(row, i);
+    for (slot, raw) in shape.slots.iter().zip(row) {
         match slot {
             Ok(c) => match schema::normalize(&raw, cols[*c].ty) {
                 Ok(v) => values[*c] = v,
@@ -140,8 +100,10 @@ fn canonical_with(row: &SqliteRow, entity: Entity, shape: &Shape) -> Result<Row,
 
 /// The rows of `entity` owned by the customers `ids`, grouped by customer legacy id. Rows
 /// that fail to normalise come back as errors for their customer.
+///
+/// Errors: the mapping's query failing on the source; the message names `mapping.<entity>`.
 pub async fn rows_for(
-    pool: &SqlitePool,
+    src: &Source,
     mappings: &Mappings,
     entity: Entity,
     ids: &[String],
@@ -150,23 +112,23 @@ pub async fn rows_for(
     let Some(query) = mappings.get(entity) else {
         return Ok(out);
     };
+    let as_int = conn::key_is_int(src, query, entity.customer_key()).await;
     for chunk in ids.chunks(CHUNK) {
+        let binds = conn::id_binds(chunk, as_int);
+        if binds.is_empty() {
+            continue;
+        }
         let sql = format!(
             "SELECT * FROM ({query}) AS m WHERE m.{} IN ({})",
             entity.customer_key(),
-            placeholders(chunk.len())
+            src.placeholders(1, binds.len())
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        let rows = q.fetch_all(pool).await.map_err(|e| {
+        let rows = src.fetch(&sql, &binds).await.map_err(|e| {
             eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name())
         })?;
-        let Some(first) = rows.first() else { continue };
-        let shape = Shape::of(first, entity);
-        for r in &rows {
-            let res = canonical_with(r, entity, &shape);
+        let shape = Shape::of(&rows.names, entity);
+        for r in &rows.rows {
+            let res = canonical(r, entity, &shape);
             let key = match &res {
                 Ok(row) => row.customer(entity).to_string(),
                 Err(e) => e.customer.clone(),
@@ -182,7 +144,7 @@ pub async fn rows_for(
 ///
 /// Errors: the mapping query failing, or the first error `f` returns.
 pub async fn for_each_chunk(
-    pool: &SqlitePool,
+    src: &Source,
     mappings: &Mappings,
     entity: Entity,
     size: usize,
@@ -191,44 +153,31 @@ pub async fn for_each_chunk(
     let Some(query) = mappings.get(entity) else {
         return Ok(());
     };
-    let mut stream = sqlx::query(AssertSqlSafe(query.to_string())).fetch(pool);
-    let mut shape = None;
-    let mut chunk = Vec::with_capacity(size);
-    while let Some(r) = stream
-        .try_next()
-        .await
-        .map_err(|e| eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name()))?
-    {
-        let s = shape.get_or_insert_with(|| Shape::of(&r, entity));
-        chunk.push(canonical_with(&r, entity, s));
-        if chunk.len() == size {
-            f(std::mem::replace(&mut chunk, Vec::with_capacity(size))).await?;
+    let mut shape: Option<Shape> = None;
+    src.stream(query, &[], size, async |names, rows| {
+        let s = shape.get_or_insert_with(|| Shape::of(&names, entity));
+        f(rows.iter().map(|r| canonical(r, entity, s)).collect()).await
+    })
+    .await
+    .map_err(|e| match e {
+        conn::SourceError::Query(e) => {
+            eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name())
         }
-    }
-    if !chunk.is_empty() {
-        f(chunk).await?;
-    }
-    Ok(())
+        conn::SourceError::Callback(e) => e,
+    })
 }
 
 /// Checks that every mapping query prepares on the source and returns its entity's required
 /// columns. Errors: a message naming `mapping.<entity>.query` and what is wrong.
-pub async fn check_mappings(pool: &SqlitePool, mappings: &Mappings) -> Result<(), String> {
-    use sqlx::{Executor, Statement};
+pub async fn check_mappings(src: &Source, mappings: &Mappings) -> Result<(), String> {
     for e in Entity::ALL {
         let Some(q) = mappings.get(e) else { continue };
         let key = format!("mapping.{}.query", e.name());
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|err| format!("key `{key}`: {err}"))?;
-        let stmt = conn
-            .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
-                q.to_string(),
-            )))
+        let cols = src
+            .columns(q)
             .await
             .map_err(|err| format!("key `{key}`: the source refuses it: {err}"))?;
-        let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+        let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
         let missing: Vec<&str> = e
             .columns()
             .iter()
@@ -256,46 +205,43 @@ pub fn raw_key(raw: &Raw) -> Option<String> {
     }
 }
 
-/// Runs a source SQL that returns `(key, value)` pairs and collects them; rows whose key is
-/// NULL are skipped.
-pub async fn pairs(
-    pool: &SqlitePool,
-    sql: String,
-    binds: &[String],
-) -> eyre::Result<Vec<(String, Raw)>> {
-    let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-    for b in binds {
-        q = q.bind(b.clone());
-    }
-    let rows = q
-        .fetch_all(pool)
+/// Runs a SQL that returns `(key, value)` pairs and collects them; rows whose key is NULL are
+/// skipped.
+///
+/// Errors: the query failing; the message quotes it.
+pub async fn pairs(src: &Source, sql: String, binds: &[Bind]) -> eyre::Result<Vec<(String, Raw)>> {
+    let rows = src
+        .fetch(&sql, binds)
         .await
         .map_err(|e| eyre::eyre!("source query failed: {e}\n  {sql}"))?;
     Ok(rows
-        .iter()
-        .filter_map(|r| raw_key(&raw_at(r, 0)).map(|k| (k, raw_at(r, 1))))
+        .rows
+        .into_iter()
+        .filter_map(|mut r| {
+            let v = if r.len() > 1 { r.swap_remove(1) } else { Raw::Null };
+            raw_key(&r[0]).map(|k| (k, v))
+        })
         .collect())
 }
 
 /// Runs the source's `on_migrated` / `on_rollback` hook for each customer, in one transaction.
+/// The id is bound as an integer when the customers mapping's `legacy_id` is one.
 ///
 /// Errors: the hook's SQL failing; the message names the hook and the customer.
 pub async fn run_hook(
-    pool: &SqlitePool,
+    src: &Source,
+    mappings: &Mappings,
     hook: &str,
     sql: &str,
     ids: &[String],
 ) -> eyre::Result<()> {
-    let mut tx = pool.begin().await?;
-    for id in ids {
-        sqlx::query(AssertSqlSafe(sql.to_string()))
-            .bind(id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| eyre::eyre!("source.{hook} failed for customer {id}: {e}"))?;
-    }
-    tx.commit().await?;
-    Ok(())
+    let as_int = match mappings.get(Entity::Customers) {
+        Some(q) => conn::key_is_int(src, q, "legacy_id").await,
+        None => false,
+    };
+    src.execute_each(sql, &conn::id_binds(ids, as_int))
+        .await
+        .map_err(|(id, e)| eyre::eyre!("source.{hook} failed for customer {id}: {e}"))
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
-use sqlx::SqlitePool;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -44,7 +43,7 @@ pub enum Msg {
 /// Polls the state database every `interval` (or at once when nudged or the view changes) and
 /// sends a snapshot only when it differs from the last one sent.
 pub async fn poller(
-    state: SqlitePool,
+    state: crate::db::Pool,
     mut view: watch::Receiver<View>,
     tx: mpsc::UnboundedSender<PollMsg>,
     nudge: Arc<Notify>,
@@ -316,7 +315,7 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
             Command::AlertAct(id, act) => {
                 crate::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
             }
-            Command::Rollback(scope) => rollback::rollback(&ctx, &scope).await.map(|r| {
+            Command::Rollback(scope) => rollback::rollback(&ctx, &scope, "confirmed in the console").await.map(|r| {
                 let mut m = format!(
                     "rolled back {} customers ({}) in {:.2}s, verified",
                     r.rolled_back, r.scope, r.seconds

@@ -113,7 +113,7 @@ pub fn platform_dump(platform: &Path) -> String {
 }
 
 /// The trigger-kept counters (what `status` and the console read) equal a real count.
-pub async fn assert_counts_match(state: &sqlx::SqlitePool) {
+pub async fn assert_counts_match(state: &cutover::db::Pool) {
     let counted: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT segment, status, COUNT(*) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
     )
@@ -133,7 +133,7 @@ pub async fn assert_counts_match(state: &sqlx::SqlitePool) {
 }
 
 /// The trigger-kept open-alert count equals a real count.
-pub async fn assert_alert_counts_match(state: &sqlx::SqlitePool) {
+pub async fn assert_alert_counts_match(state: &cutover::db::Pool) {
     let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
         .fetch_one(state)
         .await
@@ -148,7 +148,7 @@ pub async fn assert_alert_counts_match(state: &sqlx::SqlitePool) {
 }
 
 /// The trigger-kept batch counts equal a real count.
-pub async fn assert_batch_counts_match(state: &sqlx::SqlitePool) {
+pub async fn assert_batch_counts_match(state: &cutover::db::Pool) {
     let counted: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM batches GROUP BY 1 ORDER BY 1")
             .fetch_all(state)

@@ -1,0 +1,214 @@
+//! Who may do what. Roles are assigned to OS users in the config's `[roles]` table; users it
+//! does not list get `roles.default` (`viewer` unless the workspace says otherwise).
+//!
+//! The engine checks the role before it opens the action's transaction, so a refused action
+//! writes nothing, not even an audit row. The console greys out what it would refuse, but the
+//! check that counts is here.
+//!
+//! The matrix (issue "PostgreSQL, many operators at once, roles and audit"):
+//!
+//! | action                                  | viewer | csm | migrator | oncall | admin |
+//! |-----------------------------------------|--------|-----|----------|--------|-------|
+//! | triage alerts (ack, escalate, resolve, snooze, own) | | ✓ |       |        | ✓     |
+//! | edit success plans (milestones, recovery plan)      | | ✓ |       |        | ✓     |
+//! | plan, start or resume the runner, pause, validate   | |   | ✓     |        | ✓     |
+//! | roll back, halt, release a halt                     | |   |       | ✓      | ✓     |
+//!
+//! On-call may also pause, since a pause is the gentler halt.
+
+use serde::Deserialize;
+
+/// An operator's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Csm,
+    Migrator,
+    Oncall,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Viewer,
+        Role::Csm,
+        Role::Migrator,
+        Role::Oncall,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Csm => "csm",
+            Role::Migrator => "migrator",
+            Role::Oncall => "oncall",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role may do `action`.
+    pub fn may(self, action: Action) -> bool {
+        use Action::*;
+        match self {
+            Role::Admin => true,
+            Role::Viewer => false,
+            Role::Csm => matches!(action, TriageAlert | EditPlan),
+            Role::Migrator => matches!(action, Plan | Start | Pause | Validate),
+            Role::Oncall => matches!(action, Rollback | Halt | Release | Pause),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A write action an operator can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Acknowledge, escalate, resolve, snooze or take an alert.
+    TriageAlert,
+    /// Change a milestone, or open a recovery plan.
+    EditPlan,
+    /// `cutover plan`.
+    Plan,
+    /// Start the runner (or resume it from a pause).
+    Start,
+    Pause,
+    /// `cutover validate`, which records its results.
+    Validate,
+    /// Roll back a customer, a batch or everything.
+    Rollback,
+    Halt,
+    /// Resume from a halt.
+    Release,
+}
+
+impl Action {
+    pub const ALL: [Action; 9] = [
+        Action::TriageAlert,
+        Action::EditPlan,
+        Action::Plan,
+        Action::Start,
+        Action::Pause,
+        Action::Validate,
+        Action::Rollback,
+        Action::Halt,
+        Action::Release,
+    ];
+
+    /// "roll back", "triage alerts": for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::TriageAlert => "triage alerts",
+            Action::EditPlan => "edit success plans",
+            Action::Plan => "plan",
+            Action::Start => "start the runner",
+            Action::Pause => "pause the runner",
+            Action::Validate => "validate",
+            Action::Rollback => "roll back",
+            Action::Halt => "halt",
+            Action::Release => "release a halt",
+        }
+    }
+
+    /// The roles that may do this, for the refusal message.
+    pub fn roles(self) -> Vec<&'static str> {
+        Role::ALL
+            .into_iter()
+            .filter(|r| r.may(self))
+            .map(Role::as_str)
+            .collect()
+    }
+}
+
+/// `[roles]`: role per OS user.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    /// The role of users not listed below. Default: viewer.
+    #[serde(default)]
+    pub default: Option<Role>,
+    #[serde(default)]
+    pub admin: Vec<String>,
+    #[serde(default)]
+    pub oncall: Vec<String>,
+    #[serde(default)]
+    pub migrator: Vec<String>,
+    #[serde(default)]
+    pub csm: Vec<String>,
+    #[serde(default)]
+    pub viewer: Vec<String>,
+}
+
+impl Roles {
+    /// The role of OS user `user`: the highest role that lists them, else `default`.
+    pub fn role_of(&self, user: &str) -> Role {
+        let listed = |v: &[String]| v.iter().any(|u| u == user);
+        [
+            (Role::Admin, &self.admin),
+            (Role::Oncall, &self.oncall),
+            (Role::Migrator, &self.migrator),
+            (Role::Csm, &self.csm),
+            (Role::Viewer, &self.viewer),
+        ]
+        .into_iter()
+        .find(|(_, v)| listed(v))
+        .map(|(r, _)| r)
+        .unwrap_or(self.default.unwrap_or(Role::Viewer))
+    }
+
+    /// Checks that `user` may do `action`.
+    ///
+    /// Errors: [`Denied`], naming the user, their role and the roles that may.
+    pub fn require(&self, user: &str, action: Action) -> Result<Role, Denied> {
+        let role = self.role_of(user);
+        if role.may(action) {
+            Ok(role)
+        } else {
+            Err(Denied {
+                user: user.to_string(),
+                role,
+                action,
+            })
+        }
+    }
+}
+
+/// An action refused for the operator's role.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "refused: {user} is {role}, and to {} needs {} (roles are assigned in the config's [roles] table)",
+    action.describe(),
+    action.roles().join(" or ")
+)]
+pub struct Denied {
+    pub user: String,
+    pub role: Role,
+    pub action: Action,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_users_are_viewers_and_the_highest_listing_wins() {
+        let r = Roles {
+            csm: vec!["amara".into()],
+            oncall: vec!["amara".into(), "kofi".into()],
+            ..Default::default()
+        };
+        assert_eq!(r.role_of("amara"), Role::Oncall);
+        assert_eq!(r.role_of("stranger"), Role::Viewer);
+        let e = r.require("stranger", Action::Rollback).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refused: stranger is viewer, and to roll back needs oncall or admin (roles are assigned in the config's [roles] table)"
+        );
+    }
+}

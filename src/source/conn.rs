@@ -1,0 +1,531 @@
+//! The legacy source's connection, on its own driver: SQLite, PostgreSQL or MySQL/MariaDB.
+//!
+//! The source is not our schema: its columns may be `DATE`, `DATETIME`, `DECIMAL`, `BOOLEAN`
+//! or text that is not UTF-8. sqlx's `Any` driver refuses such rows whole, so the source is
+//! read through its native driver and each value is turned into a [`Raw`] here, one function
+//! per engine, keeping what it can (dates as ISO text, decimals as numbers, bad UTF-8 as
+//! bytes the transform can name). The state and the platform, whose schema is ours, are read
+//! through [`Source::Any`] with the same code.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use futures_util::TryStreamExt;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, Statement, TypeInfo, ValueRef};
+
+use crate::db::{self, Backend};
+use crate::schema::Raw;
+
+/// A pool on a database read as raw values.
+#[derive(Clone, Debug)]
+pub enum Source {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+    /// The state or platform database, whose columns are text, integers and reals.
+    Any(db::Pool),
+}
+
+/// A value bound to a source query: ids are bound as integers where the source's column is an
+/// integer (PostgreSQL will not compare an integer column with text), else as text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Rows read raw: the column names once, then each row's values in column order.
+#[derive(Debug, Clone, Default)]
+pub struct RawRows {
+    pub names: Arc<Vec<String>>,
+    pub rows: Vec<Vec<Raw>>,
+}
+
+/// Runs `$body` with `$p` bound to the native pool and `$raw` to its row reader.
+macro_rules! on_pool {
+    ($src:expr, $p:ident, $raw:ident => $body:expr) => {
+        match $src {
+            Source::Sqlite($p) => {
+                let $raw = raw_sqlite;
+                $body
+            }
+            Source::Postgres($p) => {
+                let $raw = raw_postgres;
+                $body
+            }
+            Source::MySql($p) => {
+                let $raw = raw_mysql;
+                $body
+            }
+            Source::Any($p) => {
+                let $raw = raw_any;
+                $body
+            }
+        }
+    };
+}
+
+/// Binds `binds` in order onto a query of any driver.
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
+}
+
+fn names_of<R: Row>(row: &R) -> Arc<Vec<String>> {
+    Arc::new(row.columns().iter().map(|c| c.name().to_string()).collect())
+}
+
+/// Integer column types, by the names the drivers give them.
+fn is_int_type(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let n = n.trim_end_matches(" UNSIGNED");
+    matches!(
+        n,
+        "INT2" | "INT4" | "INT8" | "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT"
+    ) || n == "INTEGER"
+}
+
+impl Source {
+    /// Opens the source at `url` (`sqlite://`, `postgres://`, `mysql://` or `mariadb://`).
+    /// Without hooks to run the source is only read: `readonly` opens SQLite with `mode=ro`
+    /// and makes PostgreSQL and MySQL sessions read-only.
+    ///
+    /// Errors: an unsupported URL or an unreachable database; the message names the URL
+    /// without its password.
+    pub async fn open(url: &str, readonly: bool) -> eyre::Result<Source> {
+        let backend = Backend::of_url(url, "source")?;
+        let shown = db::redact(url);
+        let err = |e: &dyn std::fmt::Display| eyre::eyre!("source database {shown}: {e}");
+        Ok(match backend {
+            Backend::Sqlite => {
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| err(&e))?
+                    .read_only(readonly)
+                    .busy_timeout(std::time::Duration::from_secs(30));
+                Source::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .connect_with(opts)
+                        .await
+                        .map_err(|e| err(&e))?,
+                )
+            }
+            Backend::Postgres => {
+                let opts = PgConnectOptions::from_str(url).map_err(|e| err(&e))?;
+                let opts = if readonly {
+                    opts.options([("default_transaction_read_only", "on")])
+                } else {
+                    opts
+                };
+                Source::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(4)
+                        .connect_with(opts)
+                        .await
+                        .map_err(|e| err(&e))?,
+                )
+            }
+            Backend::MySql => {
+                let url = url.replacen("mariadb:", "mysql:", 1);
+                let opts = MySqlConnectOptions::from_str(&url).map_err(|e| err(&e))?;
+                Source::MySql(
+                    MySqlPoolOptions::new()
+                        .max_connections(4)
+                        .after_connect(move |conn, _| {
+                            Box::pin(async move {
+                                if readonly {
+                                    conn.execute("SET SESSION TRANSACTION READ ONLY").await?;
+                                }
+                                Ok(())
+                            })
+                        })
+                        .connect_with(opts)
+                        .await
+                        .map_err(|e| err(&e))?,
+                )
+            }
+        })
+    }
+
+    /// The engine behind this source.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Source::Sqlite(_) => Backend::Sqlite,
+            Source::Postgres(_) => Backend::Postgres,
+            Source::MySql(_) => Backend::MySql,
+            Source::Any(p) => Backend::of_pool(p),
+        }
+    }
+
+    /// `n` placeholders from the `start`-th, in this source's style.
+    pub fn placeholders(&self, start: usize, n: usize) -> String {
+        self.backend().placeholders(start, n)
+    }
+
+    /// `expr` as text, in this source's dialect (MySQL casts to `CHAR`).
+    pub fn cast_text(&self, expr: &str) -> String {
+        match self.backend() {
+            Backend::MySql => format!("CAST({expr} AS CHAR)"),
+            _ => format!("CAST({expr} AS TEXT)"),
+        }
+    }
+
+    /// `name` quoted as an identifier (backticks on MySQL, double quotes elsewhere).
+    pub fn ident(&self, name: &str) -> String {
+        match self.backend() {
+            Backend::MySql => format!("`{}`", name.replace('`', "``")),
+            _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
+    /// A condition true when the text `expr` is not a plain decimal number.
+    pub fn not_numeric(&self, expr: &str) -> String {
+        const NUMBER: &str = "'^[-+]?[0-9]*[.]?[0-9]+([eE][-+]?[0-9]+)?$'";
+        match self.backend() {
+            // SQLite has no regular expressions: a number survives a round trip through a cast.
+            Backend::Sqlite => format!(
+                "CAST(CAST({expr} AS REAL) AS TEXT) <> {expr} AND CAST(CAST({expr} AS INTEGER) AS TEXT) <> {expr}"
+            ),
+            Backend::Postgres => format!("{expr} !~ {NUMBER}"),
+            Backend::MySql => format!("{expr} NOT REGEXP {NUMBER}"),
+        }
+    }
+
+    /// `expr` as a double-precision number, in this source's dialect.
+    pub fn cast_real(&self, expr: &str) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!("CAST({expr} AS REAL)"),
+            Backend::Postgres => format!("CAST({expr} AS DOUBLE PRECISION)"),
+            Backend::MySql => format!("CAST({expr} AS DOUBLE)"),
+        }
+    }
+
+    /// Runs `sql` with `binds` and reads every row raw.
+    ///
+    /// Errors: the source refusing the query (the message is the driver's).
+    pub async fn fetch(&self, sql: &str, binds: &[Bind]) -> sqlx::Result<RawRows> {
+        on_pool!(self, p, raw => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let rows = q.fetch_all(p).await?;
+            Ok(RawRows {
+                names: rows.first().map(names_of).unwrap_or_default(),
+                rows: rows.iter().map(|r| (0..r.len()).map(|i| raw(r, i)).collect()).collect(),
+            })
+        })
+    }
+
+    /// The integer `sql` returns (a `COUNT(*)`); 0 for no row.
+    ///
+    /// Errors: the query failing; the message quotes it.
+    pub async fn count(&self, sql: &str, binds: &[Bind]) -> eyre::Result<i64> {
+        let rows = self
+            .fetch(sql, binds)
+            .await
+            .map_err(|e| eyre::eyre!("source query failed: {e}\n  {sql}"))?;
+        Ok(match rows.rows.first().and_then(|r| r.first()) {
+            Some(Raw::Int(n)) => *n,
+            Some(Raw::Real(f)) => *f as i64,
+            _ => 0,
+        })
+    }
+
+    /// Streams the rows of `sql`, handing them to `f` `size` at a time with their column
+    /// names, so that memory stays bounded whatever the source's size.
+    ///
+    /// Errors: the query failing (as [`SourceError::Query`]) or the first error `f` returns.
+    pub async fn stream(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+        size: usize,
+        mut f: impl AsyncFnMut(Arc<Vec<String>>, Vec<Vec<Raw>>) -> eyre::Result<()>,
+    ) -> Result<(), SourceError> {
+        on_pool!(self, p, raw => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let mut stream = q.fetch(p);
+            let mut names = None;
+            let mut chunk = Vec::with_capacity(size);
+            while let Some(r) = stream.try_next().await.map_err(SourceError::Query)? {
+                let n = names.get_or_insert_with(|| names_of(&r));
+                chunk.push((0..r.len()).map(|i| raw(&r, i)).collect());
+                if chunk.len() == size {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
+                    f(n.clone(), full).await.map_err(SourceError::Callback)?;
+                }
+            }
+            if !chunk.is_empty() {
+                let n = names.unwrap_or_default();
+                f(n, chunk).await.map_err(SourceError::Callback)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Streams the rows of `sql` one at a time into `f`, for readers that only fold them.
+    ///
+    /// Errors: the query failing.
+    pub async fn for_each(
+        &self,
+        sql: &str,
+        binds: &[Bind],
+        mut f: impl FnMut(Vec<Raw>),
+    ) -> sqlx::Result<()> {
+        on_pool!(self, p, raw => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let mut stream = q.fetch(p);
+            while let Some(r) = stream.try_next().await? {
+                f((0..r.len()).map(|i| raw(&r, i)).collect());
+            }
+            Ok(())
+        })
+    }
+
+    /// The names and type names of the columns `sql` returns, from preparing it.
+    ///
+    /// Errors: the source refusing to prepare it.
+    pub async fn columns(&self, sql: &str) -> sqlx::Result<Vec<(String, String)>> {
+        on_pool!(self, p, _raw => {
+            let mut conn = p.acquire().await?;
+            let stmt = conn
+                .prepare(sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(sql.to_string())))
+                .await?;
+            Ok(stmt
+                .columns()
+                .iter()
+                .map(|c| (c.name().to_string(), c.type_info().name().to_string()))
+                .collect())
+        })
+    }
+
+    /// Runs one statement without binds; returns the rows it changed.
+    ///
+    /// Errors: the statement failing.
+    pub async fn execute(&self, sql: &str) -> sqlx::Result<u64> {
+        on_pool!(self, p, _raw => {
+            Ok(sqlx::query(AssertSqlSafe(sql.to_string())).execute(p).await?.rows_affected())
+        })
+    }
+
+    /// Runs `sql` once per id, binding the id, all in one transaction.
+    ///
+    /// Errors: the first failing statement, with the id it failed for; nothing commits then.
+    pub async fn execute_each(&self, sql: &str, ids: &[Bind]) -> Result<(), (String, sqlx::Error)> {
+        let shown = |b: &Bind| match b {
+            Bind::Text(s) => s.clone(),
+            Bind::Int(i) => i.to_string(),
+        };
+        on_pool!(self, p, _raw => {
+            let mut tx = p.begin().await.map_err(|e| (String::new(), e))?;
+            for id in ids {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), std::iter::once(id));
+                q.execute(&mut *tx).await.map_err(|e| (shown(id), e))?;
+            }
+            tx.commit().await.map_err(|e| (String::new(), e))
+        })
+    }
+}
+
+/// Whether the column `column` of `query` (a mapping) is an integer on the source, so that ids
+/// compared with it are bound as integers. Cached per (query, column); SQLite compares by
+/// affinity and is always bound as text.
+pub async fn key_is_int(src: &Source, query: &str, column: &str) -> bool {
+    static CACHE: Mutex<Option<HashMap<(String, String), bool>>> = Mutex::new(None);
+    if matches!(src.backend(), Backend::Sqlite) {
+        return false;
+    }
+    let key = (query.to_string(), column.to_string());
+    if let Some(v) = CACHE.lock().ok().and_then(|c| c.as_ref()?.get(&key).copied()) {
+        return v;
+    }
+    let probe = format!("SELECT m.{column} FROM ({query}) AS m WHERE 1 = 0");
+    let is_int = src
+        .columns(&probe)
+        .await
+        .ok()
+        .and_then(|c| c.first().map(|(_, t)| is_int_type(t)))
+        .unwrap_or(false);
+    if let Ok(mut c) = CACHE.lock() {
+        c.get_or_insert_with(HashMap::new).insert(key, is_int);
+    }
+    is_int
+}
+
+/// `ids` as binds for a column that is an integer (`as_int`) or text. An id that is not an
+/// integer cannot match an integer column and is left out.
+pub fn id_binds(ids: &[String], as_int: bool) -> Vec<Bind> {
+    if as_int {
+        ids.iter()
+            .filter_map(|s| s.parse().ok().map(Bind::Int))
+            .collect()
+    } else {
+        ids.iter().map(|s| Bind::Text(s.clone())).collect()
+    }
+}
+
+/// A streamed read that failed: the query on the source, or the caller's own work.
+#[derive(Debug)]
+pub enum SourceError {
+    Query(sqlx::Error),
+    Callback(eyre::Report),
+}
+
+/// Reads one value of a SQLite row as it is stored, whatever the column's declared type.
+pub fn raw_sqlite(row: &SqliteRow, i: usize) -> Raw {
+    let Ok(v) = row.try_get_raw(i) else {
+        return Raw::Null;
+    };
+    if v.is_null() {
+        return Raw::Null;
+    }
+    let ty = v.type_info().name().to_string();
+    match ty.as_str() {
+        "INTEGER" => row
+            .try_get_unchecked::<i64, _>(i)
+            .map_or(Raw::Null, Raw::Int),
+        "REAL" => row
+            .try_get_unchecked::<f64, _>(i)
+            .map_or(Raw::Null, Raw::Real),
+        "BLOB" => row
+            .try_get_unchecked::<Vec<u8>, _>(i)
+            .map_or(Raw::Null, Raw::Blob),
+        _ => match row.try_get_unchecked::<String, _>(i) {
+            Ok(s) => Raw::Text(s),
+            // Invalid UTF-8 in a TEXT value: keep the bytes so the transform can name it.
+            Err(_) => row
+                .try_get_unchecked::<Vec<u8>, _>(i)
+                .map_or(Raw::Null, Raw::Blob),
+        },
+    }
+}
+
+/// Reads one value of a PostgreSQL row: integers, floats and numerics as numbers, booleans as
+/// 0/1, dates and times as ISO text, anything else as its text.
+pub fn raw_postgres(row: &PgRow, i: usize) -> Raw {
+    let Ok(v) = row.try_get_raw(i) else {
+        return Raw::Null;
+    };
+    if v.is_null() {
+        return Raw::Null;
+    }
+    let ty = v.type_info().name().to_string();
+    let text = |r: Result<String, _>| r.map_or(Raw::Null, Raw::Text);
+    match ty.as_str() {
+        "INT2" => row
+            .try_get::<i16, _>(i)
+            .map_or(Raw::Null, |x| Raw::Int(x.into())),
+        "INT4" => row
+            .try_get::<i32, _>(i)
+            .map_or(Raw::Null, |x| Raw::Int(x.into())),
+        "INT8" => row.try_get::<i64, _>(i).map_or(Raw::Null, Raw::Int),
+        "FLOAT4" => row
+            .try_get::<f32, _>(i)
+            .map_or(Raw::Null, |x| Raw::Real(x.into())),
+        "FLOAT8" => row.try_get::<f64, _>(i).map_or(Raw::Null, Raw::Real),
+        "NUMERIC" => row
+            .try_get::<sqlx::types::Decimal, _>(i)
+            .map_or(Raw::Null, decimal),
+        "BOOL" => row
+            .try_get::<bool, _>(i)
+            .map_or(Raw::Null, |b| Raw::Int(b.into())),
+        "DATE" => text(
+            row.try_get::<chrono::NaiveDate, _>(i)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+        ),
+        "TIMESTAMP" => text(
+            row.try_get::<chrono::NaiveDateTime, _>(i)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
+        ),
+        "TIMESTAMPTZ" => text(
+            row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        ),
+        "BYTEA" => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
+        _ => text(row.try_get_unchecked::<String, _>(i)),
+    }
+}
+
+/// Reads one value of a MySQL/MariaDB row, by the same rules as [`raw_postgres`].
+pub fn raw_mysql(row: &MySqlRow, i: usize) -> Raw {
+    let Ok(v) = row.try_get_raw(i) else {
+        return Raw::Null;
+    };
+    if v.is_null() {
+        return Raw::Null;
+    }
+    let ty = v.type_info().name().to_ascii_uppercase();
+    let text = |r: Result<String, _>| r.map_or(Raw::Null, Raw::Text);
+    match ty.trim_end_matches(" UNSIGNED") {
+        t if is_int_type(t) || t == "BOOLEAN" || t == "YEAR" => row
+            .try_get_unchecked::<i64, _>(i)
+            .map_or(Raw::Null, Raw::Int),
+        "FLOAT" => row
+            .try_get_unchecked::<f32, _>(i)
+            .map_or(Raw::Null, |x| Raw::Real(x.into())),
+        "DOUBLE" => row
+            .try_get_unchecked::<f64, _>(i)
+            .map_or(Raw::Null, Raw::Real),
+        "DECIMAL" => row
+            .try_get::<sqlx::types::Decimal, _>(i)
+            .map_or(Raw::Null, decimal),
+        "DATE" => text(
+            row.try_get::<chrono::NaiveDate, _>(i)
+                .map(|d| d.format("%Y-%m-%d").to_string()),
+        ),
+        "DATETIME" | "TIMESTAMP" => text(
+            row.try_get::<chrono::NaiveDateTime, _>(i)
+                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
+        ),
+        "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY" => row
+            .try_get_unchecked::<Vec<u8>, _>(i)
+            .map_or(Raw::Null, Raw::Blob),
+        _ => match row.try_get_unchecked::<String, _>(i) {
+            Ok(s) => Raw::Text(s),
+            Err(_) => row
+                .try_get_unchecked::<Vec<u8>, _>(i)
+                .map_or(Raw::Null, Raw::Blob),
+        },
+    }
+}
+
+/// Reads one value of a state or platform row (text, integers, reals).
+pub fn raw_any(row: &sqlx::any::AnyRow, i: usize) -> Raw {
+    use sqlx::any::AnyTypeInfoKind as K;
+    let Ok(v) = row.try_get_raw(i) else {
+        return Raw::Null;
+    };
+    if v.is_null() {
+        return Raw::Null;
+    }
+    match v.type_info().kind() {
+        K::Bool => row
+            .try_get::<bool, _>(i)
+            .map_or(Raw::Null, |b| Raw::Int(b.into())),
+        K::SmallInt | K::Integer | K::BigInt => {
+            row.try_get::<i64, _>(i).map_or(Raw::Null, Raw::Int)
+        }
+        K::Real | K::Double => row.try_get::<f64, _>(i).map_or(Raw::Null, Raw::Real),
+        K::Blob => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
+        _ => row.try_get::<String, _>(i).map_or(Raw::Null, Raw::Text),
+    }
+}
+
+/// A decimal as an integer when it has no fraction, else as a real.
+fn decimal(d: sqlx::types::Decimal) -> Raw {
+    let t = d.normalize().to_string();
+    t.parse::<i64>()
+        .map(Raw::Int)
+        .or_else(|_| t.parse::<f64>().map(Raw::Real))
+        .unwrap_or(Raw::Text(t))
+}
