@@ -113,6 +113,14 @@ pub struct DemoArgs {
     /// watched.
     #[arg(long, default_value_t = 150)]
     pub step_delay_ms: u64,
+    /// Put the state database here instead of `state.db` in the directory, e.g.
+    /// `postgres://host/cutover` for a workspace several operators share. It must be empty.
+    #[arg(long, value_name = "URL")]
+    pub state_url: Option<String>,
+    /// Put the platform (target) database here instead of `platform.db` in the directory.
+    /// It must not hold platform rows yet.
+    #[arg(long, value_name = "URL")]
+    pub target_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

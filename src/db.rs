@@ -92,6 +92,17 @@ impl Backend {
         }
     }
 
+    /// The integer `expr` as text, zero-padded to `width` digits (never truncated).
+    pub fn zero_pad(self, expr: &str, width: usize) -> String {
+        match self {
+            Backend::Sqlite => format!("printf('%0{width}d', {expr})"),
+            _ => format!(
+                "CASE WHEN {expr} < 1{zeros} THEN lpad(CAST({expr} AS TEXT), {width}, '0') ELSE CAST({expr} AS TEXT) END",
+                zeros = "0".repeat(width)
+            ),
+        }
+    }
+
     /// `n` placeholders from the `start`-th (1-based) for an `IN (…)` list: `$3, $4` on SQLite
     /// and PostgreSQL, `?, ?` on MySQL (which numbers them by position).
     pub fn placeholders(self, start: usize, n: usize) -> String {

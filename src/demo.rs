@@ -27,6 +27,10 @@ pub struct DemoOpts {
     pub force: bool,
     /// Pause between pipeline steps written into the config (ms), so progress can be watched.
     pub step_delay_ms: u64,
+    /// The state database's URL; default `sqlite://state.db` in `dir`.
+    pub state_url: Option<String>,
+    /// The platform database's URL; default `sqlite://platform.db` in `dir`.
+    pub target_url: Option<String>,
 }
 
 /// Where the demo was written.
@@ -62,7 +66,14 @@ CREATE INDEX messages_client ON messages (client_id);
 ";
 
 /// The demo workspace's config: the mapping from the legacy schema to the canonical one.
-pub fn config_text(as_of: NaiveDate, step_delay_ms: u64) -> String {
+pub fn config_text(
+    as_of: NaiveDate,
+    step_delay_ms: u64,
+    state_url: Option<&str>,
+    target_url: Option<&str>,
+) -> String {
+    let state_url = state_url.unwrap_or("sqlite://state.db");
+    let target_url = target_url.unwrap_or("sqlite://platform.db");
     format!(
         r#"# The demo workspace, written by `cutover demo`. See config.example.toml for every key.
 [workspace]
@@ -70,7 +81,7 @@ name = "RevivaTech demo"
 as_of = "{as_of}"
 
 [state]
-url = "sqlite://state.db"
+url = "{state_url}"
 
 [source]
 url = "sqlite://legacy.db"
@@ -78,7 +89,7 @@ on_migrated = "UPDATE clients SET migrated_flag = 1 WHERE client_id = ?"
 on_rollback = "UPDATE clients SET migrated_flag = 0 WHERE client_id = ?"
 
 [target]
-url = "sqlite://platform.db"
+url = "{target_url}"
 
 [runner]
 batch_size = 25
@@ -865,7 +876,12 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
     )
     .await?;
     legacy.close().await;
-    let text = config_text(opts.as_of, opts.step_delay_ms);
+    let text = config_text(
+        opts.as_of,
+        opts.step_delay_ms,
+        opts.state_url.as_deref(),
+        opts.target_url.as_deref(),
+    );
     std::fs::write(&paths.config, &text)
         .map_err(|e| eyre::eyre!("cannot write {}: {e}", paths.config.display()))?;
     let cfg = Config::load(&paths.config)?;

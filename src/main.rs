@@ -107,6 +107,8 @@ fn demo_opts(
         as_of,
         force,
         step_delay_ms: delay,
+        state_url: None,
+        target_url: None,
     })
 }
 
@@ -160,14 +162,18 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 Some(d) => d.clone(),
                 None => paths::demo_dir()?,
             };
-            let opts = demo_opts(
-                dir,
-                a.customers,
-                a.seed,
-                a.as_of.as_deref(),
-                a.force,
-                a.step_delay_ms,
-            )?;
+            let opts = demo::DemoOpts {
+                state_url: a.state_url.clone(),
+                target_url: a.target_url.clone(),
+                ..demo_opts(
+                    dir,
+                    a.customers,
+                    a.seed,
+                    a.as_of.as_deref(),
+                    a.force,
+                    a.step_delay_ms,
+                )?
+            };
             let total = a.customers;
             let t0 = std::time::Instant::now();
             let p = demo::create(&opts, |n| {

@@ -9,12 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{Ws, bin, platform_dump};
 
-fn count(db: &std::path::Path, sql: &str) -> i64 {
-    let out = Command::new("sqlite3").arg(db).arg(sql).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(-1)
+async fn count(ws: &Ws, sql: &str) -> i64 {
+    common::state_rows(ws, sql).await.trim().parse().unwrap_or(-1)
 }
 
 #[tokio::test]
@@ -25,7 +21,6 @@ async fn killed_mid_batch_resumes_to_the_same_state_as_an_uninterrupted_run() {
 
     // The same workspace, run slowly so that the kill lands inside a batch.
     let ws = Ws::demo_with(150, 21, 40).await;
-    let state = ws.path().join("state.db");
     let mut kills = 0;
     for round in 0..3 {
         let mut child = Command::new(bin())
@@ -41,17 +36,16 @@ async fn killed_mid_batch_resumes_to_the_same_state_as_an_uninterrupted_run() {
         let target = 20 + round * 35;
         let deadline = Instant::now() + Duration::from_secs(60);
         while count(
-            &state,
+            &ws,
             "SELECT COUNT(*) FROM steps WHERE step IN ('create_account', 'migrate_data')",
-        ) < target
+        )
+        .await
+            < target
             && Instant::now() < deadline
         {
-            std::thread::sleep(Duration::from_millis(20));
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let mid = count(
-            &state,
-            "SELECT COUNT(*) FROM customers WHERE status = 'running'",
-        );
+        let mid = count(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'running'").await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         if mid > 0 {
@@ -65,38 +59,37 @@ async fn killed_mid_batch_resumes_to_the_same_state_as_an_uninterrupted_run() {
     let out = ws.cli(&["run"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
 
-    assert_eq!(
-        platform_dump(&ws.path().join("platform.db")),
-        platform_dump(&reference.path().join("platform.db"))
-    );
-    let rs = reference.path().join("state.db");
+    assert_eq!(platform_dump(&ws).await, platform_dump(&reference).await);
     for sql in [
         "SELECT COUNT(*) FROM customers WHERE status = 'migrated'",
         "SELECT COUNT(*) FROM customers WHERE status = 'quarantined'",
         "SELECT COUNT(*) FROM notifications",
     ] {
-        assert_eq!(count(&state, sql), count(&rs, sql), "{sql}");
+        assert_eq!(count(&ws, sql).await, count(&reference, sql).await, "{sql}");
     }
     assert_eq!(
         count(
-            &state,
+            &ws,
             "SELECT COUNT(*) FROM customers WHERE status NOT IN ('migrated', 'quarantined')"
-        ),
+        )
+        .await,
         0
     );
     assert_eq!(
         count(
-            &state,
-            "SELECT COUNT(*) FROM (SELECT customer_id FROM notifications GROUP BY customer_id HAVING COUNT(*) > 1)"
-        ),
+            &ws,
+            "SELECT COUNT(*) FROM (SELECT customer_id FROM notifications GROUP BY customer_id HAVING COUNT(*) > 1) AS d"
+        )
+        .await,
         0,
         "no customer notified twice"
     );
     assert_eq!(
         count(
-            &state,
-            "SELECT COUNT(*) FROM (SELECT customer_id FROM steps WHERE step = 'notify' GROUP BY customer_id HAVING COUNT(*) > 1)"
-        ),
+            &ws,
+            "SELECT COUNT(*) FROM (SELECT customer_id FROM steps WHERE step = 'notify' GROUP BY customer_id HAVING COUNT(*) > 1) AS d"
+        )
+        .await,
         0,
         "no customer completed twice"
     );

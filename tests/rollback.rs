@@ -22,7 +22,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     .unwrap();
     sqlx::query("INSERT INTO customers (legacy_id, name, attributes) VALUES (?, 'Pre-existing', '{\"origin\":\"crm\"}')")
         .bind(keep.clone()).execute(&ctx.target).await.unwrap();
-    let before = common::platform_dump(&ws.path().join("platform.db"));
+    let before = common::platform_dump(&ws).await;
     run(&ctx, &RunOpts::default()).await.unwrap();
     let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE legacy_id = ?")
         .bind(keep.clone())
@@ -92,7 +92,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
     assert_eq!(
-        common::platform_dump(&ws.path().join("platform.db")),
+        common::platform_dump(&ws).await,
         before
     );
 }

@@ -289,7 +289,7 @@ async fn write_chunk(
                 .push_bind(p.name.clone())
                 .push_bind(p.email.clone())
                 .push_bind(p.account_type.clone())
-                .push_bind(p.special_needs)
+                .push_bind(i64::from(p.special_needs))
                 .push_bind(p.country.clone())
                 .push_bind(p.revenue)
                 .push_bind(p.repairs)
@@ -438,7 +438,8 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     // One set-based statement numbers every pending customer within its segment. `base` is
     // materialized so its MAX(seq) runs once per segment, and UPDATE … FROM joins `ranked` once
     // (a correlated subquery here re-scanned it per customer: O(n²) at 10^6).
-    sqlx::query(
+    let seq = crate::db::Backend::of_pool(state).zero_pad("r.last + r.k + 1", 4);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "WITH base AS MATERIALIZED (
             SELECT s.name, upper(replace(s.name, ' ', '-')) AS slug,
                    COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last
@@ -448,9 +449,9 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
                    (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / $1 AS k
             FROM customers c JOIN base ON base.name = c.segment
             WHERE c.status = 'pending')
-         UPDATE customers SET batch_id = r.slug || '-' || printf('%04d', r.last + r.k + 1)
+         UPDATE customers SET batch_id = r.slug || '-' || {seq}
          FROM ranked r WHERE r.id = customers.id",
-    )
+    )))
     .bind(size as i64)
     .execute(&mut *tx)
     .await?;

@@ -16,9 +16,74 @@ pub fn as_of() -> NaiveDate {
     NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap()
 }
 
-/// A demo workspace in a temporary directory.
+/// A demo workspace in a temporary directory. Its state and platform are SQLite files there,
+/// or, when the suite runs on PostgreSQL ([`on_postgres`]), two fresh schemas dropped with it.
 pub struct Ws {
     pub dir: tempfile::TempDir,
+    schemas: Vec<String>,
+}
+
+impl Drop for Ws {
+    fn drop(&mut self) {
+        if let (Some(url), false) = (postgres_url(), self.schemas.is_empty()) {
+            let sql: String = self
+                .schemas
+                .iter()
+                .map(|s| format!("DROP SCHEMA IF EXISTS {s} CASCADE;"))
+                .collect();
+            let _ = Command::new("psql").arg(url).arg("-qc").arg(sql).output();
+        }
+    }
+}
+
+/// The PostgreSQL server tests may use (`CUTOVER_TEST_POSTGRES_URL`), if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CUTOVER_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The MariaDB/MySQL server tests may use (`CUTOVER_TEST_MYSQL_URL`), if any.
+pub fn mysql_url() -> Option<String> {
+    std::env::var("CUTOVER_TEST_MYSQL_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Whether this run of the suite puts workspaces' state and platform on PostgreSQL
+/// (`CUTOVER_TEST_BACKEND=postgres`, with `CUTOVER_TEST_POSTGRES_URL`): the matrix's second leg.
+pub fn on_postgres() -> bool {
+    std::env::var("CUTOVER_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// Says why a test that needs a server is skipped, in the test's output.
+pub fn skip(test: &str, what: &str) {
+    eprintln!("SKIPPED {test}: {what} is not set");
+}
+
+/// A fresh schema on the test PostgreSQL server and a URL whose connections use it.
+pub fn pg_schema(tag: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let url = postgres_url().expect("CUTOVER_TEST_POSTGRES_URL is set");
+    let name = format!(
+        "t{}_{}_{tag}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let out = Command::new("psql")
+        .arg(&url)
+        .arg("-qc")
+        .arg(format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"))
+        .output()
+        .expect("psql is installed");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{name}")
 }
 
 impl Ws {
@@ -29,7 +94,18 @@ impl Ws {
 
     pub async fn demo_with(n: usize, seed: u64, step_delay_ms: u64) -> Ws {
         let dir = tempfile::tempdir().unwrap();
+        let (state_url, target_url) = if on_postgres() {
+            (Some(pg_schema("state")), Some(pg_schema("target")))
+        } else {
+            (None, None)
+        };
+        let schemas = [&state_url, &target_url]
+            .iter()
+            .filter_map(|u| u.as_ref()?.rsplit("%3D").next().map(str::to_string))
+            .collect();
         let opts = DemoOpts {
+            state_url,
+            target_url,
             dir: dir.path().to_path_buf(),
             customers: n,
             seed,
@@ -38,7 +114,7 @@ impl Ws {
             step_delay_ms,
         };
         demo::create(&opts, |_| {}).await.unwrap();
-        let ws = Ws { dir };
+        let ws = Ws { dir, schemas };
         ws.edit_config(|t| t.replace("batch_size = 25", "batch_size = 25\nlease_seconds = 2"));
         ws
     }
@@ -91,25 +167,60 @@ pub fn stderr(o: &Output) -> String {
 }
 
 /// Every platform table's rows, as text without the platform's own ids, sorted: two platforms
-/// with equal dumps hold the same data.
-pub fn platform_dump(platform: &Path) -> String {
-    let conn = std::process::Command::new("sqlite3")
-        .arg(platform)
-        .arg(
-            "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id;
-             SELECT 'd', d.legacy_id, c.legacy_id, kind, brand, model, serial, warranty_until, d.attributes FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.legacy_id;
-             SELECT 'r', r.legacy_id, c.legacy_id, (SELECT legacy_id FROM devices WHERE id = r.device_id), device_legacy_id, opened_at, closed_at, status, description, amount, r.attributes FROM repairs r JOIN customers c ON c.id = r.customer_id ORDER BY r.legacy_id;
-             SELECT 'p', p.legacy_id, c.legacy_id, amount, currency, paid_at, method, status, p.attributes FROM payments p JOIN customers c ON c.id = p.customer_id ORDER BY p.legacy_id;
-             SELECT 'm', m.legacy_id, c.legacy_id, occurred_at, channel, direction, subject, body, m.attributes FROM communications m JOIN customers c ON c.id = m.customer_id ORDER BY m.legacy_id;",
-        )
-        .output()
-        .expect("sqlite3 is installed");
-    assert!(
-        conn.status.success(),
-        "sqlite3 failed: {}",
-        String::from_utf8_lossy(&conn.stderr)
-    );
-    String::from_utf8_lossy(&conn.stdout).into_owned()
+/// with equal dumps hold the same data. Reads through the workspace's `target.url`, so it works
+/// on SQLite and PostgreSQL alike.
+pub async fn platform_dump(ws: &Ws) -> String {
+    let cfg = Config::load(&ws.config_path()).unwrap();
+    let pool = cutover::db::open(&cfg.target.url, "target", false, true)
+        .await
+        .unwrap();
+    let src = cutover::source::Source::Any(pool.clone());
+    let mut out = String::new();
+    for sql in [
+        "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id",
+        "SELECT 'd', d.legacy_id, c.legacy_id, kind, brand, model, serial, warranty_until, d.attributes FROM devices d JOIN customers c ON c.id = d.customer_id ORDER BY d.legacy_id",
+        "SELECT 'r', r.legacy_id, c.legacy_id, (SELECT legacy_id FROM devices WHERE id = r.device_id), device_legacy_id, opened_at, closed_at, status, description, amount, r.attributes FROM repairs r JOIN customers c ON c.id = r.customer_id ORDER BY r.legacy_id",
+        "SELECT 'p', p.legacy_id, c.legacy_id, amount, currency, paid_at, method, status, p.attributes FROM payments p JOIN customers c ON c.id = p.customer_id ORDER BY p.legacy_id",
+        "SELECT 'm', m.legacy_id, c.legacy_id, occurred_at, channel, direction, subject, body, m.attributes FROM communications m JOIN customers c ON c.id = m.customer_id ORDER BY m.legacy_id",
+    ] {
+        for row in src.fetch(sql, &[]).await.unwrap().rows {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+            out.push_str(&cells.join("|"));
+            out.push('\n');
+        }
+    }
+    pool.close().await;
+    out
+}
+
+/// The rows `sql` returns on the workspace's state database, one line each, cells joined by
+/// `|` (what `sqlite3 state.db SQL` printed, on any backend).
+pub async fn state_rows(ws: &Ws, sql: &str) -> String {
+    let cfg = Config::load(&ws.config_path()).unwrap();
+    let pool = cutover::db::open(&cfg.state.url, "state", false, true)
+        .await
+        .unwrap();
+    let rows = cutover::source::Source::Any(pool.clone())
+        .fetch(sql, &[])
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| match v {
+                    cutover::schema::Raw::Null => String::new(),
+                    cutover::schema::Raw::Int(i) => i.to_string(),
+                    cutover::schema::Raw::Real(f) => f.to_string(),
+                    cutover::schema::Raw::Text(t) => t.clone(),
+                    cutover::schema::Raw::Blob(b) => format!("<{} bytes>", b.len()),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .map(|l| l + "\n")
+        .collect()
 }
 
 /// The trigger-kept counters (what `status` and the console read) equal a real count.
