@@ -92,6 +92,16 @@ impl Backend {
         }
     }
 
+    /// The clause that makes a work-queue `SELECT` take its row and pass over rows another
+    /// transaction holds: ` FOR UPDATE SKIP LOCKED` on PostgreSQL; nothing on SQLite, whose
+    /// `BEGIN IMMEDIATE` already admits one writer at a time.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            _ => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The integer `expr` as text, zero-padded to `width` digits (never truncated).
     pub fn zero_pad(self, expr: &str, width: usize) -> String {
         match self {
@@ -156,8 +166,7 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
             "{role} database {shown}: MySQL is supported as the source only (use sqlite:// or postgres://)"
         ),
     };
-    let opts = AnyConnectOptions::from_str(&url)
-        .map_err(|e| err(&e))?;
+    let opts = AnyConnectOptions::from_str(&url).map_err(|e| err(&e))?;
     let setup: &'static str = match (backend, readonly) {
         (Backend::Sqlite, false) => {
             "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
@@ -224,8 +233,16 @@ pub fn migrator(backend: Backend) -> Migrator {
     };
     match backend {
         Backend::Postgres => Migrator::with_migrations(vec![
-            m(1, "init", include_str!("../migrations/postgres/0001_init.sql")),
-            m(8, "roles", include_str!("../migrations/postgres/0008_roles.sql")),
+            m(
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
+            m(
+                8,
+                "roles",
+                include_str!("../migrations/postgres/0008_roles.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(1, "init", include_str!("../migrations/state/0001_init.sql")),
@@ -259,7 +276,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "batch_counts",
                 include_str!("../migrations/state/0007_batch_counts.sql"),
             ),
-            m(8, "roles", include_str!("../migrations/state/0008_roles.sql")),
+            m(
+                8,
+                "roles",
+                include_str!("../migrations/state/0008_roles.sql"),
+            ),
         ]),
     }
 }
@@ -333,8 +354,13 @@ mod tests {
             Backend::of_url("mariadb://root@h/db", "source").unwrap(),
             Backend::MySql
         );
-        let e = Backend::of_url("oracle://h", "target").unwrap_err().to_string();
-        assert!(e.contains("target database") && e.contains("oracle:"), "{e}");
+        let e = Backend::of_url("oracle://h", "target")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("target database") && e.contains("oracle:"),
+            "{e}"
+        );
         assert_eq!(
             redact("postgres://u:secret@h:5432/db"),
             "postgres://u:***@h:5432/db"

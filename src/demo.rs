@@ -11,7 +11,6 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-
 use crate::config::Config;
 use crate::db;
 use crate::engine::{Ctx, plan};
@@ -785,7 +784,11 @@ pub async fn generate_legacy(
 /// first-priority segment, started up to 60 days before `as_of`: milestones due before `as_of`
 /// are mostly completed, the first open one is in progress, so some are overdue. Adds a
 /// migration plan per wave, starting on its window's first day (the programme starts `as_of`).
-pub async fn seed_plans(state: &crate::db::Pool, seed: u64, as_of: NaiveDate) -> eyre::Result<usize> {
+pub async fn seed_plans(
+    state: &crate::db::Pool,
+    seed: u64,
+    as_of: NaiveDate,
+) -> eyre::Result<usize> {
     let onboarding = crate::plans::template("onboarding")?;
     let migration = crate::plans::template("migration")?;
     let vip: Vec<String> = sqlx::query_scalar(

@@ -11,10 +11,11 @@
 //! |-----------------------------------------|--------|-----|----------|--------|-------|
 //! | triage alerts (ack, escalate, resolve, snooze, own) | | ✓ |       |        | ✓     |
 //! | edit success plans (milestones, recovery plan)      | | ✓ |       |        | ✓     |
-//! | plan, start or resume the runner, pause, validate   | |   | ✓     |        | ✓     |
+//! | plan, start or resume the runner, pause             | |   | ✓     |        | ✓     |
 //! | roll back, halt, release a halt                     | |   |       | ✓      | ✓     |
 //!
-//! On-call may also pause, since a pause is the gentler halt.
+//! On-call may also pause, since a pause is the gentler halt. Reading (the console, `status`,
+//! `report`, `validate`) needs no role.
 
 use serde::Deserialize;
 
@@ -55,7 +56,7 @@ impl Role {
             Role::Admin => true,
             Role::Viewer => false,
             Role::Csm => matches!(action, TriageAlert | EditPlan),
-            Role::Migrator => matches!(action, Plan | Start | Pause | Validate),
+            Role::Migrator => matches!(action, Plan | Start | Pause),
             Role::Oncall => matches!(action, Rollback | Halt | Release | Pause),
         }
     }
@@ -79,8 +80,6 @@ pub enum Action {
     /// Start the runner (or resume it from a pause).
     Start,
     Pause,
-    /// `cutover validate`, which records its results.
-    Validate,
     /// Roll back a customer, a batch or everything.
     Rollback,
     Halt,
@@ -89,13 +88,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
+    pub const ALL: [Action; 8] = [
         Action::TriageAlert,
         Action::EditPlan,
         Action::Plan,
         Action::Start,
         Action::Pause,
-        Action::Validate,
         Action::Rollback,
         Action::Halt,
         Action::Release,
@@ -109,7 +107,6 @@ impl Action {
             Action::Plan => "plan",
             Action::Start => "start the runner",
             Action::Pause => "pause the runner",
-            Action::Validate => "validate",
             Action::Rollback => "roll back",
             Action::Halt => "halt",
             Action::Release => "release a halt",

@@ -12,7 +12,7 @@ use cutover::engine::run::{RunOpts, run};
 async fn open_alerts(ctx: &cutover::engine::Ctx, rule: &str) -> Vec<(i64, String, String, i64)> {
     sqlx::query_as(
         "SELECT a.id, c.legacy_id, a.detail, a.level FROM alerts a JOIN customers c ON c.id = a.customer_id
-         WHERE a.rule = ? AND a.status <> 'resolved' ORDER BY a.id",
+         WHERE a.rule = $1 AND a.status <> 'resolved' ORDER BY a.id",
     )
     .bind(rule)
     .fetch_all(&ctx.state)
@@ -23,7 +23,7 @@ async fn open_alerts(ctx: &cutover::engine::Ctx, rule: &str) -> Vec<(i64, String
 async fn set_score(ctx: &cutover::engine::Ctx, legacy: &str, score: f64, previous: Option<f64>) {
     sqlx::query(
         "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components, previous)
-         SELECT id, 0, '2026-11-21T00:00:00.000Z', ?, 'x', 'stable', '{}', ? FROM customers WHERE legacy_id = ?
+         SELECT id, 0, '2026-11-21T00:00:00.000Z', $1, 'x', 'stable', '{}', $2 FROM customers WHERE legacy_id = $3
          ON CONFLICT (customer_id) DO UPDATE SET score = excluded.score, previous = excluded.previous",
     )
     .bind(score)
@@ -56,13 +56,7 @@ async fn quarantine_failure_and_rollback_each_raise_their_alert() {
     .fetch_one(&ctx.state)
     .await
     .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TRIGGER corrupt AFTER INSERT ON devices WHEN NEW.customer_legacy_id = '{victim}'
-         BEGIN UPDATE devices SET serial = 'X' WHERE id = NEW.id; END"
-    )))
-    .execute(&ctx.target)
-    .await
-    .unwrap();
+    common::corrupt_on_insert(&ctx, "devices", "serial", "'X'", &victim).await;
     run(&ctx, &RunOpts::default()).await.unwrap();
     let failed = open_alerts(&ctx, "migration_failed").await;
     assert_eq!(failed.len(), 1);
@@ -174,7 +168,7 @@ async fn unacknowledged_alerts_climb_on_time_and_acknowledgement_stops_it() {
     let ws = Ws::demo(150, 63).await;
     let ctx = ws.ctx().await;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
-    sqlx::query("UPDATE alerts SET level_since = ?")
+    sqlx::query("UPDATE alerts SET level_since = $1")
         .bind(cutover::clock::fmt(t0))
         .execute(&ctx.state)
         .await
@@ -201,7 +195,7 @@ async fn unacknowledged_alerts_climb_on_time_and_acknowledgement_stops_it() {
     let level = |id: i64| {
         let st = ctx.state.clone();
         async move {
-            sqlx::query_scalar::<_, i64>("SELECT level FROM alerts WHERE id = ?")
+            sqlx::query_scalar::<_, i64>("SELECT level FROM alerts WHERE id = $1")
                 .bind(id)
                 .fetch_one(&st)
                 .await
@@ -251,7 +245,7 @@ async fn unacknowledged_alerts_climb_on_time_and_acknowledgement_stops_it() {
         .unwrap();
     assert_eq!(level(a).await, 4, "the top level never climbs");
     let audited: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'alert escalated' AND scope = ?",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'alert escalated' AND scope = $1",
     )
     .bind(format!("alert {a}"))
     .fetch_one(&ctx.state)
@@ -314,7 +308,7 @@ async fn operator_actions_are_audited_and_a_refused_one_leaves_nothing() {
     .await
     .unwrap();
     let (owner, status, by): (String, String, String) =
-        sqlx::query_as("SELECT owner, status, resolved_by FROM alerts WHERE id = ?")
+        sqlx::query_as("SELECT owner, status, resolved_by FROM alerts WHERE id = $1")
             .bind(id)
             .fetch_one(&ctx.state)
             .await
@@ -324,7 +318,7 @@ async fn operator_actions_are_audited_and_a_refused_one_leaves_nothing() {
         ("amara", "resolved", "amara")
     );
     let actions: Vec<String> = sqlx::query_scalar(
-        "SELECT action FROM audit_log WHERE scope = ? AND actor = 'amara' ORDER BY id",
+        "SELECT action FROM audit_log WHERE scope = $1 AND actor = 'amara' ORDER BY id",
     )
     .bind(format!("alert {id}"))
     .fetch_all(&ctx.state)

@@ -78,13 +78,7 @@ async fn a_failed_migration_lowers_health_through_the_success_component() {
     .fetch_one(&ctx.state)
     .await
     .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TRIGGER corrupt AFTER INSERT ON payments WHEN NEW.customer_legacy_id = '{victim}'
-         BEGIN UPDATE payments SET amount = amount + 1 WHERE id = NEW.id; END"
-    )))
-    .execute(&ctx.target)
-    .await
-    .unwrap();
+    common::corrupt_on_insert(&ctx, "payments", "amount", "{row}.amount + 1", &victim).await;
     run(&ctx, &RunOpts::default()).await.unwrap();
     // Each batch scored its customers when it finished: no separate run needed.
     let e = health::explain(&ctx.state, &victim).await.unwrap().unwrap();

@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 use common::{Ws, bin, platform_dump};
 
 async fn count(ws: &Ws, sql: &str) -> i64 {
-    common::state_rows(ws, sql).await.trim().parse().unwrap_or(-1)
+    common::state_rows(ws, sql)
+        .await
+        .trim()
+        .parse()
+        .unwrap_or(-1)
 }
 
 #[tokio::test]
@@ -45,7 +49,11 @@ async fn killed_mid_batch_resumes_to_the_same_state_as_an_uninterrupted_run() {
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let mid = count(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'running'").await;
+        let mid = count(
+            &ws,
+            "SELECT COUNT(*) FROM customers WHERE status = 'running'",
+        )
+        .await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         if mid > 0 {

@@ -106,8 +106,7 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
     assert_eq!(s2.customers, s1.customers);
     assert_eq!(s2.batches_pending, s1.batches_pending - 1);
     // A new customer in the source is picked up.
-    let sql = "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)"
-        ;
+    let sql = "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist) VALUES (99999, 'New Person', 'new@example.com', '+1 555 0100 2000', 'IND', '2024-01-01 00:00:00', 'GB', 0)";
     ctx.source.execute(sql).await.unwrap();
     let s3 = plan::plan(&ctx).await.unwrap();
     common::assert_counts_match(&ctx.state).await;
@@ -131,17 +130,11 @@ async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() 
     .await
     .unwrap();
     // The platform silently rewrites this customer's repairs: validation must notice.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TRIGGER corrupt AFTER INSERT ON repairs WHEN NEW.customer_legacy_id = '{victim}'
-         BEGIN UPDATE repairs SET description = 'corrupted' WHERE id = NEW.id; END"
-    )))
-    .execute(&ctx.target)
-    .await
-    .unwrap();
+    common::corrupt_on_insert(&ctx, "repairs", "description", "'corrupted'", &victim).await;
     let s = run(&ctx, &RunOpts::default()).await.unwrap();
     assert_eq!(s.failed, 1);
     let (status, reason): (String, String) =
-        sqlx::query_as("SELECT status, reason FROM customers WHERE legacy_id = ?")
+        sqlx::query_as("SELECT status, reason FROM customers WHERE legacy_id = $1")
             .bind(victim.clone())
             .fetch_one(&ctx.state)
             .await
@@ -164,7 +157,7 @@ async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() 
             "customer_legacy_id"
         };
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {table} WHERE {col} = ?"
+            "SELECT COUNT(*) FROM {table} WHERE {col} = $1"
         )))
         .bind(victim.clone())
         .fetch_one(&ctx.target)
@@ -175,7 +168,7 @@ async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() 
             "{table} rows of the failed customer left on the platform"
         );
     }
-    let notified: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id WHERE c.legacy_id = ?")
+    let notified: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id WHERE c.legacy_id = $1")
         .bind(victim)
         .fetch_one(&ctx.state)
         .await
@@ -281,7 +274,7 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
         .collect();
     assert!(top.contains("RUNNING (no worker heartbeat)"), "{top}");
     // A fresh heartbeat, or a runner that is not running, is not stale.
-    sqlx::query("UPDATE runner SET heartbeat_at = ?")
+    sqlx::query("UPDATE runner SET heartbeat_at = $1")
         .bind(cutover::clock::now())
         .execute(&ctx.state)
         .await

@@ -95,7 +95,7 @@ async fn a_recovery_plan_opens_once_and_completes_with_its_milestones() {
         .unwrap();
     assert_eq!(p.status, "completed");
     let audited: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE actor = 'amara' AND (scope = ? OR scope = ?)",
+        "SELECT COUNT(*) FROM audit_log WHERE actor = 'amara' AND (scope = $1 OR scope = $2)",
     )
     .bind(format!("plan {id}"))
     .bind(format!("customer {customer}"))

@@ -20,11 +20,11 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     .fetch_one(&ctx.state)
     .await
     .unwrap();
-    sqlx::query("INSERT INTO customers (legacy_id, name, attributes) VALUES (?, 'Pre-existing', '{\"origin\":\"crm\"}')")
+    sqlx::query("INSERT INTO customers (legacy_id, name, attributes) VALUES ($1, 'Pre-existing', '{\"origin\":\"crm\"}')")
         .bind(keep.clone()).execute(&ctx.target).await.unwrap();
     let before = common::platform_dump(&ws).await;
     run(&ctx, &RunOpts::default()).await.unwrap();
-    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE legacy_id = ?")
+    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE legacy_id = $1")
         .bind(keep.clone())
         .fetch_one(&ctx.target)
         .await
@@ -39,7 +39,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
         .unwrap();
     assert_eq!((r.rolled_back, r.unverified.len()), (1, 0));
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT name, attributes FROM customers WHERE legacy_id = ?")
+        sqlx::query_as("SELECT name, attributes FROM customers WHERE legacy_id = $1")
             .bind(keep.clone())
             .fetch_all(&ctx.target)
             .await
@@ -51,7 +51,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
             "{\"origin\":\"crm\"}".to_string()
         )]
     );
-    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = $1")
         .bind(keep.clone())
         .fetch_one(&ctx.state)
         .await
@@ -60,14 +60,14 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     let flag = ctx
         .source
         .count(
-            "SELECT migrated_flag FROM clients WHERE client_id = ?",
+            "SELECT migrated_flag FROM clients WHERE client_id = $1",
             &[cutover::source::Bind::Text(keep.clone())],
         )
         .await
         .unwrap();
     assert_eq!(flag, 0, "on_rollback reinstated legacy access");
     let audit: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'rollback' AND scope = ? AND outcome = 'ok'",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'rollback' AND scope = $1 AND outcome = 'ok'",
     )
     .bind(format!("customer {keep}"))
     .fetch_one(&ctx.state)
@@ -78,7 +78,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     // Eligible again: the next plan queues it and a run migrates it.
     plan::plan(&ctx).await.unwrap();
     run(&ctx, &RunOpts::default()).await.unwrap();
-    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = ?")
+    let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = $1")
         .bind(keep.clone())
         .fetch_one(&ctx.state)
         .await
@@ -91,10 +91,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
     rollback(&ctx, &Scope::All, "test").await.unwrap();
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
-    assert_eq!(
-        common::platform_dump(&ws).await,
-        before
-    );
+    assert_eq!(common::platform_dump(&ws).await, before);
 }
 
 #[tokio::test]
@@ -110,7 +107,7 @@ async fn batch_rollback_restores_checksums_for_the_whole_batch_only() {
     .await
     .unwrap();
     let members: Vec<String> = sqlx::query_scalar(
-        "SELECT legacy_id FROM customers WHERE batch_id = ? AND status = 'migrated'",
+        "SELECT legacy_id FROM customers WHERE batch_id = $1 AND status = 'migrated'",
     )
     .bind(batch.clone())
     .fetch_all(&ctx.state)

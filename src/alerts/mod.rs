@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use crate::clock;
 use crate::config::{AlertKind, AlertRule};
@@ -230,7 +230,7 @@ pub async fn evaluate(
                 format!("customer_id IN ({list})"),
             )
         }
-        None => ("1".to_string(), "1".to_string()),
+        None => ("1 = 1".to_string(), "1 = 1".to_string()),
     };
     for rule in &ctx.cfg.alerts.rule {
         let db = Backend::of_pool(&ctx.state);
@@ -553,7 +553,7 @@ pub async fn open(
     )
     .bind(like)
     .bind(limit)
-    .bind(mine)
+    .bind(i64::from(mine))
     .bind(operator.to_string())
     .fetch_all(state)
     .await?;

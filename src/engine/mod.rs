@@ -237,7 +237,8 @@ pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre:
         .execute(&mut *tx)
         .await?;
         let detail = format!("{from} -> {}: {reason}", to.as_str());
-        ctx.audit(&mut tx, to.as_str(), "runner", reason, &detail).await?;
+        ctx.audit(&mut tx, to.as_str(), "runner", reason, &detail)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use super::Ctx;
 use super::run::{Gate, Lease, fence, gate, heartbeat};
@@ -18,7 +18,6 @@ use crate::db::{placeholders, write_tx};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK};
 use crate::{clock, target};
-
 
 /// Rows per multi-row upsert of backups and validations (8 values each).
 const UPSERT_ROWS: usize = 400;
@@ -639,7 +638,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             }
             _ => {
                 if let Some(sql) = &ctx.cfg.source.on_migrated {
-                    source::run_hook(&ctx.source, &ctx.cfg.mapping, "on_migrated", sql, &ids).await?;
+                    source::run_hook(&ctx.source, &ctx.cfg.mapping, "on_migrated", sql, &ids)
+                        .await?;
                 }
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;

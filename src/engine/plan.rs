@@ -10,15 +10,15 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use super::segment::{self, Facts};
 use crate::clock;
 use crate::config::{Config, SegmentRule, Severity};
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};
-use crate::source::conn::{Bind, Source, id_binds, key_is_int};
 use crate::source::TransformError;
+use crate::source::conn::{Bind, Source, id_binds, key_is_int};
 use crate::source::{self, audit};
 
 /// Customers written to the state database per statement.
@@ -328,9 +328,8 @@ async fn write_chunk(
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in rejected.chunks(UPSERT_ROWS) {
-        let mut qb = crate::db::Builder::new(
-            "INSERT INTO rejected_rows (entity, legacy_id, rule, detail) ",
-        );
+        let mut qb =
+            crate::db::Builder::new("INSERT INTO rejected_rows (entity, legacy_id, rule, detail) ");
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(r.entity)
                 .push_bind(r.legacy_id.clone())
@@ -365,7 +364,11 @@ pub async fn plan(ctx: &super::Ctx) -> eyre::Result<PlanSummary> {
 }
 
 /// The plan itself, without the role check and audit row of [`plan`].
-pub async fn build(cfg: &Config, state: &crate::db::Pool, src: &Source) -> eyre::Result<PlanSummary> {
+pub async fn build(
+    cfg: &Config,
+    state: &crate::db::Pool,
+    src: &Source,
+) -> eyre::Result<PlanSummary> {
     let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
     let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
     let mut entity_findings: HashMap<String, Vec<audit::Finding>> = HashMap::new();

@@ -139,7 +139,14 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         let ok_ids: Vec<i64> = ok.iter().map(|(id, _)| *id).collect();
         let ok_legacy: Vec<String> = ok.iter().map(|(_, l)| l.clone()).collect();
         if let Some(sql) = &ctx.cfg.source.on_rollback {
-            source::run_hook(&ctx.source, &ctx.cfg.mapping, "on_rollback", sql, &ok_legacy).await?;
+            source::run_hook(
+                &ctx.source,
+                &ctx.cfg.mapping,
+                "on_rollback",
+                sql,
+                &ok_legacy,
+            )
+            .await?;
         }
         let done = clock::now();
         let detail = format!("rolled back ({})", scope.label());

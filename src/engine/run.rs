@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
 use crate::{clock, db};
@@ -47,11 +47,7 @@ pub(crate) fn lease_until(ctx: &Ctx) -> String {
 /// Renews `lease` inside `tx`, failing if another worker holds the batch now.
 ///
 /// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
-pub(crate) async fn fence(
-    ctx: &Ctx,
-    tx: &mut crate::db::Tx,
-    lease: &Lease,
-) -> eyre::Result<()> {
+pub(crate) async fn fence(ctx: &Ctx, tx: &mut crate::db::Tx, lease: &Lease) -> eyre::Result<()> {
     let n = sqlx::query(
         "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner = $4",
     )
@@ -76,12 +72,15 @@ pub(crate) async fn fence(
 pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lease, usize)>> {
     let mut tx = db::write_tx(&ctx.state).await?;
     let now = clock::now();
-    let row = sqlx::query(
+    // On SQLite the transaction holds the write lock, so one claimer runs at a time; on
+    // PostgreSQL each claimer locks the row it takes and skips rows other claimers hold.
+    let lock = db::Backend::of_pool(&ctx.state).skip_locked();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, lease_token FROM batches
          WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < $1)))
            AND ($2 IS NULL OR segment = $2)
-         ORDER BY priority, seq LIMIT 1",
-    )
+         ORDER BY priority, seq LIMIT 1{lock}"
+    )))
     .bind(now.clone())
     .bind(segment.map(str::to_string))
     .fetch_optional(&mut *tx)
@@ -176,7 +175,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
              ORDER BY priority, seq LIMIT $2",
         )
         .bind(opts.segment.clone())
-        .bind(opts.max_batches.map_or(-1, |n| n as i64))
+        .bind(opts.max_batches.map_or(i64::MAX, |n| n as i64))
         .fetch_all(&ctx.state)
         .await?;
         for r in rows {

@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use serde::Serialize;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use super::RunnerState;
 use crate::clock;
@@ -234,7 +234,7 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
     let alerts = Alerts {
         // Trigger-kept (migration 0005): the poll never counts alerts.
         open: sqlx::query_scalar(
-            "SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE status <> 'resolved'",
+            "SELECT CAST(COALESCE(SUM(alerts), 0) AS BIGINT) FROM alert_counts WHERE status <> 'resolved'",
         )
         .fetch_one(state)
         .await?,
@@ -332,13 +332,13 @@ static RECENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .map(|st| {
             format!(
                 "SELECT * FROM (SELECT {COLUMNS}, 1 AS k FROM customers WHERE status = '{st}' AND {FILTER} \
-                 ORDER BY updated_at DESC LIMIT $2)"
+                 ORDER BY updated_at DESC LIMIT $2) AS s_{st}"
             )
         })
         .collect();
     format!(
         "SELECT * FROM (SELECT {COLUMNS}, 0 AS k FROM customers WHERE status IN ('running', 'rolling_back') \
-         UNION ALL {}) WHERE {FILTER} ORDER BY k, updated_at DESC LIMIT $2",
+         UNION ALL {}) AS r WHERE {FILTER} ORDER BY k, updated_at DESC LIMIT $2",
         settled.join(" UNION ALL ")
     )
 });
@@ -451,7 +451,10 @@ pub struct CustomerDetail {
 }
 
 /// Reads one customer by legacy id; `None` when the plan has no such customer.
-pub async fn customer(state: &crate::db::Pool, legacy_id: &str) -> eyre::Result<Option<CustomerDetail>> {
+pub async fn customer(
+    state: &crate::db::Pool,
+    legacy_id: &str,
+) -> eyre::Result<Option<CustomerDetail>> {
     let Some(r) = sqlx::query(
         "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
                 annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",

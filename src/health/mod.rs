@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use crate::config::{Db, Health};
 use crate::db::{placeholders, write_tx};
@@ -107,12 +107,16 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             None => vec![&[]],
         };
         let db = pool(ctx, comp.database);
-        let as_int = only.is_some() && source::conn::key_is_int(&db, &comp.query, "legacy_id").await;
+        let as_int =
+            only.is_some() && source::conn::key_is_int(&db, &comp.query, "legacy_id").await;
         for chunk in chunks {
             let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
             let binds = source::conn::id_binds(&legacy, as_int);
             let filter = if only.is_some() {
-                format!(" WHERE h.legacy_id IN ({})", db.placeholders(1, binds.len()))
+                format!(
+                    " WHERE h.legacy_id IN ({})",
+                    db.placeholders(1, binds.len())
+                )
             } else {
                 String::new()
             };
@@ -227,13 +231,14 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         .map(|l| (l.name.clone(), levels.get(&l.name).copied().unwrap_or(0)))
         .collect();
     level_list.dedup_by(|a, b| a.0 == b.0);
-    let trends: HashMap<String, i64> =
-        sqlx::query_as("SELECT trend, COUNT(*) FROM health_latest WHERE run_id = $1 GROUP BY trend")
-            .bind(run_id)
-            .fetch_all(&ctx.state)
-            .await?
-            .into_iter()
-            .collect();
+    let trends: HashMap<String, i64> = sqlx::query_as(
+        "SELECT trend, COUNT(*) FROM health_latest WHERE run_id = $1 GROUP BY trend",
+    )
+    .bind(run_id)
+    .fetch_all(&ctx.state)
+    .await?
+    .into_iter()
+    .collect();
     let trend_list = ["new", "improving", "stable", "declining"]
         .iter()
         .map(|t| (t.to_string(), trends.get(*t).copied().unwrap_or(0)))
@@ -296,7 +301,10 @@ fn parse_components(s: &str) -> Vec<(String, f64, f64)> {
 }
 
 /// Explains a customer's latest score; `None` before its first scoring.
-pub async fn explain(state: &crate::db::Pool, legacy_id: &str) -> eyre::Result<Option<Explanation>> {
+pub async fn explain(
+    state: &crate::db::Pool,
+    legacy_id: &str,
+) -> eyre::Result<Option<Explanation>> {
     let Some(r) = sqlx::query(
         "SELECT h.score, h.level, h.trend, h.previous, h.scored_at, h.components, h.previous_components
          FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE c.legacy_id = $1",

@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use crate::clock;
 use crate::config::{ResolvedTarget, TargetKind};

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::{Row as _};
+use sqlx::Row as _;
 
 use crate::clock;
 use crate::db::write_tx;
@@ -113,7 +113,15 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     .await?;
     if created {
         let scope = format!("customer {legacy_id}");
-        audit(ctx, &mut tx, actor, "recovery plan opened", &scope, &format!("plan {id}")).await?;
+        audit(
+            ctx,
+            &mut tx,
+            actor,
+            "recovery plan opened",
+            &scope,
+            &format!("plan {id}"),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok((id, created))
@@ -202,7 +210,15 @@ pub async fn update_milestone(
     .bind(plan)
     .execute(&mut *tx)
     .await?;
-    audit(ctx, &mut tx, actor, "milestone updated", &format!("plan {plan}"), &detail).await?;
+    audit(
+        ctx,
+        &mut tx,
+        actor,
+        "milestone updated",
+        &format!("plan {plan}"),
+        &detail,
+    )
+    .await?;
     tx.commit().await?;
     Ok(format!("plan {plan}: {detail}"))
 }
@@ -233,7 +249,11 @@ pub struct PlanDetail {
 }
 
 /// Reads a plan; milestones past due on `as_of` and not done read `overdue`.
-pub async fn detail(state: &crate::db::Pool, id: i64, as_of: &str) -> eyre::Result<Option<PlanDetail>> {
+pub async fn detail(
+    state: &crate::db::Pool,
+    id: i64,
+    as_of: &str,
+) -> eyre::Result<Option<PlanDetail>> {
     let Some(p) = sqlx::query(
         "SELECT customer_legacy_id, title, kind, status, owner FROM success_plans WHERE id = $1",
     )

@@ -75,7 +75,10 @@ impl<'a> CustomerChecks<'a> {
             if r.check == Check::Duplicate
                 && let Some((_, col)) = r.target()
             {
-                let t = format!("trim({})", pool.cast_text(&format!("m.{}", pool.ident(col))));
+                let t = format!(
+                    "trim({})",
+                    pool.cast_text(&format!("m.{}", pool.ident(col)))
+                );
                 let sql = format!(
                     "SELECT lower({t}), COUNT(*) FROM ({q}) AS m \
                      WHERE {t} IS NOT NULL AND {t} <> '' GROUP BY lower({t}) HAVING COUNT(*) > 1",
@@ -237,9 +240,8 @@ pub async fn entity_findings(
                 other.as_str()
             ),
         };
-        let sql = format!(
-            "SELECT m.customer_legacy_id, m.legacy_id, m.{c} FROM ({q}) AS m WHERE {cond}"
-        );
+        let sql =
+            format!("SELECT m.customer_legacy_id, m.legacy_id, m.{c} FROM ({q}) AS m WHERE {cond}");
         for (cust, id, value) in triples(pool, &sql).await? {
             findings.push(Finding {
                 customer: cust,
@@ -289,7 +291,13 @@ async fn triples(src: &super::Source, sql: &str) -> eyre::Result<Vec<(String, St
     Ok(rows
         .rows
         .into_iter()
-        .map(|r| (key(&r, 0), key(&r, 1), r.get(2).cloned().unwrap_or(Raw::Null)))
+        .map(|r| {
+            (
+                key(&r, 0),
+                key(&r, 1),
+                r.get(2).cloned().unwrap_or(Raw::Null),
+            )
+        })
         .collect())
 }
 

@@ -346,7 +346,11 @@ pub async fn key_is_int(src: &Source, query: &str, column: &str) -> bool {
         return false;
     }
     let key = (query.to_string(), column.to_string());
-    if let Some(v) = CACHE.lock().ok().and_then(|c| c.as_ref()?.get(&key).copied()) {
+    if let Some(v) = CACHE
+        .lock()
+        .ok()
+        .and_then(|c| c.as_ref()?.get(&key).copied())
+    {
         return v;
     }
     let probe = format!("SELECT m.{column} FROM ({query}) AS m WHERE 1 = 0");

@@ -3,8 +3,6 @@
 
 use std::path::Path;
 
-
-
 use crate::db;
 
 /// Rows per INSERT statement.

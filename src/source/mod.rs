@@ -218,7 +218,11 @@ pub async fn pairs(src: &Source, sql: String, binds: &[Bind]) -> eyre::Result<Ve
         .rows
         .into_iter()
         .filter_map(|mut r| {
-            let v = if r.len() > 1 { r.swap_remove(1) } else { Raw::Null };
+            let v = if r.len() > 1 {
+                r.swap_remove(1)
+            } else {
+                Raw::Null
+            };
             raw_key(&r[0]).map(|k| (k, v))
         })
         .collect())

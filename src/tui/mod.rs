@@ -315,20 +315,24 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
             Command::AlertAct(id, act) => {
                 crate::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
             }
-            Command::Rollback(scope) => rollback::rollback(&ctx, &scope, "confirmed in the console").await.map(|r| {
-                let mut m = format!(
-                    "rolled back {} customers ({}) in {:.2}s, verified",
-                    r.rolled_back, r.scope, r.seconds
-                );
-                if !r.unverified.is_empty() {
-                    m = format!(
-                        "{m}; {} NOT verified: {}",
-                        r.unverified.len(),
-                        r.unverified[0].1
-                    );
-                }
-                m
-            }),
+            Command::Rollback(scope) => {
+                rollback::rollback(&ctx, &scope, "confirmed in the console")
+                    .await
+                    .map(|r| {
+                        let mut m = format!(
+                            "rolled back {} customers ({}) in {:.2}s, verified",
+                            r.rolled_back, r.scope, r.seconds
+                        );
+                        if !r.unverified.is_empty() {
+                            m = format!(
+                                "{m}; {} NOT verified: {}",
+                                r.unverified.len(),
+                                r.unverified[0].1
+                            );
+                        }
+                        m
+                    })
+            }
             _ => return,
         };
         say(&tx, r);

@@ -74,7 +74,9 @@ pub fn pg_schema(tag: &str) -> String {
     let out = Command::new("psql")
         .arg(&url)
         .arg("-qc")
-        .arg(format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"))
+        .arg(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+        ))
         .output()
         .expect("psql is installed");
     assert!(
@@ -250,7 +252,7 @@ pub async fn assert_alert_counts_match(state: &cutover::db::Pool) {
         .await
         .unwrap();
     let kept: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(alerts), 0) FROM alert_counts WHERE status <> 'resolved'",
+        "SELECT CAST(COALESCE(SUM(alerts), 0) AS BIGINT) FROM alert_counts WHERE status <> 'resolved'",
     )
     .fetch_one(state)
     .await
@@ -271,4 +273,29 @@ pub async fn assert_batch_counts_match(state: &cutover::db::Pool) {
             .await
             .unwrap();
     assert_eq!(kept, counted, "batch_counts drifted from the batches table");
+}
+
+/// Makes the platform change `column` of `table` (to `value`, an SQL expression over the row)
+/// for customer `victim`'s rows as they land, so that validation finds a mismatch. A trigger in
+/// the platform's own dialect.
+pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str, victim: &str) {
+    let sql = if cutover::db::Backend::of_pool(&ctx.target) == cutover::db::Backend::Postgres {
+        format!(
+            "CREATE FUNCTION corrupt() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN NEW.{column} := {new}; RETURN NEW; END $$;
+             CREATE TRIGGER corrupt BEFORE INSERT ON {table} FOR EACH ROW
+             WHEN (NEW.customer_legacy_id = '{victim}') EXECUTE FUNCTION corrupt()",
+            new = value.replace("{row}", "NEW")
+        )
+    } else {
+        format!(
+            "CREATE TRIGGER corrupt AFTER INSERT ON {table} WHEN NEW.customer_legacy_id = '{victim}'
+             BEGIN UPDATE {table} SET {column} = {new} WHERE id = NEW.id; END",
+            new = value.replace("{row}.", "")
+        )
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&ctx.target)
+        .await
+        .unwrap();
 }
