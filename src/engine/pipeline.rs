@@ -43,6 +43,7 @@ pub struct Tally {
     pub quarantined: usize,
 }
 
+#[derive(Debug)]
 pub enum BatchOutcome {
     Done(Tally),
     Stopped(String),
