@@ -72,6 +72,7 @@ pub fn config_text(
     target_url: Option<&str>,
 ) -> String {
     let state_url = state_url.unwrap_or("sqlite://state.db");
+    let year_ago = as_of - chrono::Duration::days(365);
     let target_url = target_url.unwrap_or("sqlite://platform.db");
     format!(
         r#"# The demo workspace, written by `cutover demo`. See config.example.toml for every key.
@@ -103,15 +104,16 @@ default = "admin"
 # Health: the success plan's model (engagement 30, success 30, satisfaction 20, financial 20).
 # `success` reads migration outcomes from the state database, so failures lower health.
 # Engagement: any contact in the last year counts 50, each message 15 more; none at all, 30.
-# Financial: 40 for any paid revenue, plus 1 point per $50; none, 20.
+# Financial: 40 for any paid revenue, plus 1 point per $50 (scores above 100 count as 100); none, 20.
+# The queries are plain SQL that SQLite, PostgreSQL and MySQL all run.
 [[health.component]]
 name = "engagement"
 weight = 30
 database = "source"
 default = 30
 query = """
-SELECT client_id AS legacy_id, MIN(100, 50 + COUNT(*) * 15) AS value FROM messages
-WHERE sent_at >= date('{as_of}', '-365 days') GROUP BY client_id"""
+SELECT client_id AS legacy_id, CASE WHEN COUNT(*) > 3 THEN 100 ELSE 50 + COUNT(*) * 15 END AS value
+FROM messages WHERE sent_at >= '{year_ago}' GROUP BY client_id"""
 
 [[health.component]]
 name = "success"
@@ -137,8 +139,8 @@ weight = 20
 database = "source"
 default = 20
 query = """
-SELECT client_id AS legacy_id, MAX(0, MIN(100, 40 + SUM(amount_cents) / 5000.0)) AS value FROM payments
-WHERE paid_on >= date('{as_of}', '-365 days') AND status = 'PAID' GROUP BY client_id"""
+SELECT client_id AS legacy_id, 40 + SUM(amount_cents) / 5000.0 AS value FROM payments
+WHERE paid_on >= '{year_ago}' AND status = 'PAID' GROUP BY client_id"""
 
 [mapping.customers]
 query = """

@@ -1,0 +1,188 @@
+//! Several operators on one PostgreSQL state database, and a MariaDB legacy source. These run
+//! in the PostgreSQL leg of the matrix (`CUTOVER_TEST_BACKEND=postgres`, which `.ci/run` sets
+//! for its second run); elsewhere they say they are skipped.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use common::{Ws, bin, on_postgres, skip, state_rows};
+use cutover::schema::Raw;
+use cutover::source::Source;
+
+async fn one(ws: &Ws, sql: &str) -> i64 {
+    state_rows(ws, sql).await.trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn two_engine_processes_share_the_work_with_no_customer_done_twice_or_missed() {
+    if !on_postgres() {
+        return skip("two_engine_processes", "CUTOVER_TEST_BACKEND=postgres");
+    }
+    let ws = Ws::demo_with(400, 17, 0).await;
+    let total = one(&ws, "SELECT COUNT(*) FROM customers").await;
+    let t0 = Instant::now();
+    let engines: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(bin())
+                .arg("--config")
+                .arg(ws.config_path())
+                .arg("run")
+                .env("HOME", ws.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for e in engines {
+        let out = e.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let settled = one(
+        &ws,
+        "SELECT COUNT(*) FROM customers WHERE status IN ('migrated', 'quarantined', 'failed')",
+    )
+    .await;
+    assert_eq!(settled, total, "no customer missed");
+    let twice = one(
+        &ws,
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM steps WHERE step IN ('create_account', 'notify')
+         GROUP BY customer_id, step HAVING COUNT(*) > 1) AS d",
+    )
+    .await;
+    assert_eq!(twice, 0, "no customer's account created or notified twice");
+    let notified_twice = one(
+        &ws,
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM notifications WHERE kind = 'migrated'
+         GROUP BY customer_id HAVING COUNT(*) > 1) AS d",
+    )
+    .await;
+    assert_eq!(notified_twice, 0);
+    let workers = state_rows(
+        &ws,
+        "SELECT lease_owner, COUNT(*) FROM batches WHERE status = 'done' GROUP BY lease_owner ORDER BY 1",
+    )
+    .await;
+    let migrated = one(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'migrated'").await;
+    eprintln!(
+        "two engines: {total} customers, {migrated} migrated in {secs:.2}s, duplicates {twice}; batches per worker:\n{workers}"
+    );
+    assert_eq!(workers.lines().count(), 2, "both engines took batches:\n{workers}");
+    let out = ws.cli(&["validate"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+}
+
+/// The demo's legacy tables with the column types a MariaDB legacy system would have.
+const MARIADB_SCHEMA: &[&str] = &[
+    "CREATE TABLE clients (client_id INT PRIMARY KEY, full_name VARCHAR(300), email_addr VARCHAR(300),
+       phone_no VARCHAR(60), acct_type VARCHAR(10), signup_ts DATETIME, country_code CHAR(2),
+       needs_assist TINYINT, preferred_lang VARCHAR(10), loyalty_tier VARCHAR(20),
+       migrated_flag TINYINT NOT NULL DEFAULT 0)",
+    "CREATE TABLE devices (device_id INT PRIMARY KEY, client_id INT, device_type VARCHAR(40),
+       make VARCHAR(60), model_name VARCHAR(80), serial_no VARCHAR(80), warranty_end DATE, KEY (client_id))",
+    "CREATE TABLE repair_tickets (ticket_id INT PRIMARY KEY, client_id INT, device_id INT, opened DATETIME,
+       closed DATETIME, state VARCHAR(20), notes TEXT, cost_cents INT, technician VARCHAR(80), KEY (client_id))",
+    "CREATE TABLE payments (payment_id INT PRIMARY KEY, client_id INT, amount_cents BIGINT,
+       currency CHAR(3), paid_on DATETIME, method VARCHAR(20), status VARCHAR(20), invoice_ref VARCHAR(40),
+       KEY (client_id))",
+    "CREATE TABLE messages (msg_id INT PRIMARY KEY, client_id INT, sent_at DATETIME, channel VARCHAR(20),
+       dir VARCHAR(10), subject VARCHAR(300), body TEXT, csat INT, KEY (client_id))",
+];
+
+#[tokio::test]
+async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validates() {
+    let Some(mysql) = common::mysql_url() else {
+        return skip("a_mariadb_legacy_source", "CUTOVER_TEST_MYSQL_URL");
+    };
+    if !on_postgres() {
+        return skip("a_mariadb_legacy_source", "CUTOVER_TEST_BACKEND=postgres");
+    }
+    let ws = Ws::demo_with(120, 23, 0).await;
+    // The demo's legacy rows, copied into a fresh MariaDB database with typed columns.
+    let name = format!("cutover_t{}", std::process::id());
+    let admin = sqlx::MySqlPool::connect(&mysql).await.unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let url = format!("{}/{name}", mysql.rsplit_once('/').unwrap().0);
+    let maria = sqlx::MySqlPool::connect(&url).await.unwrap();
+    for ddl in MARIADB_SCHEMA {
+        sqlx::raw_sql(*ddl).execute(&maria).await.unwrap();
+    }
+    let legacy = Source::open(
+        &format!("sqlite://{}", ws.path().join("legacy.db").display()),
+        true,
+    )
+    .await
+    .unwrap();
+    let mut copied = 0;
+    for table in ["clients", "devices", "repair_tickets", "payments", "messages"] {
+        let rows = legacy
+            .fetch(&format!("SELECT * FROM {table}"), &[])
+            .await
+            .unwrap();
+        for chunk in rows.rows.chunks(200) {
+            let tuple = format!("({})", vec!["?"; rows.names.len()].join(", "));
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES {}",
+                rows.names.join(", "),
+                vec![tuple; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for row in chunk {
+                for v in row {
+                    q = match v {
+                        Raw::Null => q.bind(None::<String>),
+                        Raw::Int(i) => q.bind(*i),
+                        Raw::Real(f) => q.bind(*f),
+                        Raw::Text(t) => q.bind(t.clone()),
+                        Raw::Blob(b) => q.bind(b.clone()),
+                    };
+                }
+            }
+            q.execute(&maria).await.unwrap();
+            copied += chunk.len();
+        }
+    }
+    assert!(copied > 120);
+    ws.edit_config(|t| {
+        let sqlite = format!("url = \"sqlite://legacy.db\"");
+        assert!(t.contains(&sqlite));
+        t.replace(&sqlite, &format!("url = \"{url}\""))
+    });
+
+    for args in [&["plan"][..], &["run"], &["validate"]] {
+        let out = ws.cli(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            common::stdout(&out),
+            common::stderr(&out)
+        );
+    }
+    let migrated = one(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'migrated'").await;
+    assert!(migrated > 50, "{migrated} migrated");
+    // The hook wrote back to MariaDB, binding the id as the integer the column is.
+    let flagged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE migrated_flag = 1")
+        .fetch_one(&maria)
+        .await
+        .unwrap();
+    assert_eq!(flagged, migrated);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+}
