@@ -162,6 +162,9 @@ fn push_val(b: &mut crate::db::Values<'_>, v: &Val, ty: ColType) {
 /// repairs get `device_id` from `devices` keyed by (customer legacy id, device legacy id), NULL
 /// where the device does not exist.
 ///
+/// On PostgreSQL each chunk is one `INSERT … SELECT FROM UNNEST(…)` with one array per column
+/// (a handful of parameters however many rows); on SQLite a multi-row `VALUES`.
+///
 /// Errors: a child whose customer has no platform row, or the database refusing the insert.
 pub async fn insert(
     conn: &mut crate::db::Conn,
@@ -170,54 +173,102 @@ pub async fn insert(
     customers: &HashMap<String, i64>,
     devices: &HashMap<(String, String), i64>,
 ) -> eyre::Result<()> {
-    let mut cols: Vec<&str> = Vec::new();
+    let mut cols: Vec<(&str, ColType)> = Vec::new();
     if entity != Entity::Customers {
-        cols.push("customer_id");
+        cols.push(("customer_id", ColType::Int));
     }
     if entity == Entity::Repairs {
-        cols.push("device_id");
+        cols.push(("device_id", ColType::Int));
     }
-    cols.extend(entity.columns().iter().map(|c| c.name));
-    cols.push("attributes");
+    cols.extend(entity.columns().iter().map(|c| (c.name, c.ty)));
+    cols.push(("attributes", ColType::Text));
     let dev_idx = entity.column_index("device_legacy_id");
-    for chunk in rows.chunks(INSERT_ROWS) {
-        let mut qb = crate::db::Builder::new(format!(
-            "INSERT INTO {} ({}) ",
-            entity.name(),
-            cols.join(", ")
-        ));
-        let mut missing = None;
-        qb.push_values(chunk, |mut b, row| {
-            if entity != Entity::Customers {
-                let cust = row.customer(entity);
-                match customers.get(cust) {
-                    Some(id) => b.push_bind(*id),
-                    None => {
-                        missing = Some(cust.to_string());
-                        b.push_bind(0i64)
-                    }
-                };
-            }
-            if let Some(i) = dev_idx {
-                let dev = row.values[i]
-                    .as_str()
-                    .and_then(|d| devices.get(&(row.customer(entity).to_string(), d.to_string())));
-                b.push_bind(dev.copied());
-            }
-            for (v, c) in row.values.iter().zip(entity.columns()) {
-                push_val(&mut b, v, c.ty);
-            }
-            b.push_bind(row.attributes.clone());
-        });
-        if let Some(c) = missing {
-            eyre::bail!(
-                "{} row for customer {c}: the customer has no platform row",
-                entity.name()
-            );
+    let mut table: Vec<Vec<Val>> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut out = Vec::with_capacity(cols.len());
+        if entity != Entity::Customers {
+            let cust = row.customer(entity);
+            let Some(id) = customers.get(cust) else {
+                eyre::bail!(
+                    "{} row for customer {cust}: the customer has no platform row",
+                    entity.name()
+                );
+            };
+            out.push(Val::Int(*id));
         }
-        qb.build().execute(&mut *conn).await?;
+        if let Some(i) = dev_idx {
+            let dev = row.values[i]
+                .as_str()
+                .and_then(|d| devices.get(&(row.customer(entity).to_string(), d.to_string())));
+            out.push(dev.map_or(Val::Null, |d| Val::Int(*d)));
+        }
+        out.extend(row.values.iter().cloned());
+        out.push(Val::Text(row.attributes.clone()));
+        table.push(out);
+    }
+    let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
+    let head = format!("INSERT INTO {} ({}) ", entity.name(), names.join(", "));
+    if Backend::of_conn(conn) == Backend::Postgres {
+        for chunk in table.chunks(UNNEST_ROWS) {
+            let mut b = crate::db::Builder::new(head.clone());
+            b.push("SELECT * FROM UNNEST(");
+            for (k, (_, ty)) in cols.iter().enumerate() {
+                if k > 0 {
+                    b.push(", ");
+                }
+                b.push("CAST(");
+                b.push_bind(pg_array(chunk.iter().map(|r| &r[k])));
+                b.push(format!(" AS {}[])", sql_type(*ty)));
+            }
+            b.push(")");
+            b.build().execute(&mut *conn).await?;
+        }
+        return Ok(());
+    }
+    for chunk in table.chunks(INSERT_ROWS) {
+        let mut b = crate::db::Builder::new(head.clone());
+        b.push_values(chunk, |mut v, row| {
+            for (val, (_, ty)) in row.iter().zip(&cols) {
+                push_val(&mut v, val, *ty);
+            }
+        });
+        b.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Rows per `INSERT … SELECT FROM UNNEST` on PostgreSQL: one parameter per column, so the
+/// bound is memory, not the parameter limit.
+const UNNEST_ROWS: usize = 5000;
+
+/// A PostgreSQL array literal of `vals` (`{1,NULL,"a \"b\""}`), cast to the column's array
+/// type in the statement. Every text element is quoted, so commas, braces, quotes, backslashes
+/// and the word NULL survive.
+pub fn pg_array<'a>(vals: impl Iterator<Item = &'a Val>) -> String {
+    let mut s = String::from("{");
+    for (i, v) in vals.enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        match v {
+            Val::Null => s.push_str("NULL"),
+            Val::Int(n) => s.push_str(&n.to_string()),
+            // Rust prints the shortest text that reads back as the same double.
+            Val::Real(f) => s.push_str(&f.to_string()),
+            Val::Text(t) => {
+                s.push('"');
+                for c in t.chars() {
+                    if c == '"' || c == '\\' {
+                        s.push('\\');
+                    }
+                    s.push(c);
+                }
+                s.push('"');
+            }
+        }
+    }
+    s.push('}');
+    s
 }
 
 /// Platform ids of the devices of the customers `ids`, keyed by (customer legacy id, device

@@ -26,9 +26,18 @@ async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_r
     assert!(n > 0);
     // The slow worker stalls past its lease (2 s in tests); the fast one reclaims the batch.
     tokio::time::sleep(Duration::from_millis(2300)).await;
-    let (taken, m) = claim(&fast, None).await.unwrap().expect("the expired batch");
-    assert_eq!(taken.batch, lost.batch, "the expired batch is reclaimed first");
-    assert!(taken.token > lost.token, "the reclaim bumps the fencing token");
+    let (taken, m) = claim(&fast, None)
+        .await
+        .unwrap()
+        .expect("the expired batch");
+    assert_eq!(
+        taken.batch, lost.batch,
+        "the expired batch is reclaimed first"
+    );
+    assert!(
+        taken.token > lost.token,
+        "the reclaim bumps the fencing token"
+    );
     assert_eq!(m, n);
 
     let steps = |ctx: &cutover::engine::Ctx| {
@@ -46,7 +55,11 @@ async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_r
         format!("{err:#}").contains("lease on batch"),
         "the late worker is fenced off: {err:#}"
     );
-    assert_eq!(steps(&slow).await, before, "the fenced worker wrote nothing");
+    assert_eq!(
+        steps(&slow).await,
+        before,
+        "the fenced worker wrote nothing"
+    );
 
     match process_batch(&fast, &taken).await.unwrap() {
         BatchOutcome::Done(t) => assert_eq!(t.migrated + t.failed + t.quarantined, m),

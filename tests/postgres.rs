@@ -70,11 +70,19 @@ async fn two_engine_processes_share_the_work_with_no_customer_done_twice_or_miss
         "SELECT lease_owner, COUNT(*) FROM batches WHERE status = 'done' GROUP BY lease_owner ORDER BY 1",
     )
     .await;
-    let migrated = one(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'migrated'").await;
+    let migrated = one(
+        &ws,
+        "SELECT COUNT(*) FROM customers WHERE status = 'migrated'",
+    )
+    .await;
     eprintln!(
         "two engines: {total} customers, {migrated} migrated in {secs:.2}s, duplicates {twice}; batches per worker:\n{workers}"
     );
-    assert_eq!(workers.lines().count(), 2, "both engines took batches:\n{workers}");
+    assert_eq!(
+        workers.lines().count(),
+        2,
+        "both engines took batches:\n{workers}"
+    );
     let out = ws.cli(&["validate"]);
     assert!(out.status.success(), "{}", common::stdout(&out));
 }
@@ -129,7 +137,13 @@ async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validat
     .await
     .unwrap();
     let mut copied = 0;
-    for table in ["clients", "devices", "repair_tickets", "payments", "messages"] {
+    for table in [
+        "clients",
+        "devices",
+        "repair_tickets",
+        "payments",
+        "messages",
+    ] {
         let rows = legacy
             .fetch(&format!("SELECT * FROM {table}"), &[])
             .await
@@ -173,7 +187,11 @@ async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validat
             common::stderr(&out)
         );
     }
-    let migrated = one(&ws, "SELECT COUNT(*) FROM customers WHERE status = 'migrated'").await;
+    let migrated = one(
+        &ws,
+        "SELECT COUNT(*) FROM customers WHERE status = 'migrated'",
+    )
+    .await;
     assert!(migrated > 50, "{migrated} migrated");
     // The hook wrote back to MariaDB, binding the id as the integer the column is.
     let flagged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients WHERE migrated_flag = 1")
@@ -185,4 +203,60 @@ async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validat
         .execute(&admin)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
+    if !on_postgres() {
+        return skip("the_unnest_copy", "CUTOVER_TEST_BACKEND=postgres");
+    }
+    use cutover::schema::{Entity, Row, Val};
+    let url = common::pg_schema("unnest");
+    let pool = cutover::db::open(&url, "target", false, false)
+        .await
+        .unwrap();
+    cutover::target::ensure_schema(&pool).await.unwrap();
+    let nasty = [
+        "plain",
+        "quote \" and backslash \\ and comma, {braces}",
+        "NULL",
+        "",
+        "tab\tnewline\nend",
+        "O'Brien; DROP TABLE customers; --",
+        "\u{1b}[31mred\u{1b}[0m 名前 🙂",
+    ];
+    let rows: Vec<Row> = nasty
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut values = vec![Val::Null; Entity::Customers.columns().len()];
+            values[0] = Val::Text(format!("c{i}"));
+            values[Entity::Customers.column_index("name").unwrap()] = Val::Text(name.to_string());
+            values[Entity::Customers.column_index("annual_revenue").unwrap()] =
+                Val::Real(0.1 + i as f64);
+            Row {
+                values,
+                attributes: format!("{{\"k\":{}}}", serde_json::json!(name)),
+            }
+        })
+        .collect();
+    let refs: Vec<&Row> = rows.iter().collect();
+    let mut conn = pool.acquire().await.unwrap();
+    cutover::target::insert(
+        &mut conn,
+        Entity::Customers,
+        &refs,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let ids: Vec<String> = (0..nasty.len()).map(|i| format!("c{i}")).collect();
+    let back = cutover::target::rows_for(&mut conn, Entity::Customers, &ids)
+        .await
+        .unwrap();
+    for (i, row) in rows.iter().enumerate() {
+        let got = &back[&format!("c{i}")][0].row;
+        assert_eq!(got, row, "row {i} ({:?}) came back changed", nasty[i]);
+    }
 }
