@@ -243,6 +243,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "roles",
                 include_str!("../migrations/postgres/0008_roles.sql"),
             ),
+            m(
+                9,
+                "notify",
+                include_str!("../migrations/postgres/0009_notify.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(1, "init", include_str!("../migrations/state/0001_init.sql")),
@@ -291,6 +296,37 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
     match Backend::of_pool(pool) {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
         _ => pool.begin().await,
+    }
+}
+
+/// The channel the PostgreSQL state database notifies on when what the console polls changes.
+pub const CHANNEL: &str = "cutover_state";
+
+/// Wakes `nudge` whenever the PostgreSQL state database at `url` notifies [`CHANNEL`], at most
+/// every 100 ms, for as long as the process runs. A notification is a hint to poll now; the
+/// poll on its interval stays the truth, so a lost connection only costs promptness (it is
+/// retried every few seconds). Does nothing on SQLite.
+pub async fn wake_on_notify(url: String, nudge: std::sync::Arc<tokio::sync::Notify>) {
+    if !matches!(Backend::of_url(&url, "state"), Ok(Backend::Postgres)) {
+        return;
+    }
+    loop {
+        let listen = async {
+            let mut l = sqlx::postgres::PgListener::connect(&url).await?;
+            l.listen(CHANNEL).await?;
+            loop {
+                l.recv().await?;
+                nudge.notify_one();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Fold what arrived meanwhile into the poll just asked for.
+                while l.try_recv().await?.is_some() {}
+            }
+        };
+        let r: sqlx::Result<()> = listen.await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "state notifications lost; polling on the interval");
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 

@@ -260,3 +260,34 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
         assert_eq!(got, row, "row {i} ({:?}) came back changed", nasty[i]);
     }
 }
+
+#[tokio::test]
+async fn a_change_on_postgresql_wakes_listening_consoles_at_once() {
+    if !on_postgres() {
+        return skip(
+            "a_change_on_postgresql_wakes",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    use std::sync::Arc;
+    use std::time::Duration;
+    let ws = Ws::demo(20, 3).await;
+    let ctx = ws.ctx().await;
+    let nudge = Arc::new(tokio::sync::Notify::new());
+    let wake = tokio::spawn(cutover::db::wake_on_notify(
+        ctx.cfg.state.url.clone(),
+        nudge.clone(),
+    ));
+    // Nothing changes: no wake-up.
+    let idle = tokio::time::timeout(Duration::from_millis(700), nudge.notified()).await;
+    assert!(idle.is_err(), "woken without a change");
+    let t0 = Instant::now();
+    cutover::engine::set_runner_state(&ctx, cutover::engine::RunnerState::Paused, "test")
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), nudge.notified())
+        .await
+        .expect("a committed change wakes the console");
+    eprintln!("woken {:?} after the commit", t0.elapsed());
+    wake.abort();
+}

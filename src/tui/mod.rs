@@ -120,6 +120,11 @@ async fn event_loop(
         nudge.clone(),
         interval,
     ));
+    // On PostgreSQL a change anywhere (another console, another engine) wakes the poll at once.
+    let wake = tokio::spawn(crate::db::wake_on_notify(
+        ctx.cfg.state.url.clone(),
+        nudge.clone(),
+    ));
     // Scheduled scoring and timed escalation run wherever a console can write.
     let health = (!readonly).then(|| {
         [
@@ -171,6 +176,7 @@ async fn event_loop(
             match c {
                 Command::Quit => {
                     poll.abort();
+                    wake.abort();
                     health.iter().flatten().for_each(|h| h.abort());
                     return Ok(());
                 }
@@ -226,6 +232,7 @@ async fn event_loop(
         }
     }
     poll.abort();
+    wake.abort();
     health.iter().flatten().for_each(|h| h.abort());
     Ok(())
 }
