@@ -369,41 +369,6 @@ pub fn placeholders(start: usize, n: usize) -> String {
     Backend::Sqlite.placeholders(start, n)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_number_from_start_except_on_mysql() {
-        assert_eq!(placeholders(3, 2), "$3, $4");
-        assert_eq!(Backend::MySql.placeholders(3, 2), "?, ?");
-        assert_eq!(placeholders(1, 0), "");
-    }
-
-    #[test]
-    fn urls_name_their_backend_and_passwords_are_hidden() {
-        assert_eq!(
-            Backend::of_url("postgresql://u@h/db", "state").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::of_url("mariadb://root@h/db", "source").unwrap(),
-            Backend::MySql
-        );
-        let e = Backend::of_url("oracle://h", "target")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("target database") && e.contains("oracle:"),
-            "{e}"
-        );
-        assert_eq!(
-            redact("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
-    }
-}
-
 /// Builds one statement with `$N` placeholders (sqlx's `QueryBuilder` writes `?` for the `Any`
 /// driver, which PostgreSQL refuses): a multi-row `INSERT … VALUES (…), (…)` in one round trip.
 pub struct Builder {
@@ -516,5 +481,40 @@ impl Values<'_> {
         self.first = false;
         self.b.push(sql);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_from_start_except_on_mysql() {
+        assert_eq!(placeholders(3, 2), "$3, $4");
+        assert_eq!(Backend::MySql.placeholders(3, 2), "?, ?");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn urls_name_their_backend_and_passwords_are_hidden() {
+        assert_eq!(
+            Backend::of_url("postgresql://u@h/db", "state").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::of_url("mariadb://root@h/db", "source").unwrap(),
+            Backend::MySql
+        );
+        let e = Backend::of_url("oracle://h", "target")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("target database") && e.contains("oracle:"),
+            "{e}"
+        );
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
     }
 }

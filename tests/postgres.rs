@@ -173,9 +173,9 @@ async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validat
     }
     assert!(copied > 120);
     ws.edit_config(|t| {
-        let sqlite = format!("url = \"sqlite://legacy.db\"");
-        assert!(t.contains(&sqlite));
-        t.replace(&sqlite, &format!("url = \"{url}\""))
+        let sqlite = "url = \"sqlite://legacy.db\"";
+        assert!(t.contains(sqlite));
+        t.replace(sqlite, &format!("url = \"{url}\""))
     });
 
     for args in [&["plan"][..], &["run"], &["validate"]] {

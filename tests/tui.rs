@@ -202,6 +202,30 @@ fn fixture() -> Snapshot {
         recent,
         alerts,
         plans,
+        audit: vec![
+            cutover::engine::status::AuditRow {
+                id: 2,
+                at: "2026-11-21T07:52:10.000Z".into(),
+                actor: "kofi".into(),
+                role: "oncall".into(),
+                action: "rollback".into(),
+                scope: "batch VIP-0001".into(),
+                reason: "confirmed in the console".into(),
+                outcome: "ok".into(),
+                detail: Some("25 rolled back, 0 unverified, 0.31s".into()),
+            },
+            cutover::engine::status::AuditRow {
+                id: 1,
+                at: "2026-11-21T07:50:00.123Z".into(),
+                actor: "amara".into(),
+                role: "csm".into(),
+                action: "alert escalated".into(),
+                scope: "alert 17".into(),
+                reason: "customer called twice".into(),
+                outcome: "ok".into(),
+                detail: Some("to L2 (Team lead): customer called twice".into()),
+            },
+        ],
     }
 }
 

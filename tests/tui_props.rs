@@ -61,13 +61,25 @@ fn snapshot() -> Snapshot {
             .collect(),
         alerts: vec![],
         plans: vec![],
+        audit: vec![cutover::engine::status::AuditRow {
+            id: 1,
+            at: "2026-11-21T07:50:00.123Z".into(),
+            actor: "ʕ•ᴥ•ʔ".into(),
+            role: "oncall".into(),
+            action: "rollback".into(),
+            scope: "batch VIP-0001".into(),
+            reason: "confirmed in the console".into(),
+            outcome: "ok".into(),
+            detail: Some("25 rolled back, 0 unverified, 0.31s".into()),
+        }],
     }
 }
 
 fn keys() -> impl Strategy<Value = KeyEvent> {
     prop_oneof![
         prop::sample::select(vec![
-            'j', 'k', 'g', 'G', '1', '2', '3', '4', '/', 'x', '?', 'r', 'X', 'a', 'e', 'z', 'n'
+            'j', 'k', 'g', 'G', '1', '2', '3', '4', '5', '/', 'x', '?', 'r', 'X', 'a', 'e', 'z',
+            'n'
         ])
         .prop_map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
         prop::sample::select(vec![

@@ -134,7 +134,8 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         .await?;
         tx.commit().await?;
         let bad = pipeline::restore(ctx, chunk).await?;
-        let (ok, failed): (Vec<&(i64, String)>, Vec<&(i64, String)>) =
+        type Members<'a> = Vec<&'a (i64, String)>;
+        let (ok, failed): (Members, Members) =
             chunk.iter().partition(|(_, l)| !bad.contains_key(l));
         let ok_ids: Vec<i64> = ok.iter().map(|(id, _)| *id).collect();
         let ok_legacy: Vec<String> = ok.iter().map(|(_, l)| l.clone()).collect();

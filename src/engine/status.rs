@@ -286,6 +286,56 @@ pub struct PlanRow {
     pub next_due: Option<String>,
 }
 
+/// One audit-log row: who did what to which scope, in which role, why, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub scope: String,
+    pub reason: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// The newest audit rows first, at most `limit`, narrowed by `filter` (actor, role, action,
+/// scope, reason or detail). Walks the primary key backwards and stops at `limit` matches.
+///
+/// Errors: the state database failing.
+pub async fn audit_log(
+    state: &crate::db::Pool,
+    filter: &str,
+    limit: i64,
+) -> eyre::Result<Vec<AuditRow>> {
+    Ok(sqlx::query(
+        "SELECT id, at, actor, role, action, scope, reason, outcome, detail FROM audit_log
+         WHERE ($1 = '%%' OR lower(actor) LIKE $1 OR lower(role) LIKE $1 OR lower(action) LIKE $1
+                OR lower(scope) LIKE $1 OR lower(reason) LIKE $1 OR lower(COALESCE(detail, '')) LIKE $1)
+         ORDER BY id DESC LIMIT $2",
+    )
+    .bind(like(filter))
+    .bind(limit)
+    .fetch_all(state)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(AuditRow {
+            id: r.try_get(0)?,
+            at: r.try_get(1)?,
+            actor: r.try_get(2)?,
+            role: r.try_get(3)?,
+            action: r.try_get(4)?,
+            scope: r.try_get(5)?,
+            reason: r.try_get(6)?,
+            outcome: r.try_get(7)?,
+            detail: r.try_get(8)?,
+        })
+    })
+    .collect::<sqlx::Result<_>>()?)
+}
+
 /// What the console asks the poller for beyond the fixed panes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
@@ -293,6 +343,8 @@ pub struct View {
     /// Matched against customer, segment, rule, owner and level; `mine` means owned by `operator`.
     pub alerts_filter: String,
     pub plans_filter: String,
+    /// The audit log's filter while the Audit pane is showing; `None` reads no audit rows.
+    pub audit_filter: Option<String>,
     pub operator: String,
     /// At most this many rows per list (the console asks for what it can show and scroll to).
     pub limit: i64,
@@ -313,6 +365,8 @@ pub struct Snapshot {
     /// Open alerts in triage order (see [`crate::alerts::open`]).
     pub alerts: Vec<crate::alerts::AlertView>,
     pub plans: Vec<PlanRow>,
+    /// The newest audit rows, read only while the Audit pane shows (see [`View`]).
+    pub audit: Vec<AuditRow>,
 }
 
 fn like(filter: &str) -> String {
@@ -410,6 +464,10 @@ pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snap
     let alerts =
         crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
+    let audit = match &view.audit_filter {
+        Some(f) => audit_log(state, f, view.limit).await?,
+        None => Vec::new(),
+    };
     Ok(Snapshot {
         status,
         throughput,
@@ -417,6 +475,7 @@ pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snap
         recent,
         alerts,
         plans,
+        audit,
     })
 }
 

@@ -53,7 +53,7 @@ pub fn canonical(row: &[Raw], entity: Entity, shape: &Shape) -> Result<Row, Tran
     let mut errors = Vec::new();
     for (slot, raw) in shape.slots.iter().zip(row) {
         match slot {
-            Ok(c) => match schema::normalize(&raw, cols[*c].ty) {
+            Ok(c) => match schema::normalize(raw, cols[*c].ty) {
                 Ok(v) => values[*c] = v,
                 Err(e) => errors.push((cols[*c].name.to_string(), e.to_string())),
             },
@@ -68,7 +68,7 @@ pub fn canonical(row: &[Raw], entity: Entity, shape: &Shape) -> Result<Row, Tran
                 }
             }
             Err(name) => {
-                attrs.insert(name.clone(), schema::raw_to_json(&raw));
+                attrs.insert(name.clone(), schema::raw_to_json(raw));
             }
         }
     }

@@ -100,8 +100,8 @@ pub struct App {
     pub poll_error: Option<String>,
     pub focus: PaneId,
     pub zoomed: bool,
-    pub lists: [ListState; 4],
-    pub filters: [String; 4],
+    pub lists: [ListState; 5],
+    pub filters: [String; 5],
     pub mode: Mode,
     pub detail: Option<CustomerDetail>,
     pub detail_scroll: u16,
@@ -198,6 +198,7 @@ impl App {
             PaneId::Segments => panes::segments::rows(s, &self.filters[1]).len(),
             PaneId::Alerts => s.alerts.len(),
             PaneId::Plans => s.plans.len(),
+            PaneId::Audit => s.audit.len(),
         }
     }
 
@@ -215,7 +216,7 @@ impl App {
                 .map(|r| (r.legacy_id.clone(), r.batch_id.clone())),
             PaneId::Alerts => s.alerts.get(i).map(|r| (r.legacy_id.clone(), None)),
             PaneId::Plans => s.plans.get(i).map(|r| (r.customer.clone(), None)),
-            PaneId::Segments => None,
+            PaneId::Segments | PaneId::Audit => None,
         }
     }
 
@@ -286,13 +287,19 @@ impl App {
             Action::Help => self.mode = Mode::Help,
             Action::FocusNext | Action::FocusPrev | Action::Focus(_) if !in_customer => {
                 let i = self.focus.index();
+                let n = PaneId::ALL.len();
                 let next = match a {
-                    Action::FocusNext => (i + 1) % 4,
-                    Action::FocusPrev => (i + 3) % 4,
-                    Action::Focus(n) => n.min(3),
+                    Action::FocusNext => (i + 1) % n,
+                    Action::FocusPrev => (i + n - 1) % n,
+                    Action::Focus(k) => k.min(n - 1),
                     _ => i,
                 };
+                let was_audit = self.focus == PaneId::Audit;
                 self.focus = PaneId::ALL[next];
+                // The audit log is read only while it shows.
+                if was_audit != (self.focus == PaneId::Audit) {
+                    return self.view_changed();
+                }
             }
             Action::Up if in_customer => self.detail_scroll = self.detail_scroll.saturating_sub(1),
             Action::Down if in_customer => {
@@ -402,6 +409,7 @@ impl App {
         self.view.recent_filter = self.filters[0].clone();
         self.view.alerts_filter = self.filters[2].clone();
         self.view.plans_filter = self.filters[3].clone();
+        self.view.audit_filter = (self.focus == PaneId::Audit).then(|| self.filters[4].clone());
         vec![Command::SetView(self.view.clone())]
     }
 
@@ -534,7 +542,9 @@ impl App {
             (None, _) => Paragraph::new("reading the state database …")
                 .block(Block::bordered())
                 .render(body, f.buffer_mut()),
-            (Some(snap), _) if self.zoomed => self.render_pane(self.focus, snap, body, f),
+            (Some(snap), _) if self.zoomed || self.focus == PaneId::Audit => {
+                self.render_pane(self.focus, snap, body, f)
+            }
             (Some(snap), _) => {
                 let [top, bottom] =
                     Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
@@ -542,7 +552,7 @@ impl App {
                     Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
                 let [c, d] =
                     Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
-                for (p, r) in PaneId::ALL.into_iter().zip([a, b, c, d]) {
+                for (p, r) in PaneId::GRID.into_iter().zip([a, b, c, d]) {
                     self.render_pane(p, snap, r, f);
                 }
             }
@@ -572,6 +582,7 @@ impl App {
             PaneId::Segments => panes::segments::View(cx).render(area, buf),
             PaneId::Alerts => panes::alerts::View(cx).render(area, buf),
             PaneId::Plans => panes::plans::View(cx).render(area, buf),
+            PaneId::Audit => panes::audit::View(cx).render(area, buf),
         }
     }
 }

@@ -123,6 +123,13 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Global,
     },
     Binding {
+        keys: &[(KeyCode::Char('5'), N)],
+        action: Action::Focus(4),
+        hint: "",
+        help: "audit log: who did what, in which role, why; / filters",
+        scope: Scope::Global,
+    },
+    Binding {
         keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
         action: Action::Up,
         hint: "",

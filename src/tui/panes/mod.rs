@@ -2,6 +2,7 @@
 //! queries anything.
 
 pub mod alerts;
+pub mod audit;
 pub mod customer;
 pub mod migration;
 pub mod plan;
@@ -14,17 +15,27 @@ use crate::engine::status::Snapshot;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::ListState;
 
-/// The four panes, in focus order.
+/// The panes, in focus order. The first four share the screen; the audit log takes it whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneId {
     Migration,
     Segments,
     Alerts,
     Plans,
+    Audit,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 4] = [
+    pub const ALL: [PaneId; 5] = [
+        PaneId::Migration,
+        PaneId::Segments,
+        PaneId::Alerts,
+        PaneId::Plans,
+        PaneId::Audit,
+    ];
+
+    /// The panes of the 2×2 grid.
+    pub const GRID: [PaneId; 4] = [
         PaneId::Migration,
         PaneId::Segments,
         PaneId::Alerts,
@@ -37,6 +48,7 @@ impl PaneId {
             PaneId::Segments => "2 Segments",
             PaneId::Alerts => "3 Alerts",
             PaneId::Plans => "4 Plans",
+            PaneId::Audit => "5 Audit log",
         }
     }
 
