@@ -299,10 +299,13 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
     }
 }
 
-/// The channel the PostgreSQL state database notifies on when what the console polls changes.
+/// The channel prefix the PostgreSQL state database notifies on when what the console polls
+/// changes; the channel is `cutover_state:<schema>`, so workspaces sharing a database do not
+/// wake each other.
 pub const CHANNEL: &str = "cutover_state";
 
-/// Wakes `nudge` whenever the PostgreSQL state database at `url` notifies [`CHANNEL`], at most
+/// Wakes `nudge` whenever the PostgreSQL state database at `url` notifies its workspace's
+/// channel ([`CHANNEL`]), at most
 /// every 100 ms, for as long as the process runs. A notification is a hint to poll now; the
 /// poll on its interval stays the truth, so a lost connection only costs promptness (it is
 /// retried every few seconds). Does nothing on SQLite.
@@ -313,13 +316,16 @@ pub async fn wake_on_notify(url: String, nudge: std::sync::Arc<tokio::sync::Noti
     loop {
         let listen = async {
             let mut l = sqlx::postgres::PgListener::connect(&url).await?;
-            l.listen(CHANNEL).await?;
+            let schema: String = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&mut l)
+                .await?;
+            l.listen(&format!("{CHANNEL}:{schema}")).await?;
             loop {
                 l.recv().await?;
                 nudge.notify_one();
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 // Fold what arrived meanwhile into the poll just asked for.
-                while l.try_recv().await?.is_some() {}
+                while l.next_buffered().is_some() {}
             }
         };
         let r: sqlx::Result<()> = listen.await;

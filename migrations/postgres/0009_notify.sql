@@ -1,10 +1,11 @@
--- Consoles LISTEN on `cutover_state` and poll at once when it fires: a hint that something the
+-- Consoles LISTEN on `cutover_state:<schema>` (one database may hold several workspaces, one
+-- per schema) and poll at once when it fires: a hint that something the
 -- poll reads changed, never the data itself (the poll on the interval stays the truth).
 -- Statement-level, so a 10^4-row UPDATE sends one notification, and PostgreSQL folds equal
 -- notifications of one transaction into one, delivered at commit.
 CREATE FUNCTION cutover_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('cutover_state', TG_TABLE_NAME);
+    PERFORM pg_notify('cutover_state:' || current_schema(), TG_TABLE_NAME);
     RETURN NULL;
 END $$;
 
