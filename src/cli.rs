@@ -73,6 +73,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure our code against what the database does on its own, both in one run, and print
+    /// the ratio (see BENCHMARKS.md). Works in a scratch schema or file, never on a workspace.
+    #[command(subcommand)]
+    Bench(BenchCmd),
     /// List success plans with milestone progress: owner, type, status, completed of total,
     /// the next milestone due and how many are overdue.
     Plans {
@@ -179,4 +183,22 @@ pub enum ReportFormat {
     Md,
     Json,
     Csv,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// The platform insert path (multi-row VALUES on SQLite, UNNEST arrays on PostgreSQL)
+    /// against a server-side `INSERT … SELECT` of the same payment rows.
+    Copy {
+        /// The database to measure on (`sqlite://…` or `postgres://…`); a scratch schema
+        /// (PostgreSQL) or a file in the temp directory (SQLite) is used and removed.
+        #[arg(long, value_name = "URL", default_value = "sqlite://bench.db")]
+        url: String,
+        /// Payment rows to copy.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

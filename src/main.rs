@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use cutover::cli::{Cli, Command, ImportCmd, ReportFormat};
+use cutover::cli::{BenchCmd, Cli, Command, ImportCmd, ReportFormat};
 use cutover::config::{self, Config, ConfigError};
 use cutover::engine::{self, Ctx, Notice, RunnerState, plan, rollback, run, status};
 use cutover::{demo, paths, report, source, tui};
@@ -435,6 +435,23 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 ReportFormat::Md => print!("{}", report::markdown(&r)),
                 ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
                 ReportFormat::Csv => print!("{}", report::csv(&r)),
+            }
+        }
+        Command::Bench(BenchCmd::Copy { url, rows, json }) => {
+            let b = cutover::bench::copy(url, *rows).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&b)?);
+            } else {
+                println!(
+                    "copy of {} payment rows on {}: ours {:.0} rows/s ({:.2}s), server-side INSERT … SELECT {:.0} rows/s ({:.2}s), ratio {:.2}",
+                    b.rows,
+                    b.backend,
+                    b.ours_rows_per_sec,
+                    b.ours_secs,
+                    b.server_rows_per_sec,
+                    b.server_secs,
+                    b.ratio
+                );
             }
         }
         Command::Health { json } => {

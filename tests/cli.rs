@@ -155,3 +155,29 @@ async fn report_formats() {
         serde_json::from_str(&stdout(&ws.cli(&["report", "--format", "json"]))).unwrap();
     assert_eq!(v["entities"].as_array().unwrap().len(), 5);
 }
+
+#[test]
+fn bench_copy_runs_on_a_small_size_and_cleans_up() {
+    let child = Command::new(bin())
+        .args([
+            "bench",
+            "copy",
+            "--url",
+            "sqlite://ignored",
+            "--rows",
+            "300",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let scratch = std::env::temp_dir().join(format!("cutover_bench_{}.db", child.id()));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rows"], 300);
+    assert!(v["ours_rows_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    assert!(!scratch.exists(), "{} left behind", scratch.display());
+}
