@@ -193,8 +193,12 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             );
             println!("  config    {}", p.config.display());
             println!("  legacy    {}", p.legacy.display());
-            println!("  platform  {}", p.platform.display());
-            println!("  state     {}", p.state.display());
+            let shown = |url: &Option<String>, file: &std::path::Path| {
+                url.as_deref()
+                    .map_or_else(|| file.display().to_string(), cutover::db::redact)
+            };
+            println!("  platform  {}", shown(&a.target_url, &p.platform));
+            println!("  state     {}", shown(&a.state_url, &p.state));
             println!("Open it with: cutover --config {}", p.config.display());
         }
         Command::Import(ImportCmd::Csv {

@@ -91,6 +91,8 @@ pub enum Tone {
 
 pub struct App {
     pub workspace: String,
+    /// The operator's role, shown beside their name in the header.
+    pub role: Option<String>,
     pub operator: String,
     pub readonly: bool,
     pub theme: Theme,
@@ -127,6 +129,7 @@ impl App {
         Self {
             workspace,
             operator: operator.clone(),
+            role: None,
             readonly,
             theme,
             snap: None,

@@ -28,7 +28,10 @@ impl App {
         let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
         let mut spans = vec![
             Span::styled(" cutover ", th.focus()),
-            Span::raw(format!("{} · {} · runner ", self.workspace, self.operator)),
+            Span::raw(match &self.role {
+                Some(r) => format!("{} · {} ({r}) · runner ", self.workspace, self.operator),
+                None => format!("{} · {} · runner ", self.workspace, self.operator),
+            }),
             Span::styled(runner.to_uppercase(), runner_style),
             Span::raw(format!(" · data {age}")),
         ];

@@ -44,7 +44,7 @@ impl Widget for View<'_> {
         let block = frame(PaneId::Audit, cx, String::new());
         let inner = block.inner(area);
         block.render(area, buf);
-        let wide = inner.width >= 100;
+        let wide = inner.width >= 90;
         table::render(
             inner,
             buf,
