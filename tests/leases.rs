@@ -4,9 +4,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::Ws;
+use common::{Ws, bin, state_rows};
 use cutover::engine::pipeline::{BatchOutcome, process_batch};
 use cutover::engine::run::claim;
 use cutover::engine::{RunnerState, set_runner_state};
@@ -73,6 +74,80 @@ async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_r
     .await
     .unwrap();
     assert_eq!(twice, 0, "no customer completed twice");
+    let out = ws.cli(&["validate"]);
+    assert!(out.status.success(), "{}", common::stdout(&out));
+}
+
+async fn one(ws: &Ws, sql: &str) -> i64 {
+    state_rows(ws, sql).await.trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn two_engine_processes_share_the_work_with_no_customer_done_twice_or_missed() {
+    // A small step pause so that neither engine can drain the queue before the other starts.
+    let ws = Ws::demo_with(400, 17, 5).await;
+    let total = one(&ws, "SELECT COUNT(*) FROM customers").await;
+    let t0 = Instant::now();
+    let engines: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(bin())
+                .arg("--config")
+                .arg(ws.config_path())
+                .arg("run")
+                .env("HOME", ws.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for e in engines {
+        let out = e.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let settled = one(
+        &ws,
+        "SELECT COUNT(*) FROM customers WHERE status IN ('migrated', 'quarantined', 'failed')",
+    )
+    .await;
+    assert_eq!(settled, total, "no customer missed");
+    let twice = one(
+        &ws,
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM steps WHERE step IN ('create_account', 'notify')
+         GROUP BY customer_id, step HAVING COUNT(*) > 1) AS d",
+    )
+    .await;
+    assert_eq!(twice, 0, "no customer's account created or notified twice");
+    let notified_twice = one(
+        &ws,
+        "SELECT COUNT(*) FROM (SELECT customer_id FROM notifications WHERE kind = 'migrated'
+         GROUP BY customer_id HAVING COUNT(*) > 1) AS d",
+    )
+    .await;
+    assert_eq!(notified_twice, 0);
+    let workers = state_rows(
+        &ws,
+        "SELECT lease_owner, COUNT(*) FROM batches WHERE status = 'done' GROUP BY lease_owner ORDER BY 1",
+    )
+    .await;
+    let migrated = one(
+        &ws,
+        "SELECT COUNT(*) FROM customers WHERE status = 'migrated'",
+    )
+    .await;
+    eprintln!(
+        "two engines: {total} customers, {migrated} migrated in {secs:.2}s, duplicates {twice}; batches per worker:\n{workers}"
+    );
+    assert_eq!(
+        workers.lines().count(),
+        2,
+        "both engines took batches:\n{workers}"
+    );
     let out = ws.cli(&["validate"]);
     assert!(out.status.success(), "{}", common::stdout(&out));
 }

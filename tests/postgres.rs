@@ -1,90 +1,18 @@
-//! Several operators on one PostgreSQL state database, and a MariaDB legacy source. These run
-//! in the PostgreSQL leg of the matrix (`CUTOVER_TEST_BACKEND=postgres`, which `.ci/run` sets
-//! for its second run); elsewhere they say they are skipped.
+//! What only a server can show: a MariaDB legacy source, the `UNNEST` copy into PostgreSQL, and
+//! `LISTEN/NOTIFY`. These run in the PostgreSQL leg of the matrix (`CUTOVER_TEST_BACKEND=postgres`,
+//! which `.ci/run` sets for its second run); elsewhere they say they are skipped. (Two engines
+//! sharing one state database run in both legs: `tests/leases.rs`.)
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{Ws, bin, on_postgres, skip, state_rows};
+use common::{Ws, on_postgres, skip, state_rows};
 use cutover::schema::Raw;
 use cutover::source::Source;
 
 async fn one(ws: &Ws, sql: &str) -> i64 {
     state_rows(ws, sql).await.trim().parse().unwrap()
-}
-
-#[tokio::test]
-async fn two_engine_processes_share_the_work_with_no_customer_done_twice_or_missed() {
-    if !on_postgres() {
-        return skip("two_engine_processes", "CUTOVER_TEST_BACKEND=postgres");
-    }
-    let ws = Ws::demo_with(400, 17, 0).await;
-    let total = one(&ws, "SELECT COUNT(*) FROM customers").await;
-    let t0 = Instant::now();
-    let engines: Vec<_> = (0..2)
-        .map(|_| {
-            Command::new(bin())
-                .arg("--config")
-                .arg(ws.config_path())
-                .arg("run")
-                .env("HOME", ws.path())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for e in engines {
-        let out = e.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let secs = t0.elapsed().as_secs_f64();
-    let settled = one(
-        &ws,
-        "SELECT COUNT(*) FROM customers WHERE status IN ('migrated', 'quarantined', 'failed')",
-    )
-    .await;
-    assert_eq!(settled, total, "no customer missed");
-    let twice = one(
-        &ws,
-        "SELECT COUNT(*) FROM (SELECT customer_id FROM steps WHERE step IN ('create_account', 'notify')
-         GROUP BY customer_id, step HAVING COUNT(*) > 1) AS d",
-    )
-    .await;
-    assert_eq!(twice, 0, "no customer's account created or notified twice");
-    let notified_twice = one(
-        &ws,
-        "SELECT COUNT(*) FROM (SELECT customer_id FROM notifications WHERE kind = 'migrated'
-         GROUP BY customer_id HAVING COUNT(*) > 1) AS d",
-    )
-    .await;
-    assert_eq!(notified_twice, 0);
-    let workers = state_rows(
-        &ws,
-        "SELECT lease_owner, COUNT(*) FROM batches WHERE status = 'done' GROUP BY lease_owner ORDER BY 1",
-    )
-    .await;
-    let migrated = one(
-        &ws,
-        "SELECT COUNT(*) FROM customers WHERE status = 'migrated'",
-    )
-    .await;
-    eprintln!(
-        "two engines: {total} customers, {migrated} migrated in {secs:.2}s, duplicates {twice}; batches per worker:\n{workers}"
-    );
-    assert_eq!(
-        workers.lines().count(),
-        2,
-        "both engines took batches:\n{workers}"
-    );
-    let out = ws.cli(&["validate"]);
-    assert!(out.status.success(), "{}", common::stdout(&out));
 }
 
 /// The demo's legacy tables with the column types a MariaDB legacy system would have.
