@@ -48,17 +48,7 @@ pub(crate) fn lease_until(ctx: &Ctx) -> String {
 ///
 /// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
 pub(crate) async fn fence(ctx: &Ctx, tx: &mut crate::db::Tx, lease: &Lease) -> eyre::Result<()> {
-    let n = sqlx::query(
-        "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner = $4",
-    )
-    .bind(lease_until(ctx))
-    .bind(lease.batch.clone())
-    .bind(lease.token)
-    .bind(ctx.worker.clone())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
+    if renew(ctx, &mut **tx, lease).await? != 1 {
         eyre::bail!(
             "lease on batch {} lost (token {}): another worker owns it now",
             lease.batch,
@@ -154,6 +144,39 @@ pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate>
     }
 }
 
+/// Extends `lease` if this worker still holds it; returns the rows changed (0: lost).
+async fn renew<'e>(
+    ctx: &Ctx,
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    lease: &Lease,
+) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner = $4",
+    )
+    .bind(lease_until(ctx))
+    .bind(lease.batch.clone())
+    .bind(lease.token)
+    .bind(ctx.worker.clone())
+    .execute(db)
+    .await?
+    .rows_affected())
+}
+
+/// Renews `lease` every third of the lease period until it is aborted or the lease is lost
+/// (then the fence refuses the worker's next commit).
+async fn keep_lease(ctx: Ctx, lease: Lease) {
+    let period = Duration::from_millis(ctx.cfg.runner.lease_seconds * 1000 / 3)
+        .max(Duration::from_millis(200));
+    loop {
+        tokio::time::sleep(period).await;
+        match renew(&ctx, &ctx.state, &lease).await {
+            Ok(1) => {}
+            Ok(_) => return,
+            Err(e) => tracing::warn!(batch = %lease.batch, error = %e, "lease renewal failed"),
+        }
+    }
+}
+
 pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
     sqlx::query("UPDATE runner SET heartbeat_at = $1 WHERE id = 1")
         .bind(clock::now())
@@ -215,7 +238,11 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             customers: n,
         });
         tracing::info!(batch = %lease.batch, token = lease.token, customers = n, worker = %ctx.worker, "batch claimed");
+        // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
+        // process that stalls (or is stopped) stops beating with it.
+        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
         let out = pipeline::process_batch(ctx, &lease).await;
+        beat.abort();
         match out {
             Ok(pipeline::BatchOutcome::Done(t)) => {
                 summary.batches += 1;
