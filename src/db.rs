@@ -336,6 +336,51 @@ pub async fn wake_on_notify(url: String, nudge: std::sync::Arc<tokio::sync::Noti
     }
 }
 
+/// Tells whether the state database changed since the last ask, as cheaply as the engine
+/// allows: SQLite's `PRAGMA data_version` on one held connection (it moves when any other
+/// connection commits). PostgreSQL has no such counter, so there it always says yes (its
+/// consoles are woken by `NOTIFY` instead).
+pub struct ChangeWatch {
+    pool: Pool,
+    conn: Option<sqlx::pool::PoolConnection<Any>>,
+    version: Option<i64>,
+}
+
+impl ChangeWatch {
+    pub fn new(pool: Pool) -> Self {
+        ChangeWatch {
+            pool,
+            conn: None,
+            version: None,
+        }
+    }
+
+    /// Whether anything committed since the last call (true on the first call, on PostgreSQL,
+    /// and whenever the check itself fails).
+    pub async fn changed(&mut self) -> bool {
+        if Backend::of_pool(&self.pool) != Backend::Sqlite {
+            return true;
+        }
+        if self.conn.is_none() {
+            self.conn = self.pool.acquire().await.ok();
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return true;
+        };
+        match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+            .fetch_one(&mut **conn)
+            .await
+        {
+            Ok(v) => self.version.replace(v) != Some(v),
+            Err(_) => {
+                self.conn = None;
+                self.version = None;
+                true
+            }
+        }
+    }
+}
+
 /// One audit-log entry: who did what to which scope, in which role, why, and how it ended.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditEntry<'a> {

@@ -40,6 +40,9 @@ pub enum Msg {
     Said(String, Tone),
 }
 
+/// How often the poller reads a full snapshot even when the database reports no change.
+const FULL_POLL: Duration = Duration::from_secs(10);
+
 /// Polls the state database every `interval` (or at once when nudged or the view changes) and
 /// sends a snapshot only when it differs from the last one sent.
 pub async fn poller(
@@ -51,8 +54,24 @@ pub async fn poller(
 ) {
     let mut last: Option<Arc<Snapshot>> = None;
     let mut last_ok = Instant::now();
+    let mut last_view: Option<View> = None;
+    let mut last_full = Instant::now();
+    let mut changes = crate::db::ChangeWatch::new(state.clone());
     loop {
         let v = view.borrow_and_update().clone();
+        // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
+        // moves what depends on the clock alone (the per-minute window, the stale flag).
+        let same_view = last_view.as_ref() == Some(&v);
+        if same_view && last.is_some() && last_full.elapsed() < FULL_POLL && !changes.changed().await {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = nudge.notified() => {}
+                r = view.changed() => if r.is_err() { return },
+            }
+            continue;
+        }
+        last_view = Some(v.clone());
+        last_full = Instant::now();
         let sent = match status::snapshot(&state, &v).await {
             Ok(s) => {
                 last_ok = Instant::now();
