@@ -426,15 +426,30 @@ pub struct Builder {
     sql: String,
     args: sqlx::any::AnyArguments,
     n: usize,
+    /// Write `?` instead of `$N`: SQLite looks every named parameter up by a linear scan of
+    /// the statement's names, so thousands of `$N` in one multi-row INSERT cost O(n²) (it was
+    /// 83% of a 100,000-row copy under `perf`); anonymous ones cost nothing.
+    anonymous: bool,
 }
 
 impl Builder {
-    /// Starts a statement with `sql`.
+    /// Starts a statement with `sql`, numbering placeholders `$1, $2, …` (what PostgreSQL
+    /// needs; SQLite reads them too).
     pub fn new(sql: impl Into<String>) -> Self {
         Builder {
             sql: sql.into(),
             args: Default::default(),
             n: 0,
+            anonymous: false,
+        }
+    }
+
+    /// Starts a statement with `sql` for `backend`: anonymous `?` placeholders on SQLite,
+    /// `$N` on PostgreSQL. `sql` itself must then hold no placeholders.
+    pub fn on(backend: Backend, sql: impl Into<String>) -> Self {
+        Builder {
+            anonymous: backend == Backend::Sqlite,
+            ..Builder::new(sql)
         }
     }
 
@@ -452,8 +467,12 @@ impl Builder {
     {
         use sqlx::Arguments;
         self.n += 1;
-        self.sql.push('$');
-        self.sql.push_str(&self.n.to_string());
+        if self.anonymous {
+            self.sql.push('?');
+        } else {
+            self.sql.push('$');
+            self.sql.push_str(&self.n.to_string());
+        }
         // An encoding failure surfaces when the statement executes.
         let _ = self.args.add(value);
         self

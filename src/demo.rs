@@ -642,7 +642,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
     const ROWS: usize = 500;
     let mut tx = pool.begin().await?;
     for part in c.clients.chunks(ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(pool),
             "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist, preferred_lang, loyalty_tier) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -660,7 +661,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.devices.chunks(ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(pool),
             "INSERT INTO devices (device_id, client_id, device_type, make, model_name, serial_no, warranty_end) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -675,7 +677,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.repairs.chunks(ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(pool),
             "INSERT INTO repair_tickets (ticket_id, client_id, device_id, opened, closed, state, notes, cost_cents, technician) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -692,7 +695,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.payments.chunks(ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(pool),
             "INSERT INTO payments (payment_id, client_id, amount_cents, currency, paid_on, method, status, invoice_ref) ",
         );
         qb.push_values(part, |mut b, r| {
@@ -708,7 +712,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
         qb.build().execute(&mut *tx).await?;
     }
     for part in c.messages.chunks(ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(pool),
             "INSERT INTO messages (msg_id, client_id, sent_at, channel, dir, subject, body, csat) ",
         );
         qb.push_values(part, |mut b, r| {

@@ -226,7 +226,7 @@ pub async fn insert(
         return Ok(());
     }
     for chunk in table.chunks(INSERT_ROWS) {
-        let mut b = crate::db::Builder::new(head.clone());
+        let mut b = crate::db::Builder::on(crate::db::Backend::of_conn(conn), head.clone());
         b.push_values(chunk, |mut v, row| {
             for (val, (_, ty)) in row.iter().zip(&cols) {
                 push_val(&mut v, val, *ty);

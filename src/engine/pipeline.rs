@@ -294,7 +294,8 @@ async fn record_step(
 ) -> eyre::Result<()> {
     let now = clock::now();
     for chunk in members.chunks(CHUNK) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_conn(tx),
             "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ",
         );
         qb.push_values(chunk, |mut b, m| {
@@ -488,7 +489,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 }
                 // A resumed backup step replaces the snapshot it took before the crash.
                 for chunk in backups.chunks(UPSERT_ROWS) {
-                    let mut b = crate::db::Builder::new(
+                    let mut b = crate::db::Builder::on(
+                        crate::db::Backend::of_pool(&ctx.state),
                         "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
                          target_count, target_checksum, target_rows) ",
                     );
@@ -602,7 +604,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     .flat_map(|(m, c)| c.entities.iter().map(move |e| (m.id, e)))
                     .collect();
                 for chunk in rows.chunks(UPSERT_ROWS) {
-                    let mut b = crate::db::Builder::new(
+                    let mut b = crate::db::Builder::on(
+                        crate::db::Backend::of_pool(&ctx.state),
                         "INSERT INTO validations (customer_id, entity, checked_at, source_count, \
                          target_count, source_checksum, target_checksum, ok) ",
                     );

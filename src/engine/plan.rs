@@ -280,7 +280,8 @@ async fn write_chunk(
     let now = clock::now();
     let mut tx = write_tx(state).await?;
     for chunk in planned.chunks(UPSERT_ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(state),
             "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
              annual_revenue, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
         );
@@ -315,7 +316,8 @@ async fn write_chunk(
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in findings.chunks(UPSERT_ROWS) {
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(state),
             "INSERT INTO findings (customer_legacy_id, rule, severity, detail) ",
         );
         qb.push_values(chunk, |mut b, f| {
@@ -328,8 +330,10 @@ async fn write_chunk(
         qb.build().execute(&mut *tx).await?;
     }
     for chunk in rejected.chunks(UPSERT_ROWS) {
-        let mut qb =
-            crate::db::Builder::new("INSERT INTO rejected_rows (entity, legacy_id, rule, detail) ");
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(state),
+            "INSERT INTO rejected_rows (entity, legacy_id, rule, detail) ",
+        );
         qb.push_values(chunk, |mut b, r| {
             b.push_bind(r.entity)
                 .push_bind(r.legacy_id.clone())

@@ -184,7 +184,8 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<sqlx::Result<_>>()?;
-            let mut b = crate::db::Builder::new(
+            let mut b = crate::db::Builder::on(
+                crate::db::Backend::of_pool(&ctx.state),
                 "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",
             );
             b.push_values(&attempts, |mut v, (id, legacy, n)| {

@@ -181,7 +181,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             ));
         }
         let mut tx = write_tx(&ctx.state).await?;
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(&ctx.state),
             "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
         );
         qb.push_values(&rows, |mut b, r| {
@@ -194,7 +195,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         qb.build().execute(&mut *tx).await?;
         // The trend is judged against the row this replaces, in the same statement: no read of
         // the previous scores. A first score is `new`.
-        let mut qb = crate::db::Builder::new(
+        let mut qb = crate::db::Builder::on(
+            crate::db::Backend::of_pool(&ctx.state),
             "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
         );
         qb.push_values(&rows, |mut b, r| {

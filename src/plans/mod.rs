@@ -70,7 +70,8 @@ pub async fn create(
     .bind(clock::now())
     .fetch_one(&mut **tx)
     .await?;
-    let mut qb = crate::db::Builder::new(
+    let mut qb = crate::db::Builder::on(
+        crate::db::Backend::of_conn(tx),
         "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status) ",
     );
     qb.push_values(t.milestone.iter().enumerate(), |mut b, (k, m)| {

@@ -110,7 +110,7 @@ pub async fn import(
             buf.push(record.clone());
         }
         if buf.len() == ROWS || (!more && !buf.is_empty()) {
-            let mut qb = crate::db::Builder::new(insert.clone());
+            let mut qb = crate::db::Builder::on(crate::db::Backend::Sqlite, insert.clone());
             qb.push_values(buf.iter(), |mut b, r| {
                 for field in r.iter() {
                     match std::str::from_utf8(field) {

@@ -62,7 +62,11 @@ pub async fn poller(
         // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
         // moves what depends on the clock alone (the per-minute window, the stale flag).
         let same_view = last_view.as_ref() == Some(&v);
-        if same_view && last.is_some() && last_full.elapsed() < FULL_POLL && !changes.changed().await {
+        if same_view
+            && last.is_some()
+            && last_full.elapsed() < FULL_POLL
+            && !changes.changed().await
+        {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = nudge.notified() => {}
