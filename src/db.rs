@@ -248,6 +248,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "notify",
                 include_str!("../migrations/postgres/0009_notify.sql"),
             ),
+            m(
+                10,
+                "alerts_climb",
+                include_str!("../migrations/postgres/0010_alerts_climb.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(1, "init", include_str!("../migrations/state/0001_init.sql")),
@@ -285,6 +290,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 8,
                 "roles",
                 include_str!("../migrations/state/0008_roles.sql"),
+            ),
+            m(
+                10,
+                "alerts_climb",
+                include_str!("../migrations/state/0010_alerts_climb.sql"),
             ),
         ]),
     }
