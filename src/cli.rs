@@ -187,6 +187,29 @@ pub enum ReportFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
+    /// Each query of the console's poll on the workspace's state, and the whole snapshot:
+    /// p50, p95 and max over `--runs`.
+    Poll {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Rows per list, as the console asks (its default is `tui::app::LIST_LIMIT`).
+        #[arg(long, default_value_t = cutover_list_limit())]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A full frame of the console (`Terminal::draw` on a test backend) from the workspace's
+    /// real snapshot: p50, p95 and max over `--runs`.
+    Frame {
+        #[arg(long, default_value_t = 200)]
+        width: u16,
+        #[arg(long, default_value_t = 50)]
+        height: u16,
+        #[arg(long, default_value_t = 500)]
+        runs: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// The platform insert path (multi-row VALUES on SQLite, UNNEST arrays on PostgreSQL)
     /// against a server-side `INSERT … SELECT` of the same payment rows.
     Copy {
@@ -201,4 +224,8 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+const fn cutover_list_limit() -> i64 {
+    crate::tui::app::LIST_LIMIT
 }

@@ -458,6 +458,21 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 );
             }
         }
+        Command::Bench(BenchCmd::Poll { runs, limit, json }) => {
+            let ctx = open(&cli).await?;
+            let t = cutover::bench::poll(&ctx, *runs, *limit).await?;
+            print_timings(&t, *json)?;
+        }
+        Command::Bench(BenchCmd::Frame {
+            width,
+            height,
+            runs,
+            json,
+        }) => {
+            let ctx = open(&cli).await?;
+            let t = cutover::bench::frame(&ctx, *width, *height, *runs).await?;
+            print_timings(&[t], *json)?;
+        }
         Command::Health { json } => {
             refuse_readonly(&cli, "health")?;
             let ctx = open(&cli).await?;
@@ -532,4 +547,18 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_timings(t: &[cutover::bench::Timing], json: bool) -> eyre::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(t)?);
+    } else {
+        for x in t {
+            println!(
+                "{:<30} {:>5} runs  p50 {:>8.3} ms  p95 {:>8.3} ms  max {:>8.3} ms",
+                x.name, x.runs, x.p50_ms, x.p95_ms, x.max_ms
+            );
+        }
+    }
+    Ok(())
 }
