@@ -59,6 +59,11 @@ pub fn ddl(backend: Backend) -> Vec<String> {
                 e.name()
             ));
         }
+        if e == Entity::Repairs {
+            // Deleting a device checks that no repair still points at it; without this index
+            // that check scanned every repair for each device (a rollback's deletes: perf).
+            out.push("CREATE INDEX IF NOT EXISTS repairs_device ON repairs (device_id)".into());
+        }
     }
     out
 }
