@@ -148,18 +148,38 @@ async fn delete_where(
     Ok(q.execute(&mut *conn).await?.rows_affected())
 }
 
-/// Binds `v` for a column of type `ty`; a NULL is typed as the column is, which PostgreSQL
+/// One cell of a platform row as it is written: a platform id it points at, one of the row's
+/// canonical values, or its attributes. Borrowed, so the copy loop does not clone the rows.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Id(Option<i64>),
+    Val(&'a Val),
+    Attrs(&'a str),
+}
+
+/// The `k`-th cell of `row` written with the platform ids `ids` in front.
+fn cell<'a>(row: &'a Row, ids: &[Option<i64>], k: usize) -> Cell<'a> {
+    match k.checked_sub(ids.len()) {
+        None => Cell::Id(ids[k]),
+        Some(v) if v < row.values.len() => Cell::Val(&row.values[v]),
+        Some(_) => Cell::Attrs(&row.attributes),
+    }
+}
+
+/// Binds `c` for a column of type `ty`; a NULL is typed as the column is, which PostgreSQL
 /// requires.
-fn push_val(b: &mut crate::db::Values<'_>, v: &Val, ty: ColType) {
-    match v {
-        Val::Null => match ty {
+fn push_cell(b: &mut crate::db::Values<'_>, c: Cell<'_>, ty: ColType) {
+    match c {
+        Cell::Id(id) => b.push_bind(id),
+        Cell::Attrs(a) => b.push_bind(a.to_string()),
+        Cell::Val(Val::Null) => match ty {
             ColType::Int | ColType::Bool => b.push_bind(None::<i64>),
             ColType::Real => b.push_bind(None::<f64>),
             _ => b.push_bind(None::<String>),
         },
-        Val::Int(i) => b.push_bind(*i),
-        Val::Real(f) => b.push_bind(*f),
-        Val::Text(s) => b.push_bind(s.clone()),
+        Cell::Val(Val::Int(i)) => b.push_bind(*i),
+        Cell::Val(Val::Real(f)) => b.push_bind(*f),
+        Cell::Val(Val::Text(s)) => b.push_bind(s.clone()),
     };
 }
 
@@ -185,12 +205,14 @@ pub async fn insert(
     if entity == Entity::Repairs {
         cols.push(("device_id", ColType::Int));
     }
+    let n_ids = cols.len();
     cols.extend(entity.columns().iter().map(|c| (c.name, c.ty)));
     cols.push(("attributes", ColType::Text));
     let dev_idx = entity.column_index("device_legacy_id");
-    let mut table: Vec<Vec<Val>> = Vec::with_capacity(rows.len());
+    // Each row's platform ids (customer, then device), resolved once.
+    let mut ids: Vec<[Option<i64>; 2]> = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut out = Vec::with_capacity(cols.len());
+        let mut r = [None; 2];
         if entity != Entity::Customers {
             let cust = row.customer(entity);
             let Some(id) = customers.get(cust) else {
@@ -199,21 +221,25 @@ pub async fn insert(
                     entity.name()
                 );
             };
-            out.push(Val::Int(*id));
+            r[0] = Some(*id);
         }
         if let Some(i) = dev_idx {
-            let dev = row.values[i]
+            r[1] = row.values[i]
                 .as_str()
-                .and_then(|d| devices.get(&(row.customer(entity).to_string(), d.to_string())));
-            out.push(dev.map_or(Val::Null, |d| Val::Int(*d)));
+                .and_then(|d| devices.get(&(row.customer(entity).to_string(), d.to_string())))
+                .copied();
         }
-        out.extend(row.values.iter().cloned());
-        out.push(Val::Text(row.attributes.clone()));
-        table.push(out);
+        ids.push(r);
     }
+    let table: Vec<(&Row, &[Option<i64>])> = rows
+        .iter()
+        .zip(&ids)
+        .map(|(r, i)| (*r, &i[..n_ids]))
+        .collect();
     let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
     let head = format!("INSERT INTO {} ({}) ", entity.name(), names.join(", "));
-    if Backend::of_conn(conn) == Backend::Postgres {
+    let backend = Backend::of_conn(conn);
+    if backend == Backend::Postgres {
         for chunk in table.chunks(UNNEST_ROWS) {
             let mut b = crate::db::Builder::new(head.clone());
             b.push("SELECT * FROM UNNEST(");
@@ -222,7 +248,7 @@ pub async fn insert(
                     b.push(", ");
                 }
                 b.push("CAST(");
-                b.push_bind(pg_array(chunk.iter().map(|r| &r[k])));
+                b.push_bind(pg_array(chunk.iter().map(|(r, i)| cell(r, i, k))));
                 b.push(format!(" AS {}[])", sql_type(*ty)));
             }
             b.push(")");
@@ -231,10 +257,10 @@ pub async fn insert(
         return Ok(());
     }
     for chunk in table.chunks(INSERT_ROWS) {
-        let mut b = crate::db::Builder::on(crate::db::Backend::of_conn(conn), head.clone());
-        b.push_values(chunk, |mut v, row| {
-            for (val, (_, ty)) in row.iter().zip(&cols) {
-                push_val(&mut v, val, *ty);
+        let mut b = crate::db::Builder::on(backend, head.clone());
+        b.push_values(chunk, |mut v, (row, ids)| {
+            for (k, (_, ty)) in cols.iter().enumerate() {
+                push_cell(&mut v, cell(row, ids, k), *ty);
             }
         });
         b.build().execute(&mut *conn).await?;
@@ -246,31 +272,41 @@ pub async fn insert(
 /// bound is memory, not the parameter limit.
 const UNNEST_ROWS: usize = 5000;
 
-/// A PostgreSQL array literal of `vals` (`{1,NULL,"a \"b\""}`), cast to the column's array
+/// A PostgreSQL array literal of `cells` (`{1,NULL,"a \\"b\\""}`), cast to the column's array
 /// type in the statement. Every text element is quoted, so commas, braces, quotes, backslashes
 /// and the word NULL survive.
-pub fn pg_array<'a>(vals: impl Iterator<Item = &'a Val>) -> String {
+fn pg_array<'a>(cells: impl Iterator<Item = Cell<'a>>) -> String {
+    use std::fmt::Write;
     let mut s = String::from("{");
-    for (i, v) in vals.enumerate() {
+    for (i, c) in cells.enumerate() {
         if i > 0 {
             s.push(',');
         }
-        match v {
-            Val::Null => s.push_str("NULL"),
-            Val::Int(n) => s.push_str(&n.to_string()),
-            // Rust prints the shortest text that reads back as the same double.
-            Val::Real(f) => s.push_str(&f.to_string()),
-            Val::Text(t) => {
-                s.push('"');
-                for c in t.chars() {
-                    if c == '"' || c == '\\' {
-                        s.push('\\');
-                    }
-                    s.push(c);
-                }
-                s.push('"');
+        let text = match c {
+            Cell::Id(None) | Cell::Val(Val::Null) => {
+                s.push_str("NULL");
+                continue;
             }
+            Cell::Id(Some(n)) | Cell::Val(&Val::Int(n)) => {
+                let _ = write!(s, "{n}");
+                continue;
+            }
+            // Rust prints the shortest text that reads back as the same double.
+            Cell::Val(Val::Real(f)) => {
+                let _ = write!(s, "{f}");
+                continue;
+            }
+            Cell::Val(Val::Text(t)) => t.as_str(),
+            Cell::Attrs(a) => a,
+        };
+        s.push('"');
+        for ch in text.chars() {
+            if ch == '"' || ch == '\\' {
+                s.push('\\');
+            }
+            s.push(ch);
         }
+        s.push('"');
     }
     s.push('}');
     s
