@@ -59,7 +59,7 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
                 .fetch_one(&ctx.state)
                 .await?;
         let mut of_quarantined = 0;
-        let as_int = crate::source::conn::key_is_int(&ctx.source, q, e.customer_key()).await;
+        let as_int = ctx.source.key_is_int(q, e.customer_key()).await;
         for chunk in quarantined.chunks(crate::source::CHUNK) {
             let binds = crate::source::conn::id_binds(chunk, as_int);
             if binds.is_empty() {

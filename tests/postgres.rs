@@ -219,3 +219,36 @@ async fn a_change_on_postgresql_wakes_listening_consoles_at_once() {
     eprintln!("woken {:?} after the commit", t0.elapsed());
     wake.abort();
 }
+
+#[tokio::test]
+async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
+    if !on_postgres() {
+        return skip(
+            "each_source_learns_its_own_key_types",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    // Two legacy databases answer the same mapping query, one with integer ids, one with text.
+    let ints = common::pg_schema("ints");
+    let texts = common::pg_schema("texts");
+    for (url, ty) in [(&ints, "BIGINT"), (&texts, "TEXT")] {
+        let pool = cutover::db::open(url, "source", false, false)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE TABLE clients (client_id {ty})"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let q = "SELECT client_id AS legacy_id FROM clients";
+    let a = Source::open(&ints, true).await.unwrap();
+    let b = Source::open(&texts, true).await.unwrap();
+    assert!(a.key_is_int(q, "legacy_id").await);
+    assert!(
+        !b.key_is_int(q, "legacy_id").await,
+        "b answered from a's types"
+    );
+}

@@ -18,7 +18,7 @@ use crate::config::{Config, SegmentRule, Severity};
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};
 use crate::source::TransformError;
-use crate::source::conn::{Bind, Source, id_binds, key_is_int};
+use crate::source::conn::{Bind, Source, id_binds};
 use crate::source::{self, audit};
 
 /// Customers written to the state database per statement.
@@ -85,7 +85,7 @@ async fn metrics(
     for chunk in ids.chunks(source::CHUNK) {
         let mut binds = vec![Bind::Text(from.clone()), Bind::Text(to.clone())];
         if let Some(q) = cfg.mapping.get(Entity::Payments) {
-            let ids = id_binds(chunk, key_is_int(src, q, "customer_legacy_id").await);
+            let ids = id_binds(chunk, src.key_is_int(q, "customer_legacy_id").await);
             let list = src.placeholders(3, ids.len());
             let (amount, paid) = (src.cast_real("m.amount"), src.cast_text("m.paid_at"));
             let sql = format!(
@@ -106,7 +106,7 @@ async fn metrics(
             }
         }
         if let Some(q) = cfg.mapping.get(Entity::Repairs) {
-            let ids = id_binds(chunk, key_is_int(src, q, "customer_legacy_id").await);
+            let ids = id_binds(chunk, src.key_is_int(q, "customer_legacy_id").await);
             let list = src.placeholders(3, ids.len());
             let opened = src.cast_text("m.opened_at");
             let sql = format!(

@@ -44,9 +44,9 @@ pub fn enabled(h: &Health) -> bool {
 
 fn pool(ctx: &Ctx, db: Db) -> Source {
     match db {
-        Db::State => Source::Any(ctx.state.clone()),
+        Db::State => Source::any(ctx.state.clone()),
         Db::Source => ctx.source.clone(),
-        Db::Target => Source::Any(ctx.target.clone()),
+        Db::Target => Source::any(ctx.target.clone()),
     }
 }
 
@@ -107,8 +107,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
             None => vec![&[]],
         };
         let db = pool(ctx, comp.database);
-        let as_int =
-            only.is_some() && source::conn::key_is_int(&db, &comp.query, "legacy_id").await;
+        let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
         for chunk in chunks {
             let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
             let binds = source::conn::id_binds(&legacy, as_int);

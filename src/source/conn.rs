@@ -5,7 +5,7 @@
 //! read through its native driver and each value is turned into a [`Raw`] here, one function
 //! per engine, keeping what it can (dates as ISO text, decimals as numbers, bad UTF-8 as
 //! bytes the transform can name). The state and the platform, whose schema is ours, are read
-//! through [`Source::Any`] with the same code.
+//! through [`Source::any`] with the same code.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -20,9 +20,18 @@ use sqlx::{AssertSqlSafe, Column, Executor, Row, Statement, TypeInfo, ValueRef};
 use crate::db::{self, Backend};
 use crate::schema::Raw;
 
-/// A pool on a database read as raw values.
+/// A database read as raw values: its pool, and what it has learnt about its mapping's key
+/// columns (see [`Source::key_is_int`]), kept with the pool because another database may type
+/// the same query's columns differently.
 #[derive(Clone, Debug)]
-pub enum Source {
+pub struct Source {
+    pool: Driver,
+    int_keys: Arc<Mutex<HashMap<(String, String), bool>>>,
+}
+
+/// The native pool behind a [`Source`].
+#[derive(Clone, Debug)]
+enum Driver {
     Sqlite(SqlitePool),
     Postgres(PgPool),
     MySql(MySqlPool),
@@ -48,20 +57,20 @@ pub struct RawRows {
 /// Runs `$body` with `$p` bound to the native pool and `$raw` to its row reader.
 macro_rules! on_pool {
     ($src:expr, $p:ident, $raw:ident => $body:expr) => {
-        match $src {
-            Source::Sqlite($p) => {
+        match &$src.pool {
+            Driver::Sqlite($p) => {
                 let $raw = raw_sqlite;
                 $body
             }
-            Source::Postgres($p) => {
+            Driver::Postgres($p) => {
                 let $raw = raw_postgres;
                 $body
             }
-            Source::MySql($p) => {
+            Driver::MySql($p) => {
                 let $raw = raw_mysql;
                 $body
             }
-            Source::Any($p) => {
+            Driver::Any($p) => {
                 let $raw = raw_any;
                 $body
             }
@@ -108,13 +117,13 @@ impl Source {
         let backend = Backend::of_url(url, "source")?;
         let shown = db::redact(url);
         let err = |e: &dyn std::fmt::Display| eyre::eyre!("source database {shown}: {e}");
-        Ok(match backend {
+        let pool = match backend {
             Backend::Sqlite => {
                 let opts = SqliteConnectOptions::from_str(url)
                     .map_err(|e| err(&e))?
                     .read_only(readonly)
                     .busy_timeout(std::time::Duration::from_secs(30));
-                Source::Sqlite(
+                Driver::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(4)
                         .connect_with(opts)
@@ -129,7 +138,7 @@ impl Source {
                 } else {
                     opts
                 };
-                Source::Postgres(
+                Driver::Postgres(
                     PgPoolOptions::new()
                         .max_connections(4)
                         .connect_with(opts)
@@ -140,7 +149,7 @@ impl Source {
             Backend::MySql => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
                 let opts = MySqlConnectOptions::from_str(&url).map_err(|e| err(&e))?;
-                Source::MySql(
+                Driver::MySql(
                     MySqlPoolOptions::new()
                         .max_connections(4)
                         .after_connect(move |conn, _| {
@@ -156,16 +165,29 @@ impl Source {
                         .map_err(|e| err(&e))?,
                 )
             }
-        })
+        };
+        Ok(Source::new(pool))
+    }
+
+    fn new(pool: Driver) -> Source {
+        Source {
+            pool,
+            int_keys: Arc::default(),
+        }
+    }
+
+    /// The state or platform database `pool`, read raw (health components, test dumps).
+    pub fn any(pool: db::Pool) -> Source {
+        Source::new(Driver::Any(pool))
     }
 
     /// The engine behind this source.
     pub fn backend(&self) -> Backend {
-        match self {
-            Source::Sqlite(_) => Backend::Sqlite,
-            Source::Postgres(_) => Backend::Postgres,
-            Source::MySql(_) => Backend::MySql,
-            Source::Any(p) => Backend::of_pool(p),
+        match &self.pool {
+            Driver::Sqlite(_) => Backend::Sqlite,
+            Driver::Postgres(_) => Backend::Postgres,
+            Driver::MySql(_) => Backend::MySql,
+            Driver::Any(p) => Backend::of_pool(p),
         }
     }
 
@@ -309,6 +331,30 @@ impl Source {
         })
     }
 
+    /// Whether the column `column` of `query` (a mapping) is an integer on this database, so
+    /// that ids compared with it are bound as integers. Learnt once per (query, column) by
+    /// preparing a probe; SQLite compares by affinity and is always bound as text.
+    pub async fn key_is_int(&self, query: &str, column: &str) -> bool {
+        if self.backend() == Backend::Sqlite {
+            return false;
+        }
+        let key = (query.to_string(), column.to_string());
+        if let Some(v) = self.int_keys.lock().ok().and_then(|c| c.get(&key).copied()) {
+            return v;
+        }
+        let probe = format!("SELECT m.{column} FROM ({query}) AS m WHERE 1 = 0");
+        let is_int = self
+            .columns(&probe)
+            .await
+            .ok()
+            .and_then(|c| c.first().map(|(_, t)| is_int_type(t)))
+            .unwrap_or(false);
+        if let Ok(mut c) = self.int_keys.lock() {
+            c.insert(key, is_int);
+        }
+        is_int
+    }
+
     /// Runs one statement without binds; returns the rows it changed.
     ///
     /// Errors: the statement failing.
@@ -335,35 +381,6 @@ impl Source {
             tx.commit().await.map_err(|e| (String::new(), e))
         })
     }
-}
-
-/// Whether the column `column` of `query` (a mapping) is an integer on the source, so that ids
-/// compared with it are bound as integers. Cached per (query, column); SQLite compares by
-/// affinity and is always bound as text.
-pub async fn key_is_int(src: &Source, query: &str, column: &str) -> bool {
-    static CACHE: Mutex<Option<HashMap<(String, String), bool>>> = Mutex::new(None);
-    if matches!(src.backend(), Backend::Sqlite) {
-        return false;
-    }
-    let key = (query.to_string(), column.to_string());
-    if let Some(v) = CACHE
-        .lock()
-        .ok()
-        .and_then(|c| c.as_ref()?.get(&key).copied())
-    {
-        return v;
-    }
-    let probe = format!("SELECT m.{column} FROM ({query}) AS m WHERE 1 = 0");
-    let is_int = src
-        .columns(&probe)
-        .await
-        .ok()
-        .and_then(|c| c.first().map(|(_, t)| is_int_type(t)))
-        .unwrap_or(false);
-    if let Ok(mut c) = CACHE.lock() {
-        c.get_or_insert_with(HashMap::new).insert(key, is_int);
-    }
-    is_int
 }
 
 /// `ids` as binds for a column that is an integer (`as_int`) or text. An id that is not an

@@ -112,7 +112,7 @@ pub async fn rows_for(
     let Some(query) = mappings.get(entity) else {
         return Ok(out);
     };
-    let as_int = conn::key_is_int(src, query, entity.customer_key()).await;
+    let as_int = src.key_is_int(query, entity.customer_key()).await;
     for chunk in ids.chunks(CHUNK) {
         let binds = conn::id_binds(chunk, as_int);
         if binds.is_empty() {
@@ -240,7 +240,7 @@ pub async fn run_hook(
     ids: &[String],
 ) -> eyre::Result<()> {
     let as_int = match mappings.get(Entity::Customers) {
-        Some(q) => conn::key_is_int(src, q, "legacy_id").await,
+        Some(q) => src.key_is_int(q, "legacy_id").await,
         None => false,
     };
     src.execute_each(sql, &conn::id_binds(ids, as_int))

@@ -176,7 +176,7 @@ pub async fn platform_dump(ws: &Ws) -> String {
     let pool = cutover::db::open(&cfg.target.url, "target", false, true)
         .await
         .unwrap();
-    let src = cutover::source::Source::Any(pool.clone());
+    let src = cutover::source::Source::any(pool.clone());
     let mut out = String::new();
     for sql in [
         "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id",
@@ -202,7 +202,7 @@ pub async fn state_rows(ws: &Ws, sql: &str) -> String {
     let pool = cutover::db::open(&cfg.state.url, "state", false, true)
         .await
         .unwrap();
-    let rows = cutover::source::Source::Any(pool.clone())
+    let rows = cutover::source::Source::any(pool.clone())
         .fetch(sql, &[])
         .await
         .unwrap();
