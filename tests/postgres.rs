@@ -139,8 +139,8 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
         return skip("the_unnest_copy", "CUTOVER_TEST_BACKEND=postgres");
     }
     use cutover::schema::{Entity, Row, Val};
-    let url = common::pg_schema("unnest");
-    let pool = cutover::db::open(&url, "target", false, false)
+    let schema = common::pg_schema("unnest");
+    let pool = cutover::db::open(&schema.url, "target", false, false)
         .await
         .unwrap();
     cutover::target::ensure_schema(&pool).await.unwrap();
@@ -231,8 +231,8 @@ async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
     // Two legacy databases answer the same mapping query, one with integer ids, one with text.
     let ints = common::pg_schema("ints");
     let texts = common::pg_schema("texts");
-    for (url, ty) in [(&ints, "BIGINT"), (&texts, "TEXT")] {
-        let pool = cutover::db::open(url, "source", false, false)
+    for (schema, ty) in [(&ints, "BIGINT"), (&texts, "TEXT")] {
+        let pool = cutover::db::open(&schema.url, "source", false, false)
             .await
             .unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -244,8 +244,8 @@ async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
         pool.close().await;
     }
     let q = "SELECT client_id AS legacy_id FROM clients";
-    let a = Source::open(&ints, true).await.unwrap();
-    let b = Source::open(&texts, true).await.unwrap();
+    let a = Source::open(&ints.url, true).await.unwrap();
+    let b = Source::open(&texts.url, true).await.unwrap();
     assert!(a.key_is_int(q, "legacy_id").await);
     assert!(
         !b.key_is_int(q, "legacy_id").await,

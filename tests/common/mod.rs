@@ -20,20 +20,7 @@ pub fn as_of() -> NaiveDate {
 /// or, when the suite runs on PostgreSQL ([`on_postgres`]), two fresh schemas dropped with it.
 pub struct Ws {
     pub dir: tempfile::TempDir,
-    schemas: Vec<String>,
-}
-
-impl Drop for Ws {
-    fn drop(&mut self) {
-        if let (Some(url), false) = (postgres_url(), self.schemas.is_empty()) {
-            let sql: String = self
-                .schemas
-                .iter()
-                .map(|s| format!("DROP SCHEMA IF EXISTS {s} CASCADE;"))
-                .collect();
-            let _ = Command::new("psql").arg(url).arg("-qc").arg(sql).output();
-        }
-    }
+    _schemas: Vec<PgSchema>,
 }
 
 /// The PostgreSQL server tests may use (`CUTOVER_TEST_POSTGRES_URL`), if any.
@@ -61,8 +48,24 @@ pub fn skip(test: &str, what: &str) {
     eprintln!("SKIPPED {test}: {what} is not set");
 }
 
-/// A fresh schema on the test PostgreSQL server and a URL whose connections use it.
-pub fn pg_schema(tag: &str) -> String {
+/// A fresh schema on the test PostgreSQL server, dropped with this value.
+pub struct PgSchema {
+    /// A URL whose connections use the schema.
+    pub url: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if let Some(url) = postgres_url() {
+            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            let _ = Command::new("psql").arg(url).arg("-qc").arg(sql).output();
+        }
+    }
+}
+
+/// Creates a [`PgSchema`] whose name contains `tag`.
+pub fn pg_schema(tag: &str) -> PgSchema {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
     let url = postgres_url().expect("CUTOVER_TEST_POSTGRES_URL is set");
@@ -85,7 +88,10 @@ pub fn pg_schema(tag: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-c%20search_path%3D{name}")
+    PgSchema {
+        url: format!("{url}{sep}options=-c%20search_path%3D{name}"),
+        name,
+    }
 }
 
 impl Ws {
@@ -96,18 +102,14 @@ impl Ws {
 
     pub async fn demo_with(n: usize, seed: u64, step_delay_ms: u64) -> Ws {
         let dir = tempfile::tempdir().unwrap();
-        let (state_url, target_url) = if on_postgres() {
-            (Some(pg_schema("state")), Some(pg_schema("target")))
+        let schemas: Vec<PgSchema> = if on_postgres() {
+            vec![pg_schema("state"), pg_schema("target")]
         } else {
-            (None, None)
+            Vec::new()
         };
-        let schemas = [&state_url, &target_url]
-            .iter()
-            .filter_map(|u| u.as_ref()?.rsplit("%3D").next().map(str::to_string))
-            .collect();
         let opts = DemoOpts {
-            state_url,
-            target_url,
+            state_url: schemas.first().map(|s| s.url.clone()),
+            target_url: schemas.get(1).map(|s| s.url.clone()),
             dir: dir.path().to_path_buf(),
             customers: n,
             seed,
@@ -116,7 +118,10 @@ impl Ws {
             step_delay_ms,
         };
         demo::create(&opts, |_| {}).await.unwrap();
-        let ws = Ws { dir, schemas };
+        let ws = Ws {
+            dir,
+            _schemas: schemas,
+        };
         ws.edit_config(|t| t.replace("batch_size = 25", "batch_size = 25\nlease_seconds = 2"));
         ws
     }
