@@ -19,6 +19,10 @@
 
 use serde::Deserialize;
 
+/// The actor of what the console and the runner do on their own (timed escalation, alert
+/// evaluation): not an operator, so it needs no role; its audit rows say `system`.
+pub const SYSTEM: &str = "cutover";
+
 /// An operator's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -78,39 +78,7 @@ fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String,
     (sql, binds)
 }
 
-/// The audit row of an alert change, in the change's transaction. `actor` is the operator, or
-/// `cutover` for the timed escalation (role `system`).
-async fn audit(
-    ctx: &Ctx,
-    tx: &mut crate::db::Tx,
-    actor: &str,
-    action: &str,
-    alert: i64,
-    reason: &str,
-    detail: &str,
-) -> eyre::Result<()> {
-    let role = if actor == SYSTEM {
-        "system"
-    } else {
-        ctx.cfg.roles.role_of(actor).as_str()
-    };
-    let scope = format!("alert {alert}");
-    let entry = crate::db::AuditEntry {
-        actor,
-        role,
-        action,
-        scope: &scope,
-        reason,
-        result: "ok",
-        detail,
-    };
-    crate::db::audit(tx, entry).await?;
-    Ok(())
-}
-
-/// The actor of what the console and the runner do on their own (timed escalation,
-/// evaluation): not an operator, so it needs no role.
-pub const SYSTEM: &str = "cutover";
+pub use crate::roles::SYSTEM;
 
 /// Audit rows for many alerts at once (a rule can open 10^6 of them), written from the alerts
 /// table in chunks; `detail` is an SQL expression over the alert's columns.
@@ -128,11 +96,12 @@ async fn audit_many(
             .join(", ");
         let sql = format!(
             "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail)
-             SELECT $1, 'cutover', 'system', $2, 'alert ' || id, '', 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
+             SELECT $1, $3, 'system', $2, 'alert ' || id, '', 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(clock::now())
             .bind(action.to_string())
+            .bind(SYSTEM)
             .execute(&mut **tx)
             .await?;
     }
@@ -283,7 +252,7 @@ pub async fn evaluate(
         .await?;
         if notifies(ctx) {
             for id in &opened {
-                notify_alert(ctx, &mut tx, *id, "alert.opened", "cutover", "").await?;
+                notify_alert(ctx, &mut tx, *id, "alert.opened", SYSTEM, "").await?;
             }
         }
         out.opened += opened.len();
@@ -317,7 +286,7 @@ pub async fn evaluate(
                     &mut tx,
                     *id,
                     "alert.resolved",
-                    "cutover",
+                    SYSTEM,
                     "condition cleared",
                 )
                 .await?;
@@ -360,8 +329,16 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
                 "{} → {} ({}) after {} min unacknowledged",
                 level.name, to.name, to.title, level.timeout_minutes
             );
-            audit(ctx, &mut tx, SYSTEM, "alert escalated", id, "", &detail).await?;
-            notify_alert(ctx, &mut tx, id, "alert.escalated", "cutover", &detail).await?;
+            ctx.audit_as(
+                &mut tx,
+                SYSTEM,
+                "alert escalated",
+                &format!("alert {id}"),
+                "",
+                &detail,
+            )
+            .await?;
+            notify_alert(ctx, &mut tx, id, "alert.escalated", SYSTEM, &detail).await?;
             climbed.push(id);
         }
     }
@@ -482,7 +459,15 @@ pub async fn act(
         Act::Escalate(n) | Act::Resolve(n) | Act::Snooze(_, n) => n.as_str(),
         Act::Acknowledge | Act::TakeOwnership => "",
     };
-    audit(ctx, &mut tx, actor, action, id, reason, &detail).await?;
+    ctx.audit_as(
+        &mut tx,
+        actor,
+        action,
+        &format!("alert {id}"),
+        reason,
+        &detail,
+    )
+    .await?;
     let event = match act {
         Act::Acknowledge => Some("alert.acknowledged"),
         Act::Escalate(_) => Some("alert.escalated"),

@@ -120,19 +120,37 @@ impl Ctx {
         reason: &str,
         detail: &str,
     ) -> eyre::Result<()> {
-        db::audit(
-            tx,
-            db::AuditEntry {
-                actor: &self.actor,
-                role: self.role.as_str(),
-                action,
-                scope,
-                reason,
-                result: "ok",
-                detail,
-            },
-        )
-        .await?;
+        self.audit_as(tx, &self.actor, action, scope, reason, detail)
+            .await
+    }
+
+    /// Appends `actor`'s audit row for `action` on `scope` to `tx`, the action's own
+    /// transaction, with the role `[roles]` gives them (`system` for [`crate::roles::SYSTEM`]).
+    /// For actions done on an operator's behalf by name (alerts, plans).
+    pub async fn audit_as(
+        &self,
+        tx: &mut db::Conn,
+        actor: &str,
+        action: &str,
+        scope: &str,
+        reason: &str,
+        detail: &str,
+    ) -> eyre::Result<()> {
+        let role = if actor == crate::roles::SYSTEM {
+            "system"
+        } else {
+            self.cfg.roles.role_of(actor).as_str()
+        };
+        let entry = db::AuditEntry {
+            actor,
+            role,
+            action,
+            scope,
+            reason,
+            result: "ok",
+            detail,
+        };
+        db::audit(tx, entry).await?;
         Ok(())
     }
 }

@@ -114,40 +114,18 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     .await?;
     if created {
         let scope = format!("customer {legacy_id}");
-        audit(
-            ctx,
+        ctx.audit_as(
             &mut tx,
             actor,
             "recovery plan opened",
             &scope,
+            "",
             &format!("plan {id}"),
         )
         .await?;
     }
     tx.commit().await?;
     Ok((id, created))
-}
-
-/// The audit row of a plan change by `actor`, in the change's transaction.
-async fn audit(
-    ctx: &Ctx,
-    tx: &mut crate::db::Conn,
-    actor: &str,
-    action: &str,
-    scope: &str,
-    detail: &str,
-) -> eyre::Result<()> {
-    let entry = crate::db::AuditEntry {
-        actor,
-        role: ctx.cfg.roles.role_of(actor).as_str(),
-        action,
-        scope,
-        reason: "",
-        result: "ok",
-        detail,
-    };
-    crate::db::audit(tx, entry).await?;
-    Ok(())
 }
 
 /// Milestone statuses an operator may set.
@@ -211,12 +189,12 @@ pub async fn update_milestone(
     .bind(plan)
     .execute(&mut *tx)
     .await?;
-    audit(
-        ctx,
+    ctx.audit_as(
         &mut tx,
         actor,
         "milestone updated",
         &format!("plan {plan}"),
+        "",
         &detail,
     )
     .await?;
