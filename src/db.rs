@@ -32,7 +32,7 @@ pub type Tx = Transaction<'static, Any>;
 pub type Role = &'static str;
 
 /// How long a connection waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The database engines a URL can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,21 +167,23 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         ),
     };
     let opts = AnyConnectOptions::from_str(&url).map_err(|e| err(&e))?;
-    let setup: &'static str = match (backend, readonly) {
-        (Backend::Sqlite, false) => {
-            "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; \
+    let wait = BUSY_TIMEOUT.as_millis();
+    let setup: std::sync::Arc<str> = match (backend, readonly) {
+        (Backend::Sqlite, false) => format!(
+            "PRAGMA busy_timeout = {wait}; PRAGMA foreign_keys = ON; \
              PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
-        }
-        (Backend::Sqlite, true) => "PRAGMA busy_timeout = 30000",
-        (_, false) => "SET lock_timeout = '30s'",
-        (_, true) => "SET lock_timeout = '30s'; SET default_transaction_read_only = on",
-    };
-    debug_assert_eq!(BUSY_TIMEOUT.as_millis(), 30_000);
+        ),
+        (Backend::Sqlite, true) => format!("PRAGMA busy_timeout = {wait}"),
+        (_, false) => format!("SET lock_timeout = {wait}"),
+        (_, true) => format!("SET lock_timeout = {wait}; SET default_transaction_read_only = on"),
+    }
+    .into();
     AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
         .after_connect(move |conn, _| {
+            let setup = setup.to_string();
             Box::pin(async move {
-                conn.execute(setup).await?;
+                conn.execute(sqlx::raw_sql(AssertSqlSafe(setup))).await?;
                 Ok(())
             })
         })

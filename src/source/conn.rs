@@ -122,7 +122,7 @@ impl Source {
                 let opts = SqliteConnectOptions::from_str(url)
                     .map_err(|e| err(&e))?
                     .read_only(readonly)
-                    .busy_timeout(std::time::Duration::from_secs(30));
+                    .busy_timeout(db::BUSY_TIMEOUT);
                 Driver::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(4)

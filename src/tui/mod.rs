@@ -61,12 +61,11 @@ pub async fn poller(
         let v = view.borrow_and_update().clone();
         // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
         // moves what depends on the clock alone (the per-minute window, the stale flag).
+        // Asked every tick, so that the version a full poll saw is the one compared next time
+        // (asking only when deciding to skip made every forced poll cause a second one).
+        let changed = changes.changed().await;
         let same_view = last_view.as_ref() == Some(&v);
-        if same_view
-            && last.is_some()
-            && last_full.elapsed() < FULL_POLL
-            && !changes.changed().await
-        {
+        if same_view && last.is_some() && last_full.elapsed() < FULL_POLL && !changed {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = nudge.notified() => {}
