@@ -261,7 +261,7 @@ pub struct RunningBatch {
 }
 
 /// A customer in flight or recently settled (the Migration pane's list).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RecentRow {
     pub legacy_id: String,
     pub name: String,
@@ -272,7 +272,7 @@ pub struct RecentRow {
 }
 
 /// A success plan with its milestone progress.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PlanRow {
     pub id: i64,
     pub customer: String,
@@ -287,7 +287,7 @@ pub struct PlanRow {
 }
 
 /// One audit-log row: who did what to which scope, in which role, why, and how it ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,
@@ -309,7 +309,7 @@ pub async fn audit_log(
     filter: &str,
     limit: i64,
 ) -> eyre::Result<Vec<AuditRow>> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, at, actor, role, action, scope, reason, outcome, detail FROM audit_log
          WHERE ($1 = '%%' OR lower(actor) LIKE $1 OR lower(role) LIKE $1 OR lower(action) LIKE $1
                 OR lower(scope) LIKE $1 OR lower(reason) LIKE $1 OR lower(COALESCE(detail, '')) LIKE $1)
@@ -318,22 +318,7 @@ pub async fn audit_log(
     .bind(like(filter))
     .bind(limit)
     .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AuditRow {
-            id: r.try_get(0)?,
-            at: r.try_get(1)?,
-            actor: r.try_get(2)?,
-            role: r.try_get(3)?,
-            action: r.try_get(4)?,
-            scope: r.try_get(5)?,
-            reason: r.try_get(6)?,
-            outcome: r.try_get(7)?,
-            detail: r.try_get(8)?,
-        })
-    })
-    .collect::<sqlx::Result<_>>()?)
+    .await?)
 }
 
 /// What the console asks the poller for beyond the fixed panes.
@@ -444,23 +429,11 @@ pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snap
         steps.sort_by_key(|(s, _)| super::pipeline::STEPS.iter().position(|x| x == s).map_or(0, |i| i + 1));
         running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
-    let recent = sqlx::query(sqlx::AssertSqlSafe(RECENT_SQL.as_str()))
+    let recent = sqlx::query_as(sqlx::AssertSqlSafe(RECENT_SQL.as_str()))
         .bind(like(&view.recent_filter))
         .bind(view.limit)
         .fetch_all(state)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RecentRow {
-                legacy_id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                batch_id: r.try_get(2)?,
-                status: r.try_get(3)?,
-                step: r.try_get(4)?,
-                updated_at: r.try_get(5)?,
-            })
-        })
-        .collect::<sqlx::Result<_>>()?;
+        .await?;
     let alerts =
         crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
@@ -605,13 +578,13 @@ pub async fn plans(
     as_of: &str,
     limit: i64,
 ) -> eyre::Result<Vec<PlanRow>> {
-    let rows = sqlx::query(
-        "SELECT p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner,
-           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id),
-           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed'),
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.customer_legacy_id AS customer, p.title, p.kind, p.status, p.owner,
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id) AS milestones,
+           (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status = 'completed') AS completed,
            (SELECT COUNT(*) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')
-              AND (m.status = 'overdue' OR m.due_on < $1)),
-           (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled'))
+              AND (m.status = 'overdue' OR m.due_on < $1)) AS overdue,
+           (SELECT MIN(m.due_on) FROM milestones m WHERE m.plan_id = p.id AND m.status NOT IN ('completed', 'cancelled')) AS next_due
          FROM success_plans p
          WHERE ($2 = '%%' OR lower(p.title) LIKE $2 OR lower(p.customer_legacy_id) LIKE $2 OR lower(p.owner) LIKE $2)
          ORDER BY p.id LIMIT $3",
@@ -620,22 +593,5 @@ pub async fn plans(
     .bind(like(filter))
     .bind(limit)
     .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(PlanRow {
-            id: r.try_get(0)?,
-            customer: r.try_get(1)?,
-            title: r.try_get(2)?,
-            kind: r.try_get(3)?,
-            status: r.try_get(4)?,
-            owner: r.try_get(5)?,
-            milestones: r.try_get(6)?,
-            completed: r.try_get(7)?,
-            overdue: r.try_get(8)?,
-            next_due: r.try_get(9)?,
-        })
-    })
-    .collect::<sqlx::Result<_>>()?;
-    Ok(rows)
+    .await?)
 }
