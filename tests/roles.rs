@@ -22,7 +22,6 @@ csm = ["cai"]
 fn as_user(ctx: &Ctx, user: &str) -> Ctx {
     let mut c = ctx.clone();
     c.actor = user.to_string();
-    c.role = c.cfg.roles.role_of(user);
     c
 }
 

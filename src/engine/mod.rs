@@ -25,8 +25,6 @@ pub struct Ctx {
     pub target: crate::db::Pool,
     /// The operator (OS user) recorded in the audit log and runner changes.
     pub actor: String,
-    /// The operator's role, from `[roles]`; the engine checks it before every write action.
-    pub role: Role,
     /// This process's worker id, `host:pid`, recorded on leases.
     pub worker: String,
     /// Where small progress notices go (the console listens; the CLI prints them).
@@ -85,7 +83,6 @@ impl Ctx {
         }
         let actor = operator();
         Ok(Self {
-            role: cfg.roles.role_of(&actor),
             cfg: Arc::new(cfg),
             state,
             source,
@@ -100,6 +97,11 @@ impl Ctx {
         if let Some(tx) = &self.notices {
             let _ = tx.send(n);
         }
+    }
+
+    /// The operator's role, from `[roles]`; the engine checks it before every write action.
+    pub fn role(&self) -> Role {
+        self.cfg.roles.role_of(&self.actor)
     }
 
     /// Checks that this process's operator may do `action`; call it before the action's

@@ -246,7 +246,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
     }
     let entry = crate::db::AuditEntry {
         actor: &ctx.actor,
-        role: ctx.role.as_str(),
+        role: ctx.role().as_str(),
         action: "rollback",
         scope: &scope.label(),
         reason,

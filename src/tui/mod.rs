@@ -128,7 +128,7 @@ async fn event_loop(
         ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
     );
     app.ladder = ctx.cfg.escalation.level.clone();
-    app.role = Some(ctx.role.as_str().to_string());
+    app.role = Some(ctx.role().as_str().to_string());
     // A worker beats at every step; two lease periods of silence mean none is alive.
     app.view.stale_after_secs = ctx.cfg.runner.lease_seconds as i64 * 2;
     let (view_tx, view_rx) = watch::channel(app.view.clone());
