@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod engine;
+pub mod fault;
 pub mod health;
 pub mod notify;
 pub mod paths;

@@ -260,7 +260,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             // Deliver notifications while this run lasts; what is left waits in the outbox.
             // Unacknowledged alerts climb on time here too, not only where a console is open.
             // Both start before the notice printer, so they hold no sender that keeps it waiting.
-            let outbox = tokio::spawn(cutover::notify::worker(ctx.clone()));
+            let (stop_outbox, stop) = tokio::sync::watch::channel(false);
+            let outbox = tokio::spawn(cutover::notify::worker(ctx.clone(), stop));
             let ladder = tokio::spawn(cutover::alerts::watch(ctx.clone()));
             let printer = print_notices(&mut ctx);
             let opts = run::RunOpts {
@@ -269,8 +270,10 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 dry_run: a.dry_run,
             };
             let s = run::run(&ctx, &opts).await;
-            outbox.abort();
             ladder.abort();
+            let _ = stop_outbox.send(true);
+            let _ = outbox.await;
+            cutover::notify::drain(&ctx).await;
             // The printer ends when the last sender (this context's) is gone.
             drop(ctx);
             let _ = printer.await;

@@ -253,6 +253,7 @@ pub async fn insert(
             }
             b.push(")");
             b.build().execute(&mut *conn).await?;
+            crate::fault::point("copy.chunk");
         }
         return Ok(());
     }
@@ -264,6 +265,7 @@ pub async fn insert(
             }
         });
         b.build().execute(&mut *conn).await?;
+        crate::fault::point("copy.chunk");
     }
     Ok(())
 }

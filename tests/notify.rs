@@ -411,3 +411,68 @@ async fn migrated_customers_are_told_once_each() {
     unique.dedup();
     assert_eq!(unique.len(), moved.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_send_once_and_a_sender_killed_mid_request_is_not_sent_again() {
+    let (url, got) = receiver(&[]).await;
+    let ws = ws_with(&format!("kind = \"slack\"\nurl = \"{url}\""), "").await;
+    let ctx = ws.ctx().await;
+    let (id, _) = first_alert(&ctx).await;
+    alerts::act(&ctx, id, &Act::Acknowledge, "amara", Utc::now())
+        .await
+        .unwrap();
+    // Two consoles deliver at the same moment: each message is claimed by one of them.
+    let (now, one, two) = (Utc::now(), http(), http());
+    let (a, b) = tokio::join!(
+        notify::deliver_due(&ctx, &one, now),
+        notify::deliver_due(&ctx, &two, now)
+    );
+    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
+    assert_eq!(got.lock().unwrap().got.len(), 1, "sent once");
+
+    // A sender that claimed a message and died (as `tests/faults.rs` does with SIGKILL) leaves
+    // it `sending`; once its deadline passes it is dead-lettered, never sent again.
+    alerts::act(
+        &ctx,
+        id,
+        &Act::Escalate("again".into()),
+        "amara",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    // As a claim 30 s ago would have left it: the deadline is the claim plus 30 s.
+    sqlx::query(
+        "UPDATE notifications SET status = 'sending', attempts = 1, next_attempt_at = $1 WHERE status = 'pending'",
+    )
+    .bind(cutover::clock::fmt(Utc::now() + Duration::seconds(30)))
+    .execute(&ctx.state)
+    .await
+    .unwrap();
+    let early = notify::deliver_due(&ctx, &http(), Utc::now())
+        .await
+        .unwrap();
+    assert!(early.is_empty(), "{early:?}");
+    let sending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE status = 'sending'")
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(sending, 1, "still within its sender's deadline");
+    let late = Utc::now() + Duration::seconds(60);
+    assert!(
+        notify::deliver_due(&ctx, &http(), late)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (status, error): (String, String) = sqlx::query_as(
+        "SELECT status, last_error FROM notifications WHERE attempts = 1 AND delivered_at IS NULL",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(status, "dead");
+    assert_eq!(error, notify::OUTCOME_UNKNOWN);
+    assert_eq!(got.lock().unwrap().got.len(), 1, "not sent again");
+}

@@ -390,6 +390,7 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
     let mut tx = write_tx(&ctx.target).await?;
     write_target(&mut tx, &with_backup, &refs, true).await?;
     tx.commit().await?;
+    crate::fault::point("commit.target");
     let mut conn = ctx.target.acquire().await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
@@ -447,6 +448,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     let delay = Duration::from_millis(ctx.cfg.runner.step_delay_ms);
     let mut source: Option<SourceRows> = None;
     for (k, step) in STEPS.iter().enumerate() {
+        crate::fault::point("step");
         if let Gate::Stop(why) = gate(ctx, Some(lease)).await? {
             return Ok(BatchOutcome::Stopped(why));
         }
@@ -534,6 +536,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 )
                 .await?;
                 set_outcome(&mut tx, &q, "quarantined", &quarantined).await?;
+                crate::fault::point("commit.state");
                 tx.commit().await?;
                 source = Some(src);
             }
@@ -572,6 +575,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     write_target(&mut tx, &go, &rows, false).await?;
                 }
                 tx.commit().await?;
+                crate::fault::point("commit.target");
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
                 let ok: Vec<&Member> = todo
@@ -591,6 +595,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     }
                 }
                 record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
+                crate::fault::point("commit.state");
                 tx.commit().await?;
                 source = Some(src);
             }
@@ -638,6 +643,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     .filter(|m| !failed.contains_key(&m.id))
                     .collect();
                 record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
+                crate::fault::point("commit.state");
                 tx.commit().await?;
             }
             _ => {
@@ -675,6 +681,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     q.execute(&mut *tx).await?;
                 }
                 record_step(&mut tx, &todo, &lease.batch, step, &started, "ok", None).await?;
+                crate::fault::point("commit.state");
                 tx.commit().await?;
                 tally.migrated += todo.len();
             }
@@ -704,6 +711,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     .bind(lease.batch.clone())
     .execute(&mut *tx)
     .await?;
+    crate::fault::point("commit.state");
     tx.commit().await?;
     let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
     if crate::health::enabled(&ctx.cfg.health) {
@@ -754,6 +762,7 @@ async fn fail(
     )
     .await?;
     set_outcome(&mut tx, &who, "failed", &reasons).await?;
+    crate::fault::point("commit.state");
     tx.commit().await?;
     Ok(())
 }

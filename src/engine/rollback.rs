@@ -132,6 +132,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         .build()
         .execute(&mut *tx)
         .await?;
+        crate::fault::point("commit.state");
         tx.commit().await?;
         let bad = pipeline::restore(ctx, chunk).await?;
         type Members<'a> = Vec<&'a (i64, String)>;
@@ -225,6 +226,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
             .execute(&mut *tx)
             .await?;
         }
+        crate::fault::point("commit.state");
         tx.commit().await?;
         report.rolled_back += chunk.len() - bad.len();
         report.unverified.extend(bad);
@@ -259,6 +261,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         ),
     };
     crate::db::audit(&mut tx, entry).await?;
+    crate::fault::point("commit.state");
     tx.commit().await?;
     let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
     crate::alerts::refresh(ctx, Some(&ids)).await;

@@ -104,6 +104,7 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
+    crate::fault::point("claim");
     Ok(Some((Lease { batch, token }, n as usize)))
 }
 

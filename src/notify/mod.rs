@@ -170,16 +170,31 @@ pub fn backoff(base_ms: u64, attempt: i64, retry_after: Option<u64>) -> chrono::
     chrono::Duration::milliseconds(exp.saturating_add(jitter).min(3_600_000) as i64)
 }
 
+/// One outbox message on its way to a target.
+pub struct Message<'a> {
+    /// Sent as the `Idempotency-Key` header.
+    pub dedup_key: &'a str,
+    /// The target's name in `[notify.target.<name>]`; errors name it, never its URL.
+    pub target: &'a str,
+    pub event: &'a Value,
+    /// 1 for the first try.
+    pub attempt: i64,
+}
+
 /// Sends one message and classifies the answer.
 pub async fn send(
     http: &reqwest::Client,
-    name: &str,
+    msg: &Message<'_>,
     target: &ResolvedTarget,
-    event: &Value,
-    attempt: i64,
     policy: &crate::config::Notify,
     now: DateTime<Utc>,
 ) -> Outcome {
+    let Message {
+        dedup_key,
+        target: name,
+        event,
+        attempt,
+    } = *msg;
     let (body, signature) = render(target, event);
     let mut req = http
         .post(&target.url)
@@ -188,6 +203,8 @@ pub async fn send(
     if let Some(sig) = signature {
         req = req.header("x-cutover-signature", sig);
     }
+    // Receivers that keep idempotency keys can drop a retry of a request they did answer.
+    req = req.header("idempotency-key", dedup_key);
     let (retry, why, after) = match req.send().await {
         Ok(r) if r.status().is_success() => return Outcome::Delivered,
         Ok(r) => {
@@ -226,7 +243,21 @@ pub async fn send(
     Outcome::Retry(now + backoff(policy.backoff_ms, attempt, after), why)
 }
 
+/// How long a claimed message may stay `sending` before its sender is taken for dead: the HTTP
+/// timeout with room to record the answer.
+const SENDING_DEADLINE_SECS: i64 = HTTP_TIMEOUT_SECS as i64 + 20;
+
+/// The answer every message gets when its sender died between claiming it and recording the
+/// receiver's answer.
+pub const OUTCOME_UNKNOWN: &str = "delivery outcome unknown: the sender stopped while sending \
+    (killed or crashed); not sent again, so the receiver has it at most once: check it there";
+
 /// Delivers up to 100 messages that are due at `now`; returns `(id, outcome)` for each.
+///
+/// At most once per dedup key: each message is claimed (`pending` → `sending`, committed)
+/// before its request leaves, so a second worker skips it and a sender killed mid-request
+/// leaves it `sending`. Once [`SENDING_DEADLINE_SECS`] pass, such a message is dead-lettered
+/// with [`OUTCOME_UNKNOWN`] rather than sent again.
 ///
 /// Errors: the state database failing. A target missing from the config dead-letters its
 /// messages rather than failing the run.
@@ -235,8 +266,16 @@ pub async fn deliver_due(
     http: &reqwest::Client,
     now: DateTime<Utc>,
 ) -> eyre::Result<Vec<(i64, Outcome)>> {
+    sqlx::query(
+        "UPDATE notifications SET status = 'dead', last_error = $1
+         WHERE status = 'sending' AND next_attempt_at < $2",
+    )
+    .bind(OUTCOME_UNKNOWN)
+    .bind(clock::fmt(now))
+    .execute(&ctx.state)
+    .await?;
     let due = sqlx::query(
-        "SELECT id, target, payload, attempts FROM notifications
+        "SELECT id, target, payload, attempts, dedup_key FROM notifications
          WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 100",
     )
     .bind(clock::fmt(now))
@@ -244,18 +283,44 @@ pub async fn deliver_due(
     .await?;
     let mut out = Vec::new();
     for r in due {
-        let (id, target, payload, attempts): (i64, String, String, i64) =
-            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let (id, target, payload, attempts, key): (i64, String, String, i64, String) = (
+            r.try_get(0)?,
+            r.try_get(1)?,
+            r.try_get(2)?,
+            r.try_get(3)?,
+            r.try_get(4)?,
+        );
         let attempt = attempts + 1;
+        let claimed = sqlx::query(
+            "UPDATE notifications SET status = 'sending', next_attempt_at = $1
+             WHERE id = $2 AND status = 'pending'",
+        )
+        .bind(clock::fmt(
+            now + chrono::Duration::seconds(SENDING_DEADLINE_SECS),
+        ))
+        .bind(id)
+        .execute(&ctx.state)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            continue; // another worker claimed it first
+        }
+        crate::fault::point("notify.claimed");
         let cfg = &ctx.cfg.notify;
         let outcome = match cfg.target.get(&target).map(|t| t.resolve(&target)) {
             Some(Ok(t)) => {
                 let event: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
-                send(http, &target, &t, &event, attempt, cfg, now).await
+                let msg = Message {
+                    dedup_key: &key,
+                    target: &target,
+                    event: &event,
+                    attempt,
+                };
+                send(http, &msg, &t, cfg, now).await
             }
             Some(Err(e)) => Outcome::Dead(e),
             None => Outcome::Dead(format!("no [notify.target.{target}] in the config")),
         };
+        crate::fault::point("notify.answered");
         let at = clock::fmt(now);
         let (status, next, error, delivered) = match &outcome {
             Outcome::Delivered => ("delivered", None, None, Some(at)),
@@ -264,7 +329,7 @@ pub async fn deliver_due(
         };
         sqlx::query(
             "UPDATE notifications SET status = $1, attempts = $2, next_attempt_at = COALESCE($3, next_attempt_at),
-             last_error = COALESCE($4, last_error), delivered_at = $5 WHERE id = $6",
+             last_error = COALESCE($4, last_error), delivered_at = $5 WHERE id = $6 AND status = 'sending'",
         )
         .bind(status)
         .bind(attempt)
@@ -282,22 +347,46 @@ pub async fn deliver_due(
     Ok(out)
 }
 
-/// Delivers due messages every second until aborted (the console and `cutover run` run it).
-pub async fn worker(ctx: Ctx) {
-    let http = match reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
+/// The longest one webhook request may take.
+const HTTP_TIMEOUT_SECS: u64 = 10;
+
+fn http_client() -> Option<reqwest::Client> {
+    match reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(HTTP_TIMEOUT_SECS))
         .build()
     {
-        Ok(c) => c,
+        Ok(c) => Some(c),
         Err(e) => {
             tracing::error!(error = %e, "cannot build the HTTP client; notifications stay in the outbox");
-            return;
+            None
         }
-    };
-    loop {
-        if let Err(e) = deliver_due(&ctx, &http, Utc::now()).await {
-            tracing::warn!(error = %format!("{e:#}"), "notification delivery failed");
+    }
+}
+
+async fn pass(ctx: &Ctx, http: &reqwest::Client) {
+    if let Err(e) = deliver_due(ctx, http, Utc::now()).await {
+        tracing::warn!(error = %format!("{e:#}"), "notification delivery failed");
+    }
+}
+
+/// Delivers due messages every second until `stop` turns true or its sender is dropped (the
+/// console and `cutover run` run it). A pass that has begun runs to its end, so stopping never
+/// abandons a message between its claim and its record.
+pub async fn worker(ctx: Ctx, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let Some(http) = http_client() else { return };
+    while !*stop.borrow() {
+        pass(&ctx, &http).await;
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            r = stop.changed() => if r.is_err() { return },
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+/// One delivery pass over what is due now: `cutover run` calls it on its way out, so the
+/// notices its last batch wrote do not wait for the next console.
+pub async fn drain(ctx: &Ctx) {
+    if let Some(http) = http_client() {
+        pass(ctx, &http).await;
     }
 }

@@ -148,14 +148,18 @@ async fn event_loop(
         ctx.cfg.state.url.clone(),
         nudge.clone(),
     ));
-    // Scheduled scoring and timed escalation run wherever a console can write.
-    let health = (!readonly).then(|| {
-        [
-            tokio::spawn(crate::health::schedule(ctx.clone())),
-            tokio::spawn(crate::alerts::watch(ctx.clone())),
-            tokio::spawn(crate::notify::worker(ctx.clone())),
-        ]
-    });
+    // Scheduled scoring, timed escalation and delivery run wherever a console can write.
+    let (stop_outbox, stop) = watch::channel(false);
+    let bg = Background {
+        tasks: [Some(poll), Some(wake)]
+            .into_iter()
+            .flatten()
+            .chain((!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone()))))
+            .chain((!readonly).then(|| tokio::spawn(crate::alerts::watch(ctx.clone()))))
+            .collect(),
+        outbox: (!readonly).then(|| tokio::spawn(crate::notify::worker(ctx.clone(), stop))),
+        stop_outbox,
+    };
     let mut engine: Option<tokio::task::JoinHandle<()>> = None;
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;
@@ -198,9 +202,7 @@ async fn event_loop(
         for c in cmds {
             match c {
                 Command::Quit => {
-                    poll.abort();
-                    wake.abort();
-                    health.iter().flatten().for_each(|h| h.abort());
+                    bg.stop().await;
                     return Ok(());
                 }
                 Command::SetView(v) => {
@@ -254,10 +256,31 @@ async fn event_loop(
             }
         }
     }
-    poll.abort();
-    wake.abort();
-    health.iter().flatten().for_each(|h| h.abort());
+    bg.stop().await;
     Ok(())
+}
+
+/// The console's background tasks, stopped together on the way out.
+struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    outbox: Option<tokio::task::JoinHandle<()>>,
+    stop_outbox: watch::Sender<bool>,
+}
+
+impl Background {
+    /// Aborts the read-only and transactional tasks; lets the outbox finish the message it is
+    /// sending (at most the HTTP timeout, bounded here at 2 s so that quitting stays quick).
+    async fn stop(self) {
+        self.tasks.iter().for_each(|t| t.abort());
+        let _ = self.stop_outbox.send(true);
+        if let Some(mut o) = self.outbox
+            && tokio::time::timeout(Duration::from_secs(2), &mut o)
+                .await
+                .is_err()
+        {
+            o.abort();
+        }
+    }
 }
 
 fn say(tx: &mpsc::UnboundedSender<Msg>, r: eyre::Result<String>) {
