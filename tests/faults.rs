@@ -13,7 +13,7 @@
 //! every customer migrated and notified once, at most one request per dedup key at the webhook
 //! receiver; and after the rollback, the same platform again, every checksum verified.
 //!
-//! 300 kills on SQLite and 60 on PostgreSQL by default; `CUTOVER_TEST_KILLS=N` asks for more
+//! 300 kills on SQLite and 150 on PostgreSQL by default; `CUTOVER_TEST_KILLS=N` asks for more
 //! (the opt-in long run), `CUTOVER_TEST_SEED` replays a sequence.
 
 mod common;
@@ -186,7 +186,7 @@ async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result
     let wanted: usize = std::env::var("CUTOVER_TEST_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if sqlite { 300 } else { 60 });
+        .unwrap_or(if sqlite { 300 } else { 150 });
     let seed: u64 = std::env::var("CUTOVER_TEST_SEED")
         .ok()
         .and_then(|v| v.parse().ok())

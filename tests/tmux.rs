@@ -1,5 +1,6 @@
 //! The binary in a real terminal (tmux): open the demo, start the runner, watch progress, and
-//! leave by `q`, Ctrl-C or SIGHUP with the terminal restored (checked with `stty -a`). CI points
+//! leave by `q`, Ctrl-C, SIGTERM, SIGHUP or a panic with the terminal restored (checked with
+//! `stty -a`); when the pty closes under it, the process ends within 2 s. CI points
 //! `CUTOVER_BIN` at the release build.
 
 mod common;
@@ -224,4 +225,44 @@ async fn ctrl_c_and_sighup_restore_the_terminal() {
     t.wait("redrawn", |s| s.contains("1 Migration"));
     t.keys(&["q"]);
     restored(&ws, "small");
+}
+
+#[tokio::test]
+async fn sigterm_and_a_panic_restore_the_terminal_and_a_closed_pty_ends_the_process() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ws = Ws::demo(40, 43).await;
+    let t = Tmux::start(&ws, "term", "");
+    t.wait("the console", |s| s.contains("1 Migration"));
+    let pid = t.cutover_pid();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    restored(&ws, "term");
+    drop(t);
+
+    // A panic while drawing (injected, src/fault.rs): ratatui's hook restores the terminal
+    // before the report is printed.
+    let t = Tmux::start(&ws, "panic", "RUST_BACKTRACE=0 CUTOVER_FAULT=panic@render");
+    restored(&ws, "panic");
+    let s = t.wait("the panic report", |s| {
+        s.contains("injected fault at render")
+    });
+    assert!(!s.contains("1 Migration"), "{s}");
+    drop(t);
+
+    // The pty closes under it (the SSH session or the tmux server is gone).
+    let t = Tmux::start(&ws, "closed", "");
+    t.wait("the console", |s| s.contains("1 Migration"));
+    let pid = t.cutover_pid();
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    assert!(proc.exists());
+    let closed = Instant::now();
+    drop(t); // kills the tmux server, closing the pty's master side
+    while proc.exists() && closed.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A zombie has no command line left; a live process would still be there.
+    let alive = std::fs::read_to_string(proc.join("cmdline")).is_ok_and(|c| !c.is_empty());
+    assert!(!alive, "cutover {pid} still runs 2 s after its pty closed");
 }

@@ -173,6 +173,7 @@ async fn event_loop(
                 screen = app.screen_key();
                 terminal.clear()?;
             }
+            crate::fault::point("render");
             terminal.draw(|f| app.render(f))?;
             dirty = false;
         }
