@@ -413,7 +413,7 @@ pub enum TargetKind {
 
 /// One notification target. Each secret (the URL, a PagerDuty routing key, an HMAC secret) is
 /// given as the value itself, `*_env` (an environment variable's name) or `*_file` (a file
-/// readable only by its owner).
+/// readable only by its owner; a relative path is relative to the config file's directory).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
@@ -541,8 +541,8 @@ impl Config {
         Self::from_toml(&text, path)
     }
 
-    /// Parses `text` as if it were the file at `path` (relative URLs resolve against its
-    /// directory).
+    /// Parses `text` as if it were the file at `path` (relative SQLite URLs and secret files
+    /// resolve against its directory).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
         let mut merged: toml::Table = DEFAULTS
             .parse()
@@ -574,6 +574,17 @@ impl Config {
             &mut self.target.url,
         ] {
             *url = resolve_sqlite_url(url, &base);
+        }
+        // Secret files too: the console may be started from any directory.
+        for t in self.notify.target.values_mut() {
+            for f in [&mut t.url_file, &mut t.routing_key_file, &mut t.secret_file]
+                .into_iter()
+                .flatten()
+            {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
         }
     }
 
@@ -636,7 +647,7 @@ impl Config {
                     .collect::<Vec<_>>()
                     .join(", ");
                 return err(format!(
-                    "key `health.component`: weights must sum to 100, these sum to {total} ({list})"
+                    "key `health.component`: weights must sum to 100, these sum to {total} ({list}); change the `weight`s so that they do"
                 ));
             }
             for (i, c) in h.component.iter().enumerate() {

@@ -167,6 +167,9 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         ),
     };
     let opts = AnyConnectOptions::from_str(&url).map_err(|e| err(&e))?;
+    if backend != Backend::Sqlite {
+        probe(&opts).await.map_err(|e| err(&e))?;
+    }
     let wait = BUSY_TIMEOUT.as_millis();
     let setup: std::sync::Arc<str> = match (backend, readonly) {
         (Backend::Sqlite, false) => format!(
@@ -190,6 +193,28 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         .connect_with(opts)
         .await
         .map_err(|e| err(&e))
+}
+
+/// How long a first connection to a database server may take before it is called unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One direct connection to a server before its pool is built. A pool retries a refused
+/// connection until its acquire timeout (30 s) and then says only "pool timed out"; this says
+/// why at once: refused, unknown host, no such database, password rejected.
+///
+/// Errors: the driver's reason, or no answer within [`CONNECT_TIMEOUT`].
+pub async fn probe<O: sqlx::ConnectOptions>(opts: &O) -> Result<(), String>
+where
+    O::Connection: Sized,
+{
+    match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect()).await {
+        Ok(Ok(c)) => {
+            let _ = sqlx::Connection::close(c).await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+    }
 }
 
 /// A SQLite URL with the open mode set: `rwc` when creating, `ro` when read-only.

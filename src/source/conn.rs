@@ -138,6 +138,7 @@ impl Source {
                 } else {
                     opts
                 };
+                db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::Postgres(
                     PgPoolOptions::new()
                         .max_connections(4)
@@ -149,6 +150,7 @@ impl Source {
             Backend::MySql => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
                 let opts = MySqlConnectOptions::from_str(&url).map_err(|e| err(&e))?;
+                db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::MySql(
                     MySqlPoolOptions::new()
                         .max_connections(4)
