@@ -175,6 +175,8 @@ pub struct AuditRule {
     pub severity: Severity,
     /// Threshold for `profile_completeness` (percent).
     pub min: Option<f64>,
+    /// Limit for `max_length` (characters).
+    pub max: Option<u64>,
     /// Name shown to operators; default `check:field`.
     pub name: Option<String>,
 }
@@ -208,6 +210,10 @@ pub enum Check {
     Duplicate,
     Reference,
     ProfileCompleteness,
+    /// More than `max` characters (a runaway field: a pasted file, a 1 MB note).
+    MaxLength,
+    /// Control characters, terminal escape sequences among them.
+    Printable,
 }
 
 impl Check {
@@ -221,6 +227,8 @@ impl Check {
             Check::Duplicate => "duplicate",
             Check::Reference => "reference",
             Check::ProfileCompleteness => "profile_completeness",
+            Check::MaxLength => "max_length",
+            Check::Printable => "printable",
         }
     }
 }
@@ -621,6 +629,11 @@ impl Config {
             }
         }
         for (i, a) in self.audit.iter().enumerate() {
+            if a.check == Check::MaxLength && a.max.is_none() {
+                return err(format!(
+                    "key `audit[{i}].max`: check `max_length` needs a limit in characters, e.g. `max = 200`"
+                ));
+            }
             let needs_field = a.check != Check::ProfileCompleteness;
             if needs_field && a.target().is_none() {
                 return err(format!(

@@ -6,7 +6,7 @@
 //! whose source was fixed becomes pending, and a failed one is queued again). Only batches no
 //! worker has claimed are rebuilt.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
@@ -134,6 +134,9 @@ struct Judge<'a> {
     /// Child-entity findings by customer (defects only, so small).
     entity_findings: HashMap<String, Vec<audit::Finding>>,
     segments: Vec<&'a SegmentRule>,
+    /// Customer legacy ids more than one source row has (defects only, so small).
+    duplicated: HashSet<String>,
+    seen_duplicates: HashSet<String>,
 }
 
 impl Judge<'_> {
@@ -163,6 +166,12 @@ impl Judge<'_> {
                         rule: "transform".into(),
                         detail: e.to_string(),
                     });
+                    continue;
+                }
+                Err(e)
+                    if self.duplicated.contains(&e.legacy_id)
+                        && !self.seen_duplicates.insert(e.legacy_id.clone()) =>
+                {
                     continue;
                 }
                 Err(e) => {
@@ -196,6 +205,9 @@ impl Judge<'_> {
                 _ => serde_json::Map::new(),
             };
             let id = row.legacy_id().to_string();
+            if self.duplicated.contains(&id) && !self.seen_duplicates.insert(id.clone()) {
+                continue;
+            }
             let rev = row
                 .get(Entity::Customers, "annual_revenue")
                 .and_then(Val::as_f64)
@@ -376,6 +388,12 @@ pub async fn build(
     let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
     let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
     let mut entity_findings: HashMap<String, Vec<audit::Finding>> = HashMap::new();
+    // A customer id two source rows share is planned once (quarantined by its finding).
+    let duplicated: HashSet<String> = found
+        .iter()
+        .filter(|f| f.rule == audit::DUPLICATE_LEGACY_ID && f.severity == Severity::Block)
+        .map(|f| f.customer.clone())
+        .collect();
     for f in found {
         entity_findings
             .entry(f.customer.clone())
@@ -388,6 +406,8 @@ pub async fn build(
         checks,
         entity_findings,
         segments: cfg.segments_by_priority(),
+        duplicated,
+        seen_duplicates: HashSet::new(),
     };
 
     let mut tx = write_tx(state).await?;

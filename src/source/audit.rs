@@ -136,6 +136,14 @@ impl<'a> CustomerChecks<'a> {
                     let min = rule.min.unwrap_or(60.0);
                     (score < min).then(|| format!("profile {score:.0}% complete, below {min:.0}%"))
                 }
+                Check::MaxLength => text
+                    .map(|t| t.chars().count())
+                    .filter(|n| *n as u64 > rule.max.unwrap_or(u64::MAX))
+                    .map(|n| format!("is {n} characters long, over {}", rule.max.unwrap_or(0))),
+                // The value is named by its escaped form: the raw one would reach a terminal.
+                Check::Printable => text
+                    .filter(|t| t.chars().any(char::is_control))
+                    .map(|t| format!("{:?} holds control characters", truncate(&t, 60))),
                 Check::Reference => None,
             };
             if let Some(detail) = failed {
@@ -152,6 +160,13 @@ impl<'a> CustomerChecks<'a> {
             }
         }
         out
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -191,7 +206,11 @@ fn field(
     }
 }
 
-/// Runs the child-entity rules and the orphan check as SQL over the mapping.
+/// The built-in rule for a legacy id that two source rows of one entity share.
+pub const DUPLICATE_LEGACY_ID: &str = "duplicate_legacy_id";
+
+/// Runs the child-entity rules, the duplicate legacy id check (every entity) and the orphan
+/// check as SQL over the mapping.
 ///
 /// Errors: a mapping query failing on the source.
 pub async fn entity_findings(
@@ -248,6 +267,37 @@ pub async fn entity_findings(
                 rule: r.display_name(),
                 severity: r.severity,
                 detail: format!("{} {id}: {col} = {}", entity.name(), raw_text(&value)),
+            });
+        }
+    }
+    // A legacy id two source rows share: a customer's is ambiguous (which row is it?), so it
+    // blocks; a child's rows both migrate (nothing is lost), flagged.
+    for entity in Entity::ALL {
+        let Some(q) = mappings.get(entity) else {
+            continue;
+        };
+        let owner = if entity == Entity::Customers {
+            "legacy_id"
+        } else {
+            "customer_legacy_id"
+        };
+        let sql = format!(
+            "SELECT DISTINCT m.{owner}, m.legacy_id, NULL FROM ({q}) AS m WHERE m.legacy_id IN \
+             (SELECT d.legacy_id FROM ({q}) AS d GROUP BY d.legacy_id HAVING COUNT(*) > 1)"
+        );
+        for (cust, id, _) in triples(pool, &sql).await? {
+            findings.push(Finding {
+                customer: cust,
+                rule: DUPLICATE_LEGACY_ID.into(),
+                severity: if entity == Entity::Customers {
+                    Severity::Block
+                } else {
+                    Severity::Warn
+                },
+                detail: format!(
+                    "{} {id}: another source row has the same legacy id",
+                    entity.name()
+                ),
             });
         }
     }
