@@ -201,6 +201,17 @@ pub struct ValueError {
     pub expected: &'static str,
 }
 
+/// `s` as it may be printed to a terminal: unchanged, or with its control characters (terminal
+/// escape sequences among them) escaped (`\u{1b}`) when it has any. Ids and names from the
+/// source go through this before they reach a message.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.escape_debug().to_string().into()
+    } else {
+        s.into()
+    }
+}
+
 fn raw_display(r: &Raw) -> String {
     match r {
         Raw::Null => "NULL".into(),

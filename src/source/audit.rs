@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::Source;
 
 use crate::config::{AuditRule, Check, Mappings, Severity};
-use crate::schema::{Entity, Raw, Row, Val};
+use crate::schema::{Entity, Raw, Row, Val, shown};
 
 /// One rule a customer failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -266,7 +266,12 @@ pub async fn entity_findings(
                 customer: cust,
                 rule: r.display_name(),
                 severity: r.severity,
-                detail: format!("{} {id}: {col} = {}", entity.name(), raw_text(&value)),
+                detail: format!(
+                    "{} {}: {col} = {}",
+                    entity.name(),
+                    shown(&id),
+                    raw_text(&value)
+                ),
             });
         }
     }
@@ -295,8 +300,9 @@ pub async fn entity_findings(
                     Severity::Warn
                 },
                 detail: format!(
-                    "{} {id}: another source row has the same legacy id",
-                    entity.name()
+                    "{} {}: another source row has the same legacy id",
+                    entity.name(),
+                    shown(&id)
                 ),
             });
         }
@@ -314,7 +320,7 @@ pub async fn entity_findings(
                 entity: entity.name(),
                 legacy_id: id,
                 rule: "orphan".into(),
-                detail: format!("customer {cust} does not exist in the source"),
+                detail: format!("customer {} does not exist in the source", shown(&cust)),
             });
         }
     }

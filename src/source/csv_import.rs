@@ -5,8 +5,13 @@ use std::path::Path;
 
 use crate::db;
 
-/// Rows per INSERT statement.
-const ROWS: usize = 400;
+/// Values one INSERT statement binds at most: SQLite refuses more than 32,766 variables.
+const VALUES: usize = 30_000;
+
+/// Rows per INSERT statement: up to 400, fewer for a wide export.
+fn rows_per_statement(columns: usize) -> usize {
+    (VALUES / columns.max(1)).clamp(1, 400)
+}
 
 /// What an import loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +103,8 @@ pub async fn import(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut buf: Vec<csv::ByteRecord> = Vec::with_capacity(ROWS);
+    let per = rows_per_statement(names.len());
+    let mut buf: Vec<csv::ByteRecord> = Vec::with_capacity(per);
     let mut rows = 0u64;
     let mut record = csv::ByteRecord::new();
     loop {
@@ -109,7 +115,7 @@ pub async fn import(
         if more {
             buf.push(record.clone());
         }
-        if buf.len() == ROWS || (!more && !buf.is_empty()) {
+        if buf.len() == per || (!more && !buf.is_empty()) {
             let mut qb = crate::db::Builder::on(crate::db::Backend::Sqlite, insert.clone());
             qb.push_values(buf.iter(), |mut b, r| {
                 for field in r.iter() {

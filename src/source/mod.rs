@@ -17,7 +17,7 @@ pub const CHUNK: usize = 500;
 
 /// A source row that could not be normalised: which record, which column, and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{entity} {legacy_id}: column {column}: {error}")]
+#[error("{entity} {}: column {column}: {error}", schema::shown(legacy_id))]
 pub struct TransformError {
     pub entity: &'static str,
     pub legacy_id: String,
