@@ -259,6 +259,11 @@ pub struct Runner {
     /// Pause between pipeline steps, in milliseconds (0 in production; the demo slows down so
     /// that progress can be watched).
     pub step_delay_ms: u64,
+    /// How many times a batch is retried after a database error that may pass (locked, busy,
+    /// connection lost, server restarting, disk full) before the runner pauses with the reason.
+    pub retries: u32,
+    /// The wait before the first retry, in milliseconds; it doubles with each retry.
+    pub retry_backoff_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -183,6 +183,12 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
     .into();
     AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
+        // A connection whose COMMIT failed (a full disk, an I/O error) can come back still
+        // counting itself inside a transaction, and every later BEGIN on it would fail; such a
+        // connection is closed instead of reused.
+        .after_release(|conn, _| {
+            Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+        })
         .after_connect(move |conn, _| {
             let setup = setup.to_string();
             Box::pin(async move {

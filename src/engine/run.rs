@@ -108,6 +108,71 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     Ok(Some((Lease { batch, token }, n as usize)))
 }
 
+/// Whether `e` is a database error that may pass: the database locked or busy, the connection
+/// lost or refused, the server shutting down or restarting, the disk full. Every step is
+/// idempotent, so a batch that met one is simply run again from its last recorded step.
+pub fn transient(e: &eyre::Report) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<sqlx::Error>())
+        .any(|e| match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                // SQLite: BUSY, LOCKED, IOERR, FULL (primary codes; extended ones share the
+                // low byte). PostgreSQL: connection exceptions (08…), serialization failure,
+                // deadlock, disk full, out of memory, admin/crash shutdown, cannot connect now.
+                match c.parse::<i64>() {
+                    Ok(n) => matches!(n & 0xff, 5 | 6 | 10 | 13),
+                    Err(_) => {
+                        c.starts_with("08")
+                            || matches!(
+                                c.as_ref(),
+                                "40001" | "40P01" | "53100" | "53200" | "57P01" | "57P02" | "57P03"
+                            )
+                    }
+                }
+            }),
+            _ => false,
+        })
+}
+
+/// Runs a claimed batch, retrying it after transient database errors ([`transient`]) with a
+/// doubling backoff, up to `runner.retries` times. The lease is kept (the heartbeat beats
+/// between attempts' steps); a lost lease is not transient and ends the retries.
+async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline::BatchOutcome> {
+    let mut attempt = 0;
+    loop {
+        // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
+        // process that stalls (or is stopped) stops beating with it.
+        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
+        let out = pipeline::process_batch(ctx, lease).await;
+        beat.abort();
+        match out {
+            Err(e) if transient(&e) && attempt < ctx.cfg.runner.retries => {
+                attempt += 1;
+                let wait = Duration::from_millis(
+                    ctx.cfg
+                        .runner
+                        .retry_backoff_ms
+                        .saturating_mul(1 << (attempt - 1).min(16)),
+                );
+                let msg = format!(
+                    "batch {}: {e:#}; retry {attempt} of {} in {:.1} s",
+                    lease.batch,
+                    ctx.cfg.runner.retries,
+                    wait.as_secs_f64()
+                );
+                tracing::warn!(batch = %lease.batch, attempt, error = %format!("{e:#}"), "batch will be retried");
+                ctx.notice(Notice::Error(msg));
+                tokio::time::sleep(wait).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Gives a batch back without finishing it, so that any worker may resume it at once.
 pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
     sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = $1 AND lease_token = $2")
@@ -239,11 +304,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             customers: n,
         });
         tracing::info!(batch = %lease.batch, token = lease.token, customers = n, worker = %ctx.worker, "batch claimed");
-        // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
-        // process that stalls (or is stopped) stops beating with it.
-        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
-        let out = pipeline::process_batch(ctx, &lease).await;
-        beat.abort();
+        let out = process_with_retries(ctx, &lease).await;
         match out {
             Ok(pipeline::BatchOutcome::Done(t)) => {
                 summary.batches += 1;
@@ -265,6 +326,26 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             Err(e) => {
                 tracing::error!(batch = %lease.batch, error = %format!("{e:#}"), "batch failed");
                 let _ = release(ctx, &lease).await;
+                let e = if transient(&e) {
+                    // Retries spent: stop claiming until an operator looks (best effort: the
+                    // database may still refuse the write).
+                    let why = format!(
+                        "batch {} failed after {} retries: {e:#}",
+                        lease.batch, ctx.cfg.runner.retries
+                    );
+                    match set_runner_state(ctx, RunnerState::Paused, &why).await {
+                        Ok(_) => e.wrap_err(format!(
+                            "runner paused after {} retries",
+                            ctx.cfg.runner.retries
+                        )),
+                        Err(p) => e.wrap_err(format!(
+                            "gave up after {} retries; pausing the runner failed too: {p:#}",
+                            ctx.cfg.runner.retries
+                        )),
+                    }
+                } else {
+                    e
+                };
                 ctx.notice(Notice::Error(format!("{e:#}")));
                 return Err(e);
             }
