@@ -560,3 +560,23 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
         vec![Command::OpenRecovery("1412".into())]
     );
 }
+
+#[test]
+fn an_unreadable_state_database_shows_a_banner_with_retries_and_data_age() {
+    let mut a = app(false);
+    a.on_poll_error(
+        "state database: error communicating with database: Connection refused (os error 111)"
+            .into(),
+        3,
+        42,
+    );
+    let s = screen(&draw(&a, 80, 24));
+    assert!(
+        s.contains("⚠ state database unreadable · 3 polls failed, retrying · data 42s old"),
+        "{s}"
+    );
+    // The next good poll takes the banner down.
+    a.on_snapshot(Arc::new(fixture()));
+    let s = screen(&draw(&a, 80, 24));
+    assert!(!s.contains("unreadable"), "{s}");
+}

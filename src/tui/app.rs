@@ -97,9 +97,10 @@ pub struct App {
     pub readonly: bool,
     pub theme: Theme,
     pub snap: Option<Arc<Snapshot>>,
-    /// Seconds since the last successful poll, and the error of the last failed one.
+    /// Seconds since the last successful poll, and the error of the last failed one with how
+    /// many polls in a row failed.
     pub data_age: Option<i64>,
-    pub poll_error: Option<String>,
+    pub poll_error: Option<(String, u32)>,
     pub focus: PaneId,
     pub zoomed: bool,
     pub lists: [ListState; 5],
@@ -177,8 +178,8 @@ impl App {
         }
     }
 
-    pub fn on_poll_error(&mut self, error: String, age_secs: i64) {
-        self.poll_error = Some(error);
+    pub fn on_poll_error(&mut self, error: String, failures: u32, age_secs: i64) {
+        self.poll_error = Some((error, failures));
         self.data_age = Some(age_secs);
     }
 

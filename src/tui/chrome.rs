@@ -53,13 +53,22 @@ impl App {
                 th.danger(),
             ));
         }
-        if let Some(e) = &self.poll_error {
-            spans.push(Span::styled(format!(" · poll failed: {e}"), th.danger()));
-        }
         Line::from(spans).render(area, f.buffer_mut());
     }
 
+    /// The message line; while the state database cannot be read it is a banner instead, so
+    /// that the numbers above are not taken for current.
     pub(super) fn render_message(&self, area: Rect, f: &mut Frame) {
+        if let Some((e, n)) = &self.poll_error {
+            let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
+            // The counts first: a narrow terminal cuts the error's tail, not them.
+            Line::styled(
+                format!(" ⚠ state database unreadable · {n} polls failed, retrying · data {age} old · {e}"),
+                self.theme.danger().add_modifier(ratatui::style::Modifier::REVERSED),
+            )
+            .render(area, f.buffer_mut());
+            return;
+        }
         if let Some((m, tone)) = &self.message {
             let style = match tone {
                 Tone::Ok => self.theme.ok(),

@@ -26,8 +26,9 @@ use crate::engine::{Ctx, Notice, RunnerState, rollback, run, runner_state, set_r
 #[derive(Debug)]
 pub enum PollMsg {
     Snapshot(Arc<Snapshot>),
-    /// The poll failed: the error and seconds since the last successful poll.
-    Failed(String, i64),
+    /// The poll failed: the error, how many polls in a row failed, and seconds since the last
+    /// successful one.
+    Failed(String, u32, i64),
 }
 
 /// What commands and the engine report.
@@ -54,6 +55,7 @@ pub async fn poller(
 ) {
     let mut last: Option<Arc<Snapshot>> = None;
     let mut last_ok = Instant::now();
+    let mut failures = 0u32;
     let mut last_view: Option<View> = None;
     let mut last_full = Instant::now();
     let mut changes = crate::db::ChangeWatch::new(state.clone());
@@ -78,6 +80,7 @@ pub async fn poller(
         let sent = match status::snapshot(&state, &v).await {
             Ok(s) => {
                 last_ok = Instant::now();
+                failures = 0;
                 if last.as_deref() != Some(&s) {
                     let s = Arc::new(s);
                     last = Some(s.clone());
@@ -88,8 +91,10 @@ pub async fn poller(
             }
             Err(e) => {
                 last = None;
+                failures += 1;
                 tx.send(PollMsg::Failed(
                     format!("{e:#}"),
+                    failures,
                     last_ok.elapsed().as_secs() as i64,
                 ))
             }
@@ -187,7 +192,7 @@ async fn event_loop(
             },
             Some(p) = poll_rx.recv() => match p {
                 PollMsg::Snapshot(s) => app.on_snapshot(s),
-                PollMsg::Failed(e, age) => { app.on_poll_error(e, age); vec![] }
+                PollMsg::Failed(e, n, age) => { app.on_poll_error(e, n, age); vec![] }
             },
             Some(m) = msg_rx.recv() => match m {
                 Msg::Detail(d) => { app.on_detail(d.map(|d| *d)); vec![] }
