@@ -834,7 +834,7 @@ query = "SELECT 1 AS legacy_id"
         assert_eq!(c.escalation.level[1].targets, ["support-slack", "oncall"]);
         assert_eq!(c.segment.len(), 2);
         assert!(c.source.on_rollback.is_some());
-        assert_eq!(c.audit.len(), 3);
+        assert_eq!(c.audit.len(), 5);
         assert_eq!(c.health.component.len(), 2);
         assert_eq!(c.health.level(59.9), "Fair");
     }
