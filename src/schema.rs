@@ -222,11 +222,12 @@ fn raw_display(r: &Raw) -> String {
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n).collect::<String>() + "…"
+/// The first `n` characters of `s`, with `…` when it had more (a message names a 1 MB value
+/// by its start, without counting the rest).
+pub fn truncate(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 

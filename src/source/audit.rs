@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::Source;
 
 use crate::config::{AuditRule, Check, Mappings, Severity};
-use crate::schema::{Entity, Raw, Row, Val, shown};
+use crate::schema::{Entity, Raw, Row, Val, shown, truncate};
 
 /// One rule a customer failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,13 +160,6 @@ impl<'a> CustomerChecks<'a> {
             }
         }
         out
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
     }
 }
 
