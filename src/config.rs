@@ -570,12 +570,12 @@ impl Config {
                 ConfigError::new(path, format!("key `{key}`: {}", e.inner()))
             })?;
         cfg.path = path.to_path_buf();
-        cfg.resolve_urls();
+        cfg.resolve_paths();
         cfg.check()?;
         Ok(cfg)
     }
 
-    fn resolve_urls(&mut self) {
+    fn resolve_paths(&mut self) {
         let base = self
             .path
             .parent()

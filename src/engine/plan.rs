@@ -134,9 +134,22 @@ struct Judge<'a> {
     /// Child-entity findings by customer (defects only, so small).
     entity_findings: HashMap<String, Vec<audit::Finding>>,
     segments: Vec<&'a SegmentRule>,
-    /// Customer legacy ids more than one source row has (defects only, so small).
-    duplicated: HashSet<String>,
-    seen_duplicates: HashSet<String>,
+    duplicates: Duplicates,
+}
+
+/// Customer legacy ids more than one source row has (defects only, so small), and which of
+/// them were judged already.
+struct Duplicates {
+    ids: HashSet<String>,
+    seen: HashSet<String>,
+}
+
+impl Duplicates {
+    /// Whether `id` is duplicated and its first row was judged already: only that first row
+    /// is planned (quarantined by its finding).
+    fn seen_before(&mut self, id: &str) -> bool {
+        self.ids.contains(id) && !self.seen.insert(id.to_string())
+    }
 }
 
 impl Judge<'_> {
@@ -168,12 +181,7 @@ impl Judge<'_> {
                     });
                     continue;
                 }
-                Err(e)
-                    if self.duplicated.contains(&e.legacy_id)
-                        && !self.seen_duplicates.insert(e.legacy_id.clone()) =>
-                {
-                    continue;
-                }
+                Err(e) if self.duplicates.seen_before(&e.legacy_id) => continue,
                 Err(e) => {
                     let f = audit::Finding {
                         customer: e.legacy_id.clone(),
@@ -205,7 +213,7 @@ impl Judge<'_> {
                 _ => serde_json::Map::new(),
             };
             let id = row.legacy_id().to_string();
-            if self.duplicated.contains(&id) && !self.seen_duplicates.insert(id.clone()) {
+            if self.duplicates.seen_before(&id) {
                 continue;
             }
             let rev = row
@@ -406,8 +414,10 @@ pub async fn build(
         checks,
         entity_findings,
         segments: cfg.segments_by_priority(),
-        duplicated,
-        seen_duplicates: HashSet::new(),
+        duplicates: Duplicates {
+            ids: duplicated,
+            seen: HashSet::new(),
+        },
     };
 
     let mut tx = write_tx(state).await?;

@@ -11,7 +11,6 @@ use hmac::{Hmac, Mac};
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::Row as _;
 
 use crate::clock;
 use crate::config::{ResolvedTarget, TargetKind};
@@ -274,7 +273,7 @@ pub async fn deliver_due(
     .bind(clock::fmt(now))
     .execute(&ctx.state)
     .await?;
-    let due = sqlx::query(
+    let due: Vec<(i64, String, String, i64, String)> = sqlx::query_as(
         "SELECT id, target, payload, attempts, dedup_key FROM notifications
          WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT 100",
     )
@@ -282,14 +281,7 @@ pub async fn deliver_due(
     .fetch_all(&ctx.state)
     .await?;
     let mut out = Vec::new();
-    for r in due {
-        let (id, target, payload, attempts, key): (i64, String, String, i64, String) = (
-            r.try_get(0)?,
-            r.try_get(1)?,
-            r.try_get(2)?,
-            r.try_get(3)?,
-            r.try_get(4)?,
-        );
+    for (id, target, payload, attempts, key) in due {
         let attempt = attempts + 1;
         let claimed = sqlx::query(
             "UPDATE notifications SET status = 'sending', next_attempt_at = $1

@@ -156,9 +156,8 @@ async fn event_loop(
     // Scheduled scoring, timed escalation and delivery run wherever a console can write.
     let (stop_outbox, stop) = watch::channel(false);
     let bg = Background {
-        tasks: [Some(poll), Some(wake)]
+        tasks: [poll, wake]
             .into_iter()
-            .flatten()
             .chain((!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone()))))
             .chain((!readonly).then(|| tokio::spawn(crate::alerts::watch(ctx.clone()))))
             .collect(),
