@@ -11,12 +11,8 @@ use std::os::unix::fs::PermissionsExt;
 use common::{Ws, stderr};
 
 fn refused(ws: &Ws, config: &str, wants: &[&str]) {
-    let out = std::process::Command::new(common::bin())
-        .arg("--config")
-        .arg(ws.path().join(config))
-        .arg("status")
-        .env("HOME", ws.path())
-        .env_remove("CUTOVER_CONFIG")
+    let out = ws
+        .command_with(&ws.path().join(config), &["status"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{config}: {}", stderr(&out));

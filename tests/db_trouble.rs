@@ -41,14 +41,8 @@ async fn assert_as_untroubled(ws: &Ws, want: &str) {
 }
 
 fn run_child(ws: &Ws) -> Command {
-    let mut c = Command::new(bin());
-    c.arg("--config")
-        .arg(ws.config_path())
-        .arg("run")
-        .env("HOME", ws.path())
-        .env_remove("CUTOVER_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    let mut c = ws.command(&["run"]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
     c
 }
 
@@ -72,8 +66,13 @@ async fn a_state_database_locked_for_seconds_is_waited_for() {
         .await
         .unwrap();
     let t0 = Instant::now();
-    let child = run_child(&ws).spawn().unwrap();
+    let mut child = run_child(&ws).spawn().unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // Still waiting for the lock: it neither finished nor gave up while it was held.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run did not wait for the lock"
+    );
     sqlx::query("COMMIT").execute(&mut other).await.unwrap();
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await

@@ -20,7 +20,7 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{Ws, bin, platform_dump, state_rows};
+use common::{Ws, platform_dump, state_rows};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -93,14 +93,8 @@ enum End {
 
 /// Runs `args` once, armed to die at fault point `at`, or killed from outside after `after`.
 async fn attempt(ws: &Ws, args: &[&str], at: Option<u64>, after: Duration) -> End {
-    let mut c = Command::new(bin());
-    c.arg("--config")
-        .arg(ws.config_path())
-        .args(args)
-        .env("HOME", ws.path())
-        .env_remove("CUTOVER_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = ws.command(args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(n) = at {
         c.env("CUTOVER_FAULT", format!("kill@{n}"));
     }

@@ -255,6 +255,7 @@ async fn sigterm_and_a_panic_restore_the_terminal_and_a_closed_pty_ends_the_proc
     let t = Tmux::start(&ws, "closed", "");
     t.wait("the console", |s| s.contains("1 Migration"));
     let pid = t.cutover_pid();
+    assert!(!pid.is_empty(), "cutover's pid");
     let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
     assert!(proc.exists());
     let closed = Instant::now();

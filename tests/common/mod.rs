@@ -148,13 +148,23 @@ impl Ws {
 
     /// Runs the binary on this workspace with a private HOME.
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// The binary on this workspace with a private HOME, to spawn or run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_with(&self.config_path(), args)
+    }
+
+    /// The binary with the config at `config` and this workspace's private HOME.
+    pub fn command_with(&self, config: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--config")
-            .arg(self.config_path())
+            .arg(config)
             .args(args)
             .env("HOME", self.path())
             .env_remove("CUTOVER_CONFIG");
-        c.output().unwrap()
+        c
     }
 }
 
