@@ -187,18 +187,33 @@ async fn postgres_dropping_every_connection_mid_run_is_retried() {
     });
     let admin = common::postgres_url().unwrap();
     let mut pg = sqlx::PgConnection::connect(&admin).await.unwrap();
-    let child = run_child(&ws).spawn().unwrap();
-    let mut dropped = 0;
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+    let mut child = run_child(&ws).spawn().unwrap();
+    // Mid-run: once the first step is recorded (a failure while the process opens its
+    // databases is an error at start, with nothing begun).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while state_rows(&ws, "SELECT COUNT(*) FROM steps").await == "0\n" {
+        assert!(Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Three waves, each dropping the engine's connections while one of them is busy (an idle
+    // one is replaced by the pool unseen), so that a step fails under the engine.
+    let (mut dropped, mut waves) = (0, 0);
+    while waves < 3 && child.try_wait().unwrap().is_none() {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE application_name = $1 AND state <> 'idle'",
         )
         .bind(&app)
         .fetch_one(&mut pg)
         .await
         .unwrap();
-        dropped += n;
+        if n > 0 {
+            dropped += n;
+            waves += 1;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -206,7 +221,14 @@ async fn postgres_dropping_every_connection_mid_run_is_retried() {
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(dropped > 0, "no engine connection was dropped");
-    println!("postgres: {dropped} engine connections dropped in 3 waves; the run finished");
+    assert!(
+        err.contains("; retry 1 of 5 in"),
+        "no batch was retried: {err}"
+    );
+    let retries = err.matches("; retry ").count();
+    println!(
+        "postgres: {dropped} busy engine connections dropped in {waves} waves, {retries} retries; the run finished"
+    );
     ws.edit_config(|t| t.replace("step_delay_ms = 30", "step_delay_ms = 0"));
     assert_as_untroubled(&ws, &want).await;
 }

@@ -138,18 +138,20 @@ pub fn transient(e: &eyre::Report) -> bool {
         })
 }
 
-/// Runs a claimed batch, retrying it after transient database errors ([`transient`]) with a
-/// doubling backoff, up to `runner.retries` times. The lease is kept (the heartbeat beats
-/// between attempts' steps); a lost lease is not transient and ends the retries.
-async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline::BatchOutcome> {
+/// Runs `work` (what names it in messages), running it again after a transient database
+/// error ([`transient`]) with a doubling backoff from `runner.retry_backoff_ms`, up to
+/// `runner.retries` times; each retry is reported as a notice. Every database call of the run
+/// loop goes through it, the claim and the runner state as much as the batch itself.
+///
+/// Errors: the last error, once the retries are spent or at once when it is not transient.
+async fn with_retries<T, F, Fut>(ctx: &Ctx, what: &str, mut work: F) -> eyre::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = eyre::Result<T>>,
+{
     let mut attempt = 0;
     loop {
-        // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
-        // process that stalls (or is stopped) stops beating with it.
-        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
-        let out = pipeline::process_batch(ctx, lease).await;
-        beat.abort();
-        match out {
+        match work().await {
             Err(e) if transient(&e) && attempt < ctx.cfg.runner.retries => {
                 attempt += 1;
                 let wait = Duration::from_millis(
@@ -158,19 +160,31 @@ async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline
                         .retry_backoff_ms
                         .saturating_mul(1 << (attempt - 1).min(16)),
                 );
-                let msg = format!(
-                    "batch {}: {e:#}; retry {attempt} of {} in {:.1} s",
-                    lease.batch,
+                tracing::warn!(what, attempt, error = %format!("{e:#}"), "will be retried");
+                ctx.notice(Notice::Error(format!(
+                    "{what}: {e:#}; retry {attempt} of {} in {:.1} s",
                     ctx.cfg.runner.retries,
                     wait.as_secs_f64()
-                );
-                tracing::warn!(batch = %lease.batch, attempt, error = %format!("{e:#}"), "batch will be retried");
-                ctx.notice(Notice::Error(msg));
+                )));
                 tokio::time::sleep(wait).await;
             }
             other => return other,
         }
     }
+}
+
+/// Runs a claimed batch with retries. The lease is kept across attempts, so the batch resumes
+/// from its last recorded step; a lost lease is not transient and ends the retries.
+async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline::BatchOutcome> {
+    with_retries(ctx, &format!("batch {}", lease.batch), || async {
+        // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
+        // process that stalls (or is stopped) stops beating with it.
+        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
+        let out = pipeline::process_batch(ctx, lease).await;
+        beat.abort();
+        out
+    })
+    .await
 }
 
 /// Gives a batch back without finishing it, so that any worker may resume it at once.
@@ -292,11 +306,16 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         if opts.max_batches.is_some_and(|m| summary.batches >= m) {
             break;
         }
-        if let Gate::Stop(why) = gate(ctx, None).await? {
+        if let Gate::Stop(why) =
+            with_retries(ctx, "reading the runner state", || gate(ctx, None)).await?
+        {
             summary.stopped = Some(why);
             break;
         }
-        let Some((lease, n)) = claim(ctx, opts.segment.as_deref()).await? else {
+        let claimed = with_retries(ctx, "claiming a batch", || {
+            claim(ctx, opts.segment.as_deref())
+        });
+        let Some((lease, n)) = claimed.await? else {
             break;
         };
         ctx.notice(Notice::BatchClaimed {
@@ -352,14 +371,18 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         }
     }
     if summary.stopped.is_none() {
-        let busy: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')",
-        )
-        .fetch_one(&ctx.state)
+        with_retries(ctx, "closing the run", || async {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')",
+            )
+            .fetch_one(&ctx.state)
+            .await?;
+            if busy == 0 && runner_state(&ctx.state).await? == RunnerState::Running {
+                set_runner_state(ctx, RunnerState::Idle, "queue empty").await?;
+            }
+            Ok(())
+        })
         .await?;
-        if busy == 0 && runner_state(&ctx.state).await? == RunnerState::Running {
-            set_runner_state(ctx, RunnerState::Idle, "queue empty").await?;
-        }
     }
     ctx.notice(Notice::Stopped {
         reason: summary.stopped.clone().unwrap_or_else(|| "done".into()),
