@@ -142,6 +142,9 @@ fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
                     "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
                 ),
                 Notice::Stopped { reason } => eprintln!("runner stopped: {reason}"),
+                Notice::Waiting { batch, seconds } => eprintln!(
+                    "waiting for batch {batch}: another worker holds it, for {seconds} s more unless it finishes"
+                ),
                 Notice::Error(e) => eprintln!("error: {e}"),
             }
         }

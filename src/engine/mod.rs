@@ -47,6 +47,12 @@ pub enum Notice {
     Stopped {
         reason: String,
     },
+    /// Nothing to claim, but `batch` is leased (by another worker, or by one that died) until
+    /// its lease ends in `seconds`: the run waits for it to finish or come back.
+    Waiting {
+        batch: String,
+        seconds: i64,
+    },
     Error(String),
 }
 

@@ -187,6 +187,23 @@ async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline
     .await
 }
 
+/// The running batch whose lease ends first, and when (in `segment` if given); `None` when no
+/// batch is leased.
+async fn next_lease_end(
+    ctx: &Ctx,
+    segment: Option<&str>,
+) -> eyre::Result<Option<(String, chrono::DateTime<Utc>)>> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT id, lease_until FROM batches
+         WHERE status = 'running' AND lease_until IS NOT NULL AND ($1 IS NULL OR segment = $1)
+         ORDER BY lease_until LIMIT 1",
+    )
+    .bind(segment.map(str::to_string))
+    .fetch_optional(&ctx.state)
+    .await?;
+    Ok(row.and_then(|(id, t)| clock::parse(&t).map(|t| (id, t))))
+}
+
 /// Gives a batch back without finishing it, so that any worker may resume it at once.
 pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
     sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = $1 AND lease_token = $2")
@@ -302,6 +319,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         RunnerState::Running => {}
         _ => set_runner_state(ctx, RunnerState::Running, "run started").await?,
     }
+    let mut waited_for: Option<String> = None;
     loop {
         if opts.max_batches.is_some_and(|m| summary.batches >= m) {
             break;
@@ -316,7 +334,25 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             claim(ctx, opts.segment.as_deref())
         });
         let Some((lease, n)) = claimed.await? else {
-            break;
+            // Nothing claimable. A batch still leased finishes, or comes back when its lease
+            // ends (its worker died): wait for it rather than leave it behind.
+            let leased = with_retries(ctx, "reading leases", || {
+                next_lease_end(ctx, opts.segment.as_deref())
+            });
+            let Some((batch, until)) = leased.await? else {
+                break;
+            };
+            let left = (until - Utc::now()).num_milliseconds().max(0);
+            if waited_for.as_deref() != Some(batch.as_str()) {
+                ctx.notice(Notice::Waiting {
+                    batch: batch.clone(),
+                    seconds: (left + 999) / 1000,
+                });
+                waited_for = Some(batch);
+            }
+            // Looked at again within a second: the other worker may finish sooner.
+            tokio::time::sleep(Duration::from_millis(left.clamp(50, 1000) as u64)).await;
+            continue;
         };
         ctx.notice(Notice::BatchClaimed {
             batch: lease.batch.clone(),

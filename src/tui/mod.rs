@@ -320,6 +320,12 @@ fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> tokio::task::Joi
                     if failed > 0 { Tone::Bad } else { Tone::Ok },
                 ),
                 Notice::Stopped { reason } => (format!("runner stopped: {reason}"), Tone::Info),
+                Notice::Waiting { batch, seconds } => (
+                    format!(
+                        "waiting for batch {batch}: another worker holds it, for {seconds} s more unless it finishes"
+                    ),
+                    Tone::Info,
+                ),
                 Notice::Error(e) => (e, Tone::Bad),
             };
             if fwd.send(Msg::Said(text, tone)).is_err() {
