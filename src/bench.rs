@@ -287,3 +287,288 @@ pub async fn frame(ctx: &crate::engine::Ctx, w: u16, h: u16, runs: usize) -> eyr
     }
     Ok(timing(&format!("frame {w}x{h}"), ms))
 }
+
+/// What one `pipeline` measurement found. Rates are platform rows per second.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineBench {
+    pub backend: String,
+    pub batches: usize,
+    /// Customers the run migrated (the wave the server side copies again).
+    pub customers: usize,
+    /// Platform rows the run wrote (all five entities).
+    pub rows: u64,
+    /// The whole pipeline (`cutover run`: backup, create_account, migrate_data, validate,
+    /// notify, with every step recorded in the state): rows/s and seconds.
+    pub ours_rows_per_sec: f64,
+    pub ours_secs: f64,
+    /// How the server side copies: `attach` (SQLite: the legacy file attached, every mapping
+    /// query run as one `INSERT INTO … SELECT` with platform ids joined in) or `table`
+    /// (PostgreSQL: the same platform rows copied table to table in a scratch schema).
+    pub server_method: &'static str,
+    pub server_rows: u64,
+    pub server_rows_per_sec: f64,
+    pub server_secs: f64,
+    /// ours / server, in rows/s.
+    pub ratio: f64,
+}
+
+/// Platform rows per entity, summed.
+async fn platform_rows(pool: &db::Pool) -> eyre::Result<u64> {
+    let mut n = 0i64;
+    for e in Entity::ALL {
+        n += sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            e.name()
+        )))
+        .fetch_one(pool)
+        .await?;
+    }
+    Ok(n as u64)
+}
+
+/// Runs `batches` batches of the workspace through the real pipeline, then has the database
+/// copy the same customers' rows on its own, and compares the two rates.
+///
+/// This migrates real customers of the workspace: use it on a demo workspace. With
+/// `batch_size` the unclaimed batches are rebuilt first, as `cutover run --batch-size` does.
+///
+/// Errors: nothing migrated (no planned batches), a source or platform that is neither
+/// SQLite-to-SQLite nor a PostgreSQL platform, or a database refusing a statement.
+pub async fn pipeline(
+    ctx: &crate::engine::Ctx,
+    batches: usize,
+    batch_size: Option<usize>,
+) -> eyre::Result<PipelineBench> {
+    use crate::engine::{plan, run};
+    if let Some(n) = batch_size {
+        plan::rebatch(&ctx.state, n).await?;
+    }
+    let before = platform_rows(&ctx.target).await?;
+    let since = crate::clock::now();
+    let t0 = Instant::now();
+    let summary = run::run(
+        ctx,
+        &run::RunOpts {
+            max_batches: Some(batches),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let ours = t0.elapsed().as_secs_f64();
+    let rows = platform_rows(&ctx.target).await? - before;
+    let wave: Vec<String> = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'migrated' AND id IN \
+         (SELECT customer_id FROM steps WHERE step = 'notify' AND outcome = 'ok' AND started_at >= $1)",
+    )
+    .bind(since)
+    .fetch_all(&ctx.state)
+    .await?;
+    eyre::ensure!(
+        !wave.is_empty() && rows > 0,
+        "the run migrated nothing ({} batches): plan the workspace first",
+        summary.batches
+    );
+    let target = Backend::of_pool(&ctx.target);
+    let (server_method, (server_rows, server)) = match (ctx.source.backend(), target) {
+        (Backend::Sqlite, Backend::Sqlite) => ("attach", attach_copy(ctx, &wave).await?),
+        (_, Backend::Postgres) => ("table", table_copy(ctx, &wave).await?),
+        (s, t) => eyre::bail!(
+            "bench pipeline compares SQLite → SQLite or any source → PostgreSQL, not {s:?} → {t:?}"
+        ),
+    };
+    let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
+    Ok(PipelineBench {
+        backend: format!("{target:?}").to_lowercase(),
+        batches: summary.batches,
+        customers: wave.len(),
+        rows,
+        ours_rows_per_sec: rate(rows, ours),
+        ours_secs: ours,
+        server_method,
+        server_rows,
+        server_rows_per_sec: rate(server_rows, server),
+        server_secs: server,
+        ratio: rate(rows, ours) / rate(server_rows, server).max(1e-9),
+    })
+}
+
+/// The path of a `sqlite://` URL's file.
+fn sqlite_file(url: &str) -> String {
+    let p = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    p.split('?').next().unwrap_or(p).to_string()
+}
+
+/// SQLite's own copy of the `wave` customers: the legacy file attached, each entity's mapping
+/// query run once as `INSERT INTO … SELECT` into a scratch platform, with the platform's
+/// customer and device ids joined in and the extra columns packed into `attributes` by
+/// `json_object`. Returns rows copied and seconds (the copy alone, in one transaction).
+async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
+    use sqlx::{Connection, Executor};
+    let scratch = std::env::temp_dir().join(format!("cutover_bench_{}.db", std::process::id()));
+    let scratch_url = format!("sqlite://{}", scratch.display());
+    let result = async {
+        let pool = db::open(&scratch_url, "bench", true, false).await?;
+        crate::target::ensure_schema(&pool).await?;
+        // The server needs to find a repair's device by its legacy id; ours looks it up too.
+        sqlx::raw_sql("CREATE INDEX devices_legacy ON devices (legacy_id)")
+            .execute(&pool)
+            .await?;
+        pool.close().await;
+        // An empty main database: unqualified names in the mapping then resolve to the legacy
+        // file, attached first, even where the platform has a table of the same name.
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:").await?;
+        let q = |s: &str| s.replace('\'', "''");
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "ATTACH DATABASE '{}' AS legacy; ATTACH DATABASE '{}' AS p; \
+             CREATE TEMP TABLE wave (legacy_id PRIMARY KEY)",
+            q(&sqlite_file(&ctx.cfg.source.url)),
+            q(&scratch.display().to_string())
+        )))
+        .await?;
+        let mut statements = Vec::new();
+        for e in Entity::ALL {
+            let Some(query) = ctx.cfg.mapping.get(e) else {
+                continue;
+            };
+            let names: Vec<String> = ctx
+                .source
+                .columns(query)
+                .await?
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            let (canon, extra): (Vec<&String>, Vec<&String>) =
+                names.iter().partition(|n| e.column_index(n).is_some());
+            let mut cols: Vec<String> = canon.iter().map(|c| c.to_string()).collect();
+            let mut vals: Vec<String> = canon.iter().map(|c| format!("m.{c}")).collect();
+            cols.push("attributes".into());
+            vals.push(format!(
+                "json_object({})",
+                extra
+                    .iter()
+                    .map(|c| format!("'{}', m.{c}", q(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            let mut joins = String::new();
+            if e != Entity::Customers {
+                cols.insert(0, "customer_id".into());
+                vals.insert(0, "c.id".into());
+                joins.push_str(" JOIN p.customers c ON c.legacy_id = m.customer_legacy_id");
+            }
+            if e == Entity::Repairs && names.iter().any(|n| n == "device_legacy_id") {
+                cols.insert(1, "device_id".into());
+                vals.insert(1, "d.id".into());
+                joins.push_str(" LEFT JOIN p.devices d ON d.legacy_id = m.device_legacy_id");
+            }
+            statements.push(format!(
+                "INSERT INTO p.{} ({}) SELECT {} FROM ({query}) AS m{joins} \
+                 WHERE m.{} IN (SELECT legacy_id FROM temp.wave)",
+                e.name(),
+                cols.join(", "),
+                vals.join(", "),
+                e.customer_key()
+            ));
+        }
+        let as_int = ctx
+            .source
+            .key_is_int(
+                ctx.cfg.mapping.get(Entity::Customers).unwrap_or(""),
+                "legacy_id",
+            )
+            .await;
+        for chunk in wave.chunks(crate::source::CHUNK) {
+            let sql = format!(
+                "INSERT INTO temp.wave (legacy_id) VALUES {}",
+                vec!["(?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for b in crate::source::conn::id_binds(chunk, as_int) {
+                q = match b {
+                    crate::source::Bind::Int(i) => q.bind(i),
+                    crate::source::Bind::Text(t) => q.bind(t),
+                };
+            }
+            q.execute(&mut conn).await?;
+        }
+        let t0 = Instant::now();
+        let mut tx = conn.begin().await?;
+        let mut copied = 0;
+        for s in &statements {
+            copied += sqlx::query(sqlx::AssertSqlSafe(s.clone()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        let secs = t0.elapsed().as_secs_f64();
+        conn.close().await?;
+        Ok((copied, secs))
+    }
+    .await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", scratch.display()));
+    }
+    result
+}
+
+/// PostgreSQL's own copy of the `wave` customers' platform rows, table to table into a
+/// scratch schema of the platform's database (the rows our pipeline just wrote, so the
+/// transformation is already done). Returns rows copied and seconds (one transaction).
+async fn table_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
+    let scratch = format!("cutover_bench_{}", std::process::id());
+    let mut conn = ctx.target.acquire().await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA {scratch}; CREATE TEMP TABLE wave (id BIGINT PRIMARY KEY)"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let result = async {
+        let platform = crate::target::customer_ids(&mut conn, wave).await?;
+        let ids: Vec<i64> = platform.into_values().collect();
+        for chunk in ids.chunks(5_000) {
+            let mut b = db::Builder::on(Backend::Postgres, "INSERT INTO wave (id) ");
+            b.push_values(chunk, |mut v, id| {
+                v.push_bind(*id);
+            });
+            b.build().execute(&mut *conn).await?;
+        }
+        let mut statements = Vec::new();
+        for e in Entity::ALL {
+            let t = e.name();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE TABLE {scratch}.{t} (LIKE {t} INCLUDING DEFAULTS)"
+            )))
+            .execute(&mut *conn)
+            .await?;
+            let key = if e == Entity::Customers {
+                "id"
+            } else {
+                "customer_id"
+            };
+            statements.push(format!(
+                "INSERT INTO {scratch}.{t} SELECT * FROM {t} WHERE {key} IN (SELECT id FROM wave)"
+            ));
+        }
+        let t0 = Instant::now();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let mut copied = 0;
+        for s in &statements {
+            copied += sqlx::query(sqlx::AssertSqlSafe(s.clone()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok((copied, t0.elapsed().as_secs_f64()))
+    }
+    .await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA {scratch} CASCADE; DROP TABLE wave"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    result
+}

@@ -224,6 +224,22 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// The whole pipeline (backup, copy, validate, every step recorded) over `--batches`
+    /// batches of the workspace, against the database copying the same customers' rows on its
+    /// own: SQLite attaches the legacy file and runs each mapping as one `INSERT INTO …
+    /// SELECT`; PostgreSQL copies the same platform rows table to table. This migrates real
+    /// customers: use a demo workspace.
+    Pipeline {
+        /// Batches to run.
+        #[arg(long, default_value_t = 40)]
+        batches: usize,
+        /// Rebuild the unclaimed batches with this many customers each first.
+        #[arg(long, value_name = "N")]
+        batch_size: Option<usize>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 const fn cutover_list_limit() -> i64 {

@@ -464,6 +464,36 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 );
             }
         }
+        Command::Bench(BenchCmd::Pipeline {
+            batches,
+            batch_size,
+            json,
+        }) => {
+            refuse_readonly(&cli, "bench pipeline")?;
+            if *batch_size == Some(0) {
+                return Err(Usage("--batch-size must be at least 1".into()).into());
+            }
+            let ctx = open(&cli).await?;
+            let b = cutover::bench::pipeline(&ctx, *batches, *batch_size).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&b)?);
+            } else {
+                println!(
+                    "pipeline on {}: {} batches, {} customers, {} platform rows: ours {:.0} rows/s ({:.2}s); server ({}) {} rows, {:.0} rows/s ({:.2}s); ratio {:.3}",
+                    b.backend,
+                    b.batches,
+                    b.customers,
+                    b.rows,
+                    b.ours_rows_per_sec,
+                    b.ours_secs,
+                    b.server_method,
+                    b.server_rows,
+                    b.server_rows_per_sec,
+                    b.server_secs,
+                    b.ratio
+                );
+            }
+        }
         Command::Bench(BenchCmd::Poll { runs, limit, json }) => {
             let ctx = open(&cli).await?;
             let t = cutover::bench::poll(&ctx, *runs, *limit).await?;

@@ -175,7 +175,7 @@ async fn event_loop(
         if dirty {
             if app.screen_key() != screen {
                 screen = app.screen_key();
-                terminal.clear()?;
+                redraw_all(terminal)?;
             }
             crate::fault::point("render");
             terminal.draw(|f| app.render(f))?;
@@ -401,4 +401,113 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
         };
         say(&tx, r);
     });
+}
+
+/// Clears the screen and makes the next draw send every cell, for a change of screen (an
+/// overlay, a zoom) where a diff against the old one could leave wide characters behind.
+///
+/// Not `Terminal::clear`: that first asks the terminal where its cursor is (a DSR query) and
+/// fails after 2 s when no answer comes, which ended the console in a pty that does not
+/// answer, and costs a round trip over SSH on every overlay. Both buffers are reset here
+/// instead, so the next frame is diffed against an empty one.
+///
+/// Errors: writing to the terminal failed.
+pub fn redraw_all<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+) -> Result<(), B::Error> {
+    terminal
+        .backend_mut()
+        .clear_region(ratatui::backend::ClearType::All)?;
+    // After a draw the current buffer is already reset; this resets the previous one too.
+    terminal.swap_buffers();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+    use ratatui::buffer::Cell;
+    use ratatui::layout::{Position, Size};
+    use ratatui::widgets::Paragraph;
+
+    fn ok<T>(r: Result<T, std::convert::Infallible>) -> std::io::Result<T> {
+        Ok(r.unwrap_or_else(|e| match e {}))
+    }
+
+    /// A terminal that never answers a cursor-position query, and counts the cells drawn.
+    struct Mute {
+        inner: TestBackend,
+        cells: usize,
+    }
+
+    impl Backend for Mute {
+        type Error = std::io::Error;
+        fn draw<'a, I: Iterator<Item = (u16, u16, &'a Cell)>>(
+            &mut self,
+            content: I,
+        ) -> std::io::Result<()> {
+            let v: Vec<_> = content.collect();
+            self.cells += v.len();
+            ok(self.inner.draw(v.into_iter()))
+        }
+        fn hide_cursor(&mut self) -> std::io::Result<()> {
+            ok(self.inner.hide_cursor())
+        }
+        fn show_cursor(&mut self) -> std::io::Result<()> {
+            ok(self.inner.show_cursor())
+        }
+        fn get_cursor_position(&mut self) -> std::io::Result<Position> {
+            Err(std::io::Error::other(
+                "The cursor position could not be read within a normal duration",
+            ))
+        }
+        fn set_cursor_position<P: Into<Position>>(&mut self, p: P) -> std::io::Result<()> {
+            ok(self.inner.set_cursor_position(p))
+        }
+        fn clear(&mut self) -> std::io::Result<()> {
+            ok(self.inner.clear())
+        }
+        fn clear_region(&mut self, t: ClearType) -> std::io::Result<()> {
+            ok(self.inner.clear_region(t))
+        }
+        fn size(&self) -> std::io::Result<Size> {
+            ok(self.inner.size())
+        }
+        fn window_size(&mut self) -> std::io::Result<WindowSize> {
+            ok(self.inner.window_size())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            ok(self.inner.flush())
+        }
+    }
+
+    #[test]
+    fn a_full_redraw_needs_no_answer_from_the_terminal_and_sends_every_cell() {
+        let mut t = ratatui::Terminal::new(Mute {
+            inner: TestBackend::new(20, 3),
+            cells: 0,
+        })
+        .unwrap();
+        assert!(t.clear().is_err(), "Terminal::clear asks for the cursor");
+        let text = "console";
+        t.draw(|f| f.render_widget(Paragraph::new(text), f.area()))
+            .unwrap();
+        let first = t.backend().cells;
+        t.draw(|f| f.render_widget(Paragraph::new(text), f.area()))
+            .unwrap();
+        assert_eq!(t.backend().cells, first, "an unchanged frame sends nothing");
+        super::redraw_all(&mut t).unwrap();
+        t.draw(|f| f.render_widget(Paragraph::new(text), f.area()))
+            .unwrap();
+        assert_eq!(
+            t.backend().cells - first,
+            text.len(),
+            "every non-blank cell again"
+        );
+        t.backend().inner.assert_buffer_lines([
+            format!("{text:20}"),
+            " ".repeat(20),
+            " ".repeat(20),
+        ]);
+    }
 }
