@@ -236,6 +236,18 @@ pub async fn poll(ctx: &crate::engine::Ctx, runs: usize, limit: i64) -> eyre::Re
             time_async(runs, || status::status(s)).await?,
         ),
         timing(
+            "migrated per minute (30 min)",
+            time_async(runs, || status::throughput(s, chrono::Utc::now())).await?,
+        ),
+        timing(
+            "running batches",
+            time_async(runs, || status::running_batches(s)).await?,
+        ),
+        timing(
+            "recent customers",
+            time_async(runs, || status::recent(s, "", view.limit)).await?,
+        ),
+        timing(
             "alerts (open, triage order)",
             time_async(runs, || {
                 crate::alerts::open(s, "", &view.operator, view.limit)

@@ -286,6 +286,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "alerts_climb",
                 include_str!("../migrations/postgres/0010_alerts_climb.sql"),
             ),
+            m(
+                11,
+                "migrated_minutes",
+                include_str!("../migrations/postgres/0011_migrated_minutes.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(1, "init", include_str!("../migrations/state/0001_init.sql")),
@@ -328,6 +333,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 10,
                 "alerts_climb",
                 include_str!("../migrations/state/0010_alerts_climb.sql"),
+            ),
+            m(
+                11,
+                "migrated_minutes",
+                include_str!("../migrations/state/0011_migrated_minutes.sql"),
             ),
         ]),
     }

@@ -176,11 +176,13 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
     // least one minute), so a run that just started is not diluted by idle minutes.
     let now = Utc::now();
     let since = clock::fmt(now - chrono::Duration::minutes(10));
+    // Trigger-kept per minute (migration 0011); the minute `since` falls in is left out, so
+    // the window is between 9 and 10 minutes long.
     let rates = sqlx::query(
-        "SELECT c.segment, COUNT(*), MIN(s.started_at) FROM steps s JOIN customers c ON c.id = s.customer_id
-         WHERE s.step = 'notify' AND s.outcome = 'ok' AND s.finished_at >= $1 GROUP BY c.segment",
+        "SELECT segment, CAST(SUM(customers) AS BIGINT), MIN(first_started) FROM migrated_minutes
+         WHERE minute > $1 GROUP BY segment",
     )
-    .bind(since)
+    .bind(since[..16].to_string())
     .fetch_all(state)
     .await?;
     for r in rates {
@@ -382,25 +384,18 @@ static RECENT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-/// Reads a snapshot for `view`. Errors: the state database failing.
-pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snapshot> {
-    let mut status = status(state).await?;
-    let now = Utc::now();
-    let r = &status.runner;
-    status.runner.stale = view.stale_after_secs > 0
-        && r.state == RunnerState::Running
-        && r.heartbeat_at
-            .as_deref()
-            .or(Some(r.changed_at.as_str()))
-            .and_then(clock::parse)
-            .is_some_and(|t| (now - t).num_seconds() > view.stale_after_secs);
+/// Customers migrated per minute over the last 30 minutes, oldest first (trigger-kept,
+/// migration 0011). Errors: the state database failing.
+pub async fn throughput(
+    state: &crate::db::Pool,
+    now: chrono::DateTime<Utc>,
+) -> eyre::Result<Vec<u64>> {
     let since = clock::fmt(now - chrono::Duration::minutes(30));
     let mut throughput = vec![0u64; 30];
     for r in sqlx::query(
-        "SELECT substr(finished_at, 1, 16), COUNT(*) FROM steps WHERE step = 'notify' AND outcome = 'ok'
-         AND finished_at >= $1 GROUP BY 1",
+        "SELECT minute, CAST(SUM(customers) AS BIGINT) FROM migrated_minutes WHERE minute >= $1 GROUP BY minute",
     )
-    .bind(since)
+    .bind(since[..16].to_string())
     .fetch_all(state)
     .await?
     {
@@ -412,6 +407,12 @@ pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snap
             }
         }
     }
+    Ok(throughput)
+}
+
+/// Up to 4 running batches, in claim order, with their customers per step.
+/// Errors: the state database failing.
+pub async fn running_batches(state: &crate::db::Pool) -> eyre::Result<Vec<RunningBatch>> {
     let mut running = Vec::new();
     for b in sqlx::query("SELECT id, segment, lease_owner, size FROM batches WHERE status = 'running' ORDER BY priority, seq LIMIT 4")
         .fetch_all(state)
@@ -429,11 +430,38 @@ pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snap
         steps.sort_by_key(|(s, _)| super::pipeline::STEPS.iter().position(|x| x == s).map_or(0, |i| i + 1));
         running.push(RunningBatch { id, segment: b.try_get(1)?, owner: b.try_get(2)?, size: b.try_get(3)?, steps });
     }
-    let recent = sqlx::query_as(sqlx::AssertSqlSafe(RECENT_SQL.as_str()))
-        .bind(like(&view.recent_filter))
-        .bind(view.limit)
+    Ok(running)
+}
+
+/// The Migration pane's list ([`RECENT_SQL`]): up to `limit` customers matching `filter`.
+/// Errors: the state database failing.
+pub async fn recent(
+    state: &crate::db::Pool,
+    filter: &str,
+    limit: i64,
+) -> eyre::Result<Vec<RecentRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(RECENT_SQL.as_str()))
+        .bind(like(filter))
+        .bind(limit)
         .fetch_all(state)
-        .await?;
+        .await?)
+}
+
+/// Reads a snapshot for `view`. Errors: the state database failing.
+pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snapshot> {
+    let mut status = status(state).await?;
+    let now = Utc::now();
+    let r = &status.runner;
+    status.runner.stale = view.stale_after_secs > 0
+        && r.state == RunnerState::Running
+        && r.heartbeat_at
+            .as_deref()
+            .or(Some(r.changed_at.as_str()))
+            .and_then(clock::parse)
+            .is_some_and(|t| (now - t).num_seconds() > view.stale_after_secs);
+    let throughput = throughput(state, now).await?;
+    let running = running_batches(state).await?;
+    let recent = recent(state, &view.recent_filter, view.limit).await?;
     let alerts =
         crate::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
