@@ -181,3 +181,38 @@ fn bench_copy_runs_on_a_small_size_and_cleans_up() {
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
     assert!(!scratch.exists(), "{} left behind", scratch.display());
 }
+
+#[tokio::test]
+async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows() {
+    let ws = Ws::demo(60, 33).await;
+    let child = ws
+        .command(&["bench", "pipeline", "--batches", "2", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let scratch = format!("cutover_bench_{}", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rows = v["rows"].as_u64().unwrap();
+    assert!(rows > 0 && v["customers"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(
+        v["server_rows"].as_u64().unwrap(),
+        rows,
+        "the server copies the same rows: {v}"
+    );
+    let method = if common::on_postgres() {
+        "table"
+    } else {
+        "attach"
+    };
+    assert_eq!(v["server_method"], method);
+    assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&scratch))
+        .collect();
+    assert!(left.is_empty(), "scratch files left behind: {left:?}");
+}
