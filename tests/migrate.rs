@@ -24,6 +24,35 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
     );
     common::assert_counts_match(&ctx.state).await;
     common::assert_batch_counts_match(&ctx.state).await;
+    // The rate and chart read trigger-kept per-minute counters (migration 0011): they hold
+    // every customer this run migrated, per segment.
+    let chart: u64 = status::throughput(&ctx.state, chrono::Utc::now())
+        .await
+        .unwrap()
+        .iter()
+        .sum();
+    assert_eq!(chart as i64, st.customers.migrated, "the per-minute chart");
+    let per_segment: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.segment, COUNT(*) FROM steps s JOIN customers c ON c.id = s.customer_id \
+         WHERE s.step = 'notify' AND s.outcome = 'ok' GROUP BY c.segment ORDER BY c.segment",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let kept: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT segment, CAST(SUM(customers) AS BIGINT) FROM migrated_minutes GROUP BY segment ORDER BY segment",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(
+        kept, per_segment,
+        "migrated_minutes against the step history"
+    );
+    assert!(
+        st.segments.iter().any(|s| s.rate_per_min > 0.0),
+        "a segment shows a rate"
+    );
 
     let out = ws.cli(&["validate"]);
     assert!(out.status.success(), "{}", stdout(&out));
