@@ -82,11 +82,7 @@ pub async fn copy(url: &str, rows: usize) -> eyre::Result<CopyBench> {
     };
     let result = copy_in(&url, backend, rows).await;
     match &file {
-        Some(f) => {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
-            }
-        }
+        Some(f) => db::remove_sqlite_files(f)?,
         None => {
             let admin = db::open(&url, "bench", false, false).await?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -404,14 +400,6 @@ pub async fn pipeline(
     })
 }
 
-/// The path of a `sqlite://` URL's file.
-fn sqlite_file(url: &str) -> String {
-    let p = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    p.split('?').next().unwrap_or(p).to_string()
-}
-
 /// SQLite's own copy of the `wave` customers: the legacy file attached, each entity's mapping
 /// query run once as `INSERT INTO … SELECT` into a scratch platform, with the platform's
 /// customer and device ids joined in and the extra columns packed into `attributes` by
@@ -439,7 +427,7 @@ async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<
         for stmt in [
             format!(
                 "ATTACH DATABASE '{}' AS legacy",
-                q(&sqlite_file(&ctx.cfg.source.url))
+                q(db::sqlite_file(&ctx.cfg.source.url).map_or("", |(f, _)| f))
             ),
             format!("ATTACH DATABASE '{}' AS p", q(&scratch.display().to_string())),
             "CREATE TEMP TABLE wave (legacy_id PRIMARY KEY)".to_string(),
@@ -512,14 +500,10 @@ async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<
                 "INSERT INTO temp.wave (legacy_id) VALUES {}",
                 vec!["(?)"; chunk.len()].join(", ")
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for b in crate::source::conn::id_binds(chunk, as_int) {
-                q = match b {
-                    crate::source::Bind::Int(i) => q.bind(i),
-                    crate::source::Bind::Text(t) => q.bind(t),
-                };
-            }
-            q.execute(&mut conn).await?;
+            let binds = crate::source::conn::id_binds(chunk, as_int);
+            crate::source::conn::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql)), &binds)
+                .execute(&mut conn)
+                .await?;
         }
         let t0 = Instant::now();
         let mut tx = conn.begin().await?;
@@ -538,9 +522,7 @@ async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<
     }
     .await;
     for f in [&scratch, &main] {
-        for suffix in ["", "-wal", "-shm", "-journal"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", f.display()));
-        }
+        db::remove_sqlite_files(f)?;
     }
     result
 }

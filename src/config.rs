@@ -744,18 +744,12 @@ impl Config {
 
 /// Makes a relative `sqlite://` path absolute against `base`; other URLs pass through.
 pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some((file, query)) = crate::db::sqlite_file(url) else {
         return url.to_string();
     };
-    if rest.starts_with(':') || rest.starts_with('/') {
+    if file.starts_with(':') || file.starts_with('/') {
         return url.to_string();
     }
-    let (file, query) = rest
-        .split_once('?')
-        .map_or((rest, None), |(f, q)| (f, Some(q)));
     let abs = base.join(file);
     match query {
         Some(q) => format!("sqlite://{}?{q}", abs.display()),

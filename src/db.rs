@@ -228,6 +228,35 @@ where
     }
 }
 
+/// The file of a `sqlite://` (or `sqlite:`) URL and its query string, if any; `None` for
+/// other URLs.
+pub fn sqlite_file(url: &str) -> Option<(&str, Option<&str>)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(
+        rest.split_once('?')
+            .map_or((rest, None), |(f, q)| (f, Some(q))),
+    )
+}
+
+/// Removes a SQLite database file and its WAL, shared-memory and rollback-journal files;
+/// files that are not there are fine.
+///
+/// Errors: a file that exists and cannot be removed (the message names it).
+pub fn remove_sqlite_files(path: &std::path::Path) -> eyre::Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let p = format!("{}{suffix}", path.display());
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                eyre::bail!("cannot remove {p}: {e}")
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A SQLite URL with the open mode set: `rwc` when creating, `ro` when read-only.
 fn sqlite_url(url: &str, create: bool, readonly: bool) -> String {
     let mode = if readonly {

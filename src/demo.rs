@@ -868,13 +868,7 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
         );
     }
     for f in FILES.iter().skip(1) {
-        for suffix in ["", "-wal", "-shm"] {
-            let p = dir.join(format!("{f}{suffix}"));
-            if p.exists() {
-                std::fs::remove_file(&p)
-                    .map_err(|e| eyre::eyre!("cannot remove {}: {e}", p.display()))?;
-            }
-        }
+        db::remove_sqlite_files(&dir.join(f))?;
     }
     let legacy = db::open(&url(&paths.legacy), "legacy", true, false).await?;
     generate_legacy(

@@ -84,13 +84,15 @@ macro_rules! bind_all {
         let mut q = $q;
         for b in $binds {
             q = match b {
-                Bind::Text(s) => q.bind(s.clone()),
-                Bind::Int(i) => q.bind(*i),
+                $crate::source::Bind::Text(s) => q.bind(s.clone()),
+                $crate::source::Bind::Int(i) => q.bind(*i),
             };
         }
         q
     }};
 }
+
+pub(crate) use bind_all;
 
 fn names_of<R: Row>(row: &R) -> Arc<Vec<String>> {
     Arc::new(row.columns().iter().map(|c| c.name().to_string()).collect())

@@ -412,7 +412,7 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
 /// instead, so the next frame is diffed against an empty one.
 ///
 /// Errors: writing to the terminal failed.
-pub fn redraw_all<B: ratatui::backend::Backend>(
+fn redraw_all<B: ratatui::backend::Backend>(
     terminal: &mut ratatui::Terminal<B>,
 ) -> Result<(), B::Error> {
     terminal
