@@ -386,6 +386,14 @@ pub async fn write_tx(pool: &Pool) -> sqlx::Result<Tx> {
     }
 }
 
+/// [`write_tx`] on a connection already held, for work that keeps temporary tables on it.
+pub async fn write_tx_on(conn: &mut Conn) -> sqlx::Result<Transaction<'_, Any>> {
+    match Backend::of_conn(conn) {
+        Backend::Sqlite => sqlx::Connection::begin_with(conn, "BEGIN IMMEDIATE").await,
+        _ => sqlx::Connection::begin(conn).await,
+    }
+}
+
 /// The channel prefix the PostgreSQL state database notifies on when what the console polls
 /// changes; the channel is `cutover_state:<schema>`, so workspaces sharing a database do not
 /// wake each other.

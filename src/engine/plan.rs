@@ -393,8 +393,14 @@ pub async fn build(
     state: &crate::db::Pool,
     src: &Source,
 ) -> eyre::Result<PlanSummary> {
+    let t0 = std::time::Instant::now();
     let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
     let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
+    tracing::debug!(
+        seconds = t0.elapsed().as_secs_f64(),
+        findings = found.len(),
+        "plan: entity audit"
+    );
     let mut entity_findings: HashMap<String, Vec<audit::Finding>> = HashMap::new();
     // A customer id two source rows share is planned once (quarantined by its finding).
     let duplicated: HashSet<String> = found
@@ -446,19 +452,40 @@ pub async fn build(
     tx.commit().await?;
     write_chunk(state, &[], &[], &rejected).await?;
 
+    let (mut judging, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     source::for_each_chunk(
         src,
         &cfg.mapping,
         Entity::Customers,
         PLAN_CHUNK,
         async |rows| {
+            let t = std::time::Instant::now();
             let (planned, findings, rejected) = judge.judge(src, rows).await?;
-            write_chunk(state, &planned, &findings, &rejected).await
+            judging += t.elapsed();
+            let t = std::time::Instant::now();
+            write_chunk(state, &planned, &findings, &rejected).await?;
+            writing += t.elapsed();
+            Ok(())
         },
     )
     .await?;
+    tracing::debug!(
+        judging = judging.as_secs_f64(),
+        writing = writing.as_secs_f64(),
+        "plan: time inside the customer stream"
+    );
+    tracing::debug!(
+        seconds = t0.elapsed().as_secs_f64(),
+        "plan: customers judged and written"
+    );
     rebatch(state, cfg.runner.batch_size).await?;
-    summary(state).await
+    tracing::debug!(
+        seconds = t0.elapsed().as_secs_f64(),
+        "plan: batches rebuilt"
+    );
+    let s = summary(state).await;
+    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "plan: summary read");
+    s
 }
 
 /// Rebuilds the batches no worker has claimed: pending customers are grouped by segment, most

@@ -3,17 +3,17 @@
 //! database. A run stores every customer's score, level, component values and trend against
 //! the previous score, as history and as the customer's latest score.
 //!
-//! Memory at 10^6 customers: one index from legacy id to customer, one `f32` per customer and
-//! component; scores are computed and written in chunks.
+//! Memory is one chunk of customers whatever their number: component values wait in a
+//! temporary table of the state database, and scores are computed and written in chunks.
 
 use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::Row as _;
+use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::config::{Db, Health};
-use crate::db::{placeholders, write_tx};
+use crate::db::{Backend, placeholders, write_tx_on};
 use crate::engine::Ctx;
 use crate::schema::Raw;
 use crate::source::Source;
@@ -21,6 +21,9 @@ use crate::{clock, source};
 
 /// Customers scored and written per chunk.
 const CHUNK: usize = 2000;
+
+/// Component values gathered per insert into the run's temporary table (three binds each).
+const VALUES_PER_INSERT: usize = 1000;
 
 /// What a scoring run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -59,7 +62,22 @@ fn number(r: &Raw) -> Option<f64> {
     }
 }
 
+/// The temporary table a scoring run gathers component values in, on its own state
+/// connection: `(legacy_id, component, value)`, indexed by legacy id once filled.
+fn values_table(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "pg_temp.health_values",
+        _ => "temp.health_values",
+    }
+}
+
 /// Scores the customers `only` (by state id), or every customer, and records the run.
+///
+/// Memory stays bounded by a chunk whatever the number of customers: each component's rows
+/// are streamed into a temporary table on the state connection, and the scores are computed
+/// `CHUNK` customers at a time from a join of that table with the customers (at 10^6
+/// customers, holding every legacy id and value in the process cost 90–184 MB in the
+/// console; see BENCHMARKS.md).
 ///
 /// Errors: a component query failing (the message names the component), or a database failing.
 pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Result<RunSummary> {
@@ -68,81 +86,108 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     if !enabled(h) {
         eyre::bail!("no health components are configured (add [[health.component]] to the config)");
     }
-    let mut ids: Vec<(i64, String)> = Vec::new();
-    match only {
-        None => {
-            let mut rows =
-                sqlx::query("SELECT id, legacy_id FROM customers ORDER BY id").fetch(&ctx.state);
-            while let Some(r) = rows.try_next().await? {
-                ids.push((r.try_get(0)?, r.try_get(1)?));
+    let backend = Backend::of_pool(&ctx.state);
+    let table = values_table(backend);
+    let mut conn = ctx.state.acquire().await?;
+    // A run that failed half-way leaves its table on the connection it returned to the pool.
+    let drop_values = format!("DROP TABLE IF EXISTS {table}");
+    sqlx::query(AssertSqlSafe(drop_values.clone()))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TEMPORARY TABLE health_values \
+         (legacy_id TEXT NOT NULL, component BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL)"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    // The customers `only` names, sorted, with their legacy ids to filter the components by.
+    let mut picked: Vec<(i64, String)> = Vec::new();
+    if let Some(list) = only {
+        for chunk in list.chunks(source::CHUNK) {
+            let sql = format!(
+                "SELECT id, legacy_id FROM customers WHERE id IN ({}) ORDER BY id",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *conn).await? {
+                picked.push((r.try_get(0)?, r.try_get(1)?));
             }
         }
-        Some(list) => {
-            for chunk in list.chunks(source::CHUNK) {
-                let sql = format!(
-                    "SELECT id, legacy_id FROM customers WHERE id IN ({}) ORDER BY id",
-                    placeholders(1, chunk.len())
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for id in chunk {
-                    q = q.bind(*id);
-                }
-                for r in q.fetch_all(&ctx.state).await? {
-                    ids.push((r.try_get(0)?, r.try_get(1)?));
-                }
-            }
-        }
+        picked.sort_unstable();
+        picked.dedup();
     }
-    let index: HashMap<&str, u32> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, (_, l))| (l.as_str(), i as u32))
-        .collect();
-    let mut values: Vec<Vec<f32>> = vec![vec![f32::NAN; ids.len()]; h.component.len()];
     let mut clamped = 0i64;
     for (c, comp) in h.component.iter().enumerate() {
-        // After a batch only its customers are scored, through the same query filtered by id.
-        let chunks: Vec<&[(i64, String)]> = match only {
-            Some(_) => ids.chunks(source::CHUNK).collect(),
-            None => vec![&[]],
-        };
         let db = pool(ctx, comp.database);
         let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
-        for chunk in chunks {
-            let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
-            let binds = source::conn::id_binds(&legacy, as_int);
-            let filter = if only.is_some() {
-                format!(
-                    " WHERE h.legacy_id IN ({})",
-                    db.placeholders(1, binds.len())
-                )
-            } else {
-                String::new()
-            };
-            if only.is_some() && binds.is_empty() {
-                continue;
-            }
+        // After a batch only its customers are scored, through the same query filtered by id.
+        let filters: Vec<(String, Vec<source::conn::Bind>)> = match only {
+            None => vec![(String::new(), Vec::new())],
+            Some(_) => picked
+                .chunks(source::CHUNK)
+                .map(|chunk| {
+                    let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
+                    let binds = source::conn::id_binds(&legacy, as_int);
+                    let f = format!(
+                        " WHERE h.legacy_id IN ({})",
+                        db.placeholders(1, binds.len())
+                    );
+                    (f, binds)
+                })
+                .filter(|(_, b)| !b.is_empty())
+                .collect(),
+        };
+        for (filter, binds) in filters {
             let sql = format!(
                 "SELECT h.legacy_id, h.value FROM ({}) AS h{filter}",
                 comp.query
             );
-            db.for_each(&sql, &binds, |r| {
-                let (Some(k), Some(v)) = (
-                    r.first().and_then(source::raw_key),
-                    r.get(1).and_then(number),
-                ) else {
-                    return;
-                };
-                if let Some(&i) = index.get(k.as_str()) {
+            let failed = |e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name);
+            let mut rows = db.rows(&sql, &binds);
+            let mut vals: Vec<(String, f64)> = Vec::with_capacity(VALUES_PER_INSERT);
+            loop {
+                let next = rows.try_next().await.map_err(failed)?;
+                if let Some(r) = &next {
+                    let (Some(k), Some(v)) = (
+                        r.first().and_then(source::raw_key),
+                        r.get(1).and_then(number),
+                    ) else {
+                        continue;
+                    };
                     if !(0.0..=100.0).contains(&v) {
                         clamped += 1;
                     }
-                    values[c][i as usize] = v.clamp(0.0, 100.0) as f32;
+                    vals.push((k, v.clamp(0.0, 100.0)));
                 }
-            })
-            .await
-            .map_err(|e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name))?;
+                if vals.len() == VALUES_PER_INSERT || (next.is_none() && !vals.is_empty()) {
+                    let mut qb = crate::db::Builder::on(
+                        backend,
+                        "INSERT INTO health_values (legacy_id, component, value) ",
+                    );
+                    qb.push_values(&vals, |mut b, (k, v)| {
+                        b.push_bind(k.clone()).push_bind(c as i64).push_bind(*v);
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                    vals.clear();
+                }
+                if next.is_none() {
+                    break;
+                }
+            }
         }
+    }
+    sqlx::query("CREATE INDEX health_values_key ON health_values (legacy_id)")
+        .execute(&mut *conn)
+        .await?;
+    if backend == Backend::Postgres {
+        // Autovacuum never analyzes a temporary table; without statistics the join below may
+        // scan it once per chunk.
+        sqlx::query("ANALYZE pg_temp.health_values")
+            .execute(&mut *conn)
+            .await?;
     }
     let started = clock::now();
     let run_id: i64 = sqlx::query_scalar(
@@ -150,19 +195,57 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     )
     .bind(trigger.to_string())
     .bind(started.clone())
-    .fetch_one(&ctx.state)
+    .fetch_one(&mut *conn)
     .await?;
     let mut levels: HashMap<String, i64> = HashMap::new();
-    for (k, chunk) in ids.chunks(CHUNK).enumerate() {
-        let base = k * CHUNK;
+    let mut scored = 0usize;
+    let mut picked = picked.chunks(CHUNK);
+    let mut after = i64::MIN;
+    loop {
+        // The next CHUNK customers by id: a keyset walk over every customer, or `only`'s.
+        let ids: Vec<i64> = match only {
+            Some(_) => match picked.next() {
+                Some(chunk) => chunk.iter().map(|(id, _)| *id).collect(),
+                None => break,
+            },
+            None => {
+                sqlx::query_scalar("SELECT id FROM customers WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(CHUNK as i64)
+                    .fetch_all(&mut *conn)
+                    .await?
+            }
+        };
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            break;
+        };
+        after = last;
+        let n = h.component.len();
+        let mut values = vec![f64::NAN; ids.len() * n];
+        let mut rows = sqlx::query(
+            "SELECT c.id, v.component, v.value FROM customers c \
+             JOIN health_values v ON v.legacy_id = c.legacy_id WHERE c.id BETWEEN $1 AND $2",
+        )
+        .bind(first)
+        .bind(last)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            let (id, c, v): (i64, i64, f64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if let (Ok(i), Ok(c)) = (ids.binary_search(&id), usize::try_from(c))
+                && c < n
+            {
+                values[i * n + c] = v;
+            }
+        }
+        drop(rows);
         let now = clock::now();
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (j, (id, _)) in chunk.iter().enumerate() {
+        let mut rows = Vec::with_capacity(ids.len());
+        for (j, id) in ids.iter().enumerate() {
             let mut total = 0.0;
             let mut comps = serde_json::Map::new();
             for (c, comp) in h.component.iter().enumerate() {
-                let v = values[c][base + j];
-                let v = if v.is_nan() { comp.default } else { v as f64 };
+                let v = values[j * n + c];
+                let v = if v.is_nan() { comp.default } else { v };
                 total += v * comp.weight / 100.0;
                 comps.insert(
                     comp.name.clone(),
@@ -179,9 +262,10 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                 serde_json::Value::Object(comps).to_string(),
             ));
         }
-        let mut tx = write_tx(&ctx.state).await?;
+        scored += rows.len();
+        let mut tx = write_tx_on(&mut conn).await?;
         let mut qb = crate::db::Builder::on(
-            crate::db::Backend::of_pool(&ctx.state),
+            backend,
             "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
         );
         qb.push_values(&rows, |mut b, r| {
@@ -195,7 +279,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         // The trend is judged against the row this replaces, in the same statement: no read of
         // the previous scores. A first score is `new`.
         let mut qb = crate::db::Builder::on(
-            crate::db::Backend::of_pool(&ctx.state),
+            backend,
             "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
         );
         qb.push_values(&rows, |mut b, r| {
@@ -220,11 +304,14 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         qb.build().execute(&mut *tx).await?;
         tx.commit().await?;
     }
+    sqlx::query(AssertSqlSafe(drop_values))
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("UPDATE health_runs SET finished_at = $1, customers = $2 WHERE id = $3")
         .bind(clock::now())
-        .bind(ids.len() as i64)
+        .bind(scored as i64)
         .bind(run_id)
-        .execute(&ctx.state)
+        .execute(&mut *conn)
         .await?;
     let mut level_list: Vec<(String, i64)> = h
         .levels
@@ -247,7 +334,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     Ok(RunSummary {
         run_id,
         trigger: trigger.to_string(),
-        customers: ids.len(),
+        customers: scored,
         seconds: t0.elapsed().as_secs_f64(),
         levels: level_list,
         trends: trend_list,

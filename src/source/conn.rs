@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use futures_util::TryStreamExt;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
@@ -299,6 +300,19 @@ impl Source {
         })
     }
 
+    /// The rows of `sql` as a stream of raw rows, for a caller that awaits other work between
+    /// rows (a callback holding a connection across an await is not `Send` everywhere).
+    ///
+    /// Errors: each item is the query's error, if it fails.
+    pub fn rows(&self, sql: &str, binds: &[Bind]) -> BoxStream<'_, sqlx::Result<Vec<Raw>>> {
+        on_pool!(self, p, raw => {
+            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            q.fetch(p)
+                .map_ok(move |r| (0..r.len()).map(|i| raw(&r, i)).collect())
+                .boxed()
+        })
+    }
+
     /// Streams the rows of `sql` one at a time into `f`, for readers that only fold them.
     ///
     /// Errors: the query failing.
@@ -308,14 +322,11 @@ impl Source {
         binds: &[Bind],
         mut f: impl FnMut(Vec<Raw>),
     ) -> sqlx::Result<()> {
-        on_pool!(self, p, raw => {
-            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
-            let mut stream = q.fetch(p);
-            while let Some(r) = stream.try_next().await? {
-                f((0..r.len()).map(|i| raw(&r, i)).collect());
-            }
-            Ok(())
-        })
+        let mut rows = self.rows(sql, binds);
+        while let Some(r) = rows.try_next().await? {
+            f(r);
+        }
+        Ok(())
     }
 
     /// The names and type names of the columns `sql` returns, from preparing it.

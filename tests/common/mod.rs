@@ -58,7 +58,16 @@ pub struct PgSchema {
 impl Drop for PgSchema {
     fn drop(&mut self) {
         if let Some(url) = postgres_url() {
-            let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            // A test that dropped a task mid-transaction leaves its connection to be closed by
+            // a runtime this blocking drop holds up: end such sessions, or the DROP waits on
+            // their locks for ever.
+            let sql = format!(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                 JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = '{0}' AND l.pid <> pg_backend_pid(); \
+                 DROP SCHEMA IF EXISTS {0} CASCADE",
+                self.name
+            );
             let _ = Command::new("psql").arg(url).arg("-qc").arg(sql).output();
         }
     }
