@@ -94,10 +94,10 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     sqlx::query(AssertSqlSafe(drop_values.clone()))
         .execute(&mut *conn)
         .await?;
-    sqlx::query(AssertSqlSafe(format!(
+    sqlx::query(
         "CREATE TEMPORARY TABLE health_values \
-         (legacy_id TEXT NOT NULL, component BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL)"
-    )))
+         (legacy_id TEXT NOT NULL, component BIGINT NOT NULL, value DOUBLE PRECISION NOT NULL)",
+    )
     .execute(&mut *conn)
     .await?;
     // The customers `only` names, sorted, with their legacy ids to filter the components by.
