@@ -329,3 +329,82 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
             .stale
     );
 }
+
+#[tokio::test]
+async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
+    let ws = Ws::demo(120, 9).await;
+    let ctx = ws.ctx().await;
+    let assignment = async || -> String {
+        common::state_rows(
+            &ws,
+            "SELECT legacy_id, status, batch_id FROM customers ORDER BY legacy_id",
+        )
+        .await
+    };
+    let batches = async || -> String {
+        common::state_rows(
+            &ws,
+            "SELECT id, segment, seq, status, size FROM batches ORDER BY id",
+        )
+        .await
+    };
+    let (first, first_batches) = (assignment().await, batches().await);
+    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
+        .await
+        .unwrap();
+    assert_eq!(
+        assignment().await,
+        first,
+        "a second rebatch changes nothing"
+    );
+    assert_eq!(batches().await, first_batches);
+
+    // A customer quarantined since loses its batch; one whose batch id went stale gets its own
+    // back; the batches are rebuilt as before, less the quarantined customer.
+    let ids: Vec<(String, String)> = sqlx::query_as(
+        "SELECT legacy_id, batch_id FROM customers WHERE status = 'pending' ORDER BY legacy_id LIMIT 2",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let (quarantined, stale) = (&ids[0], &ids[1]);
+    sqlx::query("UPDATE customers SET status = 'quarantined' WHERE legacy_id = $1")
+        .bind(&quarantined.0)
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE customers SET batch_id = 'STALE-0001' WHERE legacy_id = $1")
+        .bind(&stale.0)
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
+        .await
+        .unwrap();
+    let row = |id: &str| {
+        let id = id.to_string();
+        let state = ctx.state.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>(
+                "SELECT batch_id FROM customers WHERE legacy_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&state)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(row(&quarantined.0).await, None);
+    assert_eq!(row(&stale.0).await.as_deref(), Some(stale.1.as_str()));
+    let sizes: i64 = sqlx::query_scalar("SELECT SUM(size) FROM batches WHERE status = 'pending'")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE status = 'pending'")
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(sizes, pending);
+    common::assert_batch_counts_match(&ctx.state).await;
+}

@@ -331,10 +331,17 @@ fn raw_text(r: &Raw) -> String {
 }
 
 async fn triples(src: &super::Source, sql: &str) -> eyre::Result<Vec<(String, String, Raw)>> {
+    let t = std::time::Instant::now();
     let rows = src
         .fetch(sql, &[])
         .await
         .map_err(|e| eyre::eyre!("audit query failed on the source: {e}\n  {sql}"))?;
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        rows = rows.rows.len(),
+        sql,
+        "audit query"
+    );
     // A missing id reads as empty: the finding still names the rule and the value.
     let key = |r: &[Raw], i: usize| super::raw_key(&r[i]).unwrap_or_default();
     Ok(rows
