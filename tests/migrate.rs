@@ -396,10 +396,12 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
     };
     assert_eq!(row(&quarantined.0).await, None);
     assert_eq!(row(&stale.0).await.as_deref(), Some(stale.1.as_str()));
-    let sizes: i64 = sqlx::query_scalar("SELECT CAST(SUM(size) AS BIGINT) FROM batches WHERE status = 'pending'")
-        .fetch_one(&ctx.state)
-        .await
-        .unwrap();
+    let sizes: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(size) AS BIGINT) FROM batches WHERE status = 'pending'",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE status = 'pending'")
             .fetch_one(&ctx.state)
