@@ -394,8 +394,22 @@ pub async fn build(
     src: &Source,
 ) -> eyre::Result<PlanSummary> {
     let t0 = std::time::Instant::now();
-    let checks = audit::CustomerChecks::prepare(src, &cfg.mapping, &cfg.audit).await?;
-    let (found, rejected) = audit::entity_findings(src, &cfg.mapping, &cfg.audit).await?;
+    // The audit's and the metrics' queries run one after another on a pool of one SQLite
+    // connection (the customers stream on the shared pool): through the shared pool, where
+    // consecutive queries alternate between connections, the orphan checks ran 8–10× slower
+    // about half the time at 10^6 customers, re-reading B-tree pages from the OS (see
+    // BENCHMARKS.md); on one connection they never did.
+    let single = match src.backend() {
+        crate::db::Backend::Sqlite => Some(
+            Source::open_with(&cfg.source.url, true, 1)
+                .await
+                .map_err(|e| eyre::eyre!("key `source.url`: {e:#}"))?,
+        ),
+        _ => None,
+    };
+    let auditor = single.as_ref().unwrap_or(src);
+    let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
+    let (found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
         findings = found.len(),
@@ -460,7 +474,7 @@ pub async fn build(
         PLAN_CHUNK,
         async |rows| {
             let t = std::time::Instant::now();
-            let (planned, findings, rejected) = judge.judge(src, rows).await?;
+            let (planned, findings, rejected) = judge.judge(auditor, rows).await?;
             judging += t.elapsed();
             let t = std::time::Instant::now();
             write_chunk(state, &planned, &findings, &rejected).await?;

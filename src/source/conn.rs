@@ -117,6 +117,14 @@ impl Source {
     /// Errors: an unsupported URL or an unreachable database; the message names the URL
     /// without its password.
     pub async fn open(url: &str, readonly: bool) -> eyre::Result<Source> {
+        Self::open_with(url, readonly, 4).await
+    }
+
+    /// [`Source::open`] with at most `connections` connections, for a reader that knows how
+    /// many it needs.
+    ///
+    /// Errors: as [`Source::open`].
+    pub async fn open_with(url: &str, readonly: bool, connections: u32) -> eyre::Result<Source> {
         let backend = Backend::of_url(url, "source")?;
         let shown = db::redact(url);
         let err = |e: &dyn std::fmt::Display| eyre::eyre!("source database {shown}: {e}");
@@ -128,7 +136,7 @@ impl Source {
                     .busy_timeout(db::BUSY_TIMEOUT);
                 Driver::Sqlite(
                     SqlitePoolOptions::new()
-                        .max_connections(4)
+                        .max_connections(connections)
                         .connect_with(opts)
                         .await
                         .map_err(|e| err(&e))?,
@@ -144,7 +152,7 @@ impl Source {
                 db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::Postgres(
                     PgPoolOptions::new()
-                        .max_connections(4)
+                        .max_connections(connections)
                         .connect_with(opts)
                         .await
                         .map_err(|e| err(&e))?,
@@ -156,7 +164,7 @@ impl Source {
                 db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::MySql(
                     MySqlPoolOptions::new()
-                        .max_connections(4)
+                        .max_connections(connections)
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
                                 if readonly {
