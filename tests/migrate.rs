@@ -146,6 +146,47 @@ async fn plan_is_idempotent_and_leaves_migrated_customers_alone() {
         .await
         .unwrap();
     assert_eq!(st, "pending");
+
+    // A re-plan writes only what it judges differently: a renamed customer is rewritten, an
+    // unchanged one keeps the time the plan last changed it.
+    let pending: Vec<(String, String)> = sqlx::query_as(
+        "SELECT legacy_id, planned_at FROM customers WHERE status = 'pending' AND legacy_id <> '99999' \
+         ORDER BY legacy_id LIMIT 2",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let (renamed, unchanged) = (&pending[0], &pending[1]);
+    ctx.source
+        .execute(&format!(
+            "UPDATE clients SET full_name = 'Renamed Person' WHERE client_id = {}",
+            renamed.0
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    plan::plan(&ctx).await.unwrap();
+    let now = |id: &str| {
+        let (id, state) = (id.to_string(), ctx.state.clone());
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "SELECT name, planned_at FROM customers WHERE legacy_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&state)
+            .await
+            .unwrap()
+        }
+    };
+    let (name, at) = now(&renamed.0).await;
+    assert_eq!(name, "Renamed Person");
+    assert_ne!(at, renamed.1, "the renamed customer was written");
+    assert_eq!(
+        now(&unchanged.0).await.1,
+        unchanged.1,
+        "the unchanged one was not"
+    );
+    common::assert_counts_match(&ctx.state).await;
 }
 
 #[tokio::test]
