@@ -222,13 +222,30 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         after = last;
         let n = h.component.len();
         let mut values = vec![f64::NAN; ids.len() * n];
-        let mut rows = sqlx::query(
+        let mut q = crate::db::Builder::on(
+            backend,
             "SELECT c.id, v.component, v.value FROM customers c \
-             JOIN health_values v ON v.legacy_id = c.legacy_id WHERE c.id BETWEEN $1 AND $2",
-        )
-        .bind(first)
-        .bind(last)
-        .fetch(&mut *conn);
+             JOIN health_values v ON v.legacy_id = c.legacy_id WHERE c.id ",
+        );
+        match only {
+            // Every customer: the chunk is a dense range of ids.
+            None => {
+                q.push("BETWEEN ")
+                    .push_bind(first)
+                    .push(" AND ")
+                    .push_bind(last);
+            }
+            // A batch's customers are spread over every id: a range from its first to its last
+            // walked most of the customers (0.12 s per batch at 10^6).
+            Some(_) => {
+                q.push("IN (");
+                for (i, id) in ids.iter().enumerate() {
+                    q.push(if i == 0 { "" } else { ", " }).push_bind(*id);
+                }
+                q.push(")");
+            }
+        }
+        let mut rows = q.build().fetch(&mut *conn);
         while let Some(r) = rows.try_next().await? {
             let (id, c, v): (i64, i64, f64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             if let (Ok(i), Ok(c)) = (ids.binary_search(&id), usize::try_from(c))
