@@ -458,6 +458,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             continue;
         }
         let started = clock::now();
+        let t0 = std::time::Instant::now();
         let ids: Vec<String> = todo.iter().map(|m| m.legacy_id.clone()).collect();
         let mut failed: HashMap<i64, String> = HashMap::new();
         let mut quarantined: HashMap<i64, String> = HashMap::new();
@@ -686,6 +687,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 tally.migrated += todo.len();
             }
         }
+        let n = todo.len();
+        drop(todo);
         if !failed.is_empty() {
             fail(ctx, lease, &members, step, &started, &failed).await?;
             tally.failed += failed.len();
@@ -698,6 +701,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 m.done = k + 1;
             }
         }
+        tracing::debug!(batch = %lease.batch, step, customers = n, seconds = t0.elapsed().as_secs_f64(), "step done");
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
@@ -714,6 +718,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     crate::fault::point("commit.state");
     tx.commit().await?;
     let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    let t0 = std::time::Instant::now();
     if crate::health::enabled(&ctx.cfg.health) {
         // Health is a read model: a failed scoring is reported, the batch stays done.
         if let Err(e) =
@@ -722,7 +727,9 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             tracing::warn!(batch = %lease.batch, error = %format!("{e:#}"), "health scoring after batch failed");
         }
     }
+    let scored = t0.elapsed().as_secs_f64();
     crate::alerts::refresh(ctx, Some(&ids)).await;
+    tracing::debug!(batch = %lease.batch, health_seconds = scored, alerts_seconds = t0.elapsed().as_secs_f64() - scored, "batch scored");
     Ok(BatchOutcome::Done(tally))
 }
 
