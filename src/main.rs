@@ -512,6 +512,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Health { json } => {
             refuse_readonly(&cli, "health")?;
             let ctx = open(&cli).await?;
+            ctx.cap_sqlite_memory(tui::SQLITE_HEAP_BYTES).await?;
             let r = cutover::health::score(&ctx, None, "on demand").await?;
             cutover::alerts::refresh(&ctx, None).await;
             if *json {

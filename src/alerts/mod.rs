@@ -98,7 +98,9 @@ async fn audit_many(
             "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail)
              SELECT $1, $3, 'system', $2, 'alert ' || id, '', 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
         );
+        // Not kept in the connection's statement cache: every list makes a new text.
         sqlx::query(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
             .bind(clock::now())
             .bind(action.to_string())
             .bind(SYSTEM)
@@ -217,7 +219,10 @@ pub async fn evaluate(
              WHERE alerts.detail IS DISTINCT FROM excluded.detail OR alerts.score IS DISTINCT FROM excluded.score
              RETURNING id, CASE WHEN updates = 0 THEN 1 ELSE 0 END"
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert))
+        // Decoded row by row: the first evaluation at 10^6 customers opens about 340,000
+        // alerts, and holding every returned row first took 50 MB.
+        let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(upsert))
+            .persistent(only.is_none())
             .bind(rule.name.clone())
             .bind(rule.name.clone())
             .bind(rule.severity.as_str())
@@ -228,12 +233,7 @@ pub async fn evaluate(
         for b in &binds {
             q = q.bind(*b);
         }
-        let changed: Vec<(i64, i64)> = q
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<sqlx::Result<_>>()?;
+        let changed: Vec<(i64, i64)> = q.fetch_all(&mut *tx).await?;
         let opened: Vec<i64> = changed.iter().filter(|c| c.1 == 1).map(|c| c.0).collect();
         let updated: Vec<i64> = changed.iter().filter(|c| c.1 == 0).map(|c| c.0).collect();
         audit_many(
@@ -265,19 +265,15 @@ pub async fn evaluate(
              RETURNING id",
             sql = breaches(rule, &on_c, 4, db).0
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(resolve))
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(resolve))
+            .persistent(only.is_none())
             .bind(at.clone())
             .bind(at.clone())
             .bind(rule.name.clone());
         for b in &binds {
             q = q.bind(*b);
         }
-        let resolved: Vec<i64> = q
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<sqlx::Result<_>>()?;
+        let resolved: Vec<i64> = q.fetch_all(&mut *tx).await?;
         audit_many(&mut tx, &resolved, "alert resolved", "'condition cleared'").await?;
         if notifies(ctx) {
             for id in &resolved {
