@@ -587,12 +587,29 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 if *step == "create_account" {
                     let mut conn = ctx.target.acquire().await?;
                     let pids = target::customer_ids(&mut conn, &go).await?;
-                    for m in &ok {
-                        sqlx::query("UPDATE customers SET platform_id = $1 WHERE id = $2")
-                            .bind(pids.get(&m.legacy_id).copied())
-                            .bind(m.id)
-                            .execute(&mut *tx)
-                            .await?;
+                    drop(conn);
+                    // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
+                    let backend = crate::db::Backend::of_pool(&ctx.state);
+                    for chunk in ok.chunks(UPSERT_ROWS) {
+                        let mut b = crate::db::Builder::on(
+                            backend,
+                            "UPDATE customers SET platform_id = CASE id",
+                        );
+                        for m in chunk {
+                            b.push(" WHEN ")
+                                .push_bind(m.id)
+                                .push(" THEN ")
+                                .push_bind(pids.get(&m.legacy_id).copied());
+                        }
+                        b.push(" END WHERE id IN (");
+                        for (i, m) in chunk.iter().enumerate() {
+                            if i > 0 {
+                                b.push(", ");
+                            }
+                            b.push_bind(m.id);
+                        }
+                        b.push(")");
+                        b.build().execute(&mut *tx).await?;
                     }
                 }
                 record_step(&mut tx, &ok, &lease.batch, step, &started, "ok", None).await?;
@@ -655,21 +672,23 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
                 let now = clock::now();
-                for m in &todo {
-                    let payload = serde_json::json!({
-                        "event": "customer.moved", "at": now, "customer": { "legacy_id": m.legacy_id },
-                        "attempt": m.attempts,
-                    });
-                    crate::notify::enqueue(
-                        &mut tx,
-                        &format!("moved:{}:{}", m.legacy_id, m.attempts),
-                        Some(m.id),
-                        "moved",
-                        ctx.cfg.notify.moved.as_deref(),
-                        &payload,
-                    )
-                    .await?;
-                }
+                let moved: Vec<(String, Option<i64>, serde_json::Value)> = todo
+                    .iter()
+                    .map(|m| {
+                        let payload = serde_json::json!({
+                            "event": "customer.moved", "at": now, "customer": { "legacy_id": m.legacy_id },
+                            "attempt": m.attempts,
+                        });
+                        (format!("moved:{}:{}", m.legacy_id, m.attempts), Some(m.id), payload)
+                    })
+                    .collect();
+                crate::notify::enqueue_many(
+                    &mut tx,
+                    "moved",
+                    ctx.cfg.notify.moved.as_deref(),
+                    &moved,
+                )
+                .await?;
                 for chunk in todo.chunks(CHUNK) {
                     let sql = format!(
                         "UPDATE customers SET status = 'migrated', migrated_at = $1, reason = NULL WHERE id IN ({})",

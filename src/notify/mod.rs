@@ -26,21 +26,49 @@ pub async fn enqueue(
     target: Option<&str>,
     event: &Value,
 ) -> eyre::Result<()> {
-    let now = clock::now();
-    sqlx::query(
-        "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING",
+    enqueue_many(
+        tx,
+        kind,
+        target,
+        &[(dedup_key.to_string(), customer_id, event.clone())],
     )
-    .bind(dedup_key.to_string())
-    .bind(customer_id)
-    .bind(kind.to_string())
-    .bind(event.to_string())
-    .bind(now.clone())
-    .bind(if target.is_some() { "pending" } else { "recorded" })
-    .bind(target.map(str::to_string))
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    .await
+}
+
+/// [`enqueue`] for many messages of one `kind` and `target`, `(dedup_key, customer_id,
+/// event)` each, in multi-row statements of 400 rows (a batch's "moved" messages: one
+/// statement per customer was 3,000 statements for three batches of 1,000).
+pub async fn enqueue_many(
+    tx: &mut crate::db::Tx,
+    kind: &str,
+    target: Option<&str>,
+    messages: &[(String, Option<i64>, Value)],
+) -> eyre::Result<()> {
+    let now = clock::now();
+    let status = if target.is_some() {
+        "pending"
+    } else {
+        "recorded"
+    };
+    let backend = crate::db::Backend::of_conn(tx);
+    for chunk in messages.chunks(400) {
+        let mut b = crate::db::Builder::on(
+            backend,
+            "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at) ",
+        );
+        b.push_values(chunk, |mut v, (key, customer, event)| {
+            v.push_bind(key.clone())
+                .push_bind(*customer)
+                .push_bind(kind.to_string())
+                .push_bind(event.to_string())
+                .push_bind(now.clone())
+                .push_bind(status)
+                .push_bind(target.map(str::to_string))
+                .push_bind(now.clone());
+        });
+        b.push(" ON CONFLICT (dedup_key) DO NOTHING");
+        b.build().execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
