@@ -93,6 +93,35 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
         hooked, st.customers.migrated,
         "on_migrated ran for each migrated customer"
     );
+    // Each migrated customer records the platform id its platform row got.
+    let ours: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT legacy_id, platform_id FROM customers WHERE status = 'migrated' ORDER BY legacy_id",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let theirs: std::collections::HashMap<String, i64> =
+        sqlx::query_as::<_, (String, i64)>("SELECT legacy_id, id FROM customers")
+            .fetch_all(&ctx.target)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(ours.len() as i64, st.customers.migrated);
+    for (legacy, pid) in &ours {
+        assert_eq!(theirs.get(legacy), Some(pid), "platform id of {legacy}");
+    }
+    let payloads: Vec<String> = sqlx::query_scalar(
+        "SELECT payload FROM notifications WHERE kind = 'moved' ORDER BY id LIMIT 3",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    for p in payloads {
+        let v: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(v["event"], "customer.moved", "{p}");
+        assert!(v["customer"]["legacy_id"].is_string(), "{p}");
+    }
 }
 
 #[tokio::test]
