@@ -225,26 +225,25 @@ async fn every_score_is_its_components_read_from_their_own_queries() {
 async fn the_sqlite_memory_cap_is_set_process_wide() {
     let ws = Ws::demo(10, 58).await;
     let ctx = ws.ctx().await;
+    // Read through the source, SQLite on both legs: the limit is the process's, not the
+    // connection's it was sent on (the state's on SQLite, the platform's or the source's else).
     let limit = || async {
-        sqlx::query_scalar::<_, i64>("PRAGMA soft_heap_limit")
-            .fetch_one(&ctx.state)
+        let rows = ctx
+            .source
+            .fetch("PRAGMA soft_heap_limit", &[])
             .await
-            .unwrap()
+            .unwrap();
+        match rows.rows[..] {
+            [ref r] => match r[..] {
+                [cutover::schema::Raw::Int(n)] => n,
+                _ => panic!("{r:?}"),
+            },
+            _ => panic!("{:?}", rows.rows),
+        }
     };
     let before = limit().await;
     ctx.cap_sqlite_memory(3 << 20).await.unwrap();
     assert_eq!(limit().await, 3 << 20);
-    // A source connection sees the same limit: it is the process's, not one connection's.
-    let rows = ctx
-        .source
-        .fetch("PRAGMA soft_heap_limit", &[])
-        .await
-        .unwrap();
-    assert!(
-        matches!(rows.rows[..], [ref r] if matches!(r[..], [cutover::schema::Raw::Int(n)] if n == 3 << 20)),
-        "{:?}",
-        rows.rows
-    );
     ctx.cap_sqlite_memory(before).await.unwrap();
     assert_eq!(limit().await, before);
 }

@@ -219,8 +219,8 @@ pub async fn evaluate(
              WHERE alerts.detail IS DISTINCT FROM excluded.detail OR alerts.score IS DISTINCT FROM excluded.score
              RETURNING id, CASE WHEN updates = 0 THEN 1 ELSE 0 END"
         );
-        // Decoded row by row: the first evaluation at 10^6 customers opens about 340,000
-        // alerts, and holding every returned row first took 50 MB.
+        // Decoded row by row into the two id lists: the first evaluation at 10^6 customers
+        // opens about 340,000 alerts, and holding every returned row first took 50 MB.
         let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(upsert))
             .persistent(only.is_none())
             .bind(rule.name.clone())
@@ -233,9 +233,18 @@ pub async fn evaluate(
         for b in &binds {
             q = q.bind(*b);
         }
-        let changed: Vec<(i64, i64)> = q.fetch_all(&mut *tx).await?;
-        let opened: Vec<i64> = changed.iter().filter(|c| c.1 == 1).map(|c| c.0).collect();
-        let updated: Vec<i64> = changed.iter().filter(|c| c.1 == 0).map(|c| c.0).collect();
+        let (mut opened, mut updated) = (Vec::new(), Vec::new());
+        {
+            use futures_util::TryStreamExt as _;
+            let mut rows = q.fetch(&mut *tx);
+            while let Some((id, new)) = rows.try_next().await? {
+                if new == 1 {
+                    opened.push(id);
+                } else {
+                    updated.push(id);
+                }
+            }
+        }
         audit_many(
             &mut tx,
             &opened,
