@@ -573,6 +573,22 @@ impl Builder {
         self
     }
 
+    /// Appends `(…)` with one placeholder per item and binds each: the list of an `IN`.
+    pub fn push_list<'t, T>(&mut self, items: impl IntoIterator<Item = T>) -> &mut Self
+    where
+        T: sqlx::Encode<'t, Any> + sqlx::Type<Any>,
+    {
+        self.sql.push('(');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.push_bind(item);
+        }
+        self.sql.push(')');
+        self
+    }
+
     /// Binds `value` to the next placeholder number without writing it: for SQL that already
     /// names `$1…$k` before the builder appends more.
     pub fn bind_only<'t, T>(&mut self, value: T) -> &mut Self

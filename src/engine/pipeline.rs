@@ -601,14 +601,8 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                                 .push(" THEN ")
                                 .push_bind(pids.get(&m.legacy_id).copied());
                         }
-                        b.push(" END WHERE id IN (");
-                        for (i, m) in chunk.iter().enumerate() {
-                            if i > 0 {
-                                b.push(", ");
-                            }
-                            b.push_bind(m.id);
-                        }
-                        b.push(")");
+                        b.push(" END WHERE id IN ")
+                            .push_list(chunk.iter().map(|m| m.id));
                         b.build().execute(&mut *tx).await?;
                     }
                 }
@@ -707,7 +701,6 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             }
         }
         let n = todo.len();
-        drop(todo);
         if !failed.is_empty() {
             fail(ctx, lease, &members, step, &started, &failed).await?;
             tally.failed += failed.len();

@@ -276,14 +276,7 @@ fn by_ids(sql: &str, binds: &[&str], ids: &[i64]) -> crate::db::Builder {
     for v in binds {
         b.bind_only(v.to_string());
     }
-    b.push(" (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            b.push(", ");
-        }
-        b.push_bind(*id);
-    }
-    b.push(")");
+    b.push(" ").push_list(ids.iter().copied());
     b
 }
 
