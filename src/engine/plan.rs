@@ -18,7 +18,7 @@ use crate::config::{Config, SegmentRule, Severity};
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};
 use crate::source::TransformError;
-use crate::source::conn::{Bind, Source, id_binds};
+use crate::source::conn::{Bind, Source, SourceError};
 use crate::source::{self, audit};
 
 /// Customers written to the state database per statement.
@@ -67,68 +67,77 @@ fn opt_text(row: &Row, col: &str) -> Option<String> {
         .map(Val::display)
 }
 
-/// Revenue and repair counts of the customers `ids` in the 12 months before `as_of`,
-/// aggregated on the source (an indexed `IN` list per chunk, so memory stays bounded).
+/// Result columns the plan adds to the customers mapping; `canonical` ignores `__` columns.
+const REVENUE_COL: &str = "__cutover_revenue";
+const REPAIRS_COL: &str = "__cutover_repairs";
+
+/// The customers mapping with each customer's revenue and repair count in the 12 months
+/// before `as_of` as two more columns ([`REVENUE_COL`], [`REPAIRS_COL`]): correlated
+/// subqueries over the payments and repairs mappings, so the source computes them in the one
+/// streaming pass over the customers (an index seek per customer) and memory stays bounded.
+/// Per-chunk `IN` lists were 9.6 of a 10^6-customer plan's 46 s (see BENCHMARKS.md).
 /// Payments with status failed, refunded, void or cancelled do not count as revenue.
-async fn metrics(
+///
+/// The child key is compared with the customer's `legacy_id` directly when both are integers
+/// or both are not (so the source's index serves it), and as text otherwise.
+async fn customers_with_metrics(
     src: &Source,
     cfg: &Config,
     as_of: NaiveDate,
-    ids: &[String],
-) -> eyre::Result<(HashMap<String, f64>, HashMap<String, i64>)> {
+) -> Option<(String, Vec<Bind>)> {
+    let customers = cfg.mapping.get(Entity::Customers)?;
     let from = (as_of - Duration::days(365)).format("%Y-%m-%d").to_string();
     let to = (as_of + Duration::days(1)).format("%Y-%m-%d").to_string();
-    let mut revenue = HashMap::new();
-    let mut repairs = HashMap::new();
-    // Dates compare as ISO text, whatever type the source keeps them in.
-    let (p1, p2) = (src.placeholders(1, 1), src.placeholders(2, 1));
-    for chunk in ids.chunks(source::CHUNK) {
-        let mut binds = vec![Bind::Text(from.clone()), Bind::Text(to.clone())];
-        if let Some(q) = cfg.mapping.get(Entity::Payments) {
-            let ids = id_binds(chunk, src.key_is_int(q, "customer_legacy_id").await);
-            let list = src.placeholders(3, ids.len());
+    let customer_int = src.key_is_int(customers, "legacy_id").await;
+    let mut binds = Vec::new();
+    let mut cols = String::new();
+    // Dates compare as ISO text, whatever type the source keeps them in; each subquery has
+    // its own placeholders (MySQL's `?` cannot be reused).
+    for (entity, col) in [(Entity::Payments, REVENUE_COL), (Entity::Repairs, REPAIRS_COL)] {
+        let Some(q) = cfg.mapping.get(entity) else {
+            continue;
+        };
+        let same = src.key_is_int(q, "customer_legacy_id").await == customer_int;
+        let key = if same {
+            "m.customer_legacy_id = c.legacy_id".to_string()
+        } else {
+            format!(
+                "{} = {}",
+                src.cast_text("m.customer_legacy_id"),
+                src.cast_text("c.legacy_id")
+            )
+        };
+        let (p1, p2) = (
+            src.placeholders(binds.len() + 1, 1),
+            src.placeholders(binds.len() + 2, 1),
+        );
+        binds.extend([Bind::Text(from.clone()), Bind::Text(to.clone())]);
+        let sub = if entity == Entity::Payments {
             let (amount, paid) = (src.cast_real("m.amount"), src.cast_text("m.paid_at"));
-            let sql = format!(
-                "SELECT m.customer_legacy_id, SUM({amount}) FROM ({q}) AS m \
-                 WHERE {paid} >= {p1} AND {paid} < {p2} AND m.customer_legacy_id IN ({list}) \
-                 AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled')) \
-                 GROUP BY m.customer_legacy_id"
-            );
-            binds.truncate(2);
-            binds.extend(ids);
-            for (k, v) in source::pairs(src, sql, &binds).await? {
-                let n = match v {
-                    Raw::Real(f) => f,
-                    Raw::Int(i) => i as f64,
-                    _ => 0.0,
-                };
-                revenue.insert(k, n);
-            }
-        }
-        if let Some(q) = cfg.mapping.get(Entity::Repairs) {
-            let ids = id_binds(chunk, src.key_is_int(q, "customer_legacy_id").await);
-            let list = src.placeholders(3, ids.len());
+            format!(
+                "SELECT SUM({amount}) FROM ({q}) AS m WHERE {key} AND {paid} >= {p1} AND {paid} < {p2} \
+                 AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled'))"
+            )
+        } else {
             let opened = src.cast_text("m.opened_at");
-            let sql = format!(
-                "SELECT m.customer_legacy_id, COUNT(*) FROM ({q}) AS m \
-                 WHERE {opened} >= {p1} AND {opened} < {p2} AND m.customer_legacy_id IN ({list}) \
-                 GROUP BY m.customer_legacy_id"
-            );
-            binds.truncate(2);
-            binds.extend(ids);
-            for (k, v) in source::pairs(src, sql, &binds).await? {
-                if let Raw::Int(n) = v {
-                    repairs.insert(k, n);
-                }
-            }
-        }
+            format!(
+                "SELECT COUNT(*) FROM ({q}) AS m WHERE {key} AND {opened} >= {p1} AND {opened} < {p2}"
+            )
+        };
+        cols.push_str(&format!(", ({sub}) AS {col}"));
     }
-    Ok((revenue, repairs))
+    Some((format!("SELECT c.*{cols} FROM ({customers}) AS c"), binds))
+}
+
+/// One streamed customer: its row as normalised, and the metrics the source computed.
+struct Streamed {
+    row: Result<Row, TransformError>,
+    revenue: f64,
+    repairs: i64,
 }
 
 /// Everything a chunk of customers is judged by, gathered once per plan.
 struct Judge<'a> {
-    cfg: &'a Config,
     as_of: NaiveDate,
     checks: audit::CustomerChecks<'a>,
     /// Child-entity findings by customer (defects only, so small).
@@ -155,21 +164,19 @@ impl Duplicates {
 impl Judge<'_> {
     /// Evaluates one chunk of customer rows: metrics, audit, segment. Rows that do not
     /// normalise are quarantined under their legacy id, or rejected when they have none.
-    async fn judge(
+    fn judge(
         &mut self,
-        src: &Source,
-        rows: Vec<Result<Row, TransformError>>,
+        rows: Vec<Streamed>,
     ) -> eyre::Result<(Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected>)> {
-        let ids: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .map(|r| r.legacy_id().to_string())
-            .collect();
-        let (revenue, repairs) = metrics(src, self.cfg, self.as_of, &ids).await?;
         let as_of_dt = self.as_of.and_hms_opt(0, 0, 0).unwrap_or_default();
         let last = self.segments.last();
         let (mut planned, mut findings, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
-        for res in rows {
+        for Streamed {
+            row: res,
+            revenue,
+            repairs,
+        } in rows
+        {
             let row = match res {
                 Ok(r) => r,
                 Err(e) if e.legacy_id.is_empty() => {
@@ -219,10 +226,10 @@ impl Judge<'_> {
             let rev = row
                 .get(Entity::Customers, "annual_revenue")
                 .and_then(Val::as_f64)
-                .unwrap_or_else(|| revenue.get(&id).copied().unwrap_or(0.0));
+                .unwrap_or(revenue);
             let rep = match row.get(Entity::Customers, "repairs_12m") {
                 Some(Val::Int(n)) => *n,
-                _ => repairs.get(&id).copied().unwrap_or(0),
+                _ => repairs,
             };
             let created =
                 opt_text(&row, "created_at").and_then(|t| crate::schema::parse_timestamp(&t));
@@ -419,8 +426,8 @@ pub async fn build(
     src: &Source,
 ) -> eyre::Result<PlanSummary> {
     let t0 = std::time::Instant::now();
-    // The audit's and the metrics' queries run one after another on a pool of one SQLite
-    // connection (the customers stream on the shared pool): through the shared pool, where
+    // The audit's queries run one after another on a pool of one SQLite connection (the
+    // customers stream on the shared pool): through the shared pool, where
     // consecutive queries alternate between connections, the orphan checks ran 8–10× slower
     // about half the time at 10^6 customers, re-reading B-tree pages from the OS (see
     // BENCHMARKS.md); on one connection they never did.
@@ -435,6 +442,7 @@ pub async fn build(
     let auditor = single.as_ref().unwrap_or(src);
     let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
     let (found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
+    drop(single);
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
         findings = found.len(),
@@ -454,7 +462,6 @@ pub async fn build(
             .push(f);
     }
     let mut judge = Judge {
-        cfg,
         as_of: cfg.as_of(),
         checks,
         entity_findings,
@@ -492,22 +499,49 @@ pub async fn build(
     write_chunk(state, &[], &[], &rejected).await?;
 
     let (mut judging, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    source::for_each_chunk(
-        src,
-        &cfg.mapping,
-        Entity::Customers,
-        PLAN_CHUNK,
-        async |rows| {
+    if let Some((sql, binds)) = customers_with_metrics(src, cfg, judge.as_of).await {
+        let mut shape: Option<(source::Shape, Option<usize>, Option<usize>)> = None;
+        src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
+            let (shape, rev, rep) = shape.get_or_insert_with(|| {
+                let at = |c: &str| names.iter().position(|n| n == c);
+                (
+                    source::Shape::of(&names, Entity::Customers),
+                    at(REVENUE_COL),
+                    at(REPAIRS_COL),
+                )
+            });
+            let rows = raws
+                .iter()
+                .map(|r| Streamed {
+                    row: source::canonical(r, Entity::Customers, shape),
+                    revenue: match rev.and_then(|i| r.get(i)) {
+                        Some(Raw::Real(f)) => *f,
+                        Some(Raw::Int(i)) => *i as f64,
+                        _ => 0.0,
+                    },
+                    repairs: match rep.and_then(|i| r.get(i)) {
+                        Some(Raw::Int(n)) => *n,
+                        _ => 0,
+                    },
+                })
+                .collect();
             let t = std::time::Instant::now();
-            let (planned, findings, rejected) = judge.judge(auditor, rows).await?;
+            let (planned, findings, rejected) = judge.judge(rows)?;
             judging += t.elapsed();
             let t = std::time::Instant::now();
             write_chunk(state, &planned, &findings, &rejected).await?;
             writing += t.elapsed();
             Ok(())
-        },
-    )
-    .await?;
+        })
+        .await
+        .map_err(|e| match e {
+            SourceError::Query(e) => eyre::eyre!(
+                "mapping.customers.query (with the revenue and repairs of mapping.payments and \
+                 mapping.repairs) failed on the source: {e}"
+            ),
+            SourceError::Callback(e) => e,
+        })?;
+    }
     tracing::debug!(
         judging = judging.as_secs_f64(),
         writing = writing.as_secs_f64(),

@@ -139,34 +139,6 @@ pub async fn rows_for(
     Ok(out)
 }
 
-/// Streams every row of `entity` in the mapping's order, handing them to `f` `size` at a time,
-/// so that memory stays bounded whatever the source's size.
-///
-/// Errors: the mapping query failing, or the first error `f` returns.
-pub async fn for_each_chunk(
-    src: &Source,
-    mappings: &Mappings,
-    entity: Entity,
-    size: usize,
-    mut f: impl AsyncFnMut(Vec<Result<Row, TransformError>>) -> eyre::Result<()>,
-) -> eyre::Result<()> {
-    let Some(query) = mappings.get(entity) else {
-        return Ok(());
-    };
-    let mut shape: Option<Shape> = None;
-    src.stream(query, &[], size, async |names, rows| {
-        let s = shape.get_or_insert_with(|| Shape::of(&names, entity));
-        f(rows.iter().map(|r| canonical(r, entity, s)).collect()).await
-    })
-    .await
-    .map_err(|e| match e {
-        conn::SourceError::Query(e) => {
-            eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name())
-        }
-        conn::SourceError::Callback(e) => e,
-    })
-}
-
 /// Checks that every mapping query prepares on the source and returns its entity's required
 /// columns. Errors: a message naming `mapping.<entity>.query` and what is wrong.
 pub async fn check_mappings(src: &Source, mappings: &Mappings) -> Result<(), String> {
