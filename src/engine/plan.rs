@@ -93,7 +93,10 @@ async fn customers_with_metrics(
     let mut cols = String::new();
     // Dates compare as ISO text, whatever type the source keeps them in; each subquery has
     // its own placeholders (MySQL's `?` cannot be reused).
-    for (entity, col) in [(Entity::Payments, REVENUE_COL), (Entity::Repairs, REPAIRS_COL)] {
+    for (entity, col) in [
+        (Entity::Payments, REVENUE_COL),
+        (Entity::Repairs, REPAIRS_COL),
+    ] {
         let Some(q) = cfg.mapping.get(entity) else {
             continue;
         };
@@ -128,6 +131,9 @@ async fn customers_with_metrics(
     }
     Some((format!("SELECT c.*{cols} FROM ({customers}) AS c"), binds))
 }
+
+/// A judged chunk on its way to the state database: customers, findings, rejected rows.
+type Judged = (Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected>);
 
 /// One streamed customer: its row as normalised, and the metrics the source computed.
 struct Streamed {
@@ -164,10 +170,7 @@ impl Duplicates {
 impl Judge<'_> {
     /// Evaluates one chunk of customer rows: metrics, audit, segment. Rows that do not
     /// normalise are quarantined under their legacy id, or rejected when they have none.
-    fn judge(
-        &mut self,
-        rows: Vec<Streamed>,
-    ) -> eyre::Result<(Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected>)> {
+    fn judge(&mut self, rows: Vec<Streamed>) -> eyre::Result<Judged> {
         let as_of_dt = self.as_of.and_hms_opt(0, 0, 0).unwrap_or_default();
         let last = self.segments.last();
         let (mut planned, mut findings, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
@@ -500,47 +503,65 @@ pub async fn build(
 
     let (mut judging, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     if let Some((sql, binds)) = customers_with_metrics(src, cfg, judge.as_of).await {
+        // The source's thread computes the next chunk's metrics while the state's thread
+        // writes this one: awaiting each write inside the stream left the source idle for
+        // the 8.7 s of writing at 10^6 customers.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Judged>(2);
+        let writer = async {
+            while let Some((planned, findings, rejected)) = receiver.recv().await {
+                let t = std::time::Instant::now();
+                write_chunk(state, &planned, &findings, &rejected).await?;
+                writing += t.elapsed();
+            }
+            eyre::Ok(())
+        };
         let mut shape: Option<(source::Shape, Option<usize>, Option<usize>)> = None;
-        src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
-            let (shape, rev, rep) = shape.get_or_insert_with(|| {
-                let at = |c: &str| names.iter().position(|n| n == c);
-                (
-                    source::Shape::of(&names, Entity::Customers),
-                    at(REVENUE_COL),
-                    at(REPAIRS_COL),
-                )
-            });
-            let rows = raws
-                .iter()
-                .map(|r| Streamed {
-                    row: source::canonical(r, Entity::Customers, shape),
-                    revenue: match rev.and_then(|i| r.get(i)) {
-                        Some(Raw::Real(f)) => *f,
-                        Some(Raw::Int(i)) => *i as f64,
-                        _ => 0.0,
-                    },
-                    repairs: match rep.and_then(|i| r.get(i)) {
-                        Some(Raw::Int(n)) => *n,
-                        _ => 0,
-                    },
-                })
-                .collect();
-            let t = std::time::Instant::now();
-            let (planned, findings, rejected) = judge.judge(rows)?;
-            judging += t.elapsed();
-            let t = std::time::Instant::now();
-            write_chunk(state, &planned, &findings, &rejected).await?;
-            writing += t.elapsed();
-            Ok(())
-        })
-        .await
-        .map_err(|e| match e {
-            SourceError::Query(e) => eyre::eyre!(
-                "mapping.customers.query (with the revenue and repairs of mapping.payments and \
-                 mapping.repairs) failed on the source: {e}"
-            ),
-            SourceError::Callback(e) => e,
-        })?;
+        let reader = async {
+            // Moved in, so the writer sees the channel close when the stream ends.
+            let sender = sender;
+            src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
+                let (shape, rev, rep) = shape.get_or_insert_with(|| {
+                    let at = |c: &str| names.iter().position(|n| n == c);
+                    (
+                        source::Shape::of(&names, Entity::Customers),
+                        at(REVENUE_COL),
+                        at(REPAIRS_COL),
+                    )
+                });
+                let rows = raws
+                    .iter()
+                    .map(|r| Streamed {
+                        row: source::canonical(r, Entity::Customers, shape),
+                        revenue: match rev.and_then(|i| r.get(i)) {
+                            Some(Raw::Real(f)) => *f,
+                            Some(Raw::Int(i)) => *i as f64,
+                            _ => 0.0,
+                        },
+                        repairs: match rep.and_then(|i| r.get(i)) {
+                            Some(Raw::Int(n)) => *n,
+                            _ => 0,
+                        },
+                    })
+                    .collect();
+                let t = std::time::Instant::now();
+                let judged = judge.judge(rows)?;
+                judging += t.elapsed();
+                // The writer only stops early on an error, which `try_join` reports.
+                sender
+                    .send(judged)
+                    .await
+                    .map_err(|_| eyre::eyre!("plan: the state writer stopped"))
+            })
+            .await
+            .map_err(|e| match e {
+                SourceError::Query(e) => eyre::eyre!(
+                    "mapping.customers.query (with the revenue and repairs of mapping.payments and \
+                     mapping.repairs) failed on the source: {e}"
+                ),
+                SourceError::Callback(e) => e,
+            })
+        };
+        tokio::try_join!(reader, writer)?;
     }
     tracing::debug!(
         judging = judging.as_secs_f64(),
