@@ -480,3 +480,79 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
     assert_eq!(sizes, pending);
     common::assert_batch_counts_match(&ctx.state).await;
 }
+
+/// A customer's revenue is the sum of the last 12 months' payments that were not failed,
+/// refunded, void or cancelled, and its repairs the tickets opened in those months (brief,
+/// segment rules). Recomputed here from the raw legacy tables, apart from the plan's SQL.
+#[tokio::test]
+async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
+    use cutover::schema::Raw;
+    use std::collections::HashMap;
+    let ws = Ws::demo(200, 3).await;
+    let ctx = ws.ctx().await;
+    let as_of = ctx.cfg.as_of();
+    let from = (as_of - chrono::Duration::days(365)).to_string();
+    let to = (as_of + chrono::Duration::days(1)).to_string();
+    let in_window = |d: &str| d >= from.as_str() && d < to.as_str();
+    let text = |r: &Raw| match r {
+        Raw::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    let int = |r: &Raw| match r {
+        Raw::Int(i) => *i,
+        _ => panic!("an integer column read as {r:?}"),
+    };
+    let mut revenue: HashMap<i64, f64> = HashMap::new();
+    let (mut by_status, mut by_date) = (0, 0);
+    let pays = ctx
+        .source
+        .fetch(
+            "SELECT client_id, amount_cents, paid_on, status FROM payments",
+            &[],
+        )
+        .await
+        .unwrap();
+    for r in &pays.rows {
+        let (paid, status) = (text(&r[2]), text(&r[3]).to_lowercase());
+        if !in_window(&paid) {
+            by_date += 1;
+        } else if ["failed", "refunded", "void", "cancelled"].contains(&status.as_str()) {
+            by_status += 1;
+        } else {
+            *revenue.entry(int(&r[0])).or_default() += int(&r[1]) as f64 / 100.0;
+        }
+    }
+    assert!(
+        by_status > 0 && by_date > 0,
+        "the demo has payments the rule leaves out"
+    );
+    let mut repairs: HashMap<i64, i64> = HashMap::new();
+    let tickets = ctx
+        .source
+        .fetch("SELECT client_id, opened FROM repair_tickets", &[])
+        .await
+        .unwrap();
+    for r in tickets.rows.iter().filter(|r| in_window(&text(&r[1]))) {
+        *repairs.entry(int(&r[0])).or_default() += 1;
+    }
+    let planned: Vec<(String, f64, i64)> =
+        sqlx::query_as("SELECT legacy_id, annual_revenue, repairs_12m FROM customers")
+            .fetch_all(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(planned.len(), 200);
+    for (id, rev, rep) in &planned {
+        let n: i64 = id.parse().unwrap();
+        let want = revenue.get(&n).copied().unwrap_or(0.0);
+        assert!(
+            (rev - want).abs() < 0.005,
+            "customer {id}: revenue {rev}, want {want}"
+        );
+        assert_eq!(
+            *rep,
+            repairs.get(&n).copied().unwrap_or(0),
+            "customer {id}: repairs"
+        );
+    }
+    assert!(planned.iter().any(|p| p.2 > 0) && planned.iter().any(|p| p.1 > 0.0));
+}
