@@ -84,8 +84,8 @@ async fn customers_with_metrics(
     src: &Source,
     cfg: &Config,
     as_of: NaiveDate,
-) -> Option<(String, Vec<Bind>)> {
-    let customers = cfg.mapping.get(Entity::Customers)?;
+) -> (String, Vec<Bind>) {
+    let customers = &cfg.mapping.customers.query;
     let from = (as_of - Duration::days(365)).format("%Y-%m-%d").to_string();
     let to = (as_of + Duration::days(1)).format("%Y-%m-%d").to_string();
     let customer_int = src.key_is_int(customers, "legacy_id").await;
@@ -129,7 +129,7 @@ async fn customers_with_metrics(
         };
         cols.push_str(&format!(", ({sub}) AS {col}"));
     }
-    Some((format!("SELECT c.*{cols} FROM ({customers}) AS c"), binds))
+    (format!("SELECT c.*{cols} FROM ({customers}) AS c"), binds)
 }
 
 /// A judged chunk on its way to the state database: customers, findings, rejected rows.
@@ -502,67 +502,66 @@ pub async fn build(
     write_chunk(state, &[], &[], &rejected).await?;
 
     let (mut judging, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    if let Some((sql, binds)) = customers_with_metrics(src, cfg, judge.as_of).await {
-        // The source's thread computes the next chunk's metrics while the state's thread
-        // writes this one: awaiting each write inside the stream left the source idle for
-        // the 8.7 s of writing at 10^6 customers.
-        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Judged>(2);
-        let writer = async {
-            while let Some((planned, findings, rejected)) = receiver.recv().await {
-                let t = std::time::Instant::now();
-                write_chunk(state, &planned, &findings, &rejected).await?;
-                writing += t.elapsed();
-            }
-            eyre::Ok(())
-        };
-        let mut shape: Option<(source::Shape, Option<usize>, Option<usize>)> = None;
-        let reader = async {
-            // Moved in, so the writer sees the channel close when the stream ends.
-            let sender = sender;
-            src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
-                let (shape, rev, rep) = shape.get_or_insert_with(|| {
-                    let at = |c: &str| names.iter().position(|n| n == c);
-                    (
-                        source::Shape::of(&names, Entity::Customers),
-                        at(REVENUE_COL),
-                        at(REPAIRS_COL),
-                    )
-                });
-                let rows = raws
-                    .iter()
-                    .map(|r| Streamed {
-                        row: source::canonical(r, Entity::Customers, shape),
-                        revenue: match rev.and_then(|i| r.get(i)) {
-                            Some(Raw::Real(f)) => *f,
-                            Some(Raw::Int(i)) => *i as f64,
-                            _ => 0.0,
-                        },
-                        repairs: match rep.and_then(|i| r.get(i)) {
-                            Some(Raw::Int(n)) => *n,
-                            _ => 0,
-                        },
-                    })
-                    .collect();
-                let t = std::time::Instant::now();
-                let judged = judge.judge(rows)?;
-                judging += t.elapsed();
-                // The writer only stops early on an error, which `try_join` reports.
-                sender
-                    .send(judged)
-                    .await
-                    .map_err(|_| eyre::eyre!("plan: the state writer stopped"))
-            })
-            .await
-            .map_err(|e| match e {
-                SourceError::Query(e) => eyre::eyre!(
-                    "mapping.customers.query (with the revenue and repairs of mapping.payments and \
-                     mapping.repairs) failed on the source: {e}"
-                ),
-                SourceError::Callback(e) => e,
-            })
-        };
-        tokio::try_join!(reader, writer)?;
-    }
+    let (sql, binds) = customers_with_metrics(src, cfg, judge.as_of).await;
+    // The source's thread computes the next chunk's metrics while the state's thread
+    // writes this one: awaiting each write inside the stream left the source idle for
+    // the 8.7 s of writing at 10^6 customers.
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Judged>(2);
+    let writer = async {
+        while let Some((planned, findings, rejected)) = receiver.recv().await {
+            let t = std::time::Instant::now();
+            write_chunk(state, &planned, &findings, &rejected).await?;
+            writing += t.elapsed();
+        }
+        eyre::Ok(())
+    };
+    let mut shape: Option<(source::Shape, Option<usize>, Option<usize>)> = None;
+    let reader = async {
+        // Moved in, so the writer sees the channel close when the stream ends.
+        let sender = sender;
+        src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
+            let (shape, rev, rep) = shape.get_or_insert_with(|| {
+                let at = |c: &str| names.iter().position(|n| n == c);
+                (
+                    source::Shape::of(&names, Entity::Customers),
+                    at(REVENUE_COL),
+                    at(REPAIRS_COL),
+                )
+            });
+            let rows = raws
+                .iter()
+                .map(|r| Streamed {
+                    row: source::canonical(r, Entity::Customers, shape),
+                    revenue: match rev.and_then(|i| r.get(i)) {
+                        Some(Raw::Real(f)) => *f,
+                        Some(Raw::Int(i)) => *i as f64,
+                        _ => 0.0,
+                    },
+                    repairs: match rep.and_then(|i| r.get(i)) {
+                        Some(Raw::Int(n)) => *n,
+                        _ => 0,
+                    },
+                })
+                .collect();
+            let t = std::time::Instant::now();
+            let judged = judge.judge(rows)?;
+            judging += t.elapsed();
+            // The writer only stops early on an error, which `try_join` reports.
+            sender
+                .send(judged)
+                .await
+                .map_err(|_| eyre::eyre!("plan: the state writer stopped"))
+        })
+        .await
+        .map_err(|e| match e {
+            SourceError::Query(e) => eyre::eyre!(
+                "mapping.customers.query (with the revenue and repairs of mapping.payments and \
+                 mapping.repairs) failed on the source: {e}"
+            ),
+            SourceError::Callback(e) => e,
+        })
+    };
+    tokio::try_join!(reader, writer)?;
     tracing::debug!(
         judging = judging.as_secs_f64(),
         writing = writing.as_secs_f64(),
