@@ -144,6 +144,33 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The page cache each SQLite connection this process opens may keep, in KiB; 0 leaves
+/// SQLite's default (2 MB). See [`cap_sqlite_cache`].
+static SQLITE_CACHE_KIB: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Caps the page cache of every SQLite connection opened from now on, by this process's
+/// pools (state, platform, source), at `kib` KiB (`PRAGMA cache_size = -kib`); call it before
+/// the pools open. The console needs it: each pooled connection otherwise fills its own 2 MB
+/// while scheduled scoring reads every customer, about 12 of them (see BENCHMARKS.md).
+///
+/// The cap is per connection because the bundled SQLite keeps a page cache per connection
+/// (built without `SQLITE_ENABLE_MEMORY_MANAGEMENT`, see `.cargo/config.toml`), so the
+/// process-wide `soft_heap_limit` does not reach the caches.
+pub fn cap_sqlite_cache(kib: i64) {
+    SQLITE_CACHE_KIB.store(kib.max(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The cap set by [`cap_sqlite_cache`], in KiB; 0 when there is none.
+pub fn sqlite_cache_kib() -> i64 {
+    SQLITE_CACHE_KIB.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The `PRAGMA cache_size` statement for [`cap_sqlite_cache`]'s cap, if one is set.
+fn cache_pragma() -> Option<String> {
+    let kib = sqlite_cache_kib();
+    (kib > 0).then(|| format!("PRAGMA cache_size = -{kib}"))
+}
+
 fn install_drivers() {
     static ONCE: Once = Once::new();
     ONCE.call_once(sqlx::any::install_default_drivers);
@@ -171,7 +198,7 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         probe(&opts).await.map_err(|e| err(&e))?;
     }
     let wait = BUSY_TIMEOUT.as_millis();
-    let setup: std::sync::Arc<str> = match (backend, readonly) {
+    let mut setup = match (backend, readonly) {
         (Backend::Sqlite, false) => format!(
             "PRAGMA busy_timeout = {wait}; PRAGMA foreign_keys = ON; \
              PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL"
@@ -184,8 +211,11 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         (_, true) => format!(
             "SET lock_timeout = {wait}; SET jit = off; SET default_transaction_read_only = on"
         ),
+    };
+    if let (Backend::Sqlite, Some(cap)) = (backend, cache_pragma()) {
+        setup = format!("{setup}; {cap}");
     }
-    .into();
+    let setup: std::sync::Arc<str> = setup.into();
     AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
         // A connection whose COMMIT failed (a full disk, an I/O error) can come back still

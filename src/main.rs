@@ -11,6 +11,17 @@ use cutover::config::{self, Config, ConfigError};
 use cutover::engine::{self, Ctx, Notice, RunnerState, plan, rollback, run, status};
 use cutover::{demo, paths, report, source, tui};
 
+/// `println!` that returns the write's error instead of panicking: a reader that goes away
+/// (`cutover plans | head`) closes the pipe, and the command then stops quietly (see `main`).
+macro_rules! outln {
+    ($($t:tt)*) => { writeln!(std::io::stdout(), $($t)*)? };
+}
+
+/// `print!` with the write's error returned, as [`outln`].
+macro_rules! out {
+    ($($t:tt)*) => { write!(std::io::stdout(), $($t)*)? };
+}
+
 /// Bad usage or config: exit status 2 (brief 3.1).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -34,6 +45,14 @@ fn main() -> ExitCode {
     };
     match rt.block_on(dispatch(cli)) {
         Ok(code) => code,
+        // The reader of our output went away: what it read was whole, and nobody is left to
+        // tell, as with any Unix filter.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let usage =
                 e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<Usage>().is_some();
@@ -154,6 +173,7 @@ fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
 async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
     init_logging();
     let Some(cmd) = &cli.command else {
+        cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
         let ctx = open(&cli).await?;
         tui::run(ctx, cli.readonly).await?;
         return Ok(ExitCode::SUCCESS);
@@ -188,21 +208,21 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             if total >= 10_000 {
                 eprintln!();
             }
-            println!(
+            outln!(
                 "Demo workspace ({} customers, seed {}) in {:.1}s:",
                 total,
                 a.seed,
                 t0.elapsed().as_secs_f64()
             );
-            println!("  config    {}", p.config.display());
-            println!("  legacy    {}", p.legacy.display());
+            outln!("  config    {}", p.config.display());
+            outln!("  legacy    {}", p.legacy.display());
             let shown = |url: &Option<String>, file: &std::path::Path| {
                 url.as_deref()
                     .map_or_else(|| file.display().to_string(), cutover::db::redact)
             };
-            println!("  platform  {}", shown(&a.target_url, &p.platform));
-            println!("  state     {}", shown(&a.state_url, &p.state));
-            println!("Open it with: cutover --config {}", p.config.display());
+            outln!("  platform  {}", shown(&a.target_url, &p.platform));
+            outln!("  state     {}", shown(&a.state_url, &p.state));
+            outln!("Open it with: cutover --config {}", p.config.display());
         }
         Command::Import(ImportCmd::Csv {
             file,
@@ -212,7 +232,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }) => {
             refuse_readonly(&cli, "import")?;
             let r = source::csv_import::import(file, table, into, *replace).await?;
-            println!(
+            outln!(
                 "imported {} rows ({} columns) into {} table {}",
                 r.rows,
                 r.columns,
@@ -226,18 +246,26 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let s = plan::plan(&ctx).await?;
             cutover::alerts::refresh(&ctx, None).await;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                println!(
+                outln!(
                     "{} customers planned; {} quarantined, {} with warnings, {} source rows rejected",
-                    s.customers, s.quarantined, s.warned, s.rejected_rows
+                    s.customers,
+                    s.quarantined,
+                    s.warned,
+                    s.rejected_rows
                 );
-                println!(
+                outln!(
                     "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
-                    "prio", "segment", "customers", "pending", "quarantined", "batches"
+                    "prio",
+                    "segment",
+                    "customers",
+                    "pending",
+                    "quarantined",
+                    "batches"
                 );
                 for g in &s.segments {
-                    println!(
+                    outln!(
                         "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
                         g.priority,
                         g.name,
@@ -296,15 +324,15 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let ctx = open(&cli).await?;
             let s = status::status(&ctx.state).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&s)?);
+                outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
                 let c = &s.customers;
-                println!(
+                outln!(
                     "{} — runner {}",
                     ctx.cfg.workspace.name,
                     s.runner.state.as_str()
                 );
-                println!(
+                outln!(
                     "customers {}: {} pending, {} running, {} migrated, {} failed, {} rolled back, {} quarantined",
                     c.total,
                     c.pending,
@@ -315,7 +343,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                     c.quarantined
                 );
                 for g in &s.segments {
-                    println!(
+                    outln!(
                         "  {} {:<12} {:>6} customers, {:>6} migrated, {:>4} failed, {:>4} quarantined (target {:.0}%)",
                         g.priority,
                         g.name,
@@ -326,7 +354,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                         g.target_success_rate
                     );
                 }
-                println!(
+                outln!(
                     "batches: {} pending, {} running, {} done, {} rolled back; open alerts: {}",
                     s.batches.pending,
                     s.batches.running,
@@ -373,7 +401,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 "confirmed at the prompt"
             };
             let r = rollback::rollback(&ctx, &scope, reason).await?;
-            println!(
+            outln!(
                 "rolled back {} customers ({}) in {:.2}s; {} unverified",
                 r.rolled_back,
                 r.scope,
@@ -381,7 +409,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 r.unverified.len()
             );
             for (c, why) in &r.unverified {
-                println!("  customer {c}: {why}");
+                outln!("  customer {c}: {why}");
             }
             if !r.unverified.is_empty() {
                 return Ok(ExitCode::from(1));
@@ -425,11 +453,11 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 for c in engine::pipeline::validate(&ctx, chunk).await? {
                     if !c.ok() {
                         bad += 1;
-                        println!("customer {}: {}", c.legacy_id, c.reason());
+                        outln!("customer {}: {}", c.legacy_id, c.reason());
                     }
                 }
             }
-            println!(
+            outln!(
                 "validated {} migrated customers: {} mismatched",
                 ids.len(),
                 bad
@@ -442,17 +470,17 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let ctx = open(&cli).await?;
             let r = report::build(&ctx).await?;
             match format {
-                ReportFormat::Md => print!("{}", report::markdown(&r)),
-                ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
-                ReportFormat::Csv => print!("{}", report::csv(&r)),
+                ReportFormat::Md => out!("{}", report::markdown(&r)),
+                ReportFormat::Json => outln!("{}", serde_json::to_string_pretty(&r)?),
+                ReportFormat::Csv => out!("{}", report::csv(&r)),
             }
         }
         Command::Bench(BenchCmd::Copy { url, rows, json }) => {
             let b = cutover::bench::copy(url, *rows).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&b)?);
+                outln!("{}", serde_json::to_string_pretty(&b)?);
             } else {
-                println!(
+                outln!(
                     "copy of {} payment rows on {}: ours {:.0} rows/s ({:.2}s), server-side INSERT … SELECT {:.0} rows/s ({:.2}s), ratio {:.2}",
                     b.rows,
                     b.backend,
@@ -476,9 +504,9 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let ctx = open(&cli).await?;
             let b = cutover::bench::pipeline(&ctx, *batches, *batch_size).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&b)?);
+                outln!("{}", serde_json::to_string_pretty(&b)?);
             } else {
-                println!(
+                outln!(
                     "pipeline on {}: {} batches, {} customers, {} platform rows: ours {:.0} rows/s ({:.2}s); server ({}) {} rows, {:.0} rows/s ({:.2}s); ratio {:.3}",
                     b.backend,
                     b.batches,
@@ -511,25 +539,27 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }
         Command::Health { json } => {
             refuse_readonly(&cli, "health")?;
+            cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
             let ctx = open(&cli).await?;
-            ctx.cap_sqlite_memory(tui::SQLITE_HEAP_BYTES).await?;
             let r = cutover::health::score(&ctx, None, "on demand").await?;
             cutover::alerts::refresh(&ctx, None).await;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
+                outln!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!(
+                outln!(
                     "scored {} customers in {:.2}s (run {})",
-                    r.customers, r.seconds, r.run_id
+                    r.customers,
+                    r.seconds,
+                    r.run_id
                 );
                 let levels: Vec<String> =
                     r.levels.iter().map(|(l, n)| format!("{l} {n}")).collect();
                 let trends: Vec<String> =
                     r.trends.iter().map(|(t, n)| format!("{t} {n}")).collect();
-                println!("levels: {}", levels.join(", "));
-                println!("trends: {}", trends.join(", "));
+                outln!("levels: {}", levels.join(", "));
+                outln!("trends: {}", trends.join(", "));
                 if r.clamped > 0 {
-                    println!(
+                    outln!(
                         "{} component values were outside 0-100 and were clamped",
                         r.clamped
                     );
@@ -541,14 +571,21 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let as_of = ctx.cfg.as_of().format("%Y-%m-%d").to_string();
             let plans = status::plans(&ctx.state, "", &as_of, i64::MAX).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&plans)?);
+                outln!("{}", serde_json::to_string_pretty(&plans)?);
             } else {
-                println!(
+                outln!(
                     "{:<5} {:<26} {:<11} {:<10} {:<14} {:>9} {:<10} {:>7}",
-                    "id", "plan", "type", "status", "owner", "progress", "next due", "overdue"
+                    "id",
+                    "plan",
+                    "type",
+                    "status",
+                    "owner",
+                    "progress",
+                    "next due",
+                    "overdue"
                 );
                 for p in &plans {
-                    println!(
+                    outln!(
                         "{:<5} {:<26} {:<11} {:<10} {:<14} {:>5}/{:<3} {:<10} {:>7}",
                         p.id,
                         p.title,
@@ -580,7 +617,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                 _ => (RunnerState::Running, "resumed from the command line".into()),
             };
             engine::set_runner_state(&ctx, to, &why).await?;
-            println!("runner: {} -> {}", now.as_str(), to.as_str());
+            outln!("runner: {} -> {}", now.as_str(), to.as_str());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -588,12 +625,16 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
 
 fn print_timings(t: &[cutover::bench::Timing], json: bool) -> eyre::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(t)?);
+        outln!("{}", serde_json::to_string_pretty(t)?);
     } else {
         for x in t {
-            println!(
+            outln!(
                 "{:<30} {:>5} runs  p50 {:>8.3} ms  p95 {:>8.3} ms  max {:>8.3} ms",
-                x.name, x.runs, x.p50_ms, x.p95_ms, x.max_ms
+                x.name,
+                x.runs,
+                x.p50_ms,
+                x.p95_ms,
+                x.max_ms
             );
         }
     }

@@ -221,29 +221,53 @@ async fn every_score_is_its_components_read_from_their_own_queries() {
     assert_scores_match_components(&ctx, part.run_id).await;
 }
 
-#[tokio::test]
-async fn the_sqlite_memory_cap_is_set_process_wide() {
-    let ws = Ws::demo(10, 58).await;
-    let ctx = ws.ctx().await;
-    // Read through the source, SQLite on both legs: the limit is the process's, not the
-    // connection's it was sent on (the state's on SQLite, the platform's or the source's else).
-    let limit = || async {
-        let rows = ctx
-            .source
-            .fetch("PRAGMA soft_heap_limit", &[])
-            .await
-            .unwrap();
-        match rows.rows[..] {
-            [ref r] => match r[..] {
-                [cutover::schema::Raw::Int(n)] => n,
-                _ => panic!("{r:?}"),
-            },
-            _ => panic!("{:?}", rows.rows),
-        }
+/// `PRAGMA name` through the source (SQLite on both legs), one row per value.
+async fn source_pragma(ctx: &cutover::engine::Ctx, name: &str) -> Vec<cutover::schema::Raw> {
+    let rows = ctx
+        .source
+        .fetch(&format!("PRAGMA {name}"), &[])
+        .await
+        .unwrap();
+    rows.rows.into_iter().map(|mut r| r.remove(0)).collect()
+}
+
+/// `PRAGMA cache_size` through the source and, when it is SQLite, the state.
+async fn cache_sizes(ctx: &cutover::engine::Ctx) -> (Vec<cutover::schema::Raw>, Option<i64>) {
+    let state = match cutover::db::Backend::of_pool(&ctx.state) {
+        cutover::db::Backend::Sqlite => Some(
+            sqlx::query_scalar::<_, i64>("PRAGMA cache_size")
+                .fetch_one(&ctx.state)
+                .await
+                .unwrap(),
+        ),
+        // PostgreSQL, on the other leg, has no such pragma.
+        _ => None,
     };
-    let before = limit().await;
-    ctx.cap_sqlite_memory(3 << 20).await.unwrap();
-    assert_eq!(limit().await, 3 << 20);
-    ctx.cap_sqlite_memory(before).await.unwrap();
-    assert_eq!(limit().await, before);
+    (source_pragma(ctx, "cache_size").await, state)
+}
+
+#[tokio::test]
+async fn the_sqlite_cache_cap_reaches_every_pool_opened_after_it() {
+    use cutover::schema::Raw;
+    let ws = Ws::demo(10, 58).await;
+    // SQLite's default, -2000 (KiB), unless another test of this binary holds a cap.
+    let before = cache_sizes(&ws.ctx().await).await;
+    assert_ne!(before.0, [Raw::Int(-300)], "{before:?}");
+    cutover::db::cap_sqlite_cache(300);
+    let capped = cache_sizes(&ws.ctx().await).await;
+    cutover::db::cap_sqlite_cache(0);
+    assert_eq!(capped.0, [Raw::Int(-300)], "{capped:?}");
+    assert!(capped.1.is_none_or(|n| n == -300), "{capped:?}");
+}
+
+#[tokio::test]
+async fn the_bundled_sqlite_keeps_a_page_cache_per_connection() {
+    // `.cargo/config.toml` builds it so (the plan's SQLite threads otherwise wait on one
+    // process-wide cache mutex); a build that lost the flags would pass every other test.
+    let ws = Ws::demo(10, 59).await;
+    let options = source_pragma(&ws.ctx().await, "compile_options").await;
+    let has = |o: &str| options.contains(&cutover::schema::Raw::Text(o.into()));
+    assert!(has("THREADSAFE=1"), "{options:?}");
+    assert!(!has("ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+    assert!(has("DEFAULT_MEMSTATUS=0"), "{options:?}");
 }

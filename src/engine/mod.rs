@@ -99,30 +99,6 @@ impl Ctx {
         })
     }
 
-    /// Caps the heap that SQLite may keep in this process at about `bytes`, page caches
-    /// included, whichever connection holds them (`PRAGMA soft_heap_limit`: process-wide; the
-    /// bundled SQLite is built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, so one connection's
-    /// cache gives pages up to another's). Without it each pooled connection fills its own
-    /// 2 MB cache: scoring 10^6 customers in the console left about 12 of them full (64-74 MB
-    /// resident, see BENCHMARKS.md). A no-op where no database is SQLite.
-    ///
-    /// Errors: the pragma failing on the SQLite database it is sent to.
-    pub async fn cap_sqlite_memory(&self, bytes: i64) -> eyre::Result<()> {
-        let sql = format!("PRAGMA soft_heap_limit = {bytes}");
-        for pool in [&self.state, &self.target] {
-            if db::Backend::of_pool(pool) == db::Backend::Sqlite {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                    .execute(pool)
-                    .await?;
-                return Ok(());
-            }
-        }
-        if self.source.backend() == db::Backend::Sqlite {
-            self.source.execute(&sql).await?;
-        }
-        Ok(())
-    }
-
     pub(crate) fn notice(&self, n: Notice) {
         if let Some(tx) = &self.notices {
             let _ = tx.send(n);

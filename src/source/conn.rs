@@ -134,6 +134,10 @@ impl Source {
                     .map_err(|e| err(&e))?
                     .read_only(readonly)
                     .busy_timeout(db::BUSY_TIMEOUT);
+                let opts = match db::sqlite_cache_kib() {
+                    0 => opts,
+                    kib => opts.pragma("cache_size", format!("-{kib}")),
+                };
                 Driver::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(connections)

@@ -110,16 +110,16 @@ pub async fn poller(
     }
 }
 
-/// What SQLite may keep in the console's process, page caches included: the console's
-/// memory goal is 50 MB at 10^6 customers, and scheduled scoring reads every customer through
-/// several pooled connections. The poll's queries ran as fast under it (BENCHMARKS.md).
-pub const SQLITE_HEAP_BYTES: i64 = 8 << 20;
+/// The page cache each of the console's SQLite connections may keep, in KiB
+/// ([`crate::db::cap_sqlite_cache`]): the console's memory goal is 50 MB at 10^6 customers,
+/// and scheduled scoring reads every customer through about 12 pooled connections, which
+/// would keep 2 MB each. The caller sets it before opening the workspace.
+pub const SQLITE_CACHE_KIB: i64 = 512;
 
 /// Opens the console on `ctx` until the operator quits, the terminal goes away, or a signal
 /// (SIGHUP, SIGTERM, SIGINT) arrives. The terminal is restored on every path, panics included
 /// (ratatui's panic hook).
 pub async fn run(ctx: Ctx, readonly: bool) -> eyre::Result<()> {
-    ctx.cap_sqlite_memory(SQLITE_HEAP_BYTES).await?;
     let mut terminal = ratatui::try_init()?;
     let res = event_loop(&mut terminal, ctx, readonly).await;
     ratatui::restore();
