@@ -523,6 +523,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             }
         }
         Command::Bench(BenchCmd::Poll { runs, limit, json }) => {
+            // The console's queries, on connections capped as the console's are.
+            cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
             let ctx = open(&cli).await?;
             let t = cutover::bench::poll(&ctx, *runs, *limit).await?;
             print_timings(&t, *json)?;
