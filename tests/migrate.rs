@@ -479,6 +479,39 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
             .unwrap();
     assert_eq!(sizes, pending);
     common::assert_batch_counts_match(&ctx.state).await;
+
+    // With no batch ids at all, as on a first plan, SQLite rebuilds the batch index once
+    // after the update instead of per customer: the batches come out the same, the index is
+    // there again.
+    let (now, now_batches) = (assignment().await, batches().await);
+    sqlx::query("UPDATE customers SET batch_id = NULL")
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
+        .await
+        .unwrap();
+    assert_eq!(assignment().await, now);
+    assert_eq!(batches().await, now_batches);
+    if cutover::db::Backend::of_pool(&ctx.state) == cutover::db::Backend::Sqlite {
+        let index: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'customers_batch'",
+        )
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+        assert_eq!(index, 1, "the batch index is rebuilt");
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT id FROM customers WHERE batch_id = 'VIP-0001'",
+        )
+        .fetch_all(&ctx.state)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter().any(|r| r.3.contains("customers_batch")),
+            "{plan:?}"
+        );
+    }
 }
 
 /// A customer's revenue is the sum of the last 12 months' payments that were not failed,

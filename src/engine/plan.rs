@@ -606,6 +606,7 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     sqlx::query("DELETE FROM batches WHERE status = 'pending'")
         .execute(&mut *tx)
         .await?;
+    let rebuild_index = bulk_batch_index(&mut tx).await?;
     // One set-based statement numbers every pending customer within its segment. `base` is
     // materialized so its MAX(seq) runs once per segment, and UPDATE … FROM joins `moved` once
     // (a correlated subquery here re-scanned it per customer: O(n²) at 10^6). `moved` keeps
@@ -635,6 +636,11 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     .bind(size as i64)
     .execute(&mut *tx)
     .await?;
+    if let Some(index) = rebuild_index {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(index))
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO batches (id, segment, priority, seq, status, size)
          SELECT c.batch_id, c.segment, MIN(c.priority),
@@ -645,6 +651,42 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// On SQLite, when most customers have no batch yet (a first plan), drops the batch index
+/// and returns the statement that creates it again after the update: building it once from
+/// sorted keys beats updating it per customer at random places (a first plan's rebatch at
+/// 10^6 customers: 10.0 → 6.1 s in the `sqlite3` shell). Readers see the old index until the
+/// transaction commits (WAL). `None` elsewhere: on PostgreSQL `DROP INDEX` would lock the
+/// table against the console's reads for the whole transaction.
+///
+/// Errors: the state database failing.
+async fn bulk_batch_index(tx: &mut crate::db::Tx) -> eyre::Result<Option<String>> {
+    if crate::db::Backend::of_conn(tx) != crate::db::Backend::Sqlite {
+        return Ok(None);
+    }
+    let unbatched: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE batch_id IS NULL")
+            .fetch_one(&mut **tx)
+            .await?;
+    let customers: i64 =
+        sqlx::query_scalar("SELECT COALESCE(SUM(customers), 0) FROM customer_counts")
+            .fetch_one(&mut **tx)
+            .await?;
+    if unbatched * 2 < customers {
+        return Ok(None);
+    }
+    let index: Option<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'customers_batch'",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if index.is_some() {
+        sqlx::query("DROP INDEX customers_batch")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(index)
 }
 
 /// The plan's current shape, from the state database.
