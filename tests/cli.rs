@@ -216,3 +216,21 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
         .collect();
     assert!(left.is_empty(), "scratch files left behind: {left:?}");
 }
+
+/// `cutover plans | head`: the reader goes away, and the command stops quietly with 0 instead
+/// of panicking on the closed pipe.
+#[tokio::test]
+async fn output_to_a_closed_pipe_stops_quietly() {
+    let ws = Ws::demo(30, 61).await;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = ws
+        .command(&["plans"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
