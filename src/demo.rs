@@ -893,6 +893,17 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
     plan::build(&ctx.cfg, &ctx.state, &ctx.source).await?;
     seed_plans(&ctx.state, opts.seed, opts.as_of).await?;
     crate::alerts::evaluate(&ctx, chrono::Utc::now(), None).await?;
+    crate::db::analyze(
+        &ctx.state,
+        &[
+            "success_plans",
+            "milestones",
+            "alerts",
+            "audit_log",
+            "notifications",
+        ],
+    )
+    .await?;
     Ok(paths)
 }
 

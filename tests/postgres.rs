@@ -220,6 +220,45 @@ async fn a_change_on_postgresql_wakes_listening_consoles_at_once() {
     wake.abort();
 }
 
+/// The demo and the plan write in bulk; with autovacuum off, as on this project's machines,
+/// PostgreSQL would plan the console's poll from the statistics of empty tables.
+#[tokio::test]
+async fn the_demo_and_the_plan_leave_fresh_planner_statistics() {
+    if !on_postgres() {
+        return skip(
+            "the_demo_and_the_plan_leave_fresh_planner_statistics",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    let ws = Ws::demo(20, 4).await;
+    let ctx = ws.ctx().await;
+    let analyzed = async || -> Vec<(String, bool)> {
+        sqlx::query_as(
+            "SELECT relname::text, last_analyze IS NOT NULL FROM pg_stat_user_tables \
+             WHERE schemaname = current_schema() AND relname IN ('customers', 'batches', 'milestones') \
+             ORDER BY relname",
+        )
+        .fetch_all(&ctx.state)
+        .await
+        .unwrap()
+    };
+    let want = vec![
+        ("batches".to_string(), true),
+        ("customers".to_string(), true),
+        ("milestones".to_string(), true),
+    ];
+    // The statistics collector reports with a delay.
+    let mut seen = analyzed().await;
+    for _ in 0..50 {
+        if seen == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        seen = analyzed().await;
+    }
+    assert_eq!(seen, want);
+}
+
 #[tokio::test]
 async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
     if !on_postgres() {

@@ -583,6 +583,17 @@ pub async fn build(
         "plan: customers judged and written"
     );
     rebatch(state, cfg.runner.batch_size).await?;
+    crate::db::analyze(
+        state,
+        &[
+            "customers",
+            "batches",
+            "findings",
+            "rejected_rows",
+            "segments",
+        ],
+    )
+    .await?;
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
         "plan: batches rebuilt"
