@@ -143,6 +143,13 @@ async fn open(cli: &Cli) -> eyre::Result<Ctx> {
     Ctx::open(cfg, cli.readonly).await
 }
 
+/// [`open`] with every SQLite connection's page cache capped as the console's
+/// ([`tui::SQLITE_CACHE_KIB`]): the cap applies to connections opened after it is set.
+async fn open_as_console(cli: &Cli) -> eyre::Result<Ctx> {
+    cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
+    open(cli).await
+}
+
 fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     ctx.notices = Some(tx);
@@ -173,8 +180,7 @@ fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
 async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
     init_logging();
     let Some(cmd) = &cli.command else {
-        cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
-        let ctx = open(&cli).await?;
+        let ctx = open_as_console(&cli).await?;
         tui::run(ctx, cli.readonly).await?;
         return Ok(ExitCode::SUCCESS);
     };
@@ -523,9 +529,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             }
         }
         Command::Bench(BenchCmd::Poll { runs, limit, json }) => {
-            // The console's queries, on connections capped as the console's are.
-            cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
-            let ctx = open(&cli).await?;
+            // The console's queries, measured on connections like the console's.
+            let ctx = open_as_console(&cli).await?;
             let t = cutover::bench::poll(&ctx, *runs, *limit).await?;
             print_timings(&t, *json)?;
         }
@@ -541,8 +546,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }
         Command::Health { json } => {
             refuse_readonly(&cli, "health")?;
-            cutover::db::cap_sqlite_cache(tui::SQLITE_CACHE_KIB);
-            let ctx = open(&cli).await?;
+            let ctx = open_as_console(&cli).await?;
             let r = cutover::health::score(&ctx, None, "on demand").await?;
             cutover::alerts::refresh(&ctx, None).await;
             if *json {

@@ -418,10 +418,13 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
         )
         .await
     };
+    let rebatch = async || {
+        plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
+            .await
+            .unwrap()
+    };
     let (first, first_batches) = (assignment().await, batches().await);
-    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
-        .await
-        .unwrap();
+    rebatch().await;
     assert_eq!(
         assignment().await,
         first,
@@ -448,9 +451,7 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
         .execute(&ctx.state)
         .await
         .unwrap();
-    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
-        .await
-        .unwrap();
+    rebatch().await;
     let row = |id: &str| {
         let id = id.to_string();
         let state = ctx.state.clone();
@@ -488,9 +489,7 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
         .execute(&ctx.state)
         .await
         .unwrap();
-    plan::rebatch(&ctx.state, ctx.cfg.runner.batch_size)
-        .await
-        .unwrap();
+    rebatch().await;
     assert_eq!(assignment().await, now);
     assert_eq!(batches().await, now_batches);
     if cutover::db::Backend::of_pool(&ctx.state) == cutover::db::Backend::Sqlite {
