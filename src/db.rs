@@ -370,6 +370,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "migrated_minutes",
                 include_str!("../migrations/postgres/0011_migrated_minutes.sql"),
             ),
+            m(
+                12,
+                "scoring_owed",
+                include_str!("../migrations/postgres/0012_scoring_owed.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(1, "init", include_str!("../migrations/state/0001_init.sql")),
@@ -417,6 +422,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 11,
                 "migrated_minutes",
                 include_str!("../migrations/state/0011_migrated_minutes.sql"),
+            ),
+            m(
+                12,
+                "scoring_owed",
+                include_str!("../migrations/state/0012_scoring_owed.sql"),
             ),
         ]),
     }
@@ -676,6 +686,22 @@ impl Builder {
         let args = std::mem::take(&mut self.args);
         self.n = 0;
         sqlx::query_with(AssertSqlSafe(sql), args)
+    }
+}
+
+impl Builder {
+    /// The statement as a query whose rows decode into `O` (a tuple or a `FromRow` type); the
+    /// builder is left empty.
+    pub fn build_query_as<O>(
+        &mut self,
+    ) -> sqlx::query::QueryAs<'static, Any, O, sqlx::any::AnyArguments>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let sql = std::mem::take(&mut self.sql);
+        let args = std::mem::take(&mut self.args);
+        self.n = 0;
+        sqlx::query_as_with(AssertSqlSafe(sql), args)
     }
 }
 

@@ -9,6 +9,9 @@
 //!   the process itself, after naming the point on stderr (`cutover: fault: SIGKILL at
 //!   copy.chunk (point 7)`), so the harness knows where each kill landed.
 //! - `panic@NAME`: the first point called NAME panics (the terminal tests use `render`).
+//! - `stop@NAME#K`: the K-th point called NAME sends SIGSTOP to the process itself, after
+//!   naming it on stderr: the process stalls, every thread with it (heartbeats included), until
+//!   someone sends SIGCONT. The stall tests use it to let a lease expire at an exact place.
 //!
 //! A real SIGKILL rather than a panic or an early return: no destructor, no rollback, no
 //! flush runs, exactly as with `kill -9` or a lost machine.
@@ -23,6 +26,7 @@ pub const ENV: &str = "CUTOVER_FAULT";
 enum Plan {
     KillAt(u64),
     PanicAt(String),
+    StopAt(String, u64),
 }
 
 fn parse(spec: &str) -> Option<Plan> {
@@ -30,6 +34,11 @@ fn parse(spec: &str) -> Option<Plan> {
     match what {
         "kill" => at.parse().ok().filter(|n| *n > 0).map(Plan::KillAt),
         "panic" if !at.is_empty() => Some(Plan::PanicAt(at.to_string())),
+        "stop" => {
+            let (name, k) = at.split_once('#')?;
+            let k = k.parse().ok().filter(|n| *n > 0)?;
+            (!name.is_empty()).then(|| Plan::StopAt(name.to_string(), k))
+        }
         _ => None,
     }
 }
@@ -38,12 +47,16 @@ static PLAN: LazyLock<Option<Plan>> = LazyLock::new(|| {
     let spec = std::env::var(ENV).ok()?;
     let plan = parse(&spec);
     if plan.is_none() {
-        eprintln!("cutover: {ENV}={spec:?} is not kill@N or panic@NAME; no fault armed");
+        eprintln!(
+            "cutover: {ENV}={spec:?} is not kill@N, panic@NAME or stop@NAME#K; no fault armed"
+        );
     }
     plan
 });
 
 static REACHED: AtomicU64 = AtomicU64::new(0);
+/// Points reached with the name a `stop@NAME#K` plan waits for.
+static REACHED_NAMED: AtomicU64 = AtomicU64::new(0);
 
 /// A place where the process may be made to die; free (one atomic load) when no fault is armed.
 pub fn point(name: &str) {
@@ -60,6 +73,15 @@ pub fn point(name: &str) {
             std::process::abort();
         }
         Plan::PanicAt(p) if p == name => panic!("injected fault at {name} ({ENV})"),
+        Plan::StopAt(p, k) if p == name => {
+            if REACHED_NAMED.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+                eprintln!("cutover: fault: SIGSTOP at {name} #{k}");
+                let _ = rustix::process::kill_process(
+                    rustix::process::getpid(),
+                    rustix::process::Signal::STOP,
+                );
+            }
+        }
         _ => {}
     }
 }
@@ -72,7 +94,18 @@ mod tests {
     fn specs_parse_or_are_refused() {
         assert_eq!(parse("kill@7"), Some(Plan::KillAt(7)));
         assert_eq!(parse("panic@render"), Some(Plan::PanicAt("render".into())));
-        for bad in ["kill@0", "kill@x", "kill", "panic@", "boom@3", ""] {
+        assert_eq!(parse("stop@step#2"), Some(Plan::StopAt("step".into(), 2)));
+        for bad in [
+            "kill@0",
+            "kill@x",
+            "kill",
+            "panic@",
+            "boom@3",
+            "",
+            "stop@step",
+            "stop@#2",
+            "stop@s#0",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use cutover::cli::{BenchCmd, Cli, Command, ImportCmd, ReportFormat};
 use cutover::config::{self, Config, ConfigError};
-use cutover::engine::{self, Ctx, Notice, RunnerState, plan, rollback, run, status};
+use cutover::engine::{self, Ctx, RunnerState, plan, rollback, run, status};
 use cutover::{demo, paths, report, source, tui};
 
 /// `println!` that returns the write's error instead of panicking: a reader that goes away
@@ -155,24 +155,7 @@ fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
     ctx.notices = Some(tx);
     tokio::spawn(async move {
         while let Some(n) = rx.recv().await {
-            match n {
-                Notice::BatchClaimed { batch, customers } => {
-                    eprintln!("batch {batch}: {customers} customers")
-                }
-                Notice::BatchDone {
-                    batch,
-                    migrated,
-                    failed,
-                    quarantined,
-                } => eprintln!(
-                    "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
-                ),
-                Notice::Stopped { reason } => eprintln!("runner stopped: {reason}"),
-                Notice::Waiting { batch, seconds } => eprintln!(
-                    "waiting for batch {batch}: another worker holds it, for {seconds} s more unless it finishes"
-                ),
-                Notice::Error(e) => eprintln!("error: {e}"),
-            }
+            eprintln!("{n}");
         }
     })
 }
@@ -316,11 +299,16 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             let _ = printer.await;
             let s = s?;
             eprintln!(
-                "{} batches: {} migrated, {} failed, {} quarantined{}",
+                "{} batches: {} migrated, {} failed, {} quarantined{}{}",
                 s.batches,
                 s.migrated,
                 s.failed,
                 s.quarantined,
+                if s.lost > 0 {
+                    format!("; {} given up to another worker (lease lost)", s.lost)
+                } else {
+                    String::new()
+                },
                 s.stopped
                     .map(|r| format!(" (stopped: {r})"))
                     .unwrap_or_default()
@@ -328,16 +316,15 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }
         Command::Status { json } => {
             let ctx = open(&cli).await?;
-            let s = status::status(&ctx.state).await?;
+            let mut s = status::status(&ctx.state).await?;
+            // A worker beats at every step; two lease periods of silence mean none is alive.
+            s.runner
+                .mark_stale(ctx.cfg.runner.lease_seconds as i64 * 2, chrono::Utc::now());
             if *json {
                 outln!("{}", serde_json::to_string_pretty(&s)?);
             } else {
                 let c = &s.customers;
-                outln!(
-                    "{} — runner {}",
-                    ctx.cfg.workspace.name,
-                    s.runner.state.as_str()
-                );
+                outln!("{} — runner {}", ctx.cfg.workspace.name, s.runner.label());
                 outln!(
                     "customers {}: {} pending, {} running, {} migrated, {} failed, {} rolled back, {} quarantined",
                     c.total,
@@ -438,12 +425,9 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                             .into());
                         }
                         Some("migrated") => vec![c.clone()],
-                        Some(s) => {
-                            return Err(Usage(format!(
-                                "customer {c} is {s}, not migrated: nothing to validate"
-                            ))
-                            .into());
-                        }
+                        // Not migrated: all there is to check is that the platform holds
+                        // nothing of it beyond its backup (the orphan check below).
+                        Some(_) => Vec::new(),
                     }
                 }
                 None => {
@@ -463,12 +447,22 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
                     }
                 }
             }
+            let orphans = engine::validate::orphans(&ctx, customer.as_deref()).await?;
+            for o in &orphans {
+                outln!(
+                    "customer {}: {} on the state, yet the platform holds rows for it (orphan): {}",
+                    o.legacy_id,
+                    o.status.as_deref().unwrap_or("not in the plan"),
+                    o.reason
+                );
+            }
             outln!(
-                "validated {} migrated customers: {} mismatched",
+                "validated {} migrated customers: {} mismatched; {} orphaned on the platform",
                 ids.len(),
-                bad
+                bad,
+                orphans.len()
             );
-            if bad > 0 {
+            if bad > 0 || !orphans.is_empty() {
                 return Ok(ExitCode::from(1));
             }
         }

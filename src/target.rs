@@ -68,11 +68,41 @@ pub fn ddl(backend: Backend) -> Vec<String> {
     out
 }
 
+/// The platform's fence table: the newest lease token seen per batch. It lives in the platform
+/// database so that the platform itself, in the same transaction as the write, rejects a worker
+/// whose lease was taken over (see [`crate::engine::lease`]).
+pub const FENCE_DDL: &str = "CREATE TABLE IF NOT EXISTS cutover_fence (\n  batch_id TEXT PRIMARY KEY,\n  token BIGINT NOT NULL\n)";
+
+/// Checks and advances `batch`'s token to `token` in the platform's fence table, on `conn`
+/// (the write transaction it guards; call it first, so that on PostgreSQL the fence row's lock
+/// orders the batch's writers). Returns false when a newer token was already seen: nothing in
+/// the transaction may then be committed.
+///
+/// Errors: the database refusing the statement.
+pub async fn advance_fence(
+    conn: &mut crate::db::Conn,
+    batch: &str,
+    token: i64,
+) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO cutover_fence (batch_id, token) VALUES ($1, $2) \
+         ON CONFLICT (batch_id) DO UPDATE SET token = excluded.token \
+         WHERE cutover_fence.token <= excluded.token",
+    )
+    .bind(batch.to_string())
+    .bind(token)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 /// Creates the platform tables if they are missing.
 pub async fn ensure_schema(pool: &crate::db::Pool) -> eyre::Result<()> {
     for stmt in ddl(Backend::of_pool(pool)) {
         sqlx::query(AssertSqlSafe(stmt)).execute(pool).await?;
     }
+    sqlx::query(FENCE_DDL).execute(pool).await?;
     Ok(())
 }
 

@@ -371,7 +371,7 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
     let top: String = (0..120)
         .map(|x| term.backend().buffer()[(x, 0)].symbol().to_string())
         .collect();
-    assert!(top.contains("RUNNING (no worker heartbeat)"), "{top}");
+    assert!(top.contains("RUNNING (no live worker)"), "{top}");
     // A fresh heartbeat, or a runner that is not running, is not stale.
     sqlx::query("UPDATE runner SET heartbeat_at = $1")
         .bind(cutover::clock::now())

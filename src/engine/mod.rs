@@ -1,14 +1,17 @@
 //! The migration engine: planner, batch runner, pipeline steps and rollback. It never imports
 //! the TUI; the console and the headless CLI are both its clients.
 
+pub mod lease;
 pub mod pipeline;
 pub mod plan;
 pub mod rollback;
 pub mod run;
 pub mod segment;
 pub mod status;
+pub mod validate;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -29,6 +32,9 @@ pub struct Ctx {
     pub worker: String,
     /// Where small progress notices go (the console listens; the CLI prints them).
     pub notices: Option<mpsc::UnboundedSender<Notice>>,
+    /// Set to ask this process's worker to stop at its next step boundary and give its lease
+    /// back (the console does it when it quits); the shared runner state is left alone.
+    pub stop: Arc<AtomicBool>,
 }
 
 /// A small message from the engine to whoever watches it.
@@ -47,6 +53,10 @@ pub enum Notice {
     Stopped {
         reason: String,
     },
+    /// Another worker or a rollback took `batch`'s lease: this worker gave the batch up.
+    LeaseLost {
+        batch: String,
+    },
     /// Nothing to claim, but `batch` is leased (by another worker, or by one that died) until
     /// its lease ends in `seconds`: the run waits for it to finish or come back.
     Waiting {
@@ -54,6 +64,37 @@ pub enum Notice {
         seconds: i64,
     },
     Error(String),
+}
+
+/// One line of text per notice, shared by the command line (stderr) and the console (its
+/// message line), so both say the same thing.
+impl std::fmt::Display for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Notice::BatchClaimed { batch, customers } => {
+                write!(f, "batch {batch}: {customers} customers")
+            }
+            Notice::BatchDone {
+                batch,
+                migrated,
+                failed,
+                quarantined,
+            } => write!(
+                f,
+                "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
+            ),
+            Notice::Stopped { reason } => write!(f, "runner stopped: {reason}"),
+            Notice::LeaseLost { batch } => write!(
+                f,
+                "batch {batch} given up: another worker or a rollback took its lease; nothing of ours was written after that"
+            ),
+            Notice::Waiting { batch, seconds } => write!(
+                f,
+                "waiting for batch {batch}: another worker holds it, for {seconds} s more unless it finishes"
+            ),
+            Notice::Error(e) => write!(f, "error: {e}"),
+        }
+    }
 }
 
 impl Ctx {
@@ -96,7 +137,13 @@ impl Ctx {
             actor,
             worker: format!("{}:{}", hostname(), std::process::id()),
             notices: None,
+            stop: Arc::default(),
         })
+    }
+
+    /// Whether this worker was asked to stop ([`Ctx::stop`]).
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     pub(crate) fn notice(&self, n: Notice) {

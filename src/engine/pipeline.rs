@@ -13,7 +13,9 @@ use std::time::Duration;
 use sqlx::Row as _;
 
 use super::Ctx;
-use super::run::{Gate, Lease, fence, gate, heartbeat};
+use super::lease::{self, Lease, fence, heartbeat};
+use super::run::{Gate, gate};
+pub use super::validate::{CustomerCheck, EntityCheck, validate};
 use crate::db::{placeholders, write_tx};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK};
@@ -65,7 +67,8 @@ pub struct SourceRows {
 }
 
 impl SourceRows {
-    fn of(&self, e: Entity, cust: &str) -> &[Row] {
+    /// The rows of entity `e` of customer `cust` (a legacy id); empty when it has none.
+    pub fn of(&self, e: Entity, cust: &str) -> &[Row] {
         self.rows
             .get(&e)
             .and_then(|m| m.get(cust))
@@ -139,149 +142,6 @@ pub async fn write_target(
     Ok(())
 }
 
-/// One entity of one customer compared source against target.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct EntityCheck {
-    pub entity: &'static str,
-    pub source_count: i64,
-    pub target_count: i64,
-    pub source_checksum: String,
-    pub target_checksum: String,
-    /// Repairs only: rows whose `device_id` does not point at the device its
-    /// `device_legacy_id` names on the platform.
-    pub broken_links: i64,
-}
-
-impl EntityCheck {
-    pub fn ok(&self) -> bool {
-        self.source_count == self.target_count
-            && self.source_checksum == self.target_checksum
-            && self.broken_links == 0
-    }
-
-    /// "repairs: count 5 ≠ 4, checksum 1a2b… ≠ 3c4d…"
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if self.source_count != self.target_count {
-            parts.push(format!(
-                "count source {} ≠ target {}",
-                self.source_count, self.target_count
-            ));
-        }
-        if self.source_checksum != self.target_checksum {
-            parts.push(format!(
-                "checksum source {} ≠ target {}",
-                &self.source_checksum[..12],
-                &self.target_checksum[..12]
-            ));
-        }
-        if self.broken_links > 0 {
-            parts.push(format!(
-                "{} repairs point at the wrong device",
-                self.broken_links
-            ));
-        }
-        format!("{}: {}", self.entity, parts.join(", "))
-    }
-}
-
-/// The validation of one customer.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct CustomerCheck {
-    pub legacy_id: String,
-    pub entities: Vec<EntityCheck>,
-    /// A source row that no longer normalises.
-    pub error: Option<String>,
-}
-
-impl CustomerCheck {
-    pub fn ok(&self) -> bool {
-        self.error.is_none() && self.entities.iter().all(EntityCheck::ok)
-    }
-
-    pub fn reason(&self) -> String {
-        if let Some(e) = &self.error {
-            return e.clone();
-        }
-        self.entities
-            .iter()
-            .filter(|e| !e.ok())
-            .map(EntityCheck::describe)
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-/// Re-reads the source and the platform for `ids` and compares every entity by count and
-/// checksum, and repairs' device links.
-pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
-    let src = read_source(ctx, ids).await?;
-    let mut conn = ctx.target.acquire().await?;
-    let mut tgt = HashMap::new();
-    for e in Entity::ALL {
-        tgt.insert(e, target::rows_for(&mut conn, e, ids).await?);
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let mut entities = Vec::new();
-        for e in Entity::ALL {
-            if ctx.cfg.mapping.get(e).is_none() {
-                continue;
-            }
-            let s = src.of(e, id);
-            let t: &[target::TargetRow] = tgt
-                .get(&e)
-                .and_then(|m| m.get(id))
-                .map_or(&[], Vec::as_slice);
-            let sc = checksum(&mut s.iter().collect::<Vec<_>>());
-            let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
-            let broken_links = if e == Entity::Repairs {
-                broken_links(&tgt, id, t)
-            } else {
-                0
-            };
-            entities.push(EntityCheck {
-                entity: e.name(),
-                source_count: sc.count,
-                target_count: tc.count,
-                source_checksum: sc.sha256,
-                target_checksum: tc.sha256,
-                broken_links,
-            });
-        }
-        out.push(CustomerCheck {
-            legacy_id: id.clone(),
-            entities,
-            error: src.bad.get(id).cloned(),
-        });
-    }
-    Ok(out)
-}
-
-fn broken_links(
-    tgt: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
-    cust: &str,
-    repairs: &[target::TargetRow],
-) -> i64 {
-    let devices: HashMap<&str, i64> = tgt
-        .get(&Entity::Devices)
-        .and_then(|m| m.get(cust))
-        .map(|v| v.iter().map(|d| (d.row.legacy_id(), d.id)).collect())
-        .unwrap_or_default();
-    let dev_col = Entity::Repairs
-        .column_index("device_legacy_id")
-        .unwrap_or(2);
-    repairs
-        .iter()
-        .filter(|r| {
-            let want = r.row.values[dev_col]
-                .as_str()
-                .and_then(|d| devices.get(d).copied());
-            want != r.device_id
-        })
-        .count() as i64
-}
-
 /// Inserts one `steps` row per customer and moves their `step` forward, in `tx`.
 async fn record_step(
     tx: &mut crate::db::Tx,
@@ -348,7 +208,17 @@ async fn set_outcome(
 /// Restores the platform to the customers' backups (nothing, for a customer that had nothing)
 /// and verifies the target checksums against the backup. Returns the customers whose
 /// verification failed, with the reason.
-pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<String, String>> {
+///
+/// `fences` are the leases of the batches these customers belong to: the restore's platform
+/// transaction checks and advances each ([`lease::fence_platform`]).
+///
+/// Errors: [`lease::LeaseLost`] when the platform saw a newer token for one of the batches
+/// (nothing was written), or a database failing.
+pub async fn restore(
+    ctx: &Ctx,
+    ids: &[(i64, String)],
+    fences: &[Lease],
+) -> eyre::Result<HashMap<String, String>> {
     let mut backups: HashMap<Entity, Vec<Row>> = HashMap::new();
     let mut expected: HashMap<(String, Entity), Checksum> = HashMap::new();
     let mut with_backup: Vec<String> = Vec::new();
@@ -388,38 +258,13 @@ pub async fn restore(ctx: &Ctx, ids: &[(i64, String)]) -> eyre::Result<HashMap<S
         .map(|(e, v)| (*e, v.iter().collect()))
         .collect();
     let mut tx = write_tx(&ctx.target).await?;
+    for l in fences {
+        lease::fence_platform(&mut tx, l).await?;
+    }
     write_target(&mut tx, &with_backup, &refs, true).await?;
     tx.commit().await?;
     crate::fault::point("commit.target");
-    let mut conn = ctx.target.acquire().await?;
-    let mut bad = HashMap::new();
-    for e in Entity::ALL {
-        let now = target::rows_for(&mut conn, e, &all).await?;
-        for id in &all {
-            let mut rows: Vec<&Row> = now
-                .get(id)
-                .map(|v| v.iter().map(|t| &t.row).collect())
-                .unwrap_or_default();
-            let got = checksum(&mut rows);
-            let want = expected
-                .get(&(id.clone(), e))
-                .cloned()
-                .unwrap_or_else(Checksum::empty);
-            if got != want {
-                bad.entry(id.clone()).or_insert_with(|| {
-                    format!(
-                        "{}: target after restore has {} rows ({}), backup had {} ({})",
-                        e.name(),
-                        got.count,
-                        got.short(),
-                        want.count,
-                        want.short()
-                    )
-                });
-            }
-        }
-    }
-    Ok(bad)
+    super::validate::against_backup(ctx, &all, &expected).await
 }
 
 async fn load_members(ctx: &Ctx, batch: &str) -> eyre::Result<Vec<Member>> {
@@ -561,6 +406,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
                 }
                 let mut tx = write_tx(&ctx.target).await?;
+                lease::fence_platform(&mut tx, lease).await?;
                 if *step == "create_account" {
                     target::delete_customers(&mut tx, &go).await?;
                     let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
@@ -718,10 +564,14 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
             tokio::time::sleep(delay).await;
         }
     }
+    crate::fault::point("batch.finish");
     let mut tx = write_tx(&ctx.state).await?;
     fence(ctx, &mut tx, lease).await?;
+    // The batch owes its customers' scoring from the same commit that marks it done, so a
+    // kill before the scoring below leaves the debt for the next run or console ([`settle`]).
     sqlx::query(
-        "UPDATE batches SET status = 'done', finished_at = $1, lease_until = NULL WHERE id = $2",
+        "UPDATE batches SET status = 'done', finished_at = $1, lease_until = NULL, scoring_owed = 1
+         WHERE id = $2",
     )
     .bind(clock::now())
     .bind(lease.batch.clone())
@@ -729,20 +579,58 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
     .await?;
     crate::fault::point("commit.state");
     tx.commit().await?;
-    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
+    crate::fault::point("batch.done");
+    settle(ctx, &lease.batch).await;
+    Ok(BatchOutcome::Done(tally))
+}
+
+/// Pays `batch`'s scoring debt: scores its customers' health (when health is configured),
+/// refreshes their alerts, and clears the batch's `scoring_owed`. Health and alerts are read
+/// models: a failure is logged and the debt stays, to be paid by the next [`settle_owed`].
+pub async fn settle(ctx: &Ctx, batch: &str) {
     let t0 = std::time::Instant::now();
-    if crate::health::enabled(&ctx.cfg.health) {
-        // Health is a read model: a failed scoring is reported, the batch stays done.
-        if let Err(e) =
-            crate::health::score(ctx, Some(&ids), &format!("batch {}", lease.batch)).await
-        {
-            tracing::warn!(batch = %lease.batch, error = %format!("{e:#}"), "health scoring after batch failed");
+    let r: eyre::Result<()> = async {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM customers WHERE batch_id = $1")
+            .bind(batch.to_string())
+            .fetch_all(&ctx.state)
+            .await?;
+        if crate::health::enabled(&ctx.cfg.health) {
+            crate::health::score(ctx, Some(&ids), &format!("batch {batch}")).await?;
+        }
+        crate::alerts::evaluate(ctx, chrono::Utc::now(), Some(&ids)).await?;
+        sqlx::query("UPDATE batches SET scoring_owed = 0 WHERE id = $1")
+            .bind(batch.to_string())
+            .execute(&ctx.state)
+            .await?;
+        Ok(())
+    }
+    .await;
+    match r {
+        Ok(()) => {
+            tracing::debug!(batch, seconds = t0.elapsed().as_secs_f64(), "batch scored")
+        }
+        Err(e) => {
+            tracing::warn!(batch, error = %format!("{e:#}"), "scoring after batch failed; still owed")
         }
     }
-    let scored = t0.elapsed().as_secs_f64();
-    crate::alerts::refresh(ctx, Some(&ids)).await;
-    tracing::debug!(batch = %lease.batch, health_seconds = scored, alerts_seconds = t0.elapsed().as_secs_f64() - scored, "batch scored");
-    Ok(BatchOutcome::Done(tally))
+}
+
+/// Pays every batch's scoring debt ([`settle`]) left by a process that died between marking a
+/// batch done and scoring it. `cutover run` and the console call it when they start.
+///
+/// Errors: the state database failing while listing the debts.
+pub async fn settle_owed(ctx: &Ctx) -> eyre::Result<usize> {
+    let owed: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM batches WHERE scoring_owed = 1 ORDER BY id")
+            .fetch_all(&ctx.state)
+            .await?;
+    for b in &owed {
+        settle(ctx, b).await;
+    }
+    if !owed.is_empty() {
+        tracing::info!(batches = owed.len(), "scoring owed by earlier runs paid");
+    }
+    Ok(owed.len())
 }
 
 /// Restores failed customers' platform state from their backup and marks them failed.
@@ -759,7 +647,7 @@ async fn fail(
         .filter(|m| failed.contains_key(&m.id))
         .collect();
     let ids: Vec<(i64, String)> = who.iter().map(|m| (m.id, m.legacy_id.clone())).collect();
-    let unrestored = restore(ctx, &ids).await?;
+    let unrestored = restore(ctx, &ids, std::slice::from_ref(lease)).await?;
     let mut reasons = failed.clone();
     for m in &who {
         if let Some(why) = unrestored.get(&m.legacy_id) {

@@ -6,11 +6,13 @@
 //! leaves the customer eligible for re-migration (the next plan queues it). Customers are
 //! first marked `rolling_back`, so an interrupted rollback is finished by running it again.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::Row as _;
 
+use super::lease::{self, Lease};
 use super::{Ctx, RunnerState, pipeline, set_runner_state};
 use crate::db::write_tx;
 use crate::roles::Action;
@@ -99,23 +101,37 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
             "batch {b} is in flight on another worker: pause (p) or halt (X) the runner first"
         );
     }
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT c.id, c.legacy_id FROM customers c
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.id, c.legacy_id, c.batch_id FROM customers c
          WHERE {filter} AND c.status IN ('migrated', 'failed', 'running', 'rolling_back') ORDER BY c.id"
     )))
     .bind(bind.clone())
     .fetch_all(&ctx.state)
     .await?;
-    let who: Vec<(i64, String)> = rows
+    let batch_of: HashMap<i64, String> = rows
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<sqlx::Result<_>>()?;
+        .filter_map(|(id, _, b)| Some((*id, b.clone()?)))
+        .collect();
+    let who: Vec<(i64, String)> = rows.into_iter().map(|(id, l, _)| (id, l)).collect();
     if who.is_empty() {
         eyre::bail!(
             "{}: nothing to roll back (no customer in it was migrated or started)",
             scope.label()
         );
     }
+    // New fencing tokens for every batch touched, committed before the platform is touched: a
+    // migration of those batches that stalled past its lease can write nothing after this,
+    // neither to the state nor to the platform, so it cannot resurrect what is rolled back.
+    let batches: Vec<String> = batch_of
+        .values()
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut tx = write_tx(&ctx.state).await?;
+    let fences = lease::take_tokens(ctx, &mut tx, &batches).await?;
+    crate::fault::point("commit.state");
+    tx.commit().await?;
     let mut report = RollbackReport {
         scope: scope.label(),
         ..Default::default()
@@ -134,7 +150,16 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         .await?;
         crate::fault::point("commit.state");
         tx.commit().await?;
-        let bad = pipeline::restore(ctx, chunk).await?;
+        let touched: HashSet<&String> = chunk
+            .iter()
+            .filter_map(|(id, _)| batch_of.get(id))
+            .collect();
+        let chunk_fences: Vec<Lease> = fences
+            .iter()
+            .filter(|l| touched.contains(&l.batch))
+            .cloned()
+            .collect();
+        let bad = pipeline::restore(ctx, chunk, &chunk_fences).await?;
         type Members<'a> = Vec<&'a (i64, String)>;
         let (ok, failed): (Members, Members) =
             chunk.iter().partition(|(_, l)| !bad.contains_key(l));

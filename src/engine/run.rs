@@ -1,18 +1,18 @@
 //! The batch runner: claims the next batch in priority order under a lease, drives it through
 //! the pipeline, and obeys the shared runner state at every step boundary.
 //!
-//! A claim bumps the batch's `lease_token`; every later state write for the batch checks the
-//! token (the fence), so a worker that lost its lease (it stalled past `lease_seconds` and
-//! another worker reclaimed the batch) cannot commit.
+//! Claims, leases and the fencing token live in [`super::lease`]; a worker that lost a lease
+//! gives that batch up and goes on with others.
 
 use std::time::Duration;
 
-use chrono::Utc;
-use serde::Serialize;
-use sqlx::Row as _;
-
+use super::lease::{self, Lease, LeaseLost, heartbeat, release};
 use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
 use crate::{clock, db};
+use chrono::Utc;
+use serde::Serialize;
+
+pub use super::lease::claim;
 
 /// What `cutover run` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -29,83 +29,9 @@ pub struct RunSummary {
     pub migrated: usize,
     pub failed: usize,
     pub quarantined: usize,
+    /// Batches given up because another worker or a rollback took their lease.
+    pub lost: usize,
     pub stopped: Option<String>,
-}
-
-/// A claimed batch and the token that fences its writes.
-#[derive(Debug, Clone)]
-pub struct Lease {
-    pub batch: String,
-    pub token: i64,
-}
-
-/// The lease's expiry if renewed now.
-pub(crate) fn lease_until(ctx: &Ctx) -> String {
-    clock::fmt(Utc::now() + chrono::Duration::seconds(ctx.cfg.runner.lease_seconds as i64))
-}
-
-/// Renews `lease` inside `tx`, failing if another worker holds the batch now.
-///
-/// Errors: the lease was lost (the fence): nothing in `tx` may be committed.
-pub(crate) async fn fence(ctx: &Ctx, tx: &mut crate::db::Tx, lease: &Lease) -> eyre::Result<()> {
-    if renew(ctx, &mut **tx, lease).await? != 1 {
-        eyre::bail!(
-            "lease on batch {} lost (token {}): another worker owns it now",
-            lease.batch,
-            lease.token
-        );
-    }
-    Ok(())
-}
-
-/// Claims the next pending batch, or one whose lease expired, in priority order.
-pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lease, usize)>> {
-    let mut tx = db::write_tx(&ctx.state).await?;
-    let now = clock::now();
-    // On SQLite the transaction holds the write lock, so one claimer runs at a time; on
-    // PostgreSQL each claimer locks the row it takes and skips rows other claimers hold.
-    let lock = db::Backend::of_pool(&ctx.state).skip_locked();
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, lease_token FROM batches
-         WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < $1)))
-           AND ($2 IS NULL OR segment = $2)
-         ORDER BY priority, seq LIMIT 1{lock}"
-    )))
-    .bind(now.clone())
-    .bind(segment.map(str::to_string))
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let batch: String = row.try_get(0)?;
-    let token: i64 = row.try_get::<i64, _>(1)? + 1;
-    sqlx::query(
-        "UPDATE batches SET status = 'running', lease_owner = $1, lease_until = $2, lease_token = $3,
-         started_at = COALESCE(started_at, $4) WHERE id = $5",
-    )
-    .bind(ctx.worker.clone())
-    .bind(lease_until(ctx))
-    .bind(token)
-    .bind(now.clone())
-    .bind(batch.clone())
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE customers SET status = 'running', attempts = attempts + 1, step = NULL, updated_at = $1
-         WHERE batch_id = $2 AND status = 'pending'",
-    )
-    .bind(now)
-    .bind(batch.clone())
-    .execute(&mut *tx)
-    .await?;
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM customers WHERE batch_id = $1 AND status = 'running'",
-    )
-    .bind(batch.clone())
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    crate::fault::point("claim");
-    Ok(Some((Lease { batch, token }, n as usize)))
 }
 
 /// Whether `e` is a database error that may pass: the database locked or busy, the connection
@@ -179,7 +105,7 @@ async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline
     with_retries(ctx, &format!("batch {}", lease.batch), || async {
         // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
         // process that stalls (or is stopped) stops beating with it.
-        let beat = tokio::spawn(keep_lease(ctx.clone(), lease.clone()));
+        let beat = tokio::spawn(lease::keep(ctx.clone(), lease.clone()));
         let out = pipeline::process_batch(ctx, lease).await;
         beat.abort();
         out
@@ -204,16 +130,6 @@ async fn next_lease_end(
     Ok(row.and_then(|(id, t)| clock::parse(&t).map(|t| (id, t))))
 }
 
-/// Gives a batch back without finishing it, so that any worker may resume it at once.
-pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
-    sqlx::query("UPDATE batches SET lease_until = NULL WHERE id = $1 AND lease_token = $2")
-        .bind(lease.batch.clone())
-        .bind(lease.token)
-        .execute(&ctx.state)
-        .await?;
-    Ok(())
-}
-
 /// What the runner state says to do at a step boundary.
 pub(crate) enum Gate {
     Go,
@@ -224,6 +140,9 @@ pub(crate) enum Gate {
 /// idle (someone stopped the run).
 pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate> {
     loop {
+        if ctx.stop_requested() {
+            return Ok(Gate::Stop("this worker was asked to stop".into()));
+        }
         match runner_state(&ctx.state).await? {
             RunnerState::Running => return Ok(Gate::Go),
             RunnerState::Halted => return Ok(Gate::Stop("halted".into())),
@@ -231,7 +150,7 @@ pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate>
             RunnerState::Paused => {
                 if let Some(l) = lease {
                     let mut tx = db::write_tx(&ctx.state).await?;
-                    fence(ctx, &mut tx, l).await?;
+                    lease::fence(ctx, &mut tx, l).await?;
                     tx.commit().await?;
                 }
                 heartbeat(ctx).await?;
@@ -239,47 +158,6 @@ pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate>
             }
         }
     }
-}
-
-/// Extends `lease` if this worker still holds it; returns the rows changed (0: lost).
-async fn renew<'e>(
-    ctx: &Ctx,
-    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
-    lease: &Lease,
-) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE batches SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND lease_owner = $4",
-    )
-    .bind(lease_until(ctx))
-    .bind(lease.batch.clone())
-    .bind(lease.token)
-    .bind(ctx.worker.clone())
-    .execute(db)
-    .await?
-    .rows_affected())
-}
-
-/// Renews `lease` every third of the lease period until it is aborted or the lease is lost
-/// (then the fence refuses the worker's next commit).
-async fn keep_lease(ctx: Ctx, lease: Lease) {
-    let period = Duration::from_millis(ctx.cfg.runner.lease_seconds * 1000 / 3)
-        .max(Duration::from_millis(200));
-    loop {
-        tokio::time::sleep(period).await;
-        match renew(&ctx, &ctx.state, &lease).await {
-            Ok(1) => {}
-            Ok(_) => return,
-            Err(e) => tracing::warn!(batch = %lease.batch, error = %e, "lease renewal failed"),
-        }
-    }
-}
-
-pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
-    sqlx::query("UPDATE runner SET heartbeat_at = $1 WHERE id = 1")
-        .bind(clock::now())
-        .execute(&ctx.state)
-        .await?;
-    Ok(())
 }
 
 /// Runs batches until the work asked for is done, the runner is paused-then-halted, or an
@@ -290,7 +168,7 @@ pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
 pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     let mut summary = RunSummary::default();
     if opts.dry_run {
-        let rows = sqlx::query(
+        let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT id, size FROM batches WHERE status IN ('pending', 'running') AND ($1 IS NULL OR segment = $1)
              ORDER BY priority, seq LIMIT $2",
         )
@@ -298,9 +176,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         .bind(opts.max_batches.map_or(i64::MAX, |n| n as i64))
         .fetch_all(&ctx.state)
         .await?;
-        for r in rows {
-            let id: String = r.try_get(0)?;
-            let n: i64 = r.try_get(1)?;
+        for (id, n) in rows {
             ctx.notice(Notice::BatchClaimed {
                 batch: id,
                 customers: n as usize,
@@ -319,9 +195,18 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         RunnerState::Running => {}
         _ => set_runner_state(ctx, RunnerState::Running, "run started").await?,
     }
+    // A run killed between a batch's done commit and its scoring left that scoring owed.
+    with_retries(ctx, "scoring owed by an earlier run", || {
+        pipeline::settle_owed(ctx)
+    })
+    .await?;
     let mut waited_for: Option<String> = None;
     loop {
-        if opts.max_batches.is_some_and(|m| summary.batches >= m) {
+        // A batch given up to another worker counts: it was attempted.
+        if opts
+            .max_batches
+            .is_some_and(|m| summary.batches + summary.lost >= m)
+        {
             break;
         }
         if let Gate::Stop(why) =
@@ -377,6 +262,15 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
                 release(ctx, &lease).await?;
                 summary.stopped = Some(why);
                 break;
+            }
+            Err(e) if LeaseLost::is(&e) => {
+                // Another worker (or a rollback) holds a newer token: what this worker was
+                // about to write was refused where it would have landed. The batch is theirs.
+                tracing::warn!(batch = %lease.batch, token = lease.token, "lease lost; batch given up");
+                summary.lost += 1;
+                ctx.notice(Notice::LeaseLost {
+                    batch: lease.batch.clone(),
+                });
             }
             Err(e) => {
                 tracing::error!(batch = %lease.batch, error = %format!("{e:#}"), "batch failed");

@@ -89,10 +89,35 @@ pub struct RunnerStatus {
     pub changed_at: String,
     pub reason: Option<String>,
     pub heartbeat_at: Option<String>,
-    /// Running, but no worker has beaten for longer than the console's threshold (a worker was
-    /// killed): set by [`snapshot`] only, so it flips once and the console redraws once.
-    #[serde(skip)]
+    /// Running, but no worker has beaten for longer than the threshold (two lease periods: a
+    /// worker was killed, or the console that ran it quit): set by [`snapshot`] and
+    /// [`RunnerStatus::mark_stale`] only, so it flips once and the console redraws once.
+    #[serde(rename = "no_live_worker")]
     pub stale: bool,
+}
+
+impl RunnerStatus {
+    /// Sets [`RunnerStatus::stale`]: running, and no heartbeat (nor state change) for more
+    /// than `after_secs` seconds before `now`; never when `after_secs` is 0.
+    pub fn mark_stale(&mut self, after_secs: i64, now: chrono::DateTime<Utc>) {
+        self.stale = after_secs > 0
+            && self.state == RunnerState::Running
+            && self
+                .heartbeat_at
+                .as_deref()
+                .or(Some(self.changed_at.as_str()))
+                .and_then(clock::parse)
+                .is_some_and(|t| (now - t).num_seconds() > after_secs);
+    }
+
+    /// The state as operators read it: `running (no live worker)` when it is stale.
+    pub fn label(&self) -> String {
+        if self.stale {
+            format!("{} (no live worker)", self.state.as_str())
+        } else {
+            self.state.as_str().to_string()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -451,14 +476,7 @@ pub async fn recent(
 pub async fn snapshot(state: &crate::db::Pool, view: &View) -> eyre::Result<Snapshot> {
     let mut status = status(state).await?;
     let now = Utc::now();
-    let r = &status.runner;
-    status.runner.stale = view.stale_after_secs > 0
-        && r.state == RunnerState::Running
-        && r.heartbeat_at
-            .as_deref()
-            .or(Some(r.changed_at.as_str()))
-            .and_then(clock::parse)
-            .is_some_and(|t| (now - t).num_seconds() > view.stale_after_secs);
+    status.runner.mark_stale(view.stale_after_secs, now);
     let throughput = throughput(state, now).await?;
     let running = running_batches(state).await?;
     let recent = recent(state, &view.recent_filter, view.limit).await?;

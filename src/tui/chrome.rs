@@ -37,7 +37,7 @@ impl App {
         ];
         if self.snap.as_ref().is_some_and(|s| s.status.runner.stale) {
             // Running in the state database, but every worker stopped beating: one was killed.
-            spans.insert(3, Span::styled(" (no worker heartbeat)", th.warn()));
+            spans.insert(3, Span::styled(" (no live worker)", th.warn()));
         }
         if self.readonly {
             spans.push(Span::styled(" · READ-ONLY", th.warn()));

@@ -165,12 +165,13 @@ async fn event_loop(
         tasks: [poll, wake]
             .into_iter()
             .chain((!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone()))))
+            .chain((!readonly).then(|| tokio::spawn(settle_owed(ctx.clone()))))
             .chain((!readonly).then(|| tokio::spawn(crate::alerts::watch(ctx.clone()))))
             .collect(),
         outbox: (!readonly).then(|| tokio::spawn(crate::notify::worker(ctx.clone(), stop))),
         stop_outbox,
     };
-    let mut engine: Option<tokio::task::JoinHandle<()>> = None;
+    let mut engine: Option<Worker> = None;
     let mut events = EventStream::new();
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -193,7 +194,7 @@ async fn event_loop(
                 Some(Ok(Event::Resize(..))) => vec![],
                 Some(Ok(_)) => continue,
                 // The terminal is gone (closed pty, dropped SSH session): leave.
-                Some(Err(_)) | None => break,
+                Some(Err(_)) | None => { stop_worker_quietly(engine).await; break }
             },
             Some(p) = poll_rx.recv() => match p {
                 PollMsg::Snapshot(s) => app.on_snapshot(s),
@@ -205,14 +206,16 @@ async fn event_loop(
                 Msg::OpenPlan(id) => app.open_plan(id),
                 Msg::Said(t, tone) => { app.on_message(t, tone); nudge.notify_one(); vec![] }
             },
-            _ = hup.recv() => break,
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            // The terminal is gone or we are told to go: no drawing on the way out.
+            _ = hup.recv() => { stop_worker_quietly(engine).await; break }
+            _ = term.recv() => { stop_worker_quietly(engine).await; break }
+            _ = int.recv() => { stop_worker_quietly(engine).await; break }
         };
         dirty = true;
         for c in cmds {
             match c {
                 Command::Quit => {
+                    stop_worker(terminal, &mut app, engine).await;
                     bg.stop().await;
                     return Ok(());
                 }
@@ -257,7 +260,7 @@ async fn event_loop(
                     });
                 }
                 other => {
-                    let alive = engine.as_ref().is_some_and(|h| !h.is_finished());
+                    let alive = engine.as_ref().is_some_and(|w| !w.task.is_finished());
                     if other == Command::Start && !alive {
                         engine = Some(start_engine(&ctx, &msg_tx));
                     } else {
@@ -269,6 +272,13 @@ async fn event_loop(
     }
     bg.stop().await;
     Ok(())
+}
+
+/// Pays the scoring a killed run left owed, once, in the background.
+async fn settle_owed(ctx: Ctx) {
+    if let Err(e) = crate::engine::pipeline::settle_owed(&ctx).await {
+        tracing::warn!(error = %format!("{e:#}"), "paying owed scoring failed");
+    }
 }
 
 /// The console's background tasks, stopped together on the way out.
@@ -301,38 +311,68 @@ fn say(tx: &mpsc::UnboundedSender<Msg>, r: eyre::Result<String>) {
     });
 }
 
+/// The engine this console started: its task and the flag that asks it to stop.
+struct Worker {
+    task: tokio::task::JoinHandle<()>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How long a quitting console waits for its worker to reach a step boundary and give its
+/// lease back; past it the task is dropped and the lease simply expires.
+const WORKER_STOP_WAIT: Duration = Duration::from_secs(15);
+
+/// Asks the console's worker to stop at its next step boundary, saying so on screen, and waits
+/// for it ([`WORKER_STOP_WAIT`] at most). The shared runner state is left as it is: other
+/// workers go on, and without any the state shows "no live worker" once the heartbeat ages.
+async fn stop_worker(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    worker: Option<Worker>,
+) {
+    let Some(w) = worker.filter(|w| !w.task.is_finished()) else {
+        return;
+    };
+    app.on_message(
+        "stopping this console's worker at the next step boundary…".into(),
+        Tone::Info,
+    );
+    let _ = terminal.draw(|f| app.render(f));
+    stop_worker_quietly(Some(w)).await;
+}
+
+/// [`stop_worker`] without drawing, for a terminal that is gone.
+async fn stop_worker_quietly(worker: Option<Worker>) {
+    let Some(mut w) = worker else { return };
+    w.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if tokio::time::timeout(WORKER_STOP_WAIT, &mut w.task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the console's worker did not stop in time; its lease will expire");
+        w.task.abort();
+    }
+}
+
 /// Starts the engine in this process; its notices become footer messages.
-fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> Worker {
     let (ntx, mut nrx) = mpsc::unbounded_channel();
     let mut ctx = ctx.clone();
     ctx.notices = Some(ntx);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    ctx.stop = stop.clone();
     let fwd = msg.clone();
     tokio::spawn(async move {
         while let Some(n) = nrx.recv().await {
-            let (text, tone) = match n {
-                Notice::BatchClaimed { batch, customers } => (
-                    format!("batch {batch}: {customers} customers claimed"),
-                    Tone::Info,
-                ),
-                Notice::BatchDone {
-                    batch,
-                    migrated,
-                    failed,
-                    quarantined,
-                } => (
-                    format!(
-                        "batch {batch} done: {migrated} migrated, {failed} failed, {quarantined} quarantined"
-                    ),
-                    if failed > 0 { Tone::Bad } else { Tone::Ok },
-                ),
-                Notice::Stopped { reason } => (format!("runner stopped: {reason}"), Tone::Info),
-                Notice::Waiting { batch, seconds } => (
-                    format!(
-                        "waiting for batch {batch}: another worker holds it, for {seconds} s more unless it finishes"
-                    ),
-                    Tone::Info,
-                ),
-                Notice::Error(e) => (e, Tone::Bad),
+            let tone = match &n {
+                Notice::BatchDone { failed, .. } if *failed > 0 => Tone::Bad,
+                Notice::BatchDone { .. } => Tone::Ok,
+                Notice::Error(_) | Notice::LeaseLost { .. } => Tone::Bad,
+                _ => Tone::Info,
+            };
+            let text = match n {
+                // The message line colours errors already.
+                Notice::Error(e) => e,
+                n => n.to_string(),
             };
             if fwd.send(Msg::Said(text, tone)).is_err() {
                 return;
@@ -340,7 +380,7 @@ fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> tokio::task::Joi
         }
     });
     let tx = msg.clone();
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let r = async {
             if runner_state(&ctx.state).await? == RunnerState::Halted {
                 set_runner_state(&ctx, RunnerState::Running, "halt released from the console")
@@ -352,7 +392,8 @@ fn start_engine(ctx: &Ctx, msg: &mpsc::UnboundedSender<Msg>) -> tokio::task::Joi
         if let Err(e) = r {
             say(&tx, Err(e));
         }
-    })
+    });
+    Worker { task, stop }
 }
 
 fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {

@@ -1,0 +1,295 @@
+//! Validation (brief section 2, `validate`): a migrated customer's canonical rows as read
+//! from the source equal, per entity, in count and checksum, those stored on the platform, and
+//! its repairs point at the right devices. Also the checks that the platform holds nothing it
+//! should not: after a restore, exactly the backup; for a customer the state does not call
+//! migrated, nothing but its backup (an orphan otherwise).
+
+use std::collections::HashMap;
+
+use super::Ctx;
+use super::pipeline::read_source;
+use crate::schema::{Checksum, Entity, Row, checksum};
+use crate::source::CHUNK;
+use crate::target;
+
+/// One entity of one customer compared source against target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EntityCheck {
+    pub entity: &'static str,
+    pub source_count: i64,
+    pub target_count: i64,
+    pub source_checksum: String,
+    pub target_checksum: String,
+    /// Repairs only: rows whose `device_id` does not point at the device its
+    /// `device_legacy_id` names on the platform.
+    pub broken_links: i64,
+}
+
+impl EntityCheck {
+    pub fn ok(&self) -> bool {
+        self.source_count == self.target_count
+            && self.source_checksum == self.target_checksum
+            && self.broken_links == 0
+    }
+
+    /// "repairs: count 5 ≠ 4, checksum 1a2b… ≠ 3c4d…"
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.source_count != self.target_count {
+            parts.push(format!(
+                "count source {} ≠ target {}",
+                self.source_count, self.target_count
+            ));
+        }
+        if self.source_checksum != self.target_checksum {
+            parts.push(format!(
+                "checksum source {} ≠ target {}",
+                &self.source_checksum[..12],
+                &self.target_checksum[..12]
+            ));
+        }
+        if self.broken_links > 0 {
+            parts.push(format!(
+                "{} repairs point at the wrong device",
+                self.broken_links
+            ));
+        }
+        format!("{}: {}", self.entity, parts.join(", "))
+    }
+}
+
+/// The validation of one customer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CustomerCheck {
+    pub legacy_id: String,
+    pub entities: Vec<EntityCheck>,
+    /// A source row that no longer normalises.
+    pub error: Option<String>,
+}
+
+impl CustomerCheck {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.entities.iter().all(EntityCheck::ok)
+    }
+
+    pub fn reason(&self) -> String {
+        if let Some(e) = &self.error {
+            return e.clone();
+        }
+        self.entities
+            .iter()
+            .filter(|e| !e.ok())
+            .map(EntityCheck::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Re-reads the source and the platform for `ids` and compares every entity by count and
+/// checksum, and repairs' device links.
+pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
+    let src = read_source(ctx, ids).await?;
+    let mut conn = ctx.target.acquire().await?;
+    let mut tgt = HashMap::new();
+    for e in Entity::ALL {
+        tgt.insert(e, target::rows_for(&mut conn, e, ids).await?);
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let mut entities = Vec::new();
+        for e in Entity::ALL {
+            if ctx.cfg.mapping.get(e).is_none() {
+                continue;
+            }
+            let s = src.of(e, id);
+            let t: &[target::TargetRow] = tgt
+                .get(&e)
+                .and_then(|m| m.get(id))
+                .map_or(&[], Vec::as_slice);
+            let sc = checksum(&mut s.iter().collect::<Vec<_>>());
+            let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
+            let broken_links = if e == Entity::Repairs {
+                broken_links(&tgt, id, t)
+            } else {
+                0
+            };
+            entities.push(EntityCheck {
+                entity: e.name(),
+                source_count: sc.count,
+                target_count: tc.count,
+                source_checksum: sc.sha256,
+                target_checksum: tc.sha256,
+                broken_links,
+            });
+        }
+        out.push(CustomerCheck {
+            legacy_id: id.clone(),
+            entities,
+            error: src.bad.get(id).cloned(),
+        });
+    }
+    Ok(out)
+}
+
+fn broken_links(
+    tgt: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
+    cust: &str,
+    repairs: &[target::TargetRow],
+) -> i64 {
+    let devices: HashMap<&str, i64> = tgt
+        .get(&Entity::Devices)
+        .and_then(|m| m.get(cust))
+        .map(|v| v.iter().map(|d| (d.row.legacy_id(), d.id)).collect())
+        .unwrap_or_default();
+    let dev_col = Entity::Repairs
+        .column_index("device_legacy_id")
+        .unwrap_or(2);
+    repairs
+        .iter()
+        .filter(|r| {
+            let want = r.row.values[dev_col]
+                .as_str()
+                .and_then(|d| devices.get(d).copied());
+            want != r.device_id
+        })
+        .count() as i64
+}
+
+/// Compares the platform's rows of the customers `all` (legacy ids) with `expected`, the
+/// checksums their backups took of the platform before migration (a customer or entity
+/// missing from it is expected to have no rows). Returns the customers that differ, with the
+/// first entity that does.
+///
+/// Errors: a database failing, or a platform row that no longer normalises.
+pub async fn against_backup(
+    ctx: &Ctx,
+    all: &[String],
+    expected: &HashMap<(String, Entity), Checksum>,
+) -> eyre::Result<HashMap<String, String>> {
+    let mut conn = ctx.target.acquire().await?;
+    let mut bad = HashMap::new();
+    for e in Entity::ALL {
+        let now = target::rows_for(&mut conn, e, all).await?;
+        for id in all {
+            let mut rows: Vec<&Row> = now
+                .get(id)
+                .map(|v| v.iter().map(|t| &t.row).collect())
+                .unwrap_or_default();
+            let got = checksum(&mut rows);
+            let want = expected
+                .get(&(id.clone(), e))
+                .cloned()
+                .unwrap_or_else(Checksum::empty);
+            if got != want {
+                bad.entry(id.clone()).or_insert_with(|| {
+                    format!(
+                        "{}: the platform has {} rows ({}), the backup had {} ({})",
+                        e.name(),
+                        got.count,
+                        got.short(),
+                        want.count,
+                        want.short()
+                    )
+                });
+            }
+        }
+    }
+    Ok(bad)
+}
+
+/// A customer the platform holds rows for although the state does not call it migrated (nor
+/// in flight), and whose rows are not what its backup found on the platform before migration.
+/// A stale writer or a hand edit put them there; `validate` reports each as a mismatch.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Orphan {
+    pub legacy_id: String,
+    /// The customer's status on the state; `None` when the plan does not know the customer.
+    pub status: Option<String>,
+    /// The first entity that differs from the backup, with counts and checksums.
+    pub reason: String,
+}
+
+/// Platform customers read per page while looking for orphans.
+const ORPHAN_PAGE: i64 = 5000;
+
+/// Finds the platform's orphans ([`Orphan`]): every platform customer row, or only the one of
+/// `only` (a legacy id), compared with the state. Customers `running` (their batch will
+/// rewrite or restore them) are not judged. Reads the platform's customers by pages of
+/// legacy ids (its unique index), so memory stays bounded at any size.
+///
+/// Errors: a database failing, or a platform row that no longer normalises.
+pub async fn orphans(ctx: &Ctx, only: Option<&str>) -> eyre::Result<Vec<Orphan>> {
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page: Vec<String> = sqlx::query_scalar(
+            "SELECT legacy_id FROM customers WHERE legacy_id > $1 AND ($2 IS NULL OR legacy_id = $2)
+             ORDER BY legacy_id LIMIT $3",
+        )
+        .bind(after.clone())
+        .bind(only.map(str::to_string))
+        .bind(ORPHAN_PAGE)
+        .fetch_all(&ctx.target)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.clone();
+        for chunk in page.chunks(CHUNK) {
+            out.extend(orphans_among(ctx, chunk).await?);
+        }
+        if (page.len() as i64) < ORPHAN_PAGE {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// [`orphans`] among the platform customers `ids` (legacy ids, at most [`CHUNK`]).
+async fn orphans_among(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<Orphan>> {
+    let mut b =
+        crate::db::Builder::new("SELECT legacy_id, status FROM customers WHERE legacy_id IN ");
+    b.push_list(ids.iter().cloned());
+    let known: HashMap<String, String> = b
+        .build_query_as::<(String, String)>()
+        .fetch_all(&ctx.state)
+        .await?
+        .into_iter()
+        .collect();
+    let suspects: Vec<String> = ids
+        .iter()
+        .filter(|id| {
+            known
+                .get(*id)
+                .is_none_or(|s| s != "migrated" && s != "running")
+        })
+        .cloned()
+        .collect();
+    if suspects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = crate::db::Builder::new(
+        "SELECT c.legacy_id, b.entity, b.target_count, b.target_checksum
+         FROM backups b JOIN customers c ON c.id = b.customer_id WHERE c.legacy_id IN ",
+    );
+    b.push_list(suspects.iter().cloned());
+    let mut expected = HashMap::new();
+    for (cust, entity, count, sha256) in b
+        .build_query_as::<(String, String, i64, String)>()
+        .fetch_all(&ctx.state)
+        .await?
+    {
+        if let Some(e) = Entity::parse(&entity) {
+            expected.insert((cust, e), Checksum { count, sha256 });
+        }
+    }
+    let differ = against_backup(ctx, &suspects, &expected).await?;
+    let mut out: Vec<Orphan> = differ
+        .into_iter()
+        .map(|(legacy_id, reason)| Orphan {
+            status: known.get(&legacy_id).cloned(),
+            legacy_id,
+            reason,
+        })
+        .collect();
+    out.sort_by(|a, b| a.legacy_id.cmp(&b.legacy_id));
+    Ok(out)
+}
