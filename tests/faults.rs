@@ -3,15 +3,16 @@
 //!
 //! - at a random fault point (`CUTOVER_FAULT=kill@N`, see `src/fault.rs`): a step boundary, a
 //!   copy chunk inside the platform's open transaction, between the platform's commit and the
-//!   state's, just before a state commit, between a webhook's claim and its request, between
-//!   its answer and its record;
+//!   state's, just before a state commit, between a batch's done commit and its customers'
+//!   health scoring (`batch.done`), between a webhook's claim and its request, between its
+//!   answer and its record;
 //! - or from outside, after a random delay, wherever the process happens to be.
 //!
 //! After each kill the dead worker's lease is expired at once (instead of waiting
 //! `lease_seconds`; `tests/leases.rs` covers the wait). Each round then compares the workspace
 //! with an uninterrupted run of the same seed: the same platform rows, the same statuses,
-//! every customer migrated and notified once, at most one request per dedup key at the webhook
-//! receiver; and after the rollback, the same platform again, every checksum verified.
+//! every customer migrated and notified once, and scored after its migration, at most one
+//! request per dedup key at the webhook receiver; and after the rollback, the same platform again, every checksum verified.
 //!
 //! 300 kills on SQLite and 150 on PostgreSQL by default; `CUTOVER_TEST_KILLS=N` asks for more
 //! (the opt-in long run), `CUTOVER_TEST_SEED` replays a sequence.
@@ -224,6 +225,15 @@ async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result
             (
                 "a customer left unfinished",
                 "SELECT COUNT(*) FROM customers WHERE status NOT IN ('migrated', 'quarantined')",
+            ),
+            (
+                "a migrated customer not scored after its migration",
+                "SELECT COUNT(*) FROM customers c WHERE c.status = 'migrated' AND NOT EXISTS
+                 (SELECT 1 FROM health_latest h WHERE h.customer_id = c.id AND h.scored_at >= c.migrated_at)",
+            ),
+            (
+                "a batch's scoring still owed",
+                "SELECT COUNT(*) FROM batches WHERE scoring_owed = 1",
             ),
             (
                 "a notice neither delivered nor accounted for",
