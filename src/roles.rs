@@ -2,8 +2,13 @@
 //! does not list get `roles.default` (`viewer` unless the workspace says otherwise).
 //!
 //! The engine checks the role before it opens the action's transaction, so a refused action
-//! writes nothing, not even an audit row. The console greys out what it would refuse, but the
-//! check that counts is here.
+//! changes nothing; the refusal itself is recorded, one audit row with the result `refused`,
+//! so attempts are visible. The console greys out what it would refuse, but the check that
+//! counts is the engine's.
+//!
+//! Who the operator is comes from the OS (the uid's name) on a SQLite state and from the
+//! database's authenticated login on a PostgreSQL state (`engine::identity`), never from an
+//! environment variable.
 //!
 //! The matrix (issue "PostgreSQL, many operators at once, roles and audit"):
 //!
@@ -102,6 +107,20 @@ impl Action {
         Action::Halt,
         Action::Release,
     ];
+
+    /// `rollback`, `triage_alert`: the action's name in audit rows of refusals.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::TriageAlert => "triage_alert",
+            Action::EditPlan => "edit_plan",
+            Action::Plan => "plan",
+            Action::Start => "start",
+            Action::Pause => "pause",
+            Action::Rollback => "rollback",
+            Action::Halt => "halt",
+            Action::Release => "release",
+        }
+    }
 
     /// "roll back", "triage alerts": for messages.
     pub fn describe(self) -> &'static str {

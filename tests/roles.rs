@@ -1,6 +1,7 @@
 //! Roles are checked by the engine, not only the console: every role × action pair is tried
-//! through the library, a refusal writes nothing (not even an audit row), and an allowed action
-//! writes exactly one audit row with the actor and role. `--readonly` refuses every write at
+//! through the library, a refusal changes nothing but writes one audit row saying `refused`,
+//! and an allowed action writes exactly one audit row with the actor and role. The operator is
+//! who the OS (SQLite state) or the database login (PostgreSQL state) says, never `USER`. `--readonly` refuses every write at
 //! the database itself. Runs on SQLite and, in the matrix's second leg, on PostgreSQL.
 
 mod common;
@@ -81,7 +82,7 @@ async fn prepare(base: &Ctx, action: Action) {
 }
 
 #[tokio::test]
-async fn every_role_and_action_is_checked_by_the_engine_and_refusals_leave_no_audit_row() {
+async fn every_role_and_action_is_checked_by_the_engine_and_refusals_are_audited() {
     let ws = Ws::demo(120, 5).await;
     ws.edit_config(|t| t.replace("[roles]\ndefault = \"admin\"\n", ROLES));
     let base = ws.ctx().await;
@@ -129,8 +130,19 @@ async fn every_role_and_action_is_checked_by_the_engine_and_refusals_leave_no_au
             );
             if refused {
                 assert_eq!(
-                    after, before,
-                    "{user} {action:?}: a refusal wrote an audit row"
+                    after,
+                    before + 1,
+                    "{user} {action:?}: a refusal writes one audit row"
+                );
+                let (actor, r, outcome): (String, String, String) = sqlx::query_as(
+                    "SELECT actor, role, outcome FROM audit_log WHERE actor <> 'cutover' ORDER BY id DESC LIMIT 1",
+                )
+                .fetch_one(&base.state)
+                .await
+                .unwrap();
+                assert_eq!(
+                    (actor.as_str(), r.as_str(), outcome.as_str()),
+                    (user, role.as_str(), "refused")
                 );
             } else {
                 assert_eq!(
@@ -188,4 +200,71 @@ async fn readonly_refuses_every_write_at_the_database() {
         .await
         .unwrap();
     assert_eq!(state, "idle");
+}
+
+#[tokio::test]
+async fn the_operator_comes_from_the_os_or_the_database_login_never_from_user() {
+    let ws = Ws::demo(40, 8).await;
+    // Only "someone" is admin; whoever really runs the tests is a viewer.
+    ws.edit_config(|t| {
+        t.replace(
+            "[roles]\ndefault = \"admin\"\n",
+            "[roles]\nadmin = [\"someone\"]\n",
+        )
+    });
+    let ctx = ws.ctx().await;
+    let expected: String = if common::on_postgres() {
+        sqlx::query_scalar("SELECT CAST(session_user AS TEXT)")
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap()
+    } else {
+        cutover::engine::operator()
+    };
+    assert_eq!(ctx.actor, expected);
+    assert_ne!(ctx.actor, "someone");
+    for (args, env_user) in [
+        (&["halt", "--reason", "impostor"][..], "USER"),
+        (&["rollback", "--all", "--yes"][..], "LOGNAME"),
+    ] {
+        let out = ws
+            .command(args)
+            .env(env_user, "someone")
+            .env(
+                if env_user == "USER" {
+                    "LOGNAME"
+                } else {
+                    "USER"
+                },
+                "someone",
+            )
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{args:?} as USER=someone was allowed"
+        );
+        let err = common::stderr(&out);
+        assert!(
+            err.contains(&format!("refused: {expected} is viewer")),
+            "{args:?}: {err}"
+        );
+    }
+    let refused: Vec<(String, String)> =
+        sqlx::query_as("SELECT actor, action FROM audit_log WHERE outcome = 'refused' ORDER BY id")
+            .fetch_all(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(
+        refused,
+        vec![
+            (expected.clone(), "halt".to_string()),
+            (expected.clone(), "rollback".to_string())
+        ]
+    );
+    let state: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(state, "idle", "the impostor's halt changed nothing");
 }

@@ -374,7 +374,8 @@ pub async fn act(
     actor: &str,
     now: DateTime<Utc>,
 ) -> eyre::Result<String> {
-    ctx.cfg.roles.require(actor, Action::TriageAlert)?;
+    ctx.require_as(actor, Action::TriageAlert, &format!("alert {id}"))
+        .await?;
     let at = clock::fmt(now);
     let mut tx = write_tx(&ctx.state).await?;
     let row = sqlx::query("SELECT status, level FROM alerts WHERE id = $1")

@@ -26,8 +26,13 @@ pub struct Ctx {
     pub state: crate::db::Pool,
     pub source: crate::source::Source,
     pub target: crate::db::Pool,
-    /// The operator (OS user) recorded in the audit log and runner changes.
+    /// The operator recorded in the audit log and runner changes, whose `[roles]` entry
+    /// grants what they may do: the OS user of this process's uid on a SQLite state, the
+    /// database's authenticated login (`session_user`) on a PostgreSQL state ([`identity`]).
     pub actor: String,
+    /// The OS user running this process, shown beside [`Ctx::actor`] when they differ; it
+    /// grants nothing on a PostgreSQL state.
+    pub os_user: String,
     /// This process's worker id, `host:pid`, recorded on leases.
     pub worker: String,
     /// Where small progress notices go (the console listens; the CLI prints them).
@@ -128,13 +133,17 @@ impl Ctx {
         if !readonly {
             target::ensure_schema(&target).await?;
         }
-        let actor = operator();
+        let os_user = operator();
+        let actor = identity(&state, &os_user)
+            .await
+            .map_err(|e| bad("state.url", e))?;
         Ok(Self {
             cfg: Arc::new(cfg),
             state,
             source,
             target,
             actor,
+            os_user,
             worker: format!("{}:{}", hostname(), std::process::id()),
             notices: None,
             stop: Arc::default(),
@@ -157,12 +166,48 @@ impl Ctx {
         self.cfg.roles.role_of(&self.actor)
     }
 
-    /// Checks that this process's operator may do `action`; call it before the action's
-    /// transaction opens, so a refusal writes nothing.
+    /// Checks that this process's operator may do `action` on `scope`; call it before the
+    /// action's transaction opens. A refusal is itself recorded: one audit row with the result
+    /// `refused`, in its own transaction, wherever the state can be written.
     ///
     /// Errors: [`crate::roles::Denied`], naming the operator, their role and who may.
-    pub fn require(&self, action: Action) -> eyre::Result<Role> {
-        Ok(self.cfg.roles.require(&self.actor, action)?)
+    pub async fn require(&self, action: Action, scope: &str) -> eyre::Result<Role> {
+        self.require_as(&self.actor, action, scope).await
+    }
+
+    /// [`Ctx::require`] for `actor`, an operator acting by name (alerts, plans).
+    pub async fn require_as(&self, actor: &str, action: Action, scope: &str) -> eyre::Result<Role> {
+        match self.cfg.roles.require(actor, action) {
+            Ok(role) => Ok(role),
+            Err(denied) => {
+                self.record_refusal(&denied, scope).await;
+                Err(denied.into())
+            }
+        }
+    }
+
+    /// Writes the audit row of a refused action; a state that cannot be written (read-only,
+    /// down) only costs the row, logged.
+    async fn record_refusal(&self, denied: &crate::roles::Denied, scope: &str) {
+        let r: eyre::Result<()> = async {
+            let mut tx = db::write_tx(&self.state).await?;
+            let entry = db::AuditEntry {
+                actor: &denied.user,
+                role: denied.role.as_str(),
+                action: denied.action.name(),
+                scope,
+                reason: "",
+                result: "refused",
+                detail: &denied.to_string(),
+            };
+            db::audit(&mut tx, entry).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %format!("{e:#}"), "the refusal could not be recorded in the audit log");
+        }
     }
 
     /// Appends this operator's audit row for `action` on `scope` to `tx`, the action's own
@@ -210,27 +255,35 @@ impl Ctx {
     }
 }
 
-/// The OS user running this process.
+/// The OS user running this process: the password database's name for its uid (`uid N` when
+/// it has none). Never an environment variable: `USER` and `LOGNAME` are the user's to set.
 pub fn operator() -> String {
-    if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"))
-        && !u.is_empty()
+    let uid = rustix::process::getuid();
+    // whoami names the effective uid; a set-uid binary would be named for its owner, so it
+    // is only trusted when the two agree.
+    if uid == rustix::process::geteuid()
+        && let Ok(name) = whoami::username()
+        && !name.is_empty()
     {
-        return u;
+        return name;
     }
-    // No login variables (cron, a bare `ssh host cmd`): the owner of this process, by name.
-    use std::os::unix::fs::MetadataExt;
-    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
-        return "unknown".into();
-    };
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|p| {
-            p.lines().find_map(|l| {
-                let f: Vec<&str> = l.split(':').collect();
-                (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
+    format!("uid {}", uid.as_raw())
+}
+
+/// The identity that counts for `[roles]` on the state `state`: on PostgreSQL the database's
+/// authenticated login (`session_user`), which operators on many machines cannot choose for
+/// themselves if the server authenticates them (password, certificate or peer); on SQLite the
+/// OS user `os_user`, whom the file's permissions already admit.
+///
+/// Errors: the state database failing the query.
+pub async fn identity(state: &db::Pool, os_user: &str) -> eyre::Result<String> {
+    if db::Backend::of_pool(state) == db::Backend::Postgres {
+        let login: String = sqlx::query_scalar("SELECT CAST(session_user AS TEXT)")
+            .fetch_one(state)
+            .await?;
+        return Ok(login);
+    }
+    Ok(os_user.to_string())
 }
 
 fn hostname() -> String {
@@ -298,7 +351,13 @@ pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre:
         .fetch_one(&mut *tx)
         .await?;
     if from != to.as_str() {
-        ctx.require(runner_action(RunnerState::parse(&from), to))?;
+        let action = runner_action(RunnerState::parse(&from), to);
+        if !ctx.role().may(action) {
+            // The refusal's own audit row needs the write lock this transaction holds.
+            drop(tx);
+            ctx.require(action, "runner").await?;
+            eyre::bail!("runner: {} is not allowed", action.describe());
+        }
         let now = clock::now();
         sqlx::query(
             "UPDATE runner SET state = $1, reason = $2, changed_by = $3, changed_at = $4 WHERE id = 1",

@@ -412,7 +412,7 @@ const PLAN_CHUNK: usize = 2000;
 /// database refusing a write. A plan that stops half way leaves every customer it reached
 /// re-evaluated; running it again finishes the job.
 pub async fn plan(ctx: &super::Ctx) -> eyre::Result<PlanSummary> {
-    ctx.require(crate::roles::Action::Plan)?;
+    ctx.require(crate::roles::Action::Plan, "all").await?;
     let s = build(&ctx.cfg, &ctx.state, &ctx.source).await?;
     // The plan writes in many transactions; its audit row commits after the last one.
     let mut tx = write_tx(&ctx.state).await?;

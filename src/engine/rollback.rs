@@ -55,7 +55,7 @@ pub struct RollbackReport {
 /// Errors: nothing to roll back (unknown customer or batch, or nothing migrated in it), work
 /// still in flight under a live lease (pause or halt first), or a database failing.
 pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<RollbackReport> {
-    ctx.require(Action::Rollback)?;
+    ctx.require(Action::Rollback, &scope.label()).await?;
     let t0 = std::time::Instant::now();
     if *scope == Scope::All {
         set_runner_state(ctx, RunnerState::Halted, "rollback --all").await?;

@@ -94,7 +94,8 @@ pub async fn create(
 /// Opens (or finds) the recovery plan for customer `legacy_id`, owned by `actor`, starting
 /// today. Errors: no such customer.
 pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Result<(i64, bool)> {
-    ctx.cfg.roles.require(actor, Action::EditPlan)?;
+    ctx.require_as(actor, Action::EditPlan, &format!("customer {legacy_id}"))
+        .await?;
     let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
         .bind(legacy_id.to_string())
         .fetch_one(&ctx.state)
@@ -140,7 +141,8 @@ pub async fn update_milestone(
     owner: Option<&str>,
     actor: &str,
 ) -> eyre::Result<String> {
-    ctx.cfg.roles.require(actor, Action::EditPlan)?;
+    ctx.require_as(actor, Action::EditPlan, &format!("milestone {id}"))
+        .await?;
     if let Some(s) = status.filter(|s| !SETTABLE.contains(s)) {
         eyre::bail!(
             "milestone status `{s}` is not one of {}",

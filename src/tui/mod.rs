@@ -140,6 +140,10 @@ async fn event_loop(
     );
     app.ladder = ctx.cfg.escalation.level.clone();
     app.role = Some(ctx.role().as_str().to_string());
+    if ctx.actor != ctx.os_user {
+        // On a PostgreSQL state the login counts; the OS name is shown, and grants nothing.
+        app.operator = format!("{} (OS user {})", ctx.actor, ctx.os_user);
+    }
     // A worker beats at every step; two lease periods of silence mean none is alive.
     app.view.stale_after_secs = ctx.cfg.runner.lease_seconds as i64 * 2;
     let (view_tx, view_rx) = watch::channel(app.view.clone());
