@@ -499,6 +499,18 @@ impl Target {
         let k = |s: &str| format!("notify.target.{name}.{s}");
         let url = secret(&k("url"), &self.url, &self.url_env, &self.url_file)?
             .ok_or_else(|| format!("key `{}`: give url, url_env or url_file", k("url")))?;
+        match url::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+            // The URL is a secret: the message names the key, never the value.
+            Ok(u) => {
+                return Err(format!(
+                    "key `{}`: not an http:// or https:// URL with a host (scheme `{}`)",
+                    k("url"),
+                    u.scheme()
+                ));
+            }
+            Err(e) => return Err(format!("key `{}`: not a URL ({e})", k("url"))),
+        }
         let routing_key = secret(
             &k("routing_key"),
             &self.routing_key,
@@ -648,6 +660,12 @@ impl Config {
                 ));
             }
         }
+        if self.runner.lease_seconds < MIN_LEASE_SECONDS {
+            return err(format!(
+                "key `runner.lease_seconds`: {} is too short; at least {MIN_LEASE_SECONDS} (a worker renews its lease every third of it, and a lease that ends while a live worker is between renewals hands its batch to another)",
+                self.runner.lease_seconds
+            ));
+        }
         if self.runner.batch_size == 0 || self.runner.batch_size > 5000 {
             return err(format!(
                 "key `runner.batch_size`: {} is out of range (1-5000)",
@@ -741,6 +759,9 @@ impl Config {
         v
     }
 }
+
+/// The shortest `runner.lease_seconds` accepted.
+pub const MIN_LEASE_SECONDS: u64 = 5;
 
 /// Makes a relative `sqlite://` path absolute against `base`; other URLs pass through.
 pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {

@@ -133,6 +133,63 @@ impl Backend {
     }
 }
 
+/// Which database an error came from, named in its message: `state`, `source` or `platform`.
+pub trait InDb<T> {
+    /// Wraps a database error with "`which` database", once; other errors (a lost lease, a
+    /// refused role) pass as they are.
+    fn in_db(self, which: &'static str) -> eyre::Result<T>;
+}
+
+impl<T, E: Into<eyre::Report>> InDb<T> for Result<T, E> {
+    fn in_db(self, which: &'static str) -> eyre::Result<T> {
+        self.map_err(|e| {
+            let e: eyre::Report = e.into();
+            let from_db = e.chain().any(|c| c.downcast_ref::<sqlx::Error>().is_some());
+            let named = e.downcast_ref::<Named>().is_some();
+            if from_db && !named {
+                e.wrap_err(Named(which))
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// The context [`InDb::in_db`] adds: "platform database".
+#[derive(Debug)]
+struct Named(&'static str);
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} database", self.0)
+    }
+}
+
+/// `e` as one line for an operator: its chain of causes joined by `: `, with each database
+/// error given as the database's own message, without the driver's wrapping ("error returned
+/// from database") or PostgreSQL's server source position (" at line 1392", a line of the
+/// server's C code, not of the statement).
+pub fn describe(e: &eyre::Report) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let text = match c.downcast_ref::<sqlx::Error>() {
+            // Its source is the driver's own error object: nothing more below it.
+            Some(sqlx::Error::Database(d)) => {
+                parts.push(d.message().to_string());
+                break;
+            }
+            _ => c.to_string(),
+        };
+        // eyre repeats a wrapped error's text in its source when the source is itself the
+        // wrapped error's display.
+        if parts.last().is_some_and(|p| p.ends_with(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
 /// `url` with any password replaced by `***`, for messages and logs.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -212,6 +269,10 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
     if backend != Backend::Sqlite {
         probe(&opts).await.map_err(|e| err(&e))?;
     }
+    // A database this call creates is made private to its user once it exists.
+    let created = sqlite_file(&url)
+        .map(|(f, _)| std::path::PathBuf::from(f))
+        .filter(|f| create && !f.exists());
     let wait = BUSY_TIMEOUT.as_millis();
     let mut setup = match (backend, readonly) {
         (Backend::Sqlite, false) => format!(
@@ -231,7 +292,7 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         setup = format!("{setup}; {cap}");
     }
     let setup: std::sync::Arc<str> = setup.into();
-    AnyPoolOptions::new()
+    let pool = AnyPoolOptions::new()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
         // A connection whose COMMIT failed (a full disk, an I/O error) can come back still
         // counting itself inside a transaction, and every later BEGIN on it would fail; such a
@@ -248,7 +309,12 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         })
         .connect_with(opts)
         .await
-        .map_err(|e| err(&e))
+        .map_err(|e| err(&e))?;
+    if let Some(f) = created {
+        // The file appears with the pool's first connection.
+        crate::files::make_private(&f)?;
+    }
+    Ok(pool)
 }
 
 /// How long a first connection to a database server may take before it is called unreachable.
@@ -739,6 +805,24 @@ impl Values<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_error_names_its_database_once() {
+        let pool = open("sqlite::memory:", "state", true, false).await.unwrap();
+        let raw = sqlx::query("SELECT * FROM nowhere")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        let e = Err::<(), _>(raw)
+            .in_db("platform")
+            .in_db("state")
+            .unwrap_err();
+        assert_eq!(describe(&e), "platform database: no such table: nowhere");
+        let other = Err::<(), _>(eyre::eyre!("lease lost"))
+            .in_db("state")
+            .unwrap_err();
+        assert_eq!(describe(&other), "lease lost");
+    }
 
     #[test]
     fn placeholders_number_from_start_except_on_mysql() {

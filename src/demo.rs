@@ -853,8 +853,7 @@ pub async fn seed_plans(
 /// Errors: a workspace already there (without `force`), or a database failing.
 pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::Result<DemoPaths> {
     let dir = &opts.dir;
-    std::fs::create_dir_all(dir)
-        .map_err(|e| eyre::eyre!("cannot create {}: {e}", dir.display()))?;
+    crate::files::private_dir(dir)?;
     let paths = DemoPaths {
         config: dir.join(FILES[0]),
         legacy: dir.join(FILES[1]),
@@ -886,10 +885,10 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
         opts.state_url.as_deref(),
         opts.target_url.as_deref(),
     );
-    std::fs::write(&paths.config, &text)
+    write_private(&paths.config, &text)
         .map_err(|e| eyre::eyre!("cannot write {}: {e}", paths.config.display()))?;
     let cfg = Config::load(&paths.config)?;
-    let ctx = Ctx::open(cfg, false).await?;
+    let ctx = Ctx::create(cfg).await?;
     plan::build(&ctx.cfg, &ctx.state, &ctx.source).await?;
     seed_plans(&ctx.state, opts.seed, opts.as_of).await?;
     crate::alerts::evaluate(&ctx, chrono::Utc::now(), None).await?;
@@ -905,6 +904,19 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
     )
     .await?;
     Ok(paths)
+}
+
+/// Writes `text` to `path` (replacing it), mode 0600: a config may hold secrets.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 fn url(p: &Path) -> String {

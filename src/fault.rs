@@ -24,20 +24,20 @@ pub const ENV: &str = "CUTOVER_FAULT";
 
 #[derive(Debug, PartialEq)]
 enum Plan {
-    KillAt(u64),
-    PanicAt(String),
-    StopAt(String, u64),
+    Kill(u64),
+    Panic(String),
+    Stop(String, u64),
 }
 
 fn parse(spec: &str) -> Option<Plan> {
     let (what, at) = spec.trim().split_once('@')?;
     match what {
-        "kill" => at.parse().ok().filter(|n| *n > 0).map(Plan::KillAt),
-        "panic" if !at.is_empty() => Some(Plan::PanicAt(at.to_string())),
+        "kill" => at.parse().ok().filter(|n| *n > 0).map(Plan::Kill),
+        "panic" if !at.is_empty() => Some(Plan::Panic(at.to_string())),
         "stop" => {
             let (name, k) = at.split_once('#')?;
             let k = k.parse().ok().filter(|n| *n > 0)?;
-            (!name.is_empty()).then(|| Plan::StopAt(name.to_string(), k))
+            (!name.is_empty()).then(|| Plan::Stop(name.to_string(), k))
         }
         _ => None,
     }
@@ -63,7 +63,7 @@ pub fn point(name: &str) {
     let Some(plan) = &*PLAN else { return };
     let n = REACHED.fetch_add(1, Ordering::SeqCst) + 1;
     match plan {
-        Plan::KillAt(at) if *at == n => {
+        Plan::Kill(at) if *at == n => {
             eprintln!("cutover: fault: SIGKILL at {name} (point {n})");
             let _ = rustix::process::kill_process(
                 rustix::process::getpid(),
@@ -72,15 +72,14 @@ pub fn point(name: &str) {
             // SIGKILL cannot be caught; this line is never reached.
             std::process::abort();
         }
-        Plan::PanicAt(p) if p == name => panic!("injected fault at {name} ({ENV})"),
-        Plan::StopAt(p, k) if p == name => {
-            if REACHED_NAMED.fetch_add(1, Ordering::SeqCst) + 1 == *k {
-                eprintln!("cutover: fault: SIGSTOP at {name} #{k}");
-                let _ = rustix::process::kill_process(
-                    rustix::process::getpid(),
-                    rustix::process::Signal::STOP,
-                );
-            }
+        Plan::Panic(p) if p == name => panic!("injected fault at {name} ({ENV})"),
+        // Counted only for points of the name it waits for.
+        Plan::Stop(p, k) if p == name && REACHED_NAMED.fetch_add(1, Ordering::SeqCst) + 1 == *k => {
+            eprintln!("cutover: fault: SIGSTOP at {name} #{k}");
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::STOP,
+            );
         }
         _ => {}
     }
@@ -92,9 +91,9 @@ mod tests {
 
     #[test]
     fn specs_parse_or_are_refused() {
-        assert_eq!(parse("kill@7"), Some(Plan::KillAt(7)));
-        assert_eq!(parse("panic@render"), Some(Plan::PanicAt("render".into())));
-        assert_eq!(parse("stop@step#2"), Some(Plan::StopAt("step".into(), 2)));
+        assert_eq!(parse("kill@7"), Some(Plan::Kill(7)));
+        assert_eq!(parse("panic@render"), Some(Plan::Panic("render".into())));
+        assert_eq!(parse("stop@step#2"), Some(Plan::Stop("step".into(), 2)));
         for bad in [
             "kill@0",
             "kill@x",

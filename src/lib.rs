@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod fault;
+pub mod files;
 pub mod health;
 pub mod notify;
 pub mod paths;

@@ -28,6 +28,8 @@ macro_rules! out {
 struct Usage(String);
 
 fn main() -> ExitCode {
+    // Customer data: every file and directory this process creates is its user's alone.
+    cutover::files::private_umask();
     let cli = Cli::parse();
     if let Err(e) = color_eyre::install() {
         eprintln!("cutover: {e}");
@@ -56,7 +58,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let usage =
                 e.downcast_ref::<ConfigError>().is_some() || e.downcast_ref::<Usage>().is_some();
-            eprintln!("cutover: {e:#}");
+            eprintln!("cutover: {}", cutover::db::describe(&e));
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
@@ -64,14 +66,10 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     let Ok(dir) = paths::data_dir() else { return };
-    if std::fs::create_dir_all(&dir).is_err() {
+    if cutover::files::private_dir(&dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("cutover.log"))
-    else {
+    let Ok(file) = cutover::files::private_append(&dir.join("cutover.log")) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
@@ -140,7 +138,11 @@ fn refuse_readonly(cli: &Cli, what: &str) -> eyre::Result<()> {
 
 async fn open(cli: &Cli) -> eyre::Result<Ctx> {
     let cfg = resolve_config(cli).await?;
-    Ctx::open(cfg, cli.readonly).await
+    let ctx = Ctx::open(cfg, cli.readonly).await?;
+    for w in &ctx.warnings {
+        eprintln!("cutover: warning: {w}");
+    }
+    Ok(ctx)
 }
 
 /// [`open`] with every SQLite connection's page cache capped as the console's
@@ -220,6 +222,9 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             replace,
         }) => {
             refuse_readonly(&cli, "import")?;
+            if table.trim().is_empty() {
+                return Err(Usage("--table: the table needs a name".into()).into());
+            }
             let r = source::csv_import::import(file, table, into, *replace).await?;
             outln!(
                 "imported {} rows ({} columns) into {} table {}",
@@ -231,7 +236,16 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }
         Command::Plan { json } => {
             refuse_readonly(&cli, "plan")?;
-            let ctx = open(&cli).await?;
+            let cfg = resolve_config(&cli).await?;
+            // The first plan of a new workspace creates its state (and platform) databases.
+            let ctx = if Ctx::is_new(&cfg) {
+                Ctx::create(cfg).await?
+            } else {
+                Ctx::open(cfg, false).await?
+            };
+            for w in &ctx.warnings {
+                eprintln!("cutover: warning: {w}");
+            }
             let s = plan::plan(&ctx).await?;
             cutover::alerts::refresh(&ctx, None).await;
             if *json {

@@ -201,12 +201,29 @@ pub struct ValueError {
     pub expected: &'static str,
 }
 
-/// `s` as it may be printed to a terminal: unchanged, or with its control characters (terminal
-/// escape sequences among them) escaped (`\u{1b}`) when it has any. Ids and names from the
+/// Whether `c` must not reach a terminal as it is: a control character (ESC, BEL, C1 and the
+/// rest: terminal escape sequences) or a bidirectional override or isolate (U+202A–U+202E,
+/// U+2066–U+2069), which reorders what is displayed around it ("Trojan Source", CVE-2021-42574).
+pub fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// `s` as it may be printed to a terminal: unchanged, or with its unsafe characters
+/// ([`unsafe_char`]) escaped (`\u{1b}`, `\u{202e}`) when it has any. Ids and names from the
 /// source go through this before they reach a message.
 pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        s.escape_debug().to_string().into()
+    if s.chars().any(unsafe_char) {
+        let mut out = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            if unsafe_char(c) {
+                out.extend(c.escape_unicode());
+            } else {
+                out.push(c);
+            }
+        }
+        out.into()
     } else {
         s.into()
     }

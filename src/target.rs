@@ -370,6 +370,27 @@ pub async fn device_ids(
     Ok(out)
 }
 
+/// Every entity's platform rows of the customers `ids`, per entity and customer legacy id (see
+/// [`rows_for`]), read on one connection of `pool`.
+///
+/// Errors: as [`rows_for`], naming the platform database.
+pub async fn read_all(
+    pool: &crate::db::Pool,
+    ids: &[String],
+) -> eyre::Result<HashMap<Entity, HashMap<String, Vec<TargetRow>>>> {
+    use crate::db::InDb;
+    async {
+        let mut conn = pool.acquire().await?;
+        let mut out = HashMap::new();
+        for e in Entity::ALL {
+            out.insert(e, rows_for(&mut conn, e, ids).await?);
+        }
+        Ok::<_, eyre::Report>(out)
+    }
+    .await
+    .in_db("platform")
+}
+
 /// A platform row read back: its canonical form plus the platform ids a relationship check needs.
 #[derive(Debug, Clone)]
 pub struct TargetRow {

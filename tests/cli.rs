@@ -122,15 +122,13 @@ fn import_csv_is_byte_for_byte_and_names_a_bad_line() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("imported 2 rows (3 columns)"));
-    let dump = Command::new("sqlite3")
-        .arg(&db)
-        .arg("SELECT '[' || name || '][' || total || ']' FROM t ORDER BY id")
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&dump.stdout),
-        "[ Ana ][3,5]\n[Zoë][ ]\n"
-    );
+    let dump = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(common::sqlite_rows(
+            &db,
+            "SELECT '[' || name || '][' || total || ']' FROM t ORDER BY id",
+        ));
+    assert_eq!(dump, "[ Ana ][3,5]\n[Zoë][ ]\n");
     std::fs::write(&csv, "id,name\n1,a\n2,b,c\n").unwrap();
     let out = Command::new(bin())
         .args(["import", "csv"])
@@ -233,4 +231,32 @@ async fn output_to_a_closed_pipe_stops_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `status` never says `running` with no live worker behind it: a heartbeat older than two
+/// lease periods reads "running (no live worker)", and the JSON says so too.
+#[tokio::test]
+async fn status_tells_a_running_runner_without_a_live_worker() {
+    let ws = Ws::demo(20, 36).await;
+    let ctx = ws.ctx().await;
+    sqlx::query(
+        "UPDATE runner SET state = 'running', heartbeat_at = '2026-01-01T00:00:00.000Z', \
+         changed_at = '2026-01-01T00:00:00.000Z'",
+    )
+    .execute(&ctx.state)
+    .await
+    .unwrap();
+    let text = stdout(&ws.cli(&["status"]));
+    assert!(text.contains("runner running (no live worker)"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&ws.cli(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(v["runner"]["state"], "running");
+    assert_eq!(v["runner"]["no_live_worker"], true);
+    sqlx::query("UPDATE runner SET heartbeat_at = $1")
+        .bind(cutover::clock::now())
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    let text = stdout(&ws.cli(&["status"]));
+    assert!(text.contains("runner running\n"), "{text}");
 }

@@ -94,8 +94,8 @@ async fn a_full_disk_pauses_the_runner_with_the_reason_and_a_later_run_finishes(
     let ws = Ws::demo(N, SEED).await;
     ws.edit_config(|t| {
         t.replace(
-            "lease_seconds = 2",
-            "lease_seconds = 2\nretries = 2\nretry_backoff_ms = 50",
+            "lease_seconds = 5",
+            "lease_seconds = 5\nretries = 2\nretry_backoff_ms = 50",
         )
     });
     // The engine may grow no file past 48 KiB beyond the largest one now (with the write-ahead
@@ -169,8 +169,8 @@ async fn postgres_dropping_every_connection_mid_run_is_retried() {
     let app = format!("cutover-trouble-{}", std::process::id());
     ws.edit_config(|t| {
         let t = t.replace(
-            "lease_seconds = 2",
-            "lease_seconds = 2\nretry_backoff_ms = 100",
+            "lease_seconds = 5",
+            "lease_seconds = 5\nretry_backoff_ms = 100",
         );
         // Every engine connection carries a name, so only they are dropped.
         t.lines()

@@ -17,12 +17,7 @@ async fn legacy_dump(seed: u64) -> String {
         .await
         .unwrap();
     pool.close().await;
-    let out = std::process::Command::new("sqlite3")
-        .arg(&p)
-        .arg(".dump")
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap()
+    common::sqlite_dump(&p).await
 }
 
 #[tokio::test]

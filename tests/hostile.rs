@@ -17,6 +17,8 @@ use ratatui::backend::TestBackend;
 const HOSTILE: &str = "77700";
 const SQL_NAME: &str = "Robert'); DROP TABLE customers;-- \"x\" \\ %_ $1 ?";
 const ESC_NAME: &str = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mEve\u{9b}1m Mallory";
+/// A right-to-left override and an isolate: shown as "Trudy invoice.pdf" it is not.
+const BIDI_NAME: &str = "Trudy \u{2066}invoice\u{202e}fdp.exe\u{2069}";
 
 /// The hostile rows, written into the demo's legacy database (a SQLite file in both legs).
 /// The customers and payments mappings read views that add rows without a primary key, so
@@ -63,11 +65,13 @@ fn hostile_sql() -> Vec<String> {
         // 11: a negative payment.
         client("7770010", "'Negative Payer'", "'2020-01-01'"),
         "INSERT INTO payments VALUES (8880004, 7770010, -500, 'GBP', '2026-01-01', 'card', 'PAID', 'INV-4')".into(),
+        // 12: bidirectional overrides.
+        client("7770011", &q(BIDI_NAME), "'2020-01-01'"),
     ]
 }
 
 /// (legacy id, the status it must end in, text its reason or warnings must hold)
-const EXPECTED: [(&str, &str, &str); 10] = [
+const EXPECTED: [(&str, &str, &str); 11] = [
     ("7770001", "quarantined", "required:customers.name"),
     ("7770002", "quarantined", "max_length:customers.name"),
     ("7770003", "quarantined", "valid UTF-8"),
@@ -78,6 +82,7 @@ const EXPECTED: [(&str, &str, &str); 10] = [
     ("7770008", "migrated", "printable:customers.name"),
     ("7770009", "quarantined", "legacy_id"),
     ("7770010", "quarantined", "non_negative:payments.amount"),
+    ("7770011", "migrated", "printable:customers.name"),
 ];
 
 fn others(dump: &str) -> String {
@@ -243,5 +248,24 @@ async fn hostile_rows_end_in_quarantine_or_a_named_warning_and_touch_no_one_else
     assert!(
         !cells.chars().any(char::is_control),
         "a control character reached the screen"
+    );
+    // Nor a bidirectional override, in the migration list that shows the customer's name.
+    let trudy = status::customer(&ctx.state, "7770011")
+        .await
+        .unwrap()
+        .unwrap();
+    app.on_detail(Some(trudy));
+    term.draw(|f| app.render(f)).unwrap();
+    let cells: String = term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(cells.contains("Trudy"), "the customer is on screen");
+    assert!(
+        !cells.chars().any(cutover::schema::unsafe_char),
+        "a bidirectional override reached the screen"
     );
 }

@@ -167,6 +167,44 @@ fn a_ragged_row_is_refused_by_its_line() {
     );
 }
 
+/// An unterminated quote swallowed the rest of the file into one field (2 rows imported as
+/// 1, exit 0); it is refused by the line where the quote opened, and leaves no file behind.
+#[test]
+fn an_unterminated_quote_is_refused_by_its_line_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("x.db");
+    let import = |name: &str, text: &str, table: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        runtime()
+            .block_on(csv_import::import(&file, table, &db, false))
+            .map_err(|e| format!("{e:#}"))
+    };
+    let msg = import("open.csv", "id,name\n1,Ann\n2,\"Bob\n3,Cy\n", "t").unwrap_err();
+    assert!(
+        msg.contains("open.csv") && msg.contains("line 3") && msg.contains("never closed"),
+        "{msg}"
+    );
+    let msg = import("after.csv", "id,name\n1,\"Ann\"x\n", "t").unwrap_err();
+    assert!(
+        msg.contains("line 2") && msg.contains("followed by"),
+        "{msg}"
+    );
+    let msg = import("empty.csv", "", "t").unwrap_err();
+    assert!(msg.contains("empty.csv") && msg.contains("empty"), "{msg}");
+    let msg = import("ok.csv", "id\n1\n", " ").unwrap_err();
+    assert!(msg.contains("--table"), "{msg}");
+    assert!(!db.exists(), "a failed import left {} behind", db.display());
+    // Quoted fields with commas, quotes and line breaks are fine.
+    let ok = import(
+        "fine.csv",
+        "id,note\r\n1,\"a, \"\"b\"\"\nc\"\r\n2,\"\"\r\n",
+        "t",
+    )
+    .unwrap();
+    assert_eq!((ok.rows, ok.columns), (2, 2));
+}
+
 /// A wide export: 120 columns × 600 rows is 72,000 values, more than one SQLite statement may
 /// bind (32,766), so the import must size its statements by the column count.
 #[test]

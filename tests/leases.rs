@@ -5,7 +5,7 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{Ws, bin, state_rows};
 use cutover::engine::pipeline::{BatchOutcome, process_batch};
@@ -25,8 +25,8 @@ async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_r
 
     let (lost, n) = claim(&slow, None).await.unwrap().expect("a pending batch");
     assert!(n > 0);
-    // The slow worker stalls past its lease (2 s in tests); the fast one reclaims the batch.
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    // The slow worker stalls past its lease; the fast one reclaims the batch.
+    common::expire_leases(&ws).await;
     let (taken, m) = claim(&fast, None)
         .await
         .unwrap()

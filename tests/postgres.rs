@@ -291,3 +291,30 @@ async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
         "b answered from a's types"
     );
 }
+
+/// A database error names its database and drops the driver's noise: PostgreSQL's server
+/// source position (" at line 1392", a line of its C code) and sqlx's "error returned from
+/// database".
+#[tokio::test]
+async fn a_database_error_names_its_database_without_driver_noise() {
+    let Some(url) = common::postgres_url() else {
+        return skip(
+            "a_database_error_names_its_database",
+            "CUTOVER_TEST_POSTGRES_URL",
+        );
+    };
+    use cutover::db::InDb;
+    let pool = cutover::db::open(&url, "target", false, true)
+        .await
+        .unwrap();
+    let raw = sqlx::query("SELECT * FROM no_such_table_here")
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let e = Err::<(), _>(raw).in_db("platform").unwrap_err();
+    let text = cutover::db::describe(&e);
+    assert_eq!(
+        text, "platform database: relation \"no_such_table_here\" does not exist",
+        "{e:#}"
+    );
+}

@@ -91,9 +91,9 @@ async fn stalled_batch(ws: &Ws) -> String {
         .to_string()
 }
 
-async fn let_lease_expire() {
-    // lease_seconds is 2 in the test workspaces.
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+/// The stalled worker cannot renew its lease: it ends as if `lease_seconds` had passed.
+async fn let_lease_expire(ws: &Ws) {
+    common::expire_leases(ws).await;
 }
 
 fn ok(out: &std::process::Output, what: &str) {
@@ -115,7 +115,7 @@ async fn a_stale_worker_cannot_undo_a_batch_another_worker_finished() {
     for place in PLACES {
         let ws = Ws::demo(CUSTOMERS, SEED).await;
         let stale = stalled_worker(&ws, place).await;
-        let_lease_expire().await;
+        let_lease_expire(&ws).await;
         // Another worker takes the expired batch over and finishes it; more batches wait, so
         // the runner stays running and the stale worker, once awake, carries on writing.
         ok(&ws.cli(&["run", "--batches", "1"]), place);
@@ -145,7 +145,7 @@ async fn a_stale_worker_cannot_resurrect_a_rolled_back_batch() {
     for place in PLACES {
         let ws = Ws::demo(CUSTOMERS, SEED).await;
         let stale = stalled_worker(&ws, place).await;
-        let_lease_expire().await;
+        let_lease_expire(&ws).await;
         let batch = stalled_batch(&ws).await;
         ok(
             &ws.cli(&["rollback", "--batch", &batch, "--yes"]),

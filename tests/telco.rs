@@ -63,14 +63,9 @@ fn telco_export_migrates_every_customer_but_the_eight_blank_totalcharges() {
     }
     let out = run(&["validate"]);
     assert!(stdout(&out).contains("validated 4922 migrated customers: 0 mismatched"));
-    let q = Command::new("sqlite3")
-        .arg(dir.path().join("state.db"))
-        .arg("SELECT COUNT(*) FROM customers WHERE status = 'quarantined' AND reason LIKE 'required:customers.totalcharges%'")
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&q.stdout).trim(),
-        "8",
-        "quarantined for the blank totalcharges rule"
-    );
+    let q = tokio::runtime::Runtime::new().unwrap().block_on(common::sqlite_rows(
+        &dir.path().join("state.db"),
+        "SELECT COUNT(*) FROM customers WHERE status = 'quarantined' AND reason LIKE 'required:customers.totalcharges%'",
+    ));
+    assert_eq!(q.trim(), "8", "quarantined for the blank totalcharges rule");
 }

@@ -267,3 +267,47 @@ async fn sigterm_and_a_panic_restore_the_terminal_and_a_closed_pty_ends_the_proc
     let alive = std::fs::read_to_string(proc.join("cmdline")).is_ok_and(|c| !c.is_empty());
     assert!(!alive, "cutover {pid} still runs 2 s after its pty closed");
 }
+
+/// Quitting the console, or losing it (SIGHUP from a dropped SSH session), while its runner
+/// works stops its worker at the next step boundary with its lease given back: no batch stays
+/// leased to a worker that is gone, and `status` says the runner has no live worker rather
+/// than `running`.
+#[tokio::test]
+async fn quitting_or_losing_the_console_gives_its_workers_lease_back() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    for how in ["q", "hup"] {
+        let ws = Ws::demo_with(200, 44, 100).await;
+        let t = Tmux::start(&ws, &format!("lease-{how}"), "NO_COLOR=1");
+        t.wait("the console", |s| s.contains("runner IDLE"));
+        t.keys(&["s"]);
+        t.wait("progress", |s| {
+            s.contains("runner RUNNING") && migrated_on_screen(s).is_some_and(|n| n > 0)
+        });
+        if how == "q" {
+            t.keys(&["q"]);
+        } else {
+            let pid = t.cutover_pid();
+            Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        }
+        restored(&ws, &format!("lease-{how}"));
+        let leased = common::state_rows(
+            &ws,
+            "SELECT id FROM batches WHERE status = 'running' AND lease_until IS NOT NULL",
+        )
+        .await;
+        assert_eq!(
+            leased, "",
+            "{how}: a batch is still leased to the gone console"
+        );
+        let out = ws.cli(&["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            v["runner"]["state"], "running",
+            "{how}: the shared state is left"
+        );
+        drop(t);
+    }
+}

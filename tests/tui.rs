@@ -383,6 +383,26 @@ fn readonly_hides_and_refuses_writes() {
     }
 }
 
+/// Every write key of the Alerts pane too: refused with a clear message, no input opened, and
+/// none of them in the footer.
+#[test]
+fn readonly_refuses_every_alert_and_plan_action() {
+    let mut a = app(true);
+    a.on_key(key('3'));
+    assert_eq!(a.focus, PaneId::Alerts);
+    let s = screen(&draw(&a, 160, 48));
+    for hint in ["ack", "escalate", "resolve", "snooze", "own", "recovery"] {
+        assert!(!s.contains(&format!(" {hint} ")), "{hint} shown: {s}");
+    }
+    for c in ['a', 'e', 'x', 'z', 'o', 'n', 'd', 'i', 'w'] {
+        assert!(a.on_key(key(c)).is_empty(), "{c} refused");
+        assert_eq!(a.mode, Mode::Normal, "{c} opened nothing");
+        let s = screen(&draw(&a, 160, 48));
+        assert!(s.contains("read-only console"), "{c}: {s}");
+        assert!(!s.contains("readonly database"), "{c}: {s}");
+    }
+}
+
 #[test]
 fn navigation_filter_and_customer_view() {
     let mut a = app(false);

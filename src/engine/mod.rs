@@ -10,6 +10,7 @@ pub mod segment;
 pub mod status;
 pub mod validate;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,6 +38,11 @@ pub struct Ctx {
     pub worker: String,
     /// Where small progress notices go (the console listens; the CLI prints them).
     pub notices: Option<mpsc::UnboundedSender<Notice>>,
+    /// Workspace files open to group or others, one sentence each (see
+    /// [`crate::files::exposed`]): the command line prints them, the console shows them.
+    pub warnings: Vec<String>,
+    /// The state's and platform's SQLite files as opened, checked at every step boundary.
+    watched: Arc<Vec<crate::files::Watched>>,
     /// Set to ask this process's worker to stop at its next step boundary and give its lease
     /// back (the console does it when it quits); the shared runner state is left alone.
     pub stop: Arc<AtomicBool>,
@@ -103,20 +109,55 @@ impl std::fmt::Display for Notice {
 }
 
 impl Ctx {
-    /// Opens the workspace's databases. `readonly` opens the state database read-only.
+    /// Opens an existing workspace's databases. `readonly` opens the state database read-only.
+    /// Nothing is created: a SQLite database whose file does not exist is a config error.
     ///
-    /// Errors: a database that cannot be opened; the message names which one and its URL.
-    ///
-    /// A database that cannot be opened, or a mapping query that does not return an entity's
-    /// required columns, is a [`ConfigError`] naming the key (exit status 2).
+    /// Errors: a [`ConfigError`] naming the key (exit status 2) when a database is missing or
+    /// cannot be opened (the message names which one and its URL, password masked), or when a
+    /// mapping query does not return an entity's required columns.
     pub async fn open(cfg: Config, readonly: bool) -> eyre::Result<Self> {
+        Self::open_with(cfg, readonly, false).await
+    }
+
+    /// [`Ctx::open`] for a workspace being created (`cutover demo`) or planned for the first
+    /// time: a missing state or platform SQLite file is created, private to its user.
+    ///
+    /// Errors: as [`Ctx::open`]; the source must exist.
+    pub async fn create(cfg: Config) -> eyre::Result<Self> {
+        Self::open_with(cfg, false, true).await
+    }
+
+    /// Whether the workspace's state is a SQLite file not created yet: a new workspace, whose
+    /// first `cutover plan` may create its databases ([`Ctx::create`]).
+    pub fn is_new(cfg: &Config) -> bool {
+        sqlite_path(&cfg.state.url).is_some_and(|p| !p.exists())
+    }
+
+    async fn open_with(cfg: Config, readonly: bool, create: bool) -> eyre::Result<Self> {
         let bad = |key: &str, e: eyre::Report| {
             ConfigError::new(
                 &cfg.path,
                 format!("key `{key}`: {e:#}; fix the URL or make the database reachable"),
             )
         };
-        let state = db::open_state(&cfg.state.url, true, readonly)
+        for (key, url, may_create) in [
+            ("state.url", &cfg.state.url, create),
+            ("source.url", &cfg.source.url, false),
+            ("target.url", &cfg.target.url, create),
+        ] {
+            if let Some(p) = sqlite_path(url).filter(|p| !may_create && !p.exists()) {
+                return Err(ConfigError::new(
+                    &cfg.path,
+                    format!(
+                        "key `{key}`: the database {} does not exist; fix the URL (only `cutover demo` \
+                         and the first `cutover plan` of a new workspace create databases)",
+                        p.display()
+                    ),
+                )
+                .into());
+            }
+        }
+        let state = db::open_state(&cfg.state.url, create, readonly)
             .await
             .map_err(|e| bad("state.url", e))?;
         // The source is only written by its hooks; without them it is opened read-only.
@@ -124,7 +165,7 @@ impl Ctx {
         let source = crate::source::Source::open(&cfg.source.url, readonly || !hooks)
             .await
             .map_err(|e| bad("source.url", e))?;
-        let target = db::open(&cfg.target.url, "target", !readonly, readonly)
+        let target = db::open(&cfg.target.url, "target", create, readonly)
             .await
             .map_err(|e| bad("target.url", e))?;
         crate::source::check_mappings(&source, &cfg.mapping)
@@ -133,6 +174,25 @@ impl Ctx {
         if !readonly {
             target::ensure_schema(&target).await?;
         }
+        let dbs: Vec<(&'static str, PathBuf)> = [
+            ("state.url", &cfg.state.url),
+            ("source.url", &cfg.source.url),
+            ("target.url", &cfg.target.url),
+        ]
+        .into_iter()
+        .filter_map(|(k, u)| Some((k, sqlite_path(u)?)))
+        .collect();
+        let mut files: Vec<PathBuf> = dbs.iter().map(|(_, p)| p.clone()).collect();
+        files.push(cfg.path.clone());
+        let warnings = crate::files::exposed(&files);
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        let watched = dbs
+            .iter()
+            .filter(|(k, _)| *k != "source.url")
+            .filter_map(|(k, p)| crate::files::Watched::new(k, p))
+            .collect();
         let os_user = operator();
         let actor = identity(&state, &os_user)
             .await
@@ -147,7 +207,18 @@ impl Ctx {
             worker: format!("{}:{}", hostname(), std::process::id()),
             notices: None,
             stop: Arc::default(),
+            warnings,
+            watched: Arc::new(watched),
         })
+    }
+
+    /// Errors when a SQLite database of the state or the platform disappeared (deleted,
+    /// moved, replaced) since the workspace was opened: the engine must stop rather than write
+    /// into a file nobody will see again. Costs one `stat` per database.
+    pub fn check_files(&self) -> eyre::Result<()> {
+        self.watched
+            .iter()
+            .try_for_each(crate::files::Watched::check)
     }
 
     /// Whether this worker was asked to stop ([`Ctx::stop`]).
@@ -284,6 +355,12 @@ pub async fn identity(state: &db::Pool, os_user: &str) -> eyre::Result<String> {
         return Ok(login);
     }
     Ok(os_user.to_string())
+}
+
+/// The file of a SQLite URL, if it names one (not `:memory:`).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let (f, _) = db::sqlite_file(url)?;
+    (!f.is_empty() && !f.starts_with(":memory:")).then(|| PathBuf::from(f))
 }
 
 fn hostname() -> String {

@@ -16,7 +16,7 @@ use super::Ctx;
 use super::lease::{self, Lease, fence, heartbeat};
 use super::run::{Gate, gate};
 pub use super::validate::{CustomerCheck, EntityCheck, validate};
-use crate::db::{placeholders, write_tx};
+use crate::db::{InDb, placeholders, write_tx};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK};
 use crate::{clock, target};
@@ -83,7 +83,9 @@ pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> 
         bad: BTreeMap::new(),
     };
     for e in Entity::ALL {
-        let got = source::rows_for(&ctx.source, &ctx.cfg.mapping, e, ids).await?;
+        let got = source::rows_for(&ctx.source, &ctx.cfg.mapping, e, ids)
+            .await
+            .in_db("source")?;
         let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
         for (cust, rows) in got {
             for r in rows {
@@ -257,12 +259,17 @@ pub async fn restore(
         .iter()
         .map(|(e, v)| (*e, v.iter().collect()))
         .collect();
-    let mut tx = write_tx(&ctx.target).await?;
-    for l in fences {
-        lease::fence_platform(&mut tx, l).await?;
+    async {
+        let mut tx = write_tx(&ctx.target).await?;
+        for l in fences {
+            lease::fence_platform(&mut tx, l).await?;
+        }
+        write_target(&mut tx, &with_backup, &refs, true).await?;
+        tx.commit().await?;
+        Ok::<_, eyre::Report>(())
     }
-    write_target(&mut tx, &with_backup, &refs, true).await?;
-    tx.commit().await?;
+    .await
+    .in_db("platform")?;
     crate::fault::point("commit.target");
     super::validate::against_backup(ctx, &all, &expected).await
 }
@@ -310,12 +317,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
         match *step {
             "backup" => {
                 let src = read_source(ctx, &ids).await?;
-                let mut conn = ctx.target.acquire().await?;
-                let mut pre = HashMap::new();
-                for e in Entity::ALL {
-                    pre.insert(e, target::rows_for(&mut conn, e, &ids).await?);
-                }
-                drop(conn);
+                let pre = target::read_all(&ctx.target, &ids).await?;
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
                 let mut backups = Vec::with_capacity(todo.len() * Entity::ALL.len());
@@ -405,23 +407,28 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                 for e in Entity::ALL {
                     rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
                 }
-                let mut tx = write_tx(&ctx.target).await?;
-                lease::fence_platform(&mut tx, lease).await?;
-                if *step == "create_account" {
-                    target::delete_customers(&mut tx, &go).await?;
-                    let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
-                    target::insert(
-                        &mut tx,
-                        Entity::Customers,
-                        &cs,
-                        &HashMap::new(),
-                        &HashMap::new(),
-                    )
-                    .await?;
-                } else {
-                    write_target(&mut tx, &go, &rows, false).await?;
+                async {
+                    let mut tx = write_tx(&ctx.target).await?;
+                    lease::fence_platform(&mut tx, lease).await?;
+                    if *step == "create_account" {
+                        target::delete_customers(&mut tx, &go).await?;
+                        let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                        target::insert(
+                            &mut tx,
+                            Entity::Customers,
+                            &cs,
+                            &HashMap::new(),
+                            &HashMap::new(),
+                        )
+                        .await?;
+                    } else {
+                        write_target(&mut tx, &go, &rows, false).await?;
+                    }
+                    tx.commit().await?;
+                    Ok::<_, eyre::Report>(())
                 }
-                tx.commit().await?;
+                .await
+                .in_db("platform")?;
                 crate::fault::point("commit.target");
                 let mut tx = write_tx(&ctx.state).await?;
                 fence(ctx, &mut tx, lease).await?;
@@ -431,9 +438,12 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
                     .filter(|m| !failed.contains_key(&m.id))
                     .collect();
                 if *step == "create_account" {
-                    let mut conn = ctx.target.acquire().await?;
-                    let pids = target::customer_ids(&mut conn, &go).await?;
-                    drop(conn);
+                    let pids = async {
+                        let mut conn = ctx.target.acquire().await?;
+                        target::customer_ids(&mut conn, &go).await
+                    }
+                    .await
+                    .in_db("platform")?;
                     // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
                     let backend = crate::db::Backend::of_pool(&ctx.state);
                     for chunk in ok.chunks(UPSERT_ROWS) {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::lease::{self, Lease, LeaseLost, heartbeat, release};
 use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
+use crate::db::InDb;
 use crate::{clock, db};
 use chrono::Utc;
 use serde::Serialize;
@@ -106,7 +107,8 @@ async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline
         // The heartbeat keeps the lease while a long step runs; it stops with the batch, and a
         // process that stalls (or is stopped) stops beating with it.
         let beat = tokio::spawn(lease::keep(ctx.clone(), lease.clone()));
-        let out = pipeline::process_batch(ctx, lease).await;
+        // What the pipeline did not name came from the state database.
+        let out = pipeline::process_batch(ctx, lease).await.in_db("state");
         beat.abort();
         out
     })
@@ -140,6 +142,7 @@ pub(crate) enum Gate {
 /// idle (someone stopped the run).
 pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate> {
     loop {
+        ctx.check_files()?;
         if ctx.stop_requested() {
             return Ok(Gate::Stop("this worker was asked to stop".into()));
         }

@@ -89,11 +89,7 @@ impl CustomerCheck {
 /// checksum, and repairs' device links.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
     let src = read_source(ctx, ids).await?;
-    let mut conn = ctx.target.acquire().await?;
-    let mut tgt = HashMap::new();
-    for e in Entity::ALL {
-        tgt.insert(e, target::rows_for(&mut conn, e, ids).await?);
-    }
+    let tgt = target::read_all(&ctx.target, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut entities = Vec::new();
@@ -166,10 +162,10 @@ pub async fn against_backup(
     all: &[String],
     expected: &HashMap<(String, Entity), Checksum>,
 ) -> eyre::Result<HashMap<String, String>> {
-    let mut conn = ctx.target.acquire().await?;
+    let mut now_all = target::read_all(&ctx.target, all).await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
-        let now = target::rows_for(&mut conn, e, all).await?;
+        let now = now_all.remove(&e).unwrap_or_default();
         for id in all {
             let mut rows: Vec<&Row> = now
                 .get(id)

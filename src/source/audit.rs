@@ -142,8 +142,13 @@ impl<'a> CustomerChecks<'a> {
                     .map(|n| format!("is {n} characters long, over {}", rule.max.unwrap_or(0))),
                 // The value is named by its escaped form: the raw one would reach a terminal.
                 Check::Printable => text
-                    .filter(|t| t.chars().any(char::is_control))
-                    .map(|t| format!("{:?} holds control characters", truncate(&t, 60))),
+                    .filter(|t| t.chars().any(crate::schema::unsafe_char))
+                    .map(|t| {
+                        format!(
+                            "{} holds control or bidirectional-override characters",
+                            crate::schema::shown(&truncate(&t, 60))
+                        )
+                    }),
                 Check::Reference => None,
             };
             if let Some(detail) = failed {

@@ -25,18 +25,95 @@ fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-/// Imports `file` into table `table` of the SQLite database at `into` (created if missing).
+/// Checks the quoting of the CSV in `file` as RFC 4180 has it, which the `csv` crate forgives:
+/// a quoted field must be closed before the end of the file, and a closing quote must be
+/// followed by a delimiter or the end of the line. An unterminated quote would otherwise
+/// swallow every row after it into one field, and a file of 2 rows import as 1.
+///
+/// Errors: the first defect, naming the line where its quoted field opened.
+fn check_quotes(file: &Path) -> eyre::Result<()> {
+    use std::io::Read;
+    let f = std::fs::File::open(file).map_err(|e| eyre::eyre!("{}: {e}", file.display()))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+    let mut buf = [0u8; 1 << 16];
+    // At the start of a field / inside an unquoted field / inside a quoted one / just after a
+    // quote met inside a quoted field (an escaped "" or the closing quote).
+    #[derive(PartialEq)]
+    enum At {
+        Start,
+        Bare,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut at = At::Start;
+    let (mut line, mut opened) = (1u64, 0u64);
+    loop {
+        let n = r
+            .read(&mut buf)
+            .map_err(|e| eyre::eyre!("{}: {e}", file.display()))?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            at = match (at, b) {
+                (At::Start, b'"') => {
+                    opened = line;
+                    At::Quoted
+                }
+                (At::Quoted, b'"') => At::QuoteInQuoted,
+                (At::Quoted, _) => At::Quoted,
+                (At::QuoteInQuoted, b'"') => At::Quoted,
+                (At::QuoteInQuoted | At::Start | At::Bare, b',' | b'\n' | b'\r') => At::Start,
+                (At::QuoteInQuoted, other) => eyre::bail!(
+                    "{}: line {line}: the quoted field opened on line {opened} is closed and then \
+                     followed by {:?} (a quote inside a quoted field is written \"\")",
+                    file.display(),
+                    char::from(other)
+                ),
+                (At::Start | At::Bare, _) => At::Bare,
+            };
+            if b == b'\n' {
+                line += 1;
+            }
+        }
+    }
+    if at == At::Quoted {
+        eyre::bail!(
+            "{}: line {opened}: a quoted field opens here and is never closed (an unterminated \
+             quote would swallow every row after it)",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Imports `file` into table `table` of the SQLite database at `into` (created if missing;
+/// removed again when the import fails, so that a failed import leaves no file behind).
 /// Values that are not valid UTF-8 are stored as BLOBs so that no byte is lost; the mapping's
 /// transform then names them.
 ///
-/// Errors: an unreadable file, a header with an empty or repeated name, a row whose field count
-/// differs from the header's (named by line), or the table already existing without `replace`.
+/// Errors: an unreadable or empty file, an unterminated quote (named by line), a header with
+/// an empty or repeated name, a row whose field count differs from the header's (named by
+/// line), an empty table name, or the table already existing without `replace`.
 pub async fn import(
     file: &Path,
     table: &str,
     into: &Path,
     replace: bool,
 ) -> eyre::Result<Imported> {
+    if table.trim().is_empty() {
+        eyre::bail!("--table: the table needs a name");
+    }
+    check_quotes(file)?;
+    let existed = into.exists();
+    let r = load(file, table, into, replace).await;
+    if r.is_err() && !existed {
+        db::remove_sqlite_files(into)?;
+    }
+    r
+}
+
+async fn load(file: &Path, table: &str, into: &Path, replace: bool) -> eyre::Result<Imported> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -60,6 +137,12 @@ pub async fn import(
             );
         }
         names.push(name);
+    }
+    if names.is_empty() {
+        eyre::bail!(
+            "{}: the file is empty: a CSV export starts with a header line naming its columns",
+            file.display()
+        );
     }
     let pool = db::open(
         &format!("sqlite://{}", into.display()),

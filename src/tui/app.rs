@@ -507,6 +507,13 @@ impl App {
 
     /// Draws the whole console.
     pub fn render(&self, f: &mut Frame) {
+        self.draw(f);
+        // Data from the source is drawn as it is; whatever it holds that could reorder or
+        // control the terminal is taken out of the frame here, once, for every pane.
+        crate::tui::widgets::scrub(f.buffer_mut());
+    }
+
+    fn draw(&self, f: &mut Frame) {
         let area = f.area();
         let small = area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1;
         self.too_small.set(small);

@@ -36,11 +36,24 @@ pub enum Action {
 }
 
 impl Action {
-    /// Actions that write; hidden and refused in a read-only console.
+    /// Actions that write to the state; hidden from the footer and help and refused in a
+    /// read-only console: the runner keys, rollback, every alert action and every plan edit.
     pub fn writes(self) -> bool {
         matches!(
             self,
-            Action::Start | Action::Pause | Action::Rollback | Action::Halt
+            Action::Start
+                | Action::Pause
+                | Action::Rollback
+                | Action::Halt
+                | Action::Acknowledge
+                | Action::Escalate
+                | Action::Resolve
+                | Action::Snooze
+                | Action::Own
+                | Action::Recovery
+                | Action::MilestoneDone
+                | Action::MilestoneStarted
+                | Action::Reassign
         )
     }
 }
@@ -371,6 +384,33 @@ mod tests {
             for k in b.keys {
                 assert_eq!(lookup(&KeyEvent::new(k.0, k.1)), Some(b.action), "{:?}", k);
             }
+        }
+    }
+
+    #[test]
+    fn every_key_that_writes_is_hidden_and_refused_when_read_only() {
+        let writing = "aexzondiwsprX";
+        for c in writing.chars() {
+            let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+            let a = lookup(&key).unwrap_or_else(|| panic!("{c} is bound"));
+            assert!(a.writes(), "{c} ({a:?}) writes");
+        }
+        let scopes = [
+            Scope::Global,
+            Scope::List,
+            Scope::Selection,
+            Scope::Alert,
+            Scope::Plan,
+        ];
+        let shown: Vec<String> = hints(&scopes, true).into_iter().map(|(k, _)| k).collect();
+        let help: Vec<String> = help(true).into_iter().map(|(k, _)| k).collect();
+        for c in writing.chars() {
+            let k = c.to_string();
+            assert!(!shown.contains(&k), "{c} in the read-only footer");
+            assert!(
+                !help.iter().any(|h| h.split(' ').any(|x| x == k)),
+                "{c} in the read-only help"
+            );
         }
     }
 

@@ -140,6 +140,9 @@ async fn event_loop(
     );
     app.ladder = ctx.cfg.escalation.level.clone();
     app.role = Some(ctx.role().as_str().to_string());
+    if let Some(w) = ctx.warnings.first() {
+        app.on_message(w.clone(), Tone::Bad);
+    }
     if ctx.actor != ctx.os_user {
         // On a PostgreSQL state the login counts; the OS name is shown, and grants nothing.
         app.operator = format!("{} (OS user {})", ctx.actor, ctx.os_user);
@@ -311,7 +314,7 @@ impl Background {
 fn say(tx: &mpsc::UnboundedSender<Msg>, r: eyre::Result<String>) {
     let _ = tx.send(match r {
         Ok(m) => Msg::Said(m, Tone::Ok),
-        Err(e) => Msg::Said(format!("{e:#}"), Tone::Bad),
+        Err(e) => Msg::Said(crate::db::describe(&e), Tone::Bad),
     });
 }
 

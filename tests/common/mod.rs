@@ -55,21 +55,45 @@ pub struct PgSchema {
     name: String,
 }
 
+/// Runs `sql` (several statements) on the test PostgreSQL server through the project's own
+/// driver, on a thread of its own (so that it works from a `Drop` inside a runtime), and
+/// returns the server's error if any. No `psql` is needed.
+fn pg_exec(sql: String) -> Result<(), String> {
+    let url = postgres_url().ok_or("CUTOVER_TEST_POSTGRES_URL is not set")?;
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut c = sqlx::PgConnection::connect(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = c.close().await;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| "the PostgreSQL helper thread panicked".to_string())?
+}
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
-        if let Some(url) = postgres_url() {
-            // A test that dropped a task mid-transaction leaves its connection to be closed by
-            // a runtime this blocking drop holds up: end such sessions, or the DROP waits on
-            // their locks for ever.
-            let sql = format!(
-                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
-                 JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE n.nspname = '{0}' AND l.pid <> pg_backend_pid(); \
-                 DROP SCHEMA IF EXISTS {0} CASCADE",
-                self.name
-            );
-            let _ = Command::new("psql").arg(url).arg("-qc").arg(sql).output();
-        }
+        // A test that dropped a task mid-transaction leaves its connection to be closed by a
+        // runtime this blocking drop holds up: end such sessions, or the DROP waits on their
+        // locks for ever.
+        let _ = pg_exec(format!(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+             JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = '{0}' AND l.pid <> pg_backend_pid(); \
+             DROP SCHEMA IF EXISTS {0} CASCADE",
+            self.name
+        ));
     }
 }
 
@@ -83,19 +107,10 @@ pub fn pg_schema(tag: &str) -> PgSchema {
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     );
-    let out = Command::new("psql")
-        .arg(&url)
-        .arg("-qc")
-        .arg(format!(
-            "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
-        ))
-        .output()
-        .expect("psql is installed");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    pg_exec(format!(
+        "DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}"
+    ))
+    .unwrap_or_else(|e| panic!("creating schema {name}: {e}"));
     let sep = if url.contains('?') { '&' } else { '?' };
     PgSchema {
         url: format!("{url}{sep}options=-c%20search_path%3D{name}"),
@@ -104,7 +119,7 @@ pub fn pg_schema(tag: &str) -> PgSchema {
 }
 
 impl Ws {
-    /// `n` customers from `seed`, no step delay, short leases.
+    /// `n` customers from `seed`, no step delay, the shortest lease the config allows (5 s).
     pub async fn demo(n: usize, seed: u64) -> Ws {
         Self::demo_with(n, seed, 0).await
     }
@@ -131,7 +146,7 @@ impl Ws {
             dir,
             _schemas: schemas,
         };
-        ws.edit_config(|t| t.replace("batch_size = 25", "batch_size = 25\nlease_seconds = 2"));
+        ws.edit_config(|t| t.replace("batch_size = 25", "batch_size = 25\nlease_seconds = 5"));
         ws
     }
 
@@ -223,9 +238,37 @@ pub async fn platform_dump(ws: &Ws) -> String {
 /// `|` (what `sqlite3 state.db SQL` printed, on any backend).
 pub async fn state_rows(ws: &Ws, sql: &str) -> String {
     let cfg = Config::load(&ws.config_path()).unwrap();
-    let pool = cutover::db::open(&cfg.state.url, "state", false, true)
-        .await
-        .unwrap();
+    rows_at(&cfg.state.url, sql).await
+}
+
+/// The rows `sql` returns on the SQLite database at `path`, as [`state_rows`] prints them: read
+/// through the project's own driver, so no `sqlite3` command is needed.
+pub async fn sqlite_rows(path: &Path, sql: &str) -> String {
+    rows_at(&format!("sqlite://{}", path.display()), sql).await
+}
+
+/// Every table of the SQLite database at `path`, schema and rows in rowid order: two equal
+/// dumps are two equal databases (what `sqlite3 FILE .dump` showed).
+pub async fn sqlite_dump(path: &Path) -> String {
+    let names = sqlite_rows(
+        path,
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    )
+    .await;
+    let tables: Vec<String> = names.lines().map(str::to_string).collect();
+    let mut out = sqlite_rows(
+        path,
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    )
+    .await;
+    for t in tables {
+        out.push_str(&sqlite_rows(path, &format!("SELECT * FROM \"{t}\" ORDER BY rowid")).await);
+    }
+    out
+}
+
+async fn rows_at(url: &str, sql: &str) -> String {
+    let pool = cutover::db::open(url, "state", false, true).await.unwrap();
     let rows = cutover::source::Source::any(pool.clone())
         .fetch(sql, &[])
         .await
@@ -322,4 +365,20 @@ pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str
         .execute(&ctx.target)
         .await
         .unwrap();
+}
+
+/// Ends every running batch's lease now, as if `lease_seconds` had passed without a heartbeat
+/// (the worker that held it stalled or died).
+pub async fn expire_leases(ws: &Ws) {
+    let cfg = Config::load(&ws.config_path()).unwrap();
+    let pool = cutover::db::open(&cfg.state.url, "state", false, false)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE batches SET lease_until = '2000-01-01T00:00:00.000Z' WHERE status = 'running'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
 }
