@@ -140,13 +140,9 @@ impl Ctx {
                 format!("key `{key}`: {e:#}; fix the URL or make the database reachable"),
             )
         };
-        for (key, url, may_create) in [
-            ("state.url", &cfg.state.url, create),
-            ("source.url", &cfg.source.url, false),
-            ("target.url", &cfg.target.url, create),
-        ] {
-            if let Some(p) = sqlite_path(url).filter(|p| !may_create && !p.exists()) {
-                return Err(ConfigError::new(
+        let missing = |key: &str, url: &str, may_create: bool| -> eyre::Result<()> {
+            match sqlite_path(url).filter(|p| !may_create && !p.exists()) {
+                Some(p) => Err(ConfigError::new(
                     &cfg.path,
                     format!(
                         "key `{key}`: the database {} does not exist; fix the URL (only `cutover demo` \
@@ -154,23 +150,28 @@ impl Ctx {
                         p.display()
                     ),
                 )
-                .into());
+                .into()),
+                None => Ok(()),
             }
-        }
-        let state = db::open_state(&cfg.state.url, create, readonly)
-            .await
-            .map_err(|e| bad("state.url", e))?;
+        };
+        // The source and the mappings on it first: they are what a config's author wrote.
+        missing("source.url", &cfg.source.url, false)?;
         // The source is only written by its hooks; without them it is opened read-only.
         let hooks = cfg.source.on_migrated.is_some() || cfg.source.on_rollback.is_some();
         let source = crate::source::Source::open(&cfg.source.url, readonly || !hooks)
             .await
             .map_err(|e| bad("source.url", e))?;
-        let target = db::open(&cfg.target.url, "target", create, readonly)
-            .await
-            .map_err(|e| bad("target.url", e))?;
         crate::source::check_mappings(&source, &cfg.mapping)
             .await
             .map_err(|m| ConfigError::new(&cfg.path, m))?;
+        missing("state.url", &cfg.state.url, create)?;
+        let state = db::open_state(&cfg.state.url, create, readonly)
+            .await
+            .map_err(|e| bad("state.url", e))?;
+        missing("target.url", &cfg.target.url, create)?;
+        let target = db::open(&cfg.target.url, "target", create, readonly)
+            .await
+            .map_err(|e| bad("target.url", e))?;
         if !readonly {
             target::ensure_schema(&target).await?;
         }
