@@ -5,11 +5,14 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::Ws;
-use cutover::alerts::{self, Act};
-use cutover::engine::rollback::{Scope, rollback};
-use cutover::engine::run::{RunOpts, run};
+use cutover_core::alerts::{self, Act};
+use cutover_core::engine::rollback::{Scope, rollback};
+use cutover_core::engine::run::{RunOpts, run};
 
-async fn open_alerts(ctx: &cutover::engine::Ctx, rule: &str) -> Vec<(i64, String, String, i64)> {
+async fn open_alerts(
+    ctx: &cutover_core::engine::Ctx,
+    rule: &str,
+) -> Vec<(i64, String, String, i64)> {
     sqlx::query_as(
         "SELECT a.id, c.legacy_id, a.detail, a.level FROM alerts a JOIN customers c ON c.id = a.customer_id
          WHERE a.rule = $1 AND a.status <> 'resolved' ORDER BY a.id",
@@ -20,7 +23,12 @@ async fn open_alerts(ctx: &cutover::engine::Ctx, rule: &str) -> Vec<(i64, String
     .unwrap()
 }
 
-async fn set_score(ctx: &cutover::engine::Ctx, legacy: &str, score: f64, previous: Option<f64>) {
+async fn set_score(
+    ctx: &cutover_core::engine::Ctx,
+    legacy: &str,
+    score: f64,
+    previous: Option<f64>,
+) {
     sqlx::query(
         "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components, previous)
          SELECT id, 0, '2026-11-21T00:00:00.000Z', $1, 'x', 'stable', '{}', $2 FROM customers WHERE legacy_id = $3
@@ -169,7 +177,7 @@ async fn unacknowledged_alerts_climb_on_time_and_acknowledgement_stops_it() {
     let ctx = ws.ctx().await;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
     sqlx::query("UPDATE alerts SET level_since = $1")
-        .bind(cutover::clock::fmt(t0))
+        .bind(cutover_core::clock::fmt(t0))
         .execute(&ctx.state)
         .await
         .unwrap();

@@ -253,7 +253,7 @@ async fn status_tells_a_running_runner_without_a_live_worker() {
     assert_eq!(v["runner"]["state"], "running");
     assert_eq!(v["runner"]["no_live_worker"], true);
     sqlx::query("UPDATE runner SET heartbeat_at = $1")
-        .bind(cutover::clock::now())
+        .bind(cutover_core::clock::now())
         .execute(&ctx.state)
         .await
         .unwrap();

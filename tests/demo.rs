@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Ws, as_of};
-use cutover::db;
-use cutover::demo::generate_legacy;
+use cutover_core::db;
+use cutover_core::demo::generate_legacy;
 
 async fn legacy_dump(seed: u64) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +34,9 @@ async fn same_seed_same_data_other_seed_other_data() {
 async fn demo_populates_every_segment_and_the_audit_finds_defects() {
     let ws = Ws::demo(700, 42).await;
     let ctx = ws.ctx().await;
-    let s = cutover::engine::plan::summary(&ctx.state).await.unwrap();
+    let s = cutover_core::engine::plan::summary(&ctx.state)
+        .await
+        .unwrap();
     assert_eq!(s.customers, 700);
     for seg in &s.segments {
         assert!(

@@ -74,8 +74,8 @@ async fn workspace() -> (Ws, Got) {
 }
 
 async fn state_exec(ws: &Ws, sql: &str) {
-    let cfg = cutover::config::Config::load(&ws.config_path()).unwrap();
-    let pool = cutover::db::open(&cfg.state.url, "state", false, false)
+    let cfg = cutover_core::config::Config::load(&ws.config_path()).unwrap();
+    let pool = cutover_core::db::open(&cfg.state.url, "state", false, false)
         .await
         .unwrap();
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))

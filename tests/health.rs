@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Ws, stderr, stdout};
-use cutover::engine::run::{RunOpts, run};
-use cutover::health;
+use cutover_core::engine::run::{RunOpts, run};
+use cutover_core::health;
 
 #[tokio::test]
 async fn weights_must_sum_to_100() {
@@ -98,7 +98,7 @@ async fn a_failed_migration_lowers_health_through_the_success_component() {
             .unwrap();
     let e = health::explain(&ctx.state, &ok).await.unwrap().unwrap();
     assert_eq!(e.trend, "improving");
-    let d = cutover::engine::status::customer(&ctx.state, &ok)
+    let d = cutover_core::engine::status::customer(&ctx.state, &ok)
         .await
         .unwrap()
         .unwrap();
@@ -139,9 +139,9 @@ async fn the_schedule_scores_when_no_recent_run_exists() {
 /// Every customer's score, recomputed here from each component's own query: the run's join of
 /// component values to customers (through its temporary table) must lose, misplace or
 /// double nothing, clamp values above 100 and fall back to each component's default.
-async fn assert_scores_match_components(ctx: &cutover::engine::Ctx, run_id: i64) {
-    use cutover::config::Db;
-    use cutover::source::conn::Source;
+async fn assert_scores_match_components(ctx: &cutover_core::engine::Ctx, run_id: i64) {
+    use cutover_core::config::Db;
+    use cutover_core::source::conn::Source;
     use std::collections::HashMap;
     let h = &ctx.cfg.health;
     let mut parts: Vec<HashMap<String, f64>> = Vec::new();
@@ -152,15 +152,15 @@ async fn assert_scores_match_components(ctx: &cutover::engine::Ctx, run_id: i64)
             Db::Target => Source::any(ctx.target.clone()),
         };
         let sql = format!("SELECT h.legacy_id, h.value FROM ({}) AS h", comp.query);
-        let pairs = cutover::source::pairs(&db, sql, &[]).await.unwrap();
+        let pairs = cutover_core::source::pairs(&db, sql, &[]).await.unwrap();
         parts.push(
             pairs
                 .into_iter()
                 .filter_map(|(k, v)| {
                     let v = match v {
-                        cutover::schema::Raw::Int(i) => i as f64,
-                        cutover::schema::Raw::Real(f) => f,
-                        cutover::schema::Raw::Text(t) => t.trim().parse().ok()?,
+                        cutover_core::schema::Raw::Int(i) => i as f64,
+                        cutover_core::schema::Raw::Real(f) => f,
+                        cutover_core::schema::Raw::Text(t) => t.trim().parse().ok()?,
                         _ => return None,
                     };
                     Some((k, v))
@@ -222,7 +222,10 @@ async fn every_score_is_its_components_read_from_their_own_queries() {
 }
 
 /// `PRAGMA name` through the source (SQLite on both legs), one row per value.
-async fn source_pragma(ctx: &cutover::engine::Ctx, name: &str) -> Vec<cutover::schema::Raw> {
+async fn source_pragma(
+    ctx: &cutover_core::engine::Ctx,
+    name: &str,
+) -> Vec<cutover_core::schema::Raw> {
     let rows = ctx
         .source
         .fetch(&format!("PRAGMA {name}"), &[])
@@ -232,9 +235,11 @@ async fn source_pragma(ctx: &cutover::engine::Ctx, name: &str) -> Vec<cutover::s
 }
 
 /// `PRAGMA cache_size` through the source and, when it is SQLite, the state.
-async fn cache_sizes(ctx: &cutover::engine::Ctx) -> (Vec<cutover::schema::Raw>, Option<i64>) {
-    let state = match cutover::db::Backend::of_pool(&ctx.state) {
-        cutover::db::Backend::Sqlite => Some(
+async fn cache_sizes(
+    ctx: &cutover_core::engine::Ctx,
+) -> (Vec<cutover_core::schema::Raw>, Option<i64>) {
+    let state = match cutover_core::db::Backend::of_pool(&ctx.state) {
+        cutover_core::db::Backend::Sqlite => Some(
             sqlx::query_scalar::<_, i64>("PRAGMA cache_size")
                 .fetch_one(&ctx.state)
                 .await
@@ -248,14 +253,14 @@ async fn cache_sizes(ctx: &cutover::engine::Ctx) -> (Vec<cutover::schema::Raw>, 
 
 #[tokio::test]
 async fn the_sqlite_cache_cap_reaches_every_pool_opened_after_it() {
-    use cutover::schema::Raw;
+    use cutover_core::schema::Raw;
     let ws = Ws::demo(10, 58).await;
     // SQLite's default, -2000 (KiB), unless another test of this binary holds a cap.
     let before = cache_sizes(&ws.ctx().await).await;
     assert_ne!(before.0, [Raw::Int(-300)], "{before:?}");
-    cutover::db::cap_sqlite_cache(300);
+    cutover_core::db::cap_sqlite_cache(300);
     let capped = cache_sizes(&ws.ctx().await).await;
-    cutover::db::cap_sqlite_cache(0);
+    cutover_core::db::cap_sqlite_cache(0);
     assert_eq!(capped.0, [Raw::Int(-300)], "{capped:?}");
     assert!(capped.1.is_none_or(|n| n == -300), "{capped:?}");
 }
@@ -266,7 +271,7 @@ async fn the_bundled_sqlite_keeps_a_page_cache_per_connection() {
     // process-wide cache mutex); a build that lost the flags would pass every other test.
     let ws = Ws::demo(10, 59).await;
     let options = source_pragma(&ws.ctx().await, "compile_options").await;
-    let has = |o: &str| options.contains(&cutover::schema::Raw::Text(o.into()));
+    let has = |o: &str| options.contains(&cutover_core::schema::Raw::Text(o.into()));
     assert!(has("THREADSAFE=1"), "{options:?}");
     assert!(!has("ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
     assert!(has("DEFAULT_MEMSTATUS=0"), "{options:?}");

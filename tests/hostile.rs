@@ -7,9 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use common::{Ws, platform_dump, state_rows};
-use cutover::engine::status;
-use cutover::tui::app::App;
-use cutover::tui::theme::Theme;
+use cutover_core::engine::status;
+use cutover_tui::app::App;
+use cutover_tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -265,7 +265,7 @@ async fn hostile_rows_end_in_quarantine_or_a_named_warning_and_touch_no_one_else
         .collect();
     assert!(cells.contains("Trudy"), "the customer is on screen");
     assert!(
-        !cells.chars().any(cutover::schema::unsafe_char),
+        !cells.chars().any(cutover_core::schema::unsafe_char),
         "a bidirectional override reached the screen"
     );
 }

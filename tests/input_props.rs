@@ -2,8 +2,8 @@
 //! on any input; the import keeps every byte; a malformed value names its record and column,
 //! a malformed CSV its line.
 
-use cutover::schema::{Entity, Raw, normalize};
-use cutover::source::{Shape, canonical, csv_import};
+use cutover_core::schema::{Entity, Raw, normalize};
+use cutover_core::source::{Shape, canonical, csv_import};
 use proptest::prelude::*;
 
 fn raw() -> impl Strategy<Value = Raw> {

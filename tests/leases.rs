@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use common::{Ws, bin, state_rows};
-use cutover::engine::pipeline::{BatchOutcome, process_batch};
-use cutover::engine::run::claim;
-use cutover::engine::{RunnerState, set_runner_state};
+use cutover_core::engine::pipeline::{BatchOutcome, process_batch};
+use cutover_core::engine::run::claim;
+use cutover_core::engine::{RunnerState, set_runner_state};
 
 #[tokio::test]
 async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_rejected() {
@@ -41,7 +41,7 @@ async fn a_worker_paused_past_its_lease_loses_its_batch_and_its_late_commit_is_r
     );
     assert_eq!(m, n);
 
-    let steps = |ctx: &cutover::engine::Ctx| {
+    let steps = |ctx: &cutover_core::engine::Ctx| {
         let state = ctx.state.clone();
         async move {
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM steps")

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Ws, stdout};
-use cutover::engine::run::{RunOpts, run};
-use cutover::engine::{RunnerState, plan, set_runner_state, status};
+use cutover_core::engine::run::{RunOpts, run};
+use cutover_core::engine::{RunnerState, plan, set_runner_state, status};
 
 #[tokio::test]
 async fn full_run_migrates_every_clean_customer_and_validate_passes() {
@@ -65,7 +65,7 @@ async fn full_run_migrates_every_clean_customer_and_validate_passes() {
     let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM validations WHERE ok = 0 OR source_count != target_count OR source_checksum != target_checksum")
         .fetch_one(&ctx.state).await.unwrap();
     assert_eq!(bad, 0);
-    let r = cutover::report::build(&ctx).await.unwrap();
+    let r = cutover_core::report::build(&ctx).await.unwrap();
     for e in &r.entities {
         assert_eq!(
             e.target_rows,
@@ -358,11 +358,11 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
     };
     let snap = status::snapshot(&ctx.state, &view).await.unwrap();
     assert!(snap.status.runner.stale);
-    let mut app = cutover::tui::app::App::new(
+    let mut app = cutover_tui::app::App::new(
         "t".into(),
         "ops".into(),
         false,
-        cutover::tui::theme::Theme::plain(),
+        cutover_tui::theme::Theme::plain(),
         "2026-11-21".into(),
     );
     app.on_snapshot(std::sync::Arc::new(snap));
@@ -374,7 +374,7 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
     assert!(top.contains("RUNNING (no live worker)"), "{top}");
     // A fresh heartbeat, or a runner that is not running, is not stale.
     sqlx::query("UPDATE runner SET heartbeat_at = $1")
-        .bind(cutover::clock::now())
+        .bind(cutover_core::clock::now())
         .execute(&ctx.state)
         .await
         .unwrap();
@@ -492,7 +492,7 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
     rebatch().await;
     assert_eq!(assignment().await, now);
     assert_eq!(batches().await, now_batches);
-    if cutover::db::Backend::of_pool(&ctx.state) == cutover::db::Backend::Sqlite {
+    if cutover_core::db::Backend::of_pool(&ctx.state) == cutover_core::db::Backend::Sqlite {
         let index: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'customers_batch'",
         )
@@ -518,7 +518,7 @@ async fn rebatch_writes_only_what_changes_and_keeps_the_same_batches() {
 /// segment rules). Recomputed here from the raw legacy tables, apart from the plan's SQL.
 #[tokio::test]
 async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
-    use cutover::schema::Raw;
+    use cutover_core::schema::Raw;
     use std::collections::HashMap;
     let ws = Ws::demo(200, 3).await;
     let ctx = ws.ctx().await;

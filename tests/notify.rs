@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{Duration, Utc};
 use common::Ws;
-use cutover::alerts::{self, Act};
-use cutover::notify::{self, Outcome};
+use cutover_core::alerts::{self, Act};
+use cutover_core::notify::{self, Outcome};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -71,7 +71,7 @@ async fn ws_with(target_toml: &str, extra: &str) -> Ws {
     ws
 }
 
-async fn first_alert(ctx: &cutover::engine::Ctx) -> (i64, String) {
+async fn first_alert(ctx: &cutover_core::engine::Ctx) -> (i64, String) {
     sqlx::query_as(
         "SELECT id, dedup_key FROM alerts WHERE status = 'triggered' ORDER BY id LIMIT 1",
     )
@@ -321,20 +321,22 @@ async fn retry_after_429_and_500_are_retried_400_is_dead_lettered() {
     assert_eq!(got.lock().unwrap().got.len(), 3);
 
     // The console shows the dead letter.
-    let st = cutover::engine::status::status(&ctx.state).await.unwrap();
+    let st = cutover_core::engine::status::status(&ctx.state)
+        .await
+        .unwrap();
     assert_eq!((st.notifications.dead, st.notifications.pending), (1, 0));
-    let view = cutover::engine::status::View {
+    let view = cutover_core::engine::status::View {
         limit: 50,
         ..Default::default()
     };
-    let snap = cutover::engine::status::snapshot(&ctx.state, &view)
+    let snap = cutover_core::engine::status::snapshot(&ctx.state, &view)
         .await
         .unwrap();
-    let mut app = cutover::tui::app::App::new(
+    let mut app = cutover_tui::app::App::new(
         "t".into(),
         "amara".into(),
         false,
-        cutover::tui::theme::Theme::plain(),
+        cutover_tui::theme::Theme::plain(),
         "2026-11-21".into(),
     );
     app.on_snapshot(Arc::new(snap));
@@ -375,9 +377,9 @@ async fn migrated_customers_are_told_once_each() {
     )
     .await;
     let ctx = ws.ctx().await;
-    cutover::engine::run::run(
+    cutover_core::engine::run::run(
         &ctx,
-        &cutover::engine::run::RunOpts {
+        &cutover_core::engine::run::RunOpts {
             max_batches: Some(1),
             ..Default::default()
         },
@@ -445,7 +447,7 @@ async fn two_workers_send_once_and_a_sender_killed_mid_request_is_not_sent_again
     sqlx::query(
         "UPDATE notifications SET status = 'sending', attempts = 1, next_attempt_at = $1 WHERE status = 'pending'",
     )
-    .bind(cutover::clock::fmt(Utc::now() + Duration::seconds(30)))
+    .bind(cutover_core::clock::fmt(Utc::now() + Duration::seconds(30)))
     .execute(&ctx.state)
     .await
     .unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Ws, stdout};
-use cutover::plans;
+use cutover_core::plans;
 
 #[tokio::test]
 async fn a_recovery_plan_opens_once_and_completes_with_its_milestones() {

@@ -8,8 +8,8 @@ mod common;
 use std::time::Instant;
 
 use common::{Ws, on_postgres, skip, state_rows};
-use cutover::schema::Raw;
-use cutover::source::Source;
+use cutover_core::schema::Raw;
+use cutover_core::source::Source;
 
 async fn one(ws: &Ws, sql: &str) -> i64 {
     state_rows(ws, sql).await.trim().parse().unwrap()
@@ -138,12 +138,12 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
     if !on_postgres() {
         return skip("the_unnest_copy", "CUTOVER_TEST_BACKEND=postgres");
     }
-    use cutover::schema::{Entity, Row, Val};
+    use cutover_core::schema::{Entity, Row, Val};
     let schema = common::pg_schema("unnest");
-    let pool = cutover::db::open(&schema.url, "target", false, false)
+    let pool = cutover_core::db::open(&schema.url, "target", false, false)
         .await
         .unwrap();
-    cutover::target::ensure_schema(&pool).await.unwrap();
+    cutover_core::target::ensure_schema(&pool).await.unwrap();
     let nasty = [
         "plain",
         "quote \" and backslash \\ and comma, {braces}",
@@ -170,7 +170,7 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
         .collect();
     let refs: Vec<&Row> = rows.iter().collect();
     let mut conn = pool.acquire().await.unwrap();
-    cutover::target::insert(
+    cutover_core::target::insert(
         &mut conn,
         Entity::Customers,
         &refs,
@@ -180,7 +180,7 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
     .await
     .unwrap();
     let ids: Vec<String> = (0..nasty.len()).map(|i| format!("c{i}")).collect();
-    let back = cutover::target::rows_for(&mut conn, Entity::Customers, &ids)
+    let back = cutover_core::target::rows_for(&mut conn, Entity::Customers, &ids)
         .await
         .unwrap();
     for (i, row) in rows.iter().enumerate() {
@@ -202,7 +202,7 @@ async fn a_change_on_postgresql_wakes_listening_consoles_at_once() {
     let ws = Ws::demo(20, 3).await;
     let ctx = ws.ctx().await;
     let nudge = Arc::new(tokio::sync::Notify::new());
-    let wake = tokio::spawn(cutover::db::wake_on_notify(
+    let wake = tokio::spawn(cutover_core::db::wake_on_notify(
         ctx.cfg.state.url.clone(),
         nudge.clone(),
     ));
@@ -210,7 +210,7 @@ async fn a_change_on_postgresql_wakes_listening_consoles_at_once() {
     let idle = tokio::time::timeout(Duration::from_millis(700), nudge.notified()).await;
     assert!(idle.is_err(), "woken without a change");
     let t0 = Instant::now();
-    cutover::engine::set_runner_state(&ctx, cutover::engine::RunnerState::Paused, "test")
+    cutover_core::engine::set_runner_state(&ctx, cutover_core::engine::RunnerState::Paused, "test")
         .await
         .unwrap();
     tokio::time::timeout(Duration::from_secs(2), nudge.notified())
@@ -271,7 +271,7 @@ async fn each_source_learns_its_own_key_types_for_the_same_mapping_text() {
     let ints = common::pg_schema("ints");
     let texts = common::pg_schema("texts");
     for (schema, ty) in [(&ints, "BIGINT"), (&texts, "TEXT")] {
-        let pool = cutover::db::open(&schema.url, "source", false, false)
+        let pool = cutover_core::db::open(&schema.url, "source", false, false)
             .await
             .unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -303,8 +303,8 @@ async fn a_database_error_names_its_database_without_driver_noise() {
             "CUTOVER_TEST_POSTGRES_URL",
         );
     };
-    use cutover::db::InDb;
-    let pool = cutover::db::open(&url, "target", false, true)
+    use cutover_core::db::InDb;
+    let pool = cutover_core::db::open(&url, "target", false, true)
         .await
         .unwrap();
     let raw = sqlx::query("SELECT * FROM no_such_table_here")
@@ -312,7 +312,7 @@ async fn a_database_error_names_its_database_without_driver_noise() {
         .await
         .unwrap_err();
     let e = Err::<(), _>(raw).in_db("platform").unwrap_err();
-    let text = cutover::db::describe(&e);
+    let text = cutover_core::db::describe(&e);
     assert_eq!(
         text, "platform database: relation \"no_such_table_here\" does not exist",
         "{e:#}"

@@ -7,10 +7,10 @@
 mod common;
 
 use common::Ws;
-use cutover::alerts::{self, Act};
-use cutover::engine::rollback::{Scope, rollback};
-use cutover::engine::{Ctx, RunnerState, plan, run, set_runner_state};
-use cutover::roles::{Action, Denied, Role};
+use cutover_core::alerts::{self, Act};
+use cutover_core::engine::rollback::{Scope, rollback};
+use cutover_core::engine::{Ctx, RunnerState, plan, run, set_runner_state};
+use cutover_core::roles::{Action, Denied, Role};
 
 const ROLES: &str = r#"
 [roles]
@@ -43,7 +43,7 @@ async fn attempt(base: &Ctx, user: &str, action: Action, customer: &str, alert: 
         Action::TriageAlert => alerts::act(&ctx, alert, &Act::TakeOwnership, user, now)
             .await
             .map(drop),
-        Action::EditPlan => cutover::plans::open_recovery(&ctx, customer, user)
+        Action::EditPlan => cutover_core::plans::open_recovery(&ctx, customer, user)
             .await
             .map(drop),
         Action::Plan => plan::plan(&ctx).await.map(drop),
@@ -172,7 +172,7 @@ async fn every_role_and_action_is_checked_by_the_engine_and_refusals_are_audited
 #[tokio::test]
 async fn readonly_refuses_every_write_at_the_database() {
     let ws = Ws::demo(40, 6).await;
-    let cfg = cutover::config::Config::load(&ws.config_path()).unwrap();
+    let cfg = cutover_core::config::Config::load(&ws.config_path()).unwrap();
     let ro = Ctx::open(cfg, true).await.unwrap();
     for sql in [
         "INSERT INTO meta (key, value) VALUES ('x', 'y')",
@@ -219,7 +219,7 @@ async fn the_operator_comes_from_the_os_or_the_database_login_never_from_user() 
             .await
             .unwrap()
     } else {
-        cutover::engine::operator()
+        cutover_core::engine::operator()
     };
     assert_eq!(ctx.actor, expected);
     assert_ne!(ctx.actor, "someone");

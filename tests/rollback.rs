@@ -5,9 +5,9 @@
 mod common;
 
 use common::{Ws, stdout};
-use cutover::engine::rollback::{Scope, rollback};
-use cutover::engine::run::{RunOpts, run};
-use cutover::engine::{plan, status};
+use cutover_core::engine::rollback::{Scope, rollback};
+use cutover_core::engine::run::{RunOpts, run};
+use cutover_core::engine::{plan, status};
 
 #[tokio::test]
 async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
@@ -61,7 +61,7 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
         .source
         .count(
             "SELECT migrated_flag FROM clients WHERE client_id = $1",
-            &[cutover::source::Bind::Text(keep.clone())],
+            &[cutover_core::source::Bind::Text(keep.clone())],
         )
         .await
         .unwrap();

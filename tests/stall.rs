@@ -189,8 +189,8 @@ async fn validate_reports_platform_rows_of_customers_not_migrated() {
     .trim()
     .to_string();
     // The state forgets the migration behind the platform's back: its rows are now orphans.
-    let cfg = cutover::config::Config::load(&ws.config_path()).unwrap();
-    let state = cutover::db::open(&cfg.state.url, "state", false, false)
+    let cfg = cutover_core::config::Config::load(&ws.config_path()).unwrap();
+    let state = cutover_core::db::open(&cfg.state.url, "state", false, false)
         .await
         .unwrap();
     sqlx::query("UPDATE customers SET status = 'rolled_back' WHERE legacy_id = $1")

@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use cutover::alerts::{Act, AlertView};
-use cutover::clock;
-use cutover::engine::RunnerState;
-use cutover::engine::rollback::Scope;
-use cutover::engine::status::*;
-use cutover::tui::app::{App, Command, Mode};
-use cutover::tui::panes::PaneId;
-use cutover::tui::theme::Theme;
+use cutover_core::alerts::{Act, AlertView};
+use cutover_core::clock;
+use cutover_core::engine::RunnerState;
+use cutover_core::engine::rollback::Scope;
+use cutover_core::engine::status::*;
+use cutover_tui::app::{App, Command, Mode};
+use cutover_tui::panes::PaneId;
+use cutover_tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -203,7 +203,7 @@ fn fixture() -> Snapshot {
         alerts,
         plans,
         audit: vec![
-            cutover::engine::status::AuditRow {
+            cutover_core::engine::status::AuditRow {
                 id: 2,
                 at: "2026-11-21T07:52:10.000Z".into(),
                 actor: "kofi".into(),
@@ -214,7 +214,7 @@ fn fixture() -> Snapshot {
                 outcome: "ok".into(),
                 detail: Some("25 rolled back, 0 unverified, 0.31s".into()),
             },
-            cutover::engine::status::AuditRow {
+            cutover_core::engine::status::AuditRow {
                 id: 1,
                 at: "2026-11-21T07:50:00.123Z".into(),
                 actor: "amara".into(),
@@ -237,12 +237,12 @@ fn app(readonly: bool) -> App {
         Theme::plain(),
         "2026-11-21".into(),
     );
-    let cfg = cutover::config::Config::from_toml(
+    let cfg = cutover_core::config::Config::from_toml(
         "[workspace]\nname='t'\n[state]\nurl='sqlite::memory:'\n[source]\nurl='sqlite::memory:'\n[target]\nurl='sqlite::memory:'\n[mapping.customers]\nquery='SELECT 1'\n",
         std::path::Path::new("t.toml"),
     )
     .unwrap();
-    a.ladder = cfg.escalation.level.clone();
+    a.ladder = cfg.escalation.level;
     a.on_snapshot(Arc::new(fixture()));
     a
 }
@@ -531,7 +531,7 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
     a.on_key(code(KeyCode::Enter));
     a.on_key(key('j'));
     assert_eq!(a.on_key(code(KeyCode::Enter)), vec![Command::LoadPlan(1)]);
-    let ms = |i: i64, status: &str| cutover::plans::Milestone {
+    let ms = |i: i64, status: &str| cutover_core::plans::Milestone {
         id: 10 + i,
         seq: i,
         title: ["Discovery and planning", "Technical setup", "Go-live"][(i - 1) as usize].into(),
@@ -544,7 +544,7 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
         due_on: format!("2026-11-{:02}", 10 + i * 5),
         status: status.into(),
     };
-    a.on_plan(Some(cutover::plans::PlanDetail {
+    a.on_plan(Some(cutover_core::plans::PlanDetail {
         id: 1,
         subject: "1007".into(),
         title: "Onboarding 1007".into(),

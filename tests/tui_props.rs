@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use cutover::engine::RunnerState;
-use cutover::engine::status::*;
-use cutover::tui::app::App;
-use cutover::tui::theme::Theme;
+use cutover_core::engine::RunnerState;
+use cutover_core::engine::status::*;
+use cutover_tui::app::App;
+use cutover_tui::theme::Theme;
 use proptest::prelude::*;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -61,7 +61,7 @@ fn snapshot() -> Snapshot {
             .collect(),
         alerts: vec![],
         plans: vec![],
-        audit: vec![cutover::engine::status::AuditRow {
+        audit: vec![cutover_core::engine::status::AuditRow {
             id: 1,
             at: "2026-11-21T07:50:00.123Z".into(),
             actor: "ʕ•ᴥ•ʔ".into(),

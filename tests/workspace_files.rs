@@ -132,7 +132,7 @@ async fn the_first_plan_of_a_new_workspace_creates_its_databases() {
     }
     let ws = Ws::demo(30, 5).await;
     for db in ["state.db", "platform.db"] {
-        cutover::db::remove_sqlite_files(&ws.path().join(db)).unwrap();
+        cutover_core::db::remove_sqlite_files(&ws.path().join(db)).unwrap();
     }
     let out = ws.cli(&["status"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -166,7 +166,7 @@ async fn a_platform_deleted_under_a_run_fails_the_run() {
         assert!(Instant::now() < deadline, "the run never started");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    cutover::db::remove_sqlite_files(&ws.path().join("platform.db")).unwrap();
+    cutover_core::db::remove_sqlite_files(&ws.path().join("platform.db")).unwrap();
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");

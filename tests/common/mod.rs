@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
-use cutover::config::Config;
-use cutover::demo::{self, DemoOpts};
-use cutover::engine::Ctx;
+use cutover_core::config::Config;
+use cutover_core::demo::{self, DemoOpts};
+use cutover_core::engine::Ctx;
 
 pub const AS_OF: &str = "2026-11-21";
 
@@ -212,10 +212,10 @@ pub fn stderr(o: &Output) -> String {
 /// on SQLite and PostgreSQL alike.
 pub async fn platform_dump(ws: &Ws) -> String {
     let cfg = Config::load(&ws.config_path()).unwrap();
-    let pool = cutover::db::open(&cfg.target.url, "target", false, true)
+    let pool = cutover_core::db::open(&cfg.target.url, "target", false, true)
         .await
         .unwrap();
-    let src = cutover::source::Source::any(pool.clone());
+    let src = cutover_core::source::Source::any(pool.clone());
     let mut out = String::new();
     for sql in [
         "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id",
@@ -268,8 +268,10 @@ pub async fn sqlite_dump(path: &Path) -> String {
 }
 
 async fn rows_at(url: &str, sql: &str) -> String {
-    let pool = cutover::db::open(url, "state", false, true).await.unwrap();
-    let rows = cutover::source::Source::any(pool.clone())
+    let pool = cutover_core::db::open(url, "state", false, true)
+        .await
+        .unwrap();
+    let rows = cutover_core::source::Source::any(pool.clone())
         .fetch(sql, &[])
         .await
         .unwrap();
@@ -279,11 +281,11 @@ async fn rows_at(url: &str, sql: &str) -> String {
         .map(|r| {
             r.iter()
                 .map(|v| match v {
-                    cutover::schema::Raw::Null => String::new(),
-                    cutover::schema::Raw::Int(i) => i.to_string(),
-                    cutover::schema::Raw::Real(f) => f.to_string(),
-                    cutover::schema::Raw::Text(t) => t.clone(),
-                    cutover::schema::Raw::Blob(b) => format!("<{} bytes>", b.len()),
+                    cutover_core::schema::Raw::Null => String::new(),
+                    cutover_core::schema::Raw::Int(i) => i.to_string(),
+                    cutover_core::schema::Raw::Real(f) => f.to_string(),
+                    cutover_core::schema::Raw::Text(t) => t.clone(),
+                    cutover_core::schema::Raw::Blob(b) => format!("<{} bytes>", b.len()),
                 })
                 .collect::<Vec<_>>()
                 .join("|")
@@ -293,7 +295,7 @@ async fn rows_at(url: &str, sql: &str) -> String {
 }
 
 /// The trigger-kept counters (what `status` and the console read) equal a real count.
-pub async fn assert_counts_match(state: &cutover::db::Pool) {
+pub async fn assert_counts_match(state: &cutover_core::db::Pool) {
     let counted: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT segment, status, COUNT(*) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
     )
@@ -313,7 +315,7 @@ pub async fn assert_counts_match(state: &cutover::db::Pool) {
 }
 
 /// The trigger-kept open-alert count equals a real count.
-pub async fn assert_alert_counts_match(state: &cutover::db::Pool) {
+pub async fn assert_alert_counts_match(state: &cutover_core::db::Pool) {
     let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status <> 'resolved'")
         .fetch_one(state)
         .await
@@ -328,7 +330,7 @@ pub async fn assert_alert_counts_match(state: &cutover::db::Pool) {
 }
 
 /// The trigger-kept batch counts equal a real count.
-pub async fn assert_batch_counts_match(state: &cutover::db::Pool) {
+pub async fn assert_batch_counts_match(state: &cutover_core::db::Pool) {
     let counted: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM batches GROUP BY 1 ORDER BY 1")
             .fetch_all(state)
@@ -346,21 +348,22 @@ pub async fn assert_batch_counts_match(state: &cutover::db::Pool) {
 /// for customer `victim`'s rows as they land, so that validation finds a mismatch. A trigger in
 /// the platform's own dialect.
 pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str, victim: &str) {
-    let sql = if cutover::db::Backend::of_pool(&ctx.target) == cutover::db::Backend::Postgres {
-        format!(
-            "CREATE FUNCTION corrupt() RETURNS trigger LANGUAGE plpgsql AS $$
+    let sql =
+        if cutover_core::db::Backend::of_pool(&ctx.target) == cutover_core::db::Backend::Postgres {
+            format!(
+                "CREATE FUNCTION corrupt() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN NEW.{column} := {new}; RETURN NEW; END $$;
              CREATE TRIGGER corrupt BEFORE INSERT ON {table} FOR EACH ROW
              WHEN (NEW.customer_legacy_id = '{victim}') EXECUTE FUNCTION corrupt()",
-            new = value.replace("{row}", "NEW")
-        )
-    } else {
-        format!(
+                new = value.replace("{row}", "NEW")
+            )
+        } else {
+            format!(
             "CREATE TRIGGER corrupt AFTER INSERT ON {table} WHEN NEW.customer_legacy_id = '{victim}'
              BEGIN UPDATE {table} SET {column} = {new} WHERE id = NEW.id; END",
             new = value.replace("{row}.", "")
         )
-    };
+        };
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&ctx.target)
         .await
@@ -371,7 +374,7 @@ pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str
 /// (the worker that held it stalled or died).
 pub async fn expire_leases(ws: &Ws) {
     let cfg = Config::load(&ws.config_path()).unwrap();
-    let pool = cutover::db::open(&cfg.state.url, "state", false, false)
+    let pool = cutover_core::db::open(&cfg.state.url, "state", false, false)
         .await
         .unwrap();
     sqlx::query(

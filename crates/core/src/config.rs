@@ -827,7 +827,7 @@ query = "SELECT 1 AS legacy_id"
 
     #[test]
     fn the_example_config_documents_valid_keys() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../../config.example.toml");
         // Secrets come from the environment, which a unit test cannot set: the file as it
         // stands fails on the first one, naming it.
         let e = Config::from_toml(text, Path::new("/ws/config.example.toml"))

@@ -25,7 +25,9 @@ impl App {
             "halted" => th.danger(),
             _ => th.muted(),
         };
-        let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
+        let age = self
+            .data_age
+            .map_or_else(|| "-".into(), cutover_core::clock::age);
         let mut spans = vec![
             Span::styled(" cutover ", th.focus()),
             Span::raw(match &self.role {
@@ -60,7 +62,9 @@ impl App {
     /// that the numbers above are not taken for current.
     pub(super) fn render_message(&self, area: Rect, f: &mut Frame) {
         if let Some((e, n)) = &self.poll_error {
-            let age = self.data_age.map_or_else(|| "-".into(), crate::clock::age);
+            let age = self
+                .data_age
+                .map_or_else(|| "-".into(), cutover_core::clock::age);
             // The counts first: a narrow terminal cuts the error's tail, not them.
             Line::styled(
                 format!(" ⚠ state database unreadable · {n} polls failed, retrying · data {age} old · {e}"),

@@ -7,10 +7,10 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Widget};
 
 use super::{PaneCtx, PaneId, age_since, frame};
-use crate::alerts::AlertView;
-use crate::config::EscalationLevel;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, TableRow};
+use cutover_core::alerts::AlertView;
+use cutover_core::config::EscalationLevel;
 
 /// "80→65↓", "65", or "-".
 pub fn score_move(a: &AlertView) -> String {
@@ -42,15 +42,18 @@ pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel]) -> String {
     }
     if a.snoozed_until
         .as_deref()
-        .and_then(crate::clock::parse)
+        .and_then(cutover_core::clock::parse)
         .is_some_and(|u| u > now)
     {
         return format!("{name} zz");
     }
-    match (ladder.get(idx), crate::clock::parse(&a.level_since)) {
+    match (ladder.get(idx), cutover_core::clock::parse(&a.level_since)) {
         (Some(l), Some(since)) if l.timeout_minutes > 0 && idx + 1 < ladder.len() => {
             let left = since + chrono::Duration::minutes(l.timeout_minutes as i64) - now;
-            format!("{name} {}", crate::clock::age(left.num_seconds().max(0)))
+            format!(
+                "{name} {}",
+                cutover_core::clock::age(left.num_seconds().max(0))
+            )
         }
         _ => name,
     }

@@ -5,9 +5,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Widget};
 
-use crate::plans::{Milestone, PlanDetail};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, ListState, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, ListState, TableRow};
+use cutover_core::plans::{Milestone, PlanDetail};
 
 impl TableRow for Milestone {
     fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {

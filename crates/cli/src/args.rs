@@ -243,5 +243,5 @@ pub enum BenchCmd {
 }
 
 const fn cutover_list_limit() -> i64 {
-    crate::tui::app::LIST_LIMIT
+    cutover_tui::app::LIST_LIMIT
 }

@@ -443,56 +443,60 @@ pub fn migrator(backend: Backend) -> Migrator {
             ),
         ]),
         _ => Migrator::with_migrations(vec![
-            m(1, "init", include_str!("../migrations/state/0001_init.sql")),
+            m(
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
             m(
                 2,
                 "batches_segment",
-                include_str!("../migrations/state/0002_batches_segment.sql"),
+                include_str!("../migrations/sqlite/0002_batches_segment.sql"),
             ),
             m(
                 3,
                 "customer_counts",
-                include_str!("../migrations/state/0003_customer_counts.sql"),
+                include_str!("../migrations/sqlite/0003_customer_counts.sql"),
             ),
             m(
                 4,
                 "health",
-                include_str!("../migrations/state/0004_health.sql"),
+                include_str!("../migrations/sqlite/0004_health.sql"),
             ),
             m(
                 5,
                 "alerts",
-                include_str!("../migrations/state/0005_alerts.sql"),
+                include_str!("../migrations/sqlite/0005_alerts.sql"),
             ),
             m(
                 6,
                 "outbox",
-                include_str!("../migrations/state/0006_outbox.sql"),
+                include_str!("../migrations/sqlite/0006_outbox.sql"),
             ),
             m(
                 7,
                 "batch_counts",
-                include_str!("../migrations/state/0007_batch_counts.sql"),
+                include_str!("../migrations/sqlite/0007_batch_counts.sql"),
             ),
             m(
                 8,
                 "roles",
-                include_str!("../migrations/state/0008_roles.sql"),
+                include_str!("../migrations/sqlite/0008_roles.sql"),
             ),
             m(
                 10,
                 "alerts_climb",
-                include_str!("../migrations/state/0010_alerts_climb.sql"),
+                include_str!("../migrations/sqlite/0010_alerts_climb.sql"),
             ),
             m(
                 11,
                 "migrated_minutes",
-                include_str!("../migrations/state/0011_migrated_minutes.sql"),
+                include_str!("../migrations/sqlite/0011_migrated_minutes.sql"),
             ),
             m(
                 12,
                 "scoring_owed",
-                include_str!("../migrations/state/0012_scoring_owed.sql"),
+                include_str!("../migrations/sqlite/0012_scoring_owed.sql"),
             ),
         ]),
     }

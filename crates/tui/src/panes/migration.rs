@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Sparkline, Widget};
 
 use super::{PaneCtx, PaneId, age_since, clip, frame};
-use crate::engine::status::{RecentRow, SegmentStatus};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, TableRow};
+use cutover_core::engine::status::{RecentRow, SegmentStatus};
 
 impl TableRow for RecentRow {
     fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
@@ -31,7 +31,7 @@ struct Wave<'a>(&'a SegmentStatus, bool);
 fn eta(s: &SegmentStatus) -> String {
     match s.eta_minutes() {
         Some(m) if m < 1.0 => "<1m".into(),
-        Some(m) => crate::clock::age((m * 60.0) as i64),
+        Some(m) => cutover_core::clock::age((m * 60.0) as i64),
         None if s.pending + s.running == 0 && s.customers > 0 => "done".into(),
         None => "-".into(),
     }

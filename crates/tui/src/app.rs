@@ -14,8 +14,8 @@ use super::keymap::{self, Action};
 use super::panes::{self, PaneCtx, PaneId};
 use super::theme::Theme;
 use super::widgets::table::ListState;
-use crate::engine::rollback::Scope as RollbackScope;
-use crate::engine::status::{CustomerDetail, Snapshot, View};
+use cutover_core::engine::rollback::Scope as RollbackScope;
+use cutover_core::engine::status::{CustomerDetail, Snapshot, View};
 
 /// The smallest terminal the console draws in.
 pub const MIN_SIZE: (u16, u16) = (80, 24);
@@ -33,7 +33,7 @@ pub enum Command {
     LoadCustomer(String),
     SetView(View),
     /// An operator action on an alert (by id).
-    AlertAct(i64, crate::alerts::Act),
+    AlertAct(i64, cutover_core::alerts::Act),
     LoadPlan(i64),
     /// A milestone's new status or owner.
     Milestone(i64, Option<String>, Option<String>),
@@ -111,9 +111,9 @@ pub struct App {
     pub message: Option<(String, Tone)>,
     pub view: View,
     /// The escalation ladder, for the alerts' countdowns.
-    pub ladder: Vec<crate::config::EscalationLevel>,
+    pub ladder: Vec<cutover_core::config::EscalationLevel>,
     /// The plan view's plan, its id, and the selected milestone.
-    pub plan: Option<crate::plans::PlanDetail>,
+    pub plan: Option<cutover_core::plans::PlanDetail>,
     pub plan_id: Option<i64>,
     pub plan_sel: usize,
     too_small: StdCell<bool>,
@@ -154,7 +154,7 @@ impl App {
             view: View {
                 limit: LIST_LIMIT,
                 as_of,
-                operator: operator.clone(),
+                operator,
                 ..Default::default()
             },
             ladder: Vec::new(),
@@ -510,7 +510,7 @@ impl App {
         self.draw(f);
         // Data from the source is drawn as it is; whatever it holds that could reorder or
         // control the terminal is taken out of the frame here, once, for every pane.
-        crate::tui::widgets::scrub(f.buffer_mut());
+        crate::widgets::scrub(f.buffer_mut());
     }
 
     fn draw(&self, f: &mut Frame) {

@@ -6,9 +6,9 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Widget};
 
 use super::{PaneCtx, PaneId, frame};
-use crate::engine::status::AuditRow;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, TableRow};
+use cutover_core::engine::status::AuditRow;
 
 impl TableRow for AuditRow {
     fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {

@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Widget};
 
 use super::{PaneCtx, PaneId, frame};
-use crate::engine::status::PlanRow;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, TableRow};
+use cutover_core::engine::status::PlanRow;
 
 /// `■■■□□ 3/5`: completed of total milestones.
 fn progress(done: i64, total: i64) -> String {

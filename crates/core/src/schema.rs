@@ -494,7 +494,7 @@ mod tests {
         };
         let one = checksum(&mut [&a, &b]);
         assert_eq!(one, checksum(&mut [&b, &a]));
-        let mut c = b.clone();
+        let mut c = b;
         c.attributes = "{\"x\":2}".into();
         assert_ne!(one, checksum(&mut [&a, &c]));
         assert_eq!(one.count, 2);

@@ -5,13 +5,13 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Widget};
 
 use super::{PaneCtx, PaneId, frame};
-use crate::engine::status::SegmentStatus;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::{self, TableRow};
+use crate::theme::Theme;
+use crate::widgets::table::{self, TableRow};
+use cutover_core::engine::status::SegmentStatus;
 
 /// The segments the filter lets through.
 pub fn rows<'a>(
-    cx_snap: &'a crate::engine::status::Snapshot,
+    cx_snap: &'a cutover_core::engine::status::Snapshot,
     filter: &str,
 ) -> Vec<&'a SegmentStatus> {
     let f = filter.to_lowercase();

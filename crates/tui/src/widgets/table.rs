@@ -7,7 +7,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Row, Table, Widget};
 
-use crate::tui::theme::Theme;
+use crate::theme::Theme;
 
 /// A row a [`render`] table can show.
 pub trait TableRow {

@@ -3,6 +3,7 @@
 //! poller sends snapshots (only when they changed), and commands report back by message.
 
 pub mod app;
+pub mod bench;
 mod chrome;
 pub mod keymap;
 pub mod panes;
@@ -19,8 +20,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
 use self::app::{App, Command, Tone};
-use crate::engine::status::{self, CustomerDetail, Snapshot, View};
-use crate::engine::{Ctx, Notice, RunnerState, rollback, run, runner_state, set_runner_state};
+use cutover_core::engine::status::{self, CustomerDetail, Snapshot, View};
+use cutover_core::engine::{
+    Ctx, Notice, RunnerState, rollback, run, runner_state, set_runner_state,
+};
 
 /// What the poller reports.
 #[derive(Debug)]
@@ -35,7 +38,7 @@ pub enum PollMsg {
 #[derive(Debug)]
 pub enum Msg {
     Detail(Option<Box<CustomerDetail>>),
-    Plan(Option<Box<crate::plans::PlanDetail>>),
+    Plan(Option<Box<cutover_core::plans::PlanDetail>>),
     /// Show this plan (a recovery plan was just opened).
     OpenPlan(i64),
     Said(String, Tone),
@@ -47,7 +50,7 @@ const FULL_POLL: Duration = Duration::from_secs(10);
 /// Polls the state database every `interval` (or at once when nudged or the view changes) and
 /// sends a snapshot only when it differs from the last one sent.
 pub async fn poller(
-    state: crate::db::Pool,
+    state: cutover_core::db::Pool,
     mut view: watch::Receiver<View>,
     tx: mpsc::UnboundedSender<PollMsg>,
     nudge: Arc<Notify>,
@@ -58,7 +61,7 @@ pub async fn poller(
     let mut failures = 0u32;
     let mut last_view: Option<View> = None;
     let mut last_full = Instant::now();
-    let mut changes = crate::db::ChangeWatch::new(state.clone());
+    let mut changes = cutover_core::db::ChangeWatch::new(state.clone());
     loop {
         let v = view.borrow_and_update().clone();
         // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
@@ -111,7 +114,7 @@ pub async fn poller(
 }
 
 /// The page cache each of the console's SQLite connections may keep, in KiB
-/// ([`crate::db::cap_sqlite_cache`]): the console's memory goal is 50 MB at 10^6 customers,
+/// ([`cutover_core::db::cap_sqlite_cache`]): the console's memory goal is 50 MB at 10^6 customers,
 /// and scheduled scoring reads every customer through about 12 pooled connections, which
 /// would keep 2 MB each. The caller sets it before opening the workspace.
 pub const SQLITE_CACHE_KIB: i64 = 512;
@@ -162,7 +165,7 @@ async fn event_loop(
         interval,
     ));
     // On PostgreSQL a change anywhere (another console, another engine) wakes the poll at once.
-    let wake = tokio::spawn(crate::db::wake_on_notify(
+    let wake = tokio::spawn(cutover_core::db::wake_on_notify(
         ctx.cfg.state.url.clone(),
         nudge.clone(),
     ));
@@ -171,11 +174,11 @@ async fn event_loop(
     let bg = Background {
         tasks: [poll, wake]
             .into_iter()
-            .chain((!readonly).then(|| tokio::spawn(crate::health::schedule(ctx.clone()))))
+            .chain((!readonly).then(|| tokio::spawn(cutover_core::health::schedule(ctx.clone()))))
             .chain((!readonly).then(|| tokio::spawn(settle_owed(ctx.clone()))))
-            .chain((!readonly).then(|| tokio::spawn(crate::alerts::watch(ctx.clone()))))
+            .chain((!readonly).then(|| tokio::spawn(cutover_core::alerts::watch(ctx.clone()))))
             .collect(),
-        outbox: (!readonly).then(|| tokio::spawn(crate::notify::worker(ctx.clone(), stop))),
+        outbox: (!readonly).then(|| tokio::spawn(cutover_core::notify::worker(ctx.clone(), stop))),
         stop_outbox,
     };
     let mut engine: Option<Worker> = None;
@@ -191,7 +194,7 @@ async fn event_loop(
                 screen = app.screen_key();
                 redraw_all(terminal)?;
             }
-            crate::fault::point("render");
+            cutover_core::fault::point("render");
             terminal.draw(|f| app.render(f))?;
             dirty = false;
         }
@@ -233,7 +236,7 @@ async fn event_loop(
                     let (state, tx, as_of) =
                         (ctx.state.clone(), msg_tx.clone(), app.view.as_of.clone());
                     tokio::spawn(async move {
-                        let m = match crate::plans::detail(&state, id, &as_of).await {
+                        let m = match cutover_core::plans::detail(&state, id, &as_of).await {
                             Ok(p) => Msg::Plan(p.map(Box::new)),
                             Err(e) => Msg::Said(format!("plan {id}: {e:#}"), Tone::Bad),
                         };
@@ -243,7 +246,8 @@ async fn event_loop(
                 Command::OpenRecovery(customer) => {
                     let (ctx, tx) = (ctx.clone(), msg_tx.clone());
                     tokio::spawn(async move {
-                        match crate::plans::open_recovery(&ctx, &customer, &ctx.actor).await {
+                        match cutover_core::plans::open_recovery(&ctx, &customer, &ctx.actor).await
+                        {
                             Ok((id, created)) => {
                                 let what = if created { "opened" } else { "already open" };
                                 let _ = tx.send(Msg::Said(
@@ -283,7 +287,7 @@ async fn event_loop(
 
 /// Pays the scoring a killed run left owed, once, in the background.
 async fn settle_owed(ctx: Ctx) {
-    if let Err(e) = crate::engine::pipeline::settle_owed(&ctx).await {
+    if let Err(e) = cutover_core::engine::pipeline::settle_owed(&ctx).await {
         tracing::warn!(error = %format!("{e:#}"), "paying owed scoring failed");
     }
 }
@@ -314,7 +318,7 @@ impl Background {
 fn say(tx: &mpsc::UnboundedSender<Msg>, r: eyre::Result<String>) {
     let _ = tx.send(match r {
         Ok(m) => Msg::Said(m, Tone::Ok),
-        Err(e) => Msg::Said(crate::db::describe(&e), Tone::Bad),
+        Err(e) => Msg::Said(cutover_core::db::describe(&e), Tone::Bad),
     });
 }
 
@@ -421,7 +425,7 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
                 .await
                 .map(|_| "HALTED: no work is claimed until released with s".to_string()),
             Command::Milestone(id, status, owner) => {
-                crate::plans::update_milestone(
+                cutover_core::plans::update_milestone(
                     &ctx,
                     id,
                     status.as_deref(),
@@ -431,7 +435,7 @@ fn spawn_command(ctx: &Ctx, c: Command, tx: &mpsc::UnboundedSender<Msg>) {
                 .await
             }
             Command::AlertAct(id, act) => {
-                crate::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
+                cutover_core::alerts::act(&ctx, id, &act, &ctx.actor, chrono::Utc::now()).await
             }
             Command::Rollback(scope) => {
                 rollback::rollback(&ctx, &scope, "confirmed in the console")

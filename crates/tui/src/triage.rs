@@ -21,7 +21,7 @@ impl App {
     }
 
     pub(super) fn on_alert_action(&mut self, a: Action) -> Vec<Command> {
-        use crate::alerts::Act;
+        use cutover_core::alerts::Act;
         let Some(id) = self.selected_alert() else {
             self.message = Some(("select an alert in the Alerts pane first".into(), Tone::Bad));
             return vec![];
@@ -69,7 +69,7 @@ impl App {
     }
 
     pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        use crate::alerts::Act;
+        use cutover_core::alerts::Act;
         let Mode::Input {
             prompt,
             mut text,
@@ -184,7 +184,7 @@ impl App {
     }
 
     /// A plan read for the plan view; a late answer for another plan is dropped.
-    pub fn on_plan(&mut self, p: Option<crate::plans::PlanDetail>) {
+    pub fn on_plan(&mut self, p: Option<cutover_core::plans::PlanDetail>) {
         if let Mode::Plan(id) = self.mode
             && p.as_ref().is_none_or(|p| p.id == id)
         {

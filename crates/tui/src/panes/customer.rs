@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use crate::engine::status::CustomerDetail;
-use crate::tui::theme::Theme;
+use crate::theme::Theme;
+use cutover_core::engine::status::CustomerDetail;
 
 pub struct View<'a> {
     pub detail: Option<&'a CustomerDetail>,

@@ -187,7 +187,8 @@ pub struct Timing {
     pub max_ms: f64,
 }
 
-fn timing(name: &str, mut ms: Vec<f64>) -> Timing {
+/// The percentiles of `ms` (milliseconds), named `name`.
+pub fn timing(name: &str, mut ms: Vec<f64>) -> Timing {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
     Timing {
@@ -199,7 +200,10 @@ fn timing(name: &str, mut ms: Vec<f64>) -> Timing {
     }
 }
 
-async fn time_async<F, Fut, T>(runs: usize, mut f: F) -> eyre::Result<Vec<f64>>
+/// Runs `f` `runs` times and returns each run's time in milliseconds.
+///
+/// Errors: the first run that fails.
+pub async fn time_async<F, Fut, T>(runs: usize, mut f: F) -> eyre::Result<Vec<f64>>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = eyre::Result<T>>,
@@ -211,89 +215,6 @@ where
         out.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     Ok(out)
-}
-
-/// Times each query of the console's poll on the workspace's state database, `runs` times,
-/// reading `limit` rows per list as the console does, and the whole snapshot.
-///
-/// Errors: the state database failing.
-pub async fn poll(ctx: &crate::engine::Ctx, runs: usize, limit: i64) -> eyre::Result<Vec<Timing>> {
-    use crate::engine::status;
-    let view = status::View {
-        limit,
-        as_of: ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
-        operator: ctx.actor.clone(),
-        ..Default::default()
-    };
-    let s = &ctx.state;
-    Ok(vec![
-        timing(
-            "status (counters, runner)",
-            time_async(runs, || status::status(s)).await?,
-        ),
-        timing(
-            "migrated per minute (30 min)",
-            time_async(runs, || status::throughput(s, chrono::Utc::now())).await?,
-        ),
-        timing(
-            "running batches",
-            time_async(runs, || status::running_batches(s)).await?,
-        ),
-        timing(
-            "recent customers",
-            time_async(runs, || status::recent(s, "", view.limit)).await?,
-        ),
-        timing(
-            "alerts (open, triage order)",
-            time_async(runs, || {
-                crate::alerts::open(s, "", &view.operator, view.limit)
-            })
-            .await?,
-        ),
-        timing(
-            "plans",
-            time_async(runs, || status::plans(s, "", &view.as_of, view.limit)).await?,
-        ),
-        timing(
-            "audit log",
-            time_async(runs, || status::audit_log(s, "", view.limit)).await?,
-        ),
-        timing(
-            "whole snapshot",
-            time_async(runs, || status::snapshot(s, &view)).await?,
-        ),
-    ])
-}
-
-/// Times a full frame of the console (`Terminal::draw` of the four panes on a `w`×`h` test
-/// backend) from the workspace's real snapshot, `runs` times.
-///
-/// Errors: the state database failing.
-pub async fn frame(ctx: &crate::engine::Ctx, w: u16, h: u16, runs: usize) -> eyre::Result<Timing> {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    let mut app = crate::tui::app::App::new(
-        ctx.cfg.workspace.name.clone(),
-        ctx.actor.clone(),
-        false,
-        crate::tui::theme::Theme::plain(),
-        ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
-    );
-    let snap = crate::engine::status::snapshot(&ctx.state, &app.view).await?;
-    app.on_snapshot(std::sync::Arc::new(snap));
-    let mut term = Terminal::new(TestBackend::new(w, h))?;
-    let mut ms = Vec::with_capacity(runs);
-    for i in 0..runs {
-        // A fresh buffer each time, so every frame draws every cell (a worst case: the real
-        // terminal only sends what changed).
-        if i % 2 == 1 {
-            term.clear()?;
-        }
-        let t0 = Instant::now();
-        term.draw(|f| app.render(f))?;
-        ms.push(t0.elapsed().as_secs_f64() * 1e3);
-    }
-    Ok(timing(&format!("frame {w}x{h}"), ms))
 }
 
 /// What one `pipeline` measurement found. Rates are platform rows per second.

@@ -135,7 +135,7 @@ mod tests {
         std::fs::write(&closed, "x").unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let w = exposed(&[open.clone(), closed.clone()]);
+        let w = exposed(&[open.clone(), closed]);
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("open.db") && w[0].contains("0644"), "{w:?}");
         make_private(&open).unwrap();

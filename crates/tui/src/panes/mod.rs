@@ -11,9 +11,9 @@ pub mod segments;
 
 use ratatui::widgets::Block;
 
-use crate::engine::status::Snapshot;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::table::ListState;
+use crate::theme::Theme;
+use crate::widgets::table::ListState;
+use cutover_core::engine::status::Snapshot;
 
 /// The panes, in focus order. The first four share the screen; the audit log takes it whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ pub struct PaneCtx<'a> {
     pub zoomed: bool,
     pub theme: &'a Theme,
     /// The escalation ladder, for the alerts' countdowns.
-    pub ladder: &'a [crate::config::EscalationLevel],
+    pub ladder: &'a [cutover_core::config::EscalationLevel],
 }
 
 /// The pane's frame: title, filter, focus.
@@ -98,8 +98,8 @@ pub fn clip(s: &str, n: usize) -> String {
 
 /// A compact age from an RFC 3339 time stored in the state database.
 pub fn age_since(t: &str) -> String {
-    crate::clock::parse(t).map_or_else(
+    cutover_core::clock::parse(t).map_or_else(
         || "-".into(),
-        |t| crate::clock::age((chrono::Utc::now() - t).num_seconds()),
+        |t| cutover_core::clock::age((chrono::Utc::now() - t).num_seconds()),
     )
 }
