@@ -193,6 +193,29 @@ pub async fn against_backup(
     Ok(bad)
 }
 
+/// The status of customer `legacy_id` on the state; `None` when the plan does not know it.
+///
+/// Errors: the state database failing.
+pub async fn status_of(state: &crate::db::Pool, legacy_id: &str) -> eyre::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = $1")
+            .bind(legacy_id.to_string())
+            .fetch_optional(state)
+            .await?,
+    )
+}
+
+/// The legacy ids of every migrated customer, in plan order.
+///
+/// Errors: the state database failing.
+pub async fn migrated(state: &crate::db::Pool) -> eyre::Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT legacy_id FROM customers WHERE status = 'migrated' ORDER BY id")
+            .fetch_all(state)
+            .await?,
+    )
+}
+
 /// A customer the platform holds rows for although the state does not call it migrated (nor
 /// in flight), and whose rows are not what its backup found on the platform before migration.
 /// A stale writer or a hand edit put them there; `validate` reports each as a mismatch.

@@ -1,0 +1,16 @@
+//! One file per command; each takes the parsed command line and its own arguments and returns
+//! the exit status.
+
+pub mod bench;
+pub mod console;
+pub mod demo;
+pub mod health;
+pub mod import;
+pub mod plan;
+pub mod plans;
+pub mod report;
+pub mod rollback;
+pub mod run;
+pub mod runner;
+pub mod status;
+pub mod validate;
