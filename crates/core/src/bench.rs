@@ -264,7 +264,7 @@ async fn platform_rows(pool: &db::Pool) -> eyre::Result<u64> {
 /// Errors: nothing migrated (no planned batches), a source or platform that is neither
 /// SQLite-to-SQLite nor a PostgreSQL platform, or a database refusing a statement.
 pub async fn pipeline(
-    ctx: &crate::engine::Ctx,
+    ctx: &crate::ctx::Ctx,
     batches: usize,
     batch_size: Option<usize>,
 ) -> eyre::Result<PipelineBench> {
@@ -325,7 +325,7 @@ pub async fn pipeline(
 /// query run once as `INSERT INTO … SELECT` into a scratch platform, with the platform's
 /// customer and device ids joined in and the extra columns packed into `attributes` by
 /// `json_object`. Returns rows copied and seconds (the copy alone, in one transaction).
-async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
+async fn attach_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
     use sqlx::{Connection, Executor};
     let scratch = std::env::temp_dir().join(format!("cutover_bench_{}.db", std::process::id()));
     let scratch_url = format!("sqlite://{}", scratch.display());
@@ -451,7 +451,7 @@ async fn attach_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<
 /// PostgreSQL's own copy of the `wave` customers' platform rows, table to table into a
 /// scratch schema of the platform's database (the rows our pipeline just wrote, so the
 /// transformation is already done). Returns rows copied and seconds (one transaction).
-async fn table_copy(ctx: &crate::engine::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
+async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
     let scratch = format!("cutover_bench_{}", std::process::id());
     let mut conn = ctx.target.acquire().await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

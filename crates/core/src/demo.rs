@@ -12,8 +12,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::Config;
+use crate::ctx::Ctx;
 use crate::db;
-use crate::engine::{Ctx, plan};
+use crate::engine::plan;
 
 /// Options of `cutover demo`.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod bench;
 pub mod clock;
 pub mod config;
+pub mod ctx;
 pub mod db;
 pub mod demo;
 pub mod engine;

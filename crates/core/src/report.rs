@@ -4,7 +4,7 @@
 use serde::Serialize;
 use sqlx::Row as _;
 
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 use crate::schema::Entity;
 
 /// One entity's line of the report.

@@ -13,8 +13,8 @@ use sqlx::Row as _;
 
 use crate::clock;
 use crate::config::{AlertKind, AlertRule};
+use crate::ctx::Ctx;
 use crate::db::{Backend, write_tx};
-use crate::engine::Ctx;
 use crate::roles::Action;
 
 /// What an evaluation changed.

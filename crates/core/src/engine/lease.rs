@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::Ctx;
+use crate::ctx::Ctx;
 use crate::{clock, db};
 
 /// A claimed batch and the token that fences its writes.

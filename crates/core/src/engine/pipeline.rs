@@ -7,18 +7,18 @@
 //! `validate` gates `notify`: a customer that did not validate is restored to its backup and
 //! marked failed, and is never told it moved.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use sqlx::Row as _;
 
-use super::Ctx;
 use super::lease::{self, Lease, fence, heartbeat};
-use super::run::{Gate, gate};
+use super::runner::{Gate, gate};
 pub use super::validate::{CustomerCheck, EntityCheck, validate};
+use crate::ctx::Ctx;
 use crate::db::{InDb, placeholders, write_tx};
 use crate::schema::{Checksum, Entity, Row, checksum};
-use crate::source::{self, CHUNK};
+use crate::source::{self, CHUNK, SourceRows};
 use crate::{clock, target};
 
 /// Rows per multi-row upsert of backups and validations (8 values each).
@@ -59,49 +59,9 @@ struct Member {
     done: usize,
 }
 
-/// Source rows of some customers, per entity and customer, and the customers whose rows did
-/// not normalise (with the first error).
-pub struct SourceRows {
-    pub rows: HashMap<Entity, HashMap<String, Vec<Row>>>,
-    pub bad: BTreeMap<String, String>,
-}
-
-impl SourceRows {
-    /// The rows of entity `e` of customer `cust` (a legacy id); empty when it has none.
-    pub fn of(&self, e: Entity, cust: &str) -> &[Row] {
-        self.rows
-            .get(&e)
-            .and_then(|m| m.get(cust))
-            .map_or(&[], Vec::as_slice)
-    }
-}
-
-/// Reads every mapped entity's rows for the customers `ids`.
+/// Reads every mapped entity's rows for the customers `ids` from the source.
 pub async fn read_source(ctx: &Ctx, ids: &[String]) -> eyre::Result<SourceRows> {
-    let mut out = SourceRows {
-        rows: HashMap::new(),
-        bad: BTreeMap::new(),
-    };
-    for e in Entity::ALL {
-        let got = source::rows_for(&ctx.source, &ctx.cfg.mapping, e, ids)
-            .await
-            .in_db("source")?;
-        let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
-        for (cust, rows) in got {
-            for r in rows {
-                match r {
-                    Ok(r) => ok.entry(cust.clone()).or_default().push(r),
-                    Err(err) => {
-                        out.bad
-                            .entry(cust.clone())
-                            .or_insert_with(|| format!("transform: {err}"));
-                    }
-                }
-            }
-        }
-        out.rows.insert(e, ok);
-    }
-    Ok(out)
+    source::read(&ctx.source, &ctx.cfg.mapping, ids).await
 }
 
 /// Writes `rows` (all of these customers' rows, every entity) to the platform, replacing

@@ -12,8 +12,8 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 use sqlx::Row as _;
 
-use super::segment::{self, Facts};
 use crate::clock;
+use crate::config::segment::{self, Facts};
 use crate::config::{Config, SegmentRule, Severity};
 use crate::db::write_tx;
 use crate::schema::{Entity, Raw, Row, Val};

@@ -13,7 +13,9 @@ use serde::Serialize;
 use sqlx::Row as _;
 
 use super::lease::{self, Lease};
-use super::{Ctx, RunnerState, pipeline, set_runner_state};
+use super::pipeline;
+use super::runner::{RunnerState, set_runner_state};
+use crate::ctx::Ctx;
 use crate::db::write_tx;
 use crate::roles::Action;
 use crate::source::CHUNK;

@@ -6,10 +6,12 @@
 
 use std::time::Duration;
 
-use super::lease::{self, Lease, LeaseLost, heartbeat, release};
-use super::{Ctx, Notice, RunnerState, pipeline, runner_state, set_runner_state};
+use super::lease::{self, Lease, LeaseLost, release};
+use super::pipeline;
+use super::runner::{Gate, RunnerState, gate, runner_state, set_runner_state};
+use crate::clock;
+use crate::ctx::{Ctx, Notice};
 use crate::db::InDb;
-use crate::{clock, db};
 use chrono::Utc;
 use serde::Serialize;
 
@@ -130,37 +132,6 @@ async fn next_lease_end(
     .fetch_optional(&ctx.state)
     .await?;
     Ok(row.and_then(|(id, t)| clock::parse(&t).map(|t| (id, t))))
-}
-
-/// What the runner state says to do at a step boundary.
-pub(crate) enum Gate {
-    Go,
-    Stop(String),
-}
-
-/// Waits while the runner is paused (renewing the lease), and says stop when it is halted or
-/// idle (someone stopped the run).
-pub(crate) async fn gate(ctx: &Ctx, lease: Option<&Lease>) -> eyre::Result<Gate> {
-    loop {
-        ctx.check_files()?;
-        if ctx.stop_requested() {
-            return Ok(Gate::Stop("this worker was asked to stop".into()));
-        }
-        match runner_state(&ctx.state).await? {
-            RunnerState::Running => return Ok(Gate::Go),
-            RunnerState::Halted => return Ok(Gate::Stop("halted".into())),
-            RunnerState::Idle => return Ok(Gate::Stop("stopped".into())),
-            RunnerState::Paused => {
-                if let Some(l) = lease {
-                    let mut tx = db::write_tx(&ctx.state).await?;
-                    lease::fence(ctx, &mut tx, l).await?;
-                    tx.commit().await?;
-                }
-                heartbeat(ctx).await?;
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
-    }
 }
 
 /// Runs batches until the work asked for is done, the runner is paused-then-halted, or an

@@ -5,7 +5,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sqlx::Row as _;
 
-use super::RunnerState;
+use super::runner::RunnerState;
 use crate::clock;
 
 /// Customers by status.

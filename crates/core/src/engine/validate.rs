@@ -6,8 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::Ctx;
-use super::pipeline::read_source;
+use crate::ctx::Ctx;
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::CHUNK;
 use crate::target;
@@ -88,7 +87,7 @@ impl CustomerCheck {
 /// Re-reads the source and the platform for `ids` and compares every entity by count and
 /// checksum, and repairs' device links.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
-    let src = read_source(ctx, ids).await?;
+    let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
     let tgt = target::read_all(&ctx.target, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {

@@ -13,8 +13,8 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::config::{Db, Health};
+use crate::ctx::Ctx;
 use crate::db::{Backend, placeholders, write_tx_on};
-use crate::engine::Ctx;
 use crate::schema::Raw;
 use crate::source::Source;
 use crate::{clock, source};

@@ -14,7 +14,7 @@ use sha2::Sha256;
 
 use crate::clock;
 use crate::config::{ResolvedTarget, TargetKind};
-use crate::engine::Ctx;
+use crate::ctx::Ctx;
 
 /// Writes a message for `target` in `tx`; a repeated `dedup_key` is ignored, so a retried
 /// change never sends twice.

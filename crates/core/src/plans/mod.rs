@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
 use crate::clock;
+use crate::ctx::Ctx;
 use crate::db::write_tx;
-use crate::engine::Ctx;
 use crate::roles::Action;
 
 /// A plan template: a kind, a title, and milestones due some days after the plan starts.

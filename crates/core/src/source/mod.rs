@@ -5,7 +5,7 @@ pub mod audit;
 pub mod conn;
 pub mod csv_import;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use conn::{Bind, RawRows, Source};
 
@@ -218,6 +218,54 @@ pub async fn run_hook(
     src.execute_each(sql, &conn::id_binds(ids, as_int))
         .await
         .map_err(|(id, e)| eyre::eyre!("source.{hook} failed for customer {id}: {e}"))
+}
+
+/// Source rows of some customers, per entity and customer, and the customers whose rows did
+/// not normalise (with the first error).
+pub struct SourceRows {
+    pub rows: HashMap<Entity, HashMap<String, Vec<Row>>>,
+    pub bad: BTreeMap<String, String>,
+}
+
+impl SourceRows {
+    /// The rows of entity `e` of customer `cust` (a legacy id); empty when it has none.
+    pub fn of(&self, e: Entity, cust: &str) -> &[Row] {
+        self.rows
+            .get(&e)
+            .and_then(|m| m.get(cust))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Reads every mapped entity's rows for the customers `ids` (legacy ids) through `mapping`:
+/// each customer's rows that normalise, and the first error of each customer with one that
+/// does not.
+///
+/// Errors: a mapping query failing, named as the source database's.
+pub async fn read(src: &Source, mapping: &Mappings, ids: &[String]) -> eyre::Result<SourceRows> {
+    use crate::db::InDb;
+    let mut out = SourceRows {
+        rows: HashMap::new(),
+        bad: BTreeMap::new(),
+    };
+    for e in Entity::ALL {
+        let got = rows_for(src, mapping, e, ids).await.in_db("source")?;
+        let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
+        for (cust, rows) in got {
+            for r in rows {
+                match r {
+                    Ok(r) => ok.entry(cust.clone()).or_default().push(r),
+                    Err(err) => {
+                        out.bad
+                            .entry(cust.clone())
+                            .or_insert_with(|| format!("transform: {err}"));
+                    }
+                }
+            }
+        }
+        out.rows.insert(e, ok);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

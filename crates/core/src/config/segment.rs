@@ -1,7 +1,60 @@
-//! Segment assignment (brief section 2, "Segments"): rules are tried in priority order and a
-//! customer gets the first segment that matches; a segment with no rules matches everyone.
+//! Segment rules (brief section 2, "Segments"): their types as the config gives them, their
+//! check at load, and how a customer's facts match them. Rules are tried in priority order and
+//! a customer gets the first segment that matches; a segment with no rules matches everyone.
 
-use crate::config::{Condition, Match, Op, SegmentRule};
+use serde::Deserialize;
+
+/// A priority wave's rule (brief section 2, "Segments").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    pub name: String,
+    pub priority: i64,
+    /// First and last day of the programme in which this wave runs.
+    pub window_days: [i64; 2],
+    pub support: String,
+    /// Percent of the segment's customers that must migrate successfully.
+    pub target_success_rate: f64,
+    #[serde(rename = "match", default)]
+    pub match_: Match,
+    #[serde(default)]
+    pub rules: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Match {
+    #[default]
+    Any,
+    All,
+}
+
+/// `field op value`; `field` is a canonical customer metric or `attributes.<key>`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: String,
+    pub op: Op,
+    pub value: toml::Value,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "=")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "in")]
+    In,
+}
 
 /// The facts a segment rule can test, for one customer.
 #[derive(Debug, Clone, Default)]
@@ -127,6 +180,35 @@ pub fn assign<'s>(segments: &[&'s SegmentRule], f: &Facts) -> Option<&'s Segment
                 Match::All => s.rules.iter().all(|c| holds(c, f)),
             }
     })
+}
+
+/// Checks every segment at load: unique priorities, success targets that are percentages,
+/// rules that name known fields. Errors name the key.
+pub fn check_all(segments: &[SegmentRule]) -> Result<(), String> {
+    if segments.is_empty() {
+        return Err("key `segment`: at least one segment is needed".into());
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, s) in segments.iter().enumerate() {
+        if let Some(j) = seen.insert(s.priority, i) {
+            return Err(format!(
+                "key `segment[{i}].priority`: priority {} is also used by segment[{j}]",
+                s.priority
+            ));
+        }
+        if !(0.0..=100.0).contains(&s.target_success_rate) {
+            return Err(format!(
+                "key `segment[{i}].target_success_rate`: {} is not a percentage (0-100)",
+                s.target_success_rate
+            ));
+        }
+        for (k, c) in s.rules.iter().enumerate() {
+            if let Err(m) = check_condition(c) {
+                return Err(format!("key `segment[{i}].rules[{k}]`: {m}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,122 @@
+//! Alert rules and the escalation ladder (brief section 2, "Health score" and "Escalation
+//! ladder") as the config gives them.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::notify::Notify;
+
+/// Alert rules (brief section 2, "Health score" and "Escalation ladder").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    pub rule: Vec<AlertRule>,
+}
+
+/// What an alert rule watches.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// The latest score fell more than `threshold` points below the previous one.
+    ScoreDrop,
+    /// The latest score is below `threshold`.
+    ScoreBelow,
+    MigrationFailed,
+    Quarantined,
+    RolledBack,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Critical,
+    Warning,
+    Info,
+}
+
+impl AlertSeverity {
+    /// Triage order: critical first.
+    pub fn rank(self) -> i64 {
+        match self {
+            AlertSeverity::Critical => 0,
+            AlertSeverity::Warning => 1,
+            AlertSeverity::Info => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertSeverity::Critical => "critical",
+            AlertSeverity::Warning => "warning",
+            AlertSeverity::Info => "info",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    /// The rule's name; with the customer's legacy id it forms the alert's dedup key.
+    pub name: String,
+    pub kind: AlertKind,
+    /// Points, for `score_drop` and `score_below`.
+    pub threshold: Option<f64>,
+    pub severity: AlertSeverity,
+    /// Per-segment thresholds that replace `threshold` for that segment's customers.
+    #[serde(default)]
+    pub segments: BTreeMap<String, f64>,
+}
+
+/// The escalation ladder, lowest level first.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    pub level: Vec<EscalationLevel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationLevel {
+    /// "L1" … "L4".
+    pub name: String,
+    /// Who handles it ("standard support", …).
+    pub title: String,
+    /// Minutes an unacknowledged alert stays at this level before it climbs (0: it does not).
+    pub timeout_minutes: u64,
+    /// `[notify.target.<name>]`s told when an alert reaches, or changes at, this level.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+/// Checks the alert rules and the ladder at load: thresholds where a rule needs one, unique
+/// rule names, a ladder with at least one level whose targets exist in `notify`. Errors name
+/// the key.
+pub fn check(alerts: &AlertsConfig, ladder: &Escalation, notify: &Notify) -> Result<(), String> {
+    for (i, r) in alerts.rule.iter().enumerate() {
+        let needs = matches!(r.kind, AlertKind::ScoreDrop | AlertKind::ScoreBelow);
+        if needs && r.threshold.is_none() {
+            return Err(format!(
+                "key `alerts.rule[{i}].threshold`: rule `{}` needs a threshold in points",
+                r.name
+            ));
+        }
+        if alerts.rule[..i].iter().any(|o| o.name == r.name) {
+            return Err(format!(
+                "key `alerts.rule[{i}].name`: `{}` is used twice",
+                r.name
+            ));
+        }
+    }
+    for (i, l) in ladder.level.iter().enumerate() {
+        if let Some(t) = l.targets.iter().find(|t| !notify.target.contains_key(*t)) {
+            return Err(format!(
+                "key `escalation.level[{i}].targets`: no [notify.target.{t}]"
+            ));
+        }
+    }
+    if ladder.level.is_empty() {
+        return Err("key `escalation.level`: the ladder needs at least one level".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,310 @@
+//! Workspace configuration: embedded defaults (`assets/default.toml`) with the workspace's own
+//! TOML file layered on top. Unknown keys and bad values are errors naming the file and the key.
+
+mod alerts;
+mod audit;
+mod health;
+mod notify;
+pub mod segment;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, EscalationLevel};
+pub use audit::{AuditRule, Check, Severity};
+pub use health::{Db, Health, HealthComponent, HealthLevel};
+pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
+pub use segment::{Condition, Match, Op, SegmentRule};
+
+use crate::schema::Entity;
+
+/// The defaults every workspace starts from.
+pub const DEFAULTS: &str = include_str!("../../assets/default.toml");
+
+/// A configuration error. Its message names the file and, where there is one, the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config {path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `path`; `message` names the key and, where there is one, the fix.
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
+        Self {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// One workspace: the three databases, the mapping, and the rules the plan applies.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub workspace: Workspace,
+    pub state: Database,
+    pub source: Source,
+    pub target: Database,
+    pub mapping: Mappings,
+    pub segment: Vec<SegmentRule>,
+    #[serde(default)]
+    pub audit: Vec<AuditRule>,
+    pub runner: Runner,
+    pub ui: Ui,
+    pub health: Health,
+    pub alerts: AlertsConfig,
+    pub escalation: Escalation,
+    pub notify: Notify,
+    /// `[roles]`: who may do what (see [`crate::roles`]).
+    #[serde(default)]
+    pub roles: crate::roles::Roles,
+    /// The file this was loaded from (set by [`Config::load`]).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    pub name: String,
+    /// `YYYY-MM-DD`; revenue and repair counts are taken in the 12 months before it. Default: today.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// A sqlx URL. A relative `sqlite://` path is relative to the config file's directory.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub url: String,
+    /// SQL run on the source after a customer migrated; `?` is bound to its legacy id.
+    pub on_migrated: Option<String>,
+    /// SQL run on the source after a customer was rolled back ("reinstate legacy access").
+    pub on_rollback: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// SQL run on the source; returns the entity's canonical columns by name, anything else is
+    /// kept in `attributes`.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mappings {
+    pub customers: Mapping,
+    pub devices: Option<Mapping>,
+    pub repairs: Option<Mapping>,
+    pub payments: Option<Mapping>,
+    pub communications: Option<Mapping>,
+}
+
+impl Mappings {
+    /// The mapping query of `entity`, if the workspace maps it.
+    pub fn get(&self, entity: Entity) -> Option<&str> {
+        let m = match entity {
+            Entity::Customers => Some(&self.customers),
+            Entity::Devices => self.devices.as_ref(),
+            Entity::Repairs => self.repairs.as_ref(),
+            Entity::Payments => self.payments.as_ref(),
+            Entity::Communications => self.communications.as_ref(),
+        };
+        m.map(|m| m.query.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Customers per batch.
+    pub batch_size: usize,
+    /// How long a claimed batch stays leased without a heartbeat, in seconds.
+    pub lease_seconds: u64,
+    /// Pause between pipeline steps, in milliseconds (0 in production; the demo slows down so
+    /// that progress can be watched).
+    pub step_delay_ms: u64,
+    /// How many times a batch is retried after a database error that may pass (locked, busy,
+    /// connection lost, server restarting, disk full) before the runner pauses with the reason.
+    pub retries: u32,
+    /// The wait before the first retry, in milliseconds; it doubles with each retry.
+    pub retry_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ui {
+    /// How often the console polls the state database, in milliseconds.
+    pub poll_interval_ms: u64,
+}
+
+impl Runner {
+    /// Checks the runner section at load. Errors name the key.
+    fn check(&self) -> Result<(), String> {
+        if self.lease_seconds < MIN_LEASE_SECONDS {
+            return Err(format!(
+                "key `runner.lease_seconds`: {} is too short; at least {MIN_LEASE_SECONDS} (a worker renews its lease every third of it, and a lease that ends while a live worker is between renewals hands its batch to another)",
+                self.lease_seconds
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 5000 {
+            return Err(format!(
+                "key `runner.batch_size`: {} is out of range (1-5000)",
+                self.batch_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Loads `path` over the embedded defaults and checks it.
+    ///
+    /// Errors: unreadable file, TOML syntax, unknown key, bad value, or a rule that does not
+    /// hold (named in the message with its key).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(path, format!("cannot read: {e}")))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Parses `text` as if it were the file at `path` (relative SQLite URLs and secret files
+    /// resolve against its directory).
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut merged: toml::Table = DEFAULTS
+            .parse()
+            .map_err(|e| ConfigError::new(Path::new("assets/default.toml"), format!("{e}")))?;
+        let user: toml::Table = text
+            .parse()
+            .map_err(|e| ConfigError::new(path, format!("{e}")))?;
+        merge(&mut merged, user);
+        let mut cfg: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ConfigError::new(path, format!("key `{key}`: {}", e.inner()))
+            })?;
+        cfg.path = path.to_path_buf();
+        cfg.resolve_paths();
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn resolve_paths(&mut self) {
+        let base = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        for url in [
+            &mut self.state.url,
+            &mut self.source.url,
+            &mut self.target.url,
+        ] {
+            *url = resolve_sqlite_url(url, &base);
+        }
+        // Secret files too: the console may be started from any directory.
+        for t in self.notify.target.values_mut() {
+            for f in [&mut t.url_file, &mut t.routing_key_file, &mut t.secret_file]
+                .into_iter()
+                .flatten()
+            {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.check_sections()
+            .map_err(|m| ConfigError::new(&self.path, m))
+    }
+
+    /// Each section's rules, in the file's order; the first that fails names its key.
+    fn check_sections(&self) -> Result<(), String> {
+        if let Some(d) = &self.workspace.as_of
+            && NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err()
+        {
+            return Err(format!(
+                "key `workspace.as_of`: `{d}` is not a date (YYYY-MM-DD)"
+            ));
+        }
+        segment::check_all(&self.segment)?;
+        audit::check_all(&self.audit)?;
+        self.runner.check()?;
+        health::check(&self.health)?;
+        notify::check(&self.notify)?;
+        alerts::check(&self.alerts, &self.escalation, &self.notify)?;
+        if self.ui.poll_interval_ms < 50 {
+            return Err("key `ui.poll_interval_ms`: must be at least 50".into());
+        }
+        Ok(())
+    }
+
+    /// The plan's as-of date: `workspace.as_of`, else today (UTC).
+    pub fn as_of(&self) -> NaiveDate {
+        self.workspace
+            .as_of
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// Segments in priority order.
+    pub fn segments_by_priority(&self) -> Vec<&SegmentRule> {
+        let mut v: Vec<_> = self.segment.iter().collect();
+        v.sort_by_key(|s| s.priority);
+        v
+    }
+}
+
+/// The shortest `runner.lease_seconds` accepted.
+pub const MIN_LEASE_SECONDS: u64 = 5;
+
+/// Makes a relative `sqlite://` path absolute against `base`; other URLs pass through.
+pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some((file, query)) = crate::db::sqlite_file(url) else {
+        return url.to_string();
+    };
+    if file.starts_with(':') || file.starts_with('/') {
+        return url.to_string();
+    }
+    let abs = base.join(file);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", abs.display()),
+        None => format!("sqlite://{}", abs.display()),
+    }
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Where the config is looked for: `--config`, then `CUTOVER_CONFIG` (clap fills both into
+/// `explicit`), then `cutover.toml` in the user's config dir. `None` means: use the demo.
+pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    let p = crate::paths::config_dir()?.join("cutover.toml");
+    p.exists().then_some(p)
+}
