@@ -232,7 +232,9 @@ async fn hostile_rows_end_in_quarantine_or_a_named_warning_and_touch_no_one_else
         "2026-11-21".into(),
     );
     let view = app.view.clone();
-    let snap = status::snapshot(&ctx.state, &view).await.unwrap();
+    let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
+        .await
+        .unwrap();
     app.on_snapshot(Arc::new(snap));
     app.on_detail(Some(detail));
     let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();

@@ -330,12 +330,14 @@ async fn the_migration_list_filter_searches_every_settled_customer() {
     .await
     .unwrap();
     // A page of 5 holds only the newest; the filter must still find the oldest.
-    let view = status::View {
+    let view = cutover_tui::snapshot::View {
         recent_filter: oldest.clone(),
         limit: 5,
         ..Default::default()
     };
-    let snap = status::snapshot(&ctx.state, &view).await.unwrap();
+    let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
+        .await
+        .unwrap();
     assert!(
         snap.recent.iter().any(|r| r.legacy_id == oldest),
         "{:?}",
@@ -351,12 +353,14 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
         .execute(&ctx.state)
         .await
         .unwrap();
-    let view = status::View {
+    let view = cutover_tui::snapshot::View {
         limit: 10,
         stale_after_secs: 60,
         ..Default::default()
     };
-    let snap = status::snapshot(&ctx.state, &view).await.unwrap();
+    let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
+        .await
+        .unwrap();
     assert!(snap.status.runner.stale);
     let mut app = cutover_tui::app::App::new(
         "t".into(),
@@ -379,7 +383,7 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
         .await
         .unwrap();
     assert!(
-        !status::snapshot(&ctx.state, &view)
+        !cutover_tui::snapshot::snapshot(&ctx.state, &view)
             .await
             .unwrap()
             .status
@@ -391,7 +395,7 @@ async fn a_running_runner_without_heartbeats_is_flagged_in_the_header() {
         .await
         .unwrap();
     assert!(
-        !status::snapshot(&ctx.state, &view)
+        !cutover_tui::snapshot::snapshot(&ctx.state, &view)
             .await
             .unwrap()
             .status

@@ -325,11 +325,11 @@ async fn retry_after_429_and_500_are_retried_400_is_dead_lettered() {
         .await
         .unwrap();
     assert_eq!((st.notifications.dead, st.notifications.pending), (1, 0));
-    let view = cutover_core::engine::status::View {
+    let view = cutover_tui::snapshot::View {
         limit: 50,
         ..Default::default()
     };
-    let snap = cutover_core::engine::status::snapshot(&ctx.state, &view)
+    let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
         .await
         .unwrap();
     let mut app = cutover_tui::app::App::new(

@@ -146,7 +146,7 @@ async fn batch_rollback_restores_checksums_for_the_whole_batch_only() {
         .unwrap()
         .unwrap();
     assert_eq!(d.status, "rolled_back");
-    let steps: Vec<&str> = d.steps.iter().map(|s| s.0.as_str()).collect();
+    let steps: Vec<&str> = d.steps.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(
         steps,
         [
@@ -162,7 +162,7 @@ async fn batch_rollback_restores_checksums_for_the_whole_batch_only() {
     assert!(
         d.audit
             .iter()
-            .any(|a| a.2 == format!("rollback (batch {batch})") && a.3 == "ok"),
+            .any(|a| a.action == format!("rollback (batch {batch})") && a.outcome == "ok"),
         "{:?}",
         d.audit
     );

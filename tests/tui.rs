@@ -12,6 +12,7 @@ use cutover_core::engine::rollback::Scope;
 use cutover_core::engine::status::*;
 use cutover_tui::app::{App, Command, Mode};
 use cutover_tui::panes::PaneId;
+use cutover_tui::snapshot::Snapshot;
 use cutover_tui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -422,26 +423,26 @@ fn navigation_filter_and_customer_view() {
         segment: "Inactive".into(),
         status: "quarantined".into(),
         reason: Some("non_negative:payments.amount: payments 812: amount = -12.5".into()),
-        findings: vec![(
-            "non_negative:payments.amount".into(),
-            "block".into(),
-            "payments 812: amount = -12.5".into(),
-        )],
-        steps: vec![(
-            "backup".into(),
-            "2026-11-21T08:00:00.000Z".into(),
-            "2026-11-21T08:00:00.100Z".into(),
-            "ok".into(),
-            None,
-        )],
-        validations: vec![(
-            "customers".into(),
-            1,
-            1,
-            "a".repeat(64),
-            "a".repeat(64),
-            true,
-        )],
+        findings: vec![Finding {
+            rule: "non_negative:payments.amount".into(),
+            severity: "block".into(),
+            detail: "payments 812: amount = -12.5".into(),
+        }],
+        steps: vec![StepRow {
+            step: "backup".into(),
+            started_at: "2026-11-21T08:00:00.000Z".into(),
+            finished_at: "2026-11-21T08:00:00.100Z".into(),
+            outcome: "ok".into(),
+            detail: None,
+        }],
+        validations: vec![Validation {
+            entity: "customers".into(),
+            source_count: 1,
+            target_count: 1,
+            source_checksum: "a".repeat(64),
+            target_checksum: "a".repeat(64),
+            ok: 1,
+        }],
         ..Default::default()
     }));
     insta::assert_snapshot!("customer_80x24", screen(&draw(&a, 80, 24)));

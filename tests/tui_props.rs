@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use cutover_core::engine::RunnerState;
 use cutover_core::engine::status::*;
 use cutover_tui::app::App;
+use cutover_tui::snapshot::Snapshot;
 use cutover_tui::theme::Theme;
 use proptest::prelude::*;
 use ratatui::Terminal;

@@ -14,8 +14,9 @@ use super::keymap::{self, Action};
 use super::panes::{self, PaneCtx, PaneId};
 use super::theme::Theme;
 use super::widgets::table::ListState;
+use crate::snapshot::{Snapshot, View};
 use cutover_core::engine::rollback::Scope as RollbackScope;
-use cutover_core::engine::status::{CustomerDetail, Snapshot, View};
+use cutover_core::engine::status::CustomerDetail;
 
 /// The smallest terminal the console draws in.
 pub const MIN_SIZE: (u16, u16) = (80, 24);

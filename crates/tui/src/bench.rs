@@ -15,7 +15,7 @@ pub async fn poll(
     limit: i64,
 ) -> eyre::Result<Vec<Timing>> {
     use cutover_core::engine::status;
-    let view = status::View {
+    let view = crate::snapshot::View {
         limit,
         as_of: ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
         operator: ctx.actor.clone(),
@@ -56,7 +56,7 @@ pub async fn poll(
         ),
         timing(
             "whole snapshot",
-            time_async(runs, || status::snapshot(s, &view)).await?,
+            time_async(runs, || crate::snapshot::snapshot(s, &view)).await?,
         ),
     ])
 }
@@ -80,7 +80,7 @@ pub async fn frame(
         crate::theme::Theme::plain(),
         ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
     );
-    let snap = cutover_core::engine::status::snapshot(&ctx.state, &app.view).await?;
+    let snap = crate::snapshot::snapshot(&ctx.state, &app.view).await?;
     app.on_snapshot(std::sync::Arc::new(snap));
     let mut term = Terminal::new(TestBackend::new(w, h))?;
     let mut ms = Vec::with_capacity(runs);

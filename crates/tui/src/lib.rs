@@ -7,12 +7,13 @@ pub mod bench;
 mod chrome;
 pub mod keymap;
 pub mod panes;
+pub mod snapshot;
 pub mod theme;
 mod triage;
 pub mod widgets;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures_util::StreamExt;
@@ -20,19 +21,11 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, mpsc, watch};
 
 use self::app::{App, Command, Tone};
-use cutover_core::engine::status::{self, CustomerDetail, Snapshot, View};
+use cutover_core::engine::status::{self, CustomerDetail};
 use cutover_core::engine::{
     Ctx, Notice, RunnerState, rollback, run, runner_state, set_runner_state,
 };
-
-/// What the poller reports.
-#[derive(Debug)]
-pub enum PollMsg {
-    Snapshot(Arc<Snapshot>),
-    /// The poll failed: the error, how many polls in a row failed, and seconds since the last
-    /// successful one.
-    Failed(String, u32, i64),
-}
+use snapshot::{PollMsg, poller};
 
 /// What commands and the engine report.
 #[derive(Debug)]
@@ -42,75 +35,6 @@ pub enum Msg {
     /// Show this plan (a recovery plan was just opened).
     OpenPlan(i64),
     Said(String, Tone),
-}
-
-/// How often the poller reads a full snapshot even when the database reports no change.
-const FULL_POLL: Duration = Duration::from_secs(10);
-
-/// Polls the state database every `interval` (or at once when nudged or the view changes) and
-/// sends a snapshot only when it differs from the last one sent.
-pub async fn poller(
-    state: cutover_core::db::Pool,
-    mut view: watch::Receiver<View>,
-    tx: mpsc::UnboundedSender<PollMsg>,
-    nudge: Arc<Notify>,
-    interval: Duration,
-) {
-    let mut last: Option<Arc<Snapshot>> = None;
-    let mut last_ok = Instant::now();
-    let mut failures = 0u32;
-    let mut last_view: Option<View> = None;
-    let mut last_full = Instant::now();
-    let mut changes = cutover_core::db::ChangeWatch::new(state.clone());
-    loop {
-        let v = view.borrow_and_update().clone();
-        // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
-        // moves what depends on the clock alone (the per-minute window, the stale flag).
-        // Asked every tick, so that the version a full poll saw is the one compared next time
-        // (asking only when deciding to skip made every forced poll cause a second one).
-        let changed = changes.changed().await;
-        let same_view = last_view.as_ref() == Some(&v);
-        if same_view && last.is_some() && last_full.elapsed() < FULL_POLL && !changed {
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = nudge.notified() => {}
-                r = view.changed() => if r.is_err() { return },
-            }
-            continue;
-        }
-        last_view = Some(v.clone());
-        last_full = Instant::now();
-        let sent = match status::snapshot(&state, &v).await {
-            Ok(s) => {
-                last_ok = Instant::now();
-                failures = 0;
-                if last.as_deref() != Some(&s) {
-                    let s = Arc::new(s);
-                    last = Some(s.clone());
-                    tx.send(PollMsg::Snapshot(s))
-                } else {
-                    Ok(())
-                }
-            }
-            Err(e) => {
-                last = None;
-                failures += 1;
-                tx.send(PollMsg::Failed(
-                    format!("{e:#}"),
-                    failures,
-                    last_ok.elapsed().as_secs() as i64,
-                ))
-            }
-        };
-        if sent.is_err() {
-            return;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = nudge.notified() => {}
-            r = view.changed() => if r.is_err() { return },
-        }
-    }
 }
 
 /// The page cache each of the console's SQLite connections may keep, in KiB

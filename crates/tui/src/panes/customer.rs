@@ -66,25 +66,31 @@ impl Widget for View<'_> {
             th.header(),
         ));
         if d.validations.is_empty() {
-            for (e, sc, tc, ss) in &d.backups {
+            for b in &d.backups {
                 lines.push(Line::raw(format!(
-                    "{e:<15} {sc:>6}  {:>6}  {:<12}  (backup: platform had {tc})",
+                    "{:<15} {:>6}  {:>6}  {:<12}  (backup: platform had {})",
+                    b.entity,
+                    b.source_count,
                     "-",
-                    short(ss)
+                    short(&b.source_checksum),
+                    b.target_count
                 )));
             }
             if d.backups.is_empty() {
                 lines.push(Line::styled("not backed up or validated yet", th.muted()));
             }
         }
-        for (e, sc, tc, ss, ts, ok) in &d.validations {
+        for v in &d.validations {
             lines.push(Line::from(vec![
                 Span::raw(format!(
-                    "{e:<15} {sc:>6}  {tc:>6}  {:<12}  {:<12}  ",
-                    short(ss),
-                    short(ts)
+                    "{:<15} {:>6}  {:>6}  {:<12}  {:<12}  ",
+                    v.entity,
+                    v.source_count,
+                    v.target_count,
+                    short(&v.source_checksum),
+                    short(&v.target_checksum)
                 )),
-                if *ok {
+                if v.ok != 0 {
                     Span::styled("ok", th.ok())
                 } else {
                     Span::styled("MISMATCH", th.danger())
@@ -137,23 +143,23 @@ impl Widget for View<'_> {
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled("step timeline", th.header()));
-        for (step, started, finished, outcome, detail) in &d.steps {
+        for s in &d.steps {
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{} → {}  ", time(started), time(finished)),
+                    format!("{} → {}  ", time(&s.started_at), time(&s.finished_at)),
                     th.muted(),
                 ),
-                Span::raw(format!("{step:<15}")),
+                Span::raw(format!("{:<15}", s.step)),
                 Span::styled(
-                    outcome.clone(),
-                    if outcome == "ok" {
+                    s.outcome.clone(),
+                    if s.outcome == "ok" {
                         th.ok()
                     } else {
                         th.danger()
                     },
                 ),
                 Span::raw(
-                    detail
+                    s.detail
                         .as_ref()
                         .map(|d| format!("  {d}"))
                         .unwrap_or_default(),
@@ -163,7 +169,8 @@ impl Widget for View<'_> {
         if !d.findings.is_empty() {
             lines.push(Line::raw(""));
             lines.push(Line::styled("audit findings", th.header()));
-            for (rule, sev, detail) in &d.findings {
+            for f in &d.findings {
+                let (rule, sev, detail) = (&f.rule, &f.severity, &f.detail);
                 let style = if sev == "block" {
                     th.danger()
                 } else {
@@ -178,10 +185,13 @@ impl Widget for View<'_> {
         if !d.audit.is_empty() {
             lines.push(Line::raw(""));
             lines.push(Line::styled("audit log", th.header()));
-            for (at, actor, action, outcome) in &d.audit {
+            for a in &d.audit {
                 lines.push(Line::raw(format!(
-                    "{}  {actor}  {action}  {outcome}",
-                    time(at)
+                    "{}  {}  {}  {}",
+                    time(&a.at),
+                    a.actor,
+                    a.action,
+                    a.outcome
                 )));
             }
         }

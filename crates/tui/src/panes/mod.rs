@@ -11,9 +11,9 @@ pub mod segments;
 
 use ratatui::widgets::Block;
 
+use crate::snapshot::Snapshot;
 use crate::theme::Theme;
 use crate::widgets::table::ListState;
-use cutover_core::engine::status::Snapshot;
 
 /// The panes, in focus order. The first four share the screen; the audit log takes it whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,10 +10,7 @@ use crate::widgets::table::{self, TableRow};
 use cutover_core::engine::status::SegmentStatus;
 
 /// The segments the filter lets through.
-pub fn rows<'a>(
-    cx_snap: &'a cutover_core::engine::status::Snapshot,
-    filter: &str,
-) -> Vec<&'a SegmentStatus> {
+pub fn rows<'a>(cx_snap: &'a crate::snapshot::Snapshot, filter: &str) -> Vec<&'a SegmentStatus> {
     let f = filter.to_lowercase();
     cx_snap
         .status

@@ -1,0 +1,359 @@
+//! One function per pipeline [`Step`], run for the batch's customers that have reached it.
+//! Each ends in one fenced state transaction recording what it did; the platform's writes, if
+//! any, commit first in their own fenced transaction.
+
+use std::collections::HashMap;
+
+use super::platform::write_target;
+use super::record::{record_step, set_outcome};
+use super::{Member, Step, StepOutcome, read_source};
+use crate::ctx::Ctx;
+use crate::db::{Backend, Builder, InDb, placeholders, write_tx};
+use crate::engine::lease::{self, Lease, fence};
+use crate::engine::validate::{EntityCheck, validate};
+use crate::schema::{Checksum, Entity, Row, checksum};
+use crate::source::{self, CHUNK, SourceRows};
+use crate::{clock, target};
+
+/// Rows per multi-row upsert of backups and validations (8 values each).
+const UPSERT_ROWS: usize = 400;
+
+/// One step's run: the batch's lease, the customers it runs for, and when it started.
+pub(super) struct Run<'a> {
+    pub ctx: &'a Ctx,
+    pub lease: &'a Lease,
+    pub todo: &'a [&'a Member],
+    pub started: &'a str,
+}
+
+impl Run<'_> {
+    fn ids(&self) -> Vec<String> {
+        self.todo.iter().map(|m| m.legacy_id.clone()).collect()
+    }
+
+    /// The customers not in `out`.
+    fn except<'m>(&self, out: &HashMap<i64, String>) -> Vec<&'m Member>
+    where
+        Self: 'm,
+    {
+        self.todo
+            .iter()
+            .copied()
+            .filter(|m| !out.contains_key(&m.id))
+            .collect()
+    }
+
+    /// `backup`: the source rows and the platform's current rows of each customer, with their
+    /// checksums, stored as the customer's backup. A customer whose source rows do not
+    /// normalise is quarantined here. The source rows are kept in `source` for the copies.
+    pub async fn backup(&self, source: &mut Option<SourceRows>) -> eyre::Result<StepOutcome> {
+        let (ctx, lease) = (self.ctx, self.lease);
+        let ids = self.ids();
+        let src = read_source(ctx, &ids).await?;
+        let pre = target::read_all(&ctx.target, &ids).await?;
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
+        let mut out = StepOutcome::default();
+        let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
+        for m in self.todo {
+            if let Some(why) = src.bad.get(&m.legacy_id) {
+                out.quarantined.insert(m.id, why.clone());
+                continue;
+            }
+            for e in Entity::ALL {
+                let s = checksum(&mut src.of(e, &m.legacy_id).iter().collect::<Vec<_>>());
+                let t_rows: Vec<&Row> = pre
+                    .get(&e)
+                    .and_then(|x| x.get(&m.legacy_id))
+                    .map(|v| v.iter().map(|t| &t.row).collect())
+                    .unwrap_or_default();
+                let t = checksum(&mut t_rows.clone());
+                backups.push((m.id, e, s, t, serde_json::to_string(&t_rows)?));
+            }
+        }
+        // A resumed backup step replaces the snapshot it took before the crash.
+        for chunk in backups.chunks(UPSERT_ROWS) {
+            upsert_backups(&mut tx, Backend::of_pool(&ctx.state), chunk, self.started).await?;
+        }
+        let ok = self.except(&out.quarantined);
+        record_step(
+            &mut tx,
+            &ok,
+            &lease.batch,
+            Step::Backup,
+            self.started,
+            "ok",
+            None,
+        )
+        .await?;
+        let q: Vec<&Member> = self
+            .todo
+            .iter()
+            .copied()
+            .filter(|m| out.quarantined.contains_key(&m.id))
+            .collect();
+        record_step(
+            &mut tx,
+            &q,
+            &lease.batch,
+            Step::Backup,
+            self.started,
+            "quarantined",
+            Some(&out.quarantined),
+        )
+        .await?;
+        set_outcome(&mut tx, &q, "quarantined", &out.quarantined).await?;
+        crate::fault::point("commit.state");
+        tx.commit().await?;
+        *source = Some(src);
+        Ok(out)
+    }
+
+    /// `create_account` (the customer rows) or `migrate_data` (every child row): the
+    /// customers' rows replaced on the platform in one fenced transaction; `create_account`
+    /// then records each customer's platform id. A customer whose source rows no longer
+    /// normalise fails.
+    pub async fn copy(
+        &self,
+        step: Step,
+        source: &mut Option<SourceRows>,
+    ) -> eyre::Result<StepOutcome> {
+        let (ctx, lease) = (self.ctx, self.lease);
+        let src = match source.take() {
+            Some(s) => s,
+            None => read_source(ctx, &self.ids()).await?,
+        };
+        let mut out = StepOutcome::default();
+        for m in self.todo {
+            if let Some(why) = src.bad.get(&m.legacy_id) {
+                out.failed.insert(m.id, why.clone());
+            }
+        }
+        let ok = self.except(&out.failed);
+        let go: Vec<String> = ok.iter().map(|m| m.legacy_id.clone()).collect();
+        let mut rows: HashMap<Entity, Vec<&Row>> = HashMap::new();
+        for e in Entity::ALL {
+            rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
+        }
+        async {
+            let mut tx = write_tx(&ctx.target).await?;
+            lease::fence_platform(&mut tx, lease).await?;
+            if step == Step::CreateAccount {
+                target::delete_customers(&mut tx, &go).await?;
+                let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                target::insert(
+                    &mut tx,
+                    Entity::Customers,
+                    &cs,
+                    &HashMap::new(),
+                    &HashMap::new(),
+                )
+                .await?;
+            } else {
+                write_target(&mut tx, &go, &rows, false).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, eyre::Report>(())
+        }
+        .await
+        .in_db("platform")?;
+        crate::fault::point("commit.target");
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
+        if step == Step::CreateAccount {
+            let pids = async {
+                let mut conn = ctx.target.acquire().await?;
+                target::customer_ids(&mut conn, &go).await
+            }
+            .await
+            .in_db("platform")?;
+            // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
+            let backend = Backend::of_pool(&ctx.state);
+            for chunk in ok.chunks(UPSERT_ROWS) {
+                let mut b = Builder::on(backend, "UPDATE customers SET platform_id = CASE id");
+                for m in chunk {
+                    b.push(" WHEN ")
+                        .push_bind(m.id)
+                        .push(" THEN ")
+                        .push_bind(pids.get(&m.legacy_id).copied());
+                }
+                b.push(" END WHERE id IN ")
+                    .push_list(chunk.iter().map(|m| m.id));
+                b.build().execute(&mut *tx).await?;
+            }
+        }
+        record_step(&mut tx, &ok, &lease.batch, step, self.started, "ok", None).await?;
+        crate::fault::point("commit.state");
+        tx.commit().await?;
+        *source = Some(src);
+        Ok(out)
+    }
+
+    /// `validate`: each customer's entities, source against platform, stored; a customer
+    /// whose counts, checksums or device links differ fails (and is restored by the caller).
+    pub async fn validate(&self) -> eyre::Result<StepOutcome> {
+        let (ctx, lease) = (self.ctx, self.lease);
+        let checks = validate(ctx, &self.ids()).await?;
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
+        let rows: Vec<(i64, &EntityCheck)> = self
+            .todo
+            .iter()
+            .zip(&checks)
+            .flat_map(|(m, c)| c.entities.iter().map(move |e| (m.id, e)))
+            .collect();
+        for chunk in rows.chunks(UPSERT_ROWS) {
+            upsert_validations(&mut tx, Backend::of_pool(&ctx.state), chunk, self.started).await?;
+        }
+        let mut out = StepOutcome::default();
+        for (m, c) in self.todo.iter().zip(&checks) {
+            if !c.ok() {
+                out.failed.insert(m.id, format!("validate: {}", c.reason()));
+            }
+        }
+        let ok = self.except(&out.failed);
+        record_step(
+            &mut tx,
+            &ok,
+            &lease.batch,
+            Step::Validate,
+            self.started,
+            "ok",
+            None,
+        )
+        .await?;
+        crate::fault::point("commit.state");
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// `notify`: the source's `on_migrated` hook, the "moved" notice per customer into the
+    /// outbox (its dedup key makes a resumed step record it once), and the customers migrated.
+    pub async fn notify(&self) -> eyre::Result<StepOutcome> {
+        let (ctx, lease) = (self.ctx, self.lease);
+        if let Some(sql) = &ctx.cfg.source.on_migrated {
+            source::run_hook(
+                &ctx.source,
+                &ctx.cfg.mapping,
+                "on_migrated",
+                sql,
+                &self.ids(),
+            )
+            .await?;
+        }
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
+        let now = clock::now();
+        let moved: Vec<(String, Option<i64>, serde_json::Value)> = self
+            .todo
+            .iter()
+            .map(|m| {
+                let payload = serde_json::json!({
+                    "event": "customer.moved", "at": now, "customer": { "legacy_id": m.legacy_id },
+                    "attempt": m.attempts,
+                });
+                (
+                    format!("moved:{}:{}", m.legacy_id, m.attempts),
+                    Some(m.id),
+                    payload,
+                )
+            })
+            .collect();
+        crate::notify::enqueue_many(&mut tx, "moved", ctx.cfg.notify.moved.as_deref(), &moved)
+            .await?;
+        for chunk in self.todo.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE customers SET status = 'migrated', migrated_at = $1, reason = NULL WHERE id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.clone());
+            for m in chunk {
+                q = q.bind(m.id);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        record_step(
+            &mut tx,
+            self.todo,
+            &lease.batch,
+            Step::Notify,
+            self.started,
+            "ok",
+            None,
+        )
+        .await?;
+        crate::fault::point("commit.state");
+        tx.commit().await?;
+        Ok(StepOutcome {
+            migrated: self.todo.len(),
+            ..Default::default()
+        })
+    }
+}
+
+/// A backup row: customer, entity, source checksum, the platform's checksum and its rows.
+type BackupRow = (i64, Entity, Checksum, Checksum, String);
+
+/// Upserts backups in one multi-row statement (a resumed step replaces its snapshot).
+async fn upsert_backups(
+    tx: &mut crate::db::Tx,
+    backend: Backend,
+    chunk: &[BackupRow],
+    started: &str,
+) -> sqlx::Result<()> {
+    let mut b = Builder::on(
+        backend,
+        "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
+         target_count, target_checksum, target_rows) ",
+    );
+    b.push_values(chunk, |mut v, (id, e, s, t, rows)| {
+        v.push_bind(*id)
+            .push_bind(e.name())
+            .push_bind(started.to_string())
+            .push_bind(s.count)
+            .push_bind(s.sha256.clone())
+            .push_bind(t.count)
+            .push_bind(t.sha256.clone())
+            .push_bind(rows.clone());
+    });
+    b.push(
+        " ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
+         source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
+         target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
+         target_rows = excluded.target_rows",
+    );
+    b.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Upserts validations in one multi-row statement.
+async fn upsert_validations(
+    tx: &mut crate::db::Tx,
+    backend: Backend,
+    chunk: &[(i64, &EntityCheck)],
+    started: &str,
+) -> sqlx::Result<()> {
+    let mut b = Builder::on(
+        backend,
+        "INSERT INTO validations (customer_id, entity, checked_at, source_count, \
+         target_count, source_checksum, target_checksum, ok) ",
+    );
+    b.push_values(chunk, |mut v, (id, e)| {
+        v.push_bind(*id)
+            .push_bind(e.entity)
+            .push_bind(started.to_string())
+            .push_bind(e.source_count)
+            .push_bind(e.target_count)
+            .push_bind(e.source_checksum.clone())
+            .push_bind(e.target_checksum.clone())
+            .push_bind(i64::from(e.ok()));
+    });
+    b.push(
+        " ON CONFLICT (customer_id, entity) DO UPDATE SET checked_at = excluded.checked_at, \
+         source_count = excluded.source_count, target_count = excluded.target_count, \
+         source_checksum = excluded.source_checksum, \
+         target_checksum = excluded.target_checksum, ok = excluded.ok",
+    );
+    b.build().execute(&mut **tx).await?;
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! One customer in full, for the console's customer view: profile, per-entity counts and
+//! checksums, its steps, findings, audit entries and health.
+
+use serde::Serialize;
+
+/// One customer in full: profile, per-entity counts and checksums, steps, audit entries.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CustomerDetail {
+    pub legacy_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub account_type: Option<String>,
+    pub country: Option<String>,
+    pub segment: String,
+    pub status: String,
+    pub step: Option<String>,
+    pub batch_id: Option<String>,
+    pub annual_revenue: f64,
+    pub repairs_12m: i64,
+    pub reason: Option<String>,
+    pub warnings: Option<String>,
+    /// The last validation per entity.
+    pub validations: Vec<Validation>,
+    /// The backup per entity.
+    pub backups: Vec<Backup>,
+    /// The step timeline, oldest first (the last 50).
+    pub steps: Vec<StepRow>,
+    /// The audit's findings.
+    pub findings: Vec<Finding>,
+    /// Audit-log entries about the customer, its batch, or everything (the last 20).
+    pub audit: Vec<AuditEntry>,
+    /// The latest health score, explained; `None` before the first scoring.
+    pub health: Option<crate::health::Explanation>,
+}
+
+/// One entity's validation: counts and checksums, source against platform.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Validation {
+    pub entity: String,
+    pub source_count: i64,
+    pub target_count: i64,
+    pub source_checksum: String,
+    pub target_checksum: String,
+    /// 1 when counts and checksums agreed.
+    pub ok: i64,
+}
+
+/// One entity's backup: the source count and checksum, and the platform's count before.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Backup {
+    pub entity: String,
+    pub source_count: i64,
+    pub target_count: i64,
+    pub source_checksum: String,
+}
+
+/// One recorded step.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct StepRow {
+    pub step: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub outcome: String,
+    pub detail: Option<String>,
+}
+
+/// One audit finding.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: String,
+    pub detail: String,
+}
+
+/// One audit-log entry, as the customer view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub at: String,
+    pub actor: String,
+    /// `action (scope)`.
+    pub action: String,
+    pub outcome: String,
+}
+
+/// The customer's own row.
+#[derive(sqlx::FromRow)]
+struct Profile {
+    id: i64,
+    legacy_id: String,
+    name: String,
+    email: Option<String>,
+    account_type: Option<String>,
+    country: Option<String>,
+    segment: String,
+    status: String,
+    step: Option<String>,
+    batch_id: Option<String>,
+    annual_revenue: f64,
+    repairs_12m: i64,
+    reason: Option<String>,
+    warnings: Option<String>,
+}
+
+/// Reads one customer by legacy id; `None` when the plan has no such customer.
+///
+/// Errors: the state database failing.
+pub async fn customer(
+    state: &crate::db::Pool,
+    legacy_id: &str,
+) -> eyre::Result<Option<CustomerDetail>> {
+    let Some(p) = sqlx::query_as::<_, Profile>(
+        "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
+                annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(state)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let validations = sqlx::query_as(
+        "SELECT entity, source_count, target_count, source_checksum, target_checksum, ok FROM validations
+         WHERE customer_id = $1 ORDER BY entity",
+    )
+    .bind(p.id)
+    .fetch_all(state)
+    .await?;
+    let backups = sqlx::query_as(
+        "SELECT entity, source_count, target_count, source_checksum FROM backups
+         WHERE customer_id = $1 ORDER BY entity",
+    )
+    .bind(p.id)
+    .fetch_all(state)
+    .await?;
+    let mut steps: Vec<StepRow> = sqlx::query_as(
+        "SELECT step, started_at, finished_at, outcome, detail FROM steps WHERE customer_id = $1
+         ORDER BY id DESC LIMIT 50",
+    )
+    .bind(p.id)
+    .fetch_all(state)
+    .await?;
+    steps.reverse();
+    let findings = sqlx::query_as(
+        "SELECT rule, severity, detail FROM findings WHERE customer_legacy_id = $1 ORDER BY rule",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_all(state)
+    .await?;
+    let audit = sqlx::query_as(
+        // Entries about this customer, its batch, or everything (rollback --all, halts).
+        "SELECT at, actor, action || ' (' || scope || ')' AS action, outcome FROM audit_log
+         WHERE scope IN ($1, $2, 'all') ORDER BY id DESC LIMIT 20",
+    )
+    .bind(format!("customer {legacy_id}"))
+    .bind(format!("batch {}", p.batch_id.clone().unwrap_or_default()))
+    .fetch_all(state)
+    .await?;
+    let health = crate::health::explain(state, legacy_id).await?;
+    Ok(Some(CustomerDetail {
+        legacy_id: p.legacy_id,
+        name: p.name,
+        email: p.email,
+        account_type: p.account_type,
+        country: p.country,
+        segment: p.segment,
+        status: p.status,
+        step: p.step,
+        batch_id: p.batch_id,
+        annual_revenue: p.annual_revenue,
+        repairs_12m: p.repairs_12m,
+        reason: p.reason,
+        warnings: p.warnings,
+        validations,
+        backups,
+        steps,
+        findings,
+        audit,
+        health,
+    }))
+}

@@ -1,0 +1,329 @@
+//! Read models of the state database: the `status --json` contract (brief 3.1) here, the
+//! console's lists in [`lists`], one customer in full in [`customer`]. Plain data, no terminal
+//! types; every number comes from a query, and every poll query reads an index range or a
+//! trigger-kept counter.
+
+mod customer;
+mod lists;
+
+pub use customer::{AuditEntry, Backup, CustomerDetail, Finding, StepRow, Validation, customer};
+pub use lists::{
+    AuditRow, PlanRow, RecentRow, RunningBatch, audit_log, plans, recent, running_batches,
+    throughput,
+};
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::runner::RunnerState;
+use crate::clock;
+
+/// Customers by status.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    pub total: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub migrated: i64,
+    pub failed: i64,
+    pub rolled_back: i64,
+    pub quarantined: i64,
+    pub rolling_back: i64,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str, n: i64) {
+        self.total += n;
+        match status {
+            "pending" => self.pending += n,
+            "running" => self.running += n,
+            "migrated" => self.migrated += n,
+            "failed" => self.failed += n,
+            "rolled_back" => self.rolled_back += n,
+            "quarantined" => self.quarantined += n,
+            "rolling_back" => self.rolling_back += n,
+            _ => {}
+        }
+    }
+
+    /// Customers that reached an end state (migrated, failed or quarantined), percent of all.
+    pub fn settled_pct(&self) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        ((self.migrated + self.failed + self.quarantined) as f64 * 100.0 / self.total as f64)
+            .clamp(0.0, 100.0)
+    }
+}
+
+/// One segment (a priority wave) and its progress.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SegmentStatus {
+    pub name: String,
+    pub priority: i64,
+    pub customers: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub migrated: i64,
+    pub failed: i64,
+    pub quarantined: i64,
+    pub rolled_back: i64,
+    /// Sum of the customers' annual revenue (currency units of the source).
+    pub revenue: f64,
+    /// Percent (0–100), from the config.
+    pub target_success_rate: f64,
+    pub window_days: [i64; 2],
+    /// Customers migrated in the last 10 minutes, per minute.
+    pub rate_per_min: f64,
+}
+
+impl SegmentStatus {
+    /// Counts `n` customers of status `status` with `revenue` into the segment.
+    fn add(&mut self, status: &str, n: i64, revenue: f64) {
+        self.customers += n;
+        self.revenue += revenue;
+        match status {
+            "pending" => self.pending += n,
+            "running" | "rolling_back" => self.running += n,
+            "migrated" => self.migrated += n,
+            "failed" => self.failed += n,
+            "quarantined" => self.quarantined += n,
+            "rolled_back" => self.rolled_back += n,
+            _ => {}
+        }
+    }
+
+    /// Migrated as a percent of those attempted (migrated + failed); `None` before any attempt.
+    pub fn success_rate(&self) -> Option<f64> {
+        let tried = self.migrated + self.failed;
+        (tried > 0).then(|| self.migrated as f64 * 100.0 / tried as f64)
+    }
+
+    /// Minutes until the segment's remaining customers are done at the current rate; `None`
+    /// when nothing remains or nothing moved recently. Never negative.
+    pub fn eta_minutes(&self) -> Option<f64> {
+        let remaining = (self.pending + self.running).max(0);
+        (remaining > 0 && self.rate_per_min > 0.0).then(|| remaining as f64 / self.rate_per_min)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunnerStatus {
+    pub state: RunnerState,
+    pub changed_by: Option<String>,
+    pub changed_at: String,
+    pub reason: Option<String>,
+    pub heartbeat_at: Option<String>,
+    /// Running, but no worker has beaten for longer than the threshold (two lease periods: a
+    /// worker was killed, or the console that ran it quit): set by [`snapshot`] and
+    /// [`RunnerStatus::mark_stale`] only, so it flips once and the console redraws once.
+    #[serde(rename = "no_live_worker")]
+    pub stale: bool,
+}
+
+impl RunnerStatus {
+    /// Sets [`RunnerStatus::stale`]: running, and no heartbeat (nor state change) for more
+    /// than `after_secs` seconds before `now`; never when `after_secs` is 0.
+    pub fn mark_stale(&mut self, after_secs: i64, now: chrono::DateTime<Utc>) {
+        self.stale = after_secs > 0
+            && self.state == RunnerState::Running
+            && self
+                .heartbeat_at
+                .as_deref()
+                .or(Some(self.changed_at.as_str()))
+                .and_then(clock::parse)
+                .is_some_and(|t| (now - t).num_seconds() > after_secs);
+    }
+
+    /// The state as operators read it: `running (no live worker)` when it is stale.
+    pub fn label(&self) -> String {
+        if self.stale {
+            format!("{} (no live worker)", self.state.as_str())
+        } else {
+            self.state.as_str().to_string()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Alerts {
+    pub open: i64,
+}
+
+/// The notification outbox.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Outbox {
+    /// Waiting for delivery (including retries).
+    pub pending: i64,
+    /// Dead-lettered: refused, or out of attempts.
+    pub dead: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Batches {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub rolled_back: i64,
+}
+
+/// The `status --json` document (brief 3.1), a superset of the contract.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Status {
+    pub customers: Counts,
+    pub segments: Vec<SegmentStatus>,
+    pub runner: RunnerStatus,
+    pub alerts: Alerts,
+    pub batches: Batches,
+    pub notifications: Outbox,
+}
+
+/// A segment as the plan stored it.
+#[derive(sqlx::FromRow)]
+struct SegmentRow {
+    name: String,
+    priority: i64,
+    target_success_rate: f64,
+    window_start_day: i64,
+    window_end_day: i64,
+}
+
+/// One trigger-kept counter row (migration 0003): customers and revenue per segment and status.
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    segment: String,
+    status: String,
+    customers: i64,
+    revenue: f64,
+}
+
+/// Customers migrated per segment since a minute, and the earliest start among them.
+#[derive(sqlx::FromRow)]
+struct RateRow {
+    segment: String,
+    customers: i64,
+    first_started: String,
+}
+
+/// The runner row.
+#[derive(sqlx::FromRow)]
+struct RunnerRow {
+    state: String,
+    changed_by: Option<String>,
+    changed_at: String,
+    reason: Option<String>,
+    heartbeat_at: Option<String>,
+}
+
+/// A count per status (batches, notifications).
+#[derive(sqlx::FromRow)]
+struct PerStatus {
+    status: String,
+    n: i64,
+}
+
+/// Reads the status. Errors: the state database failing.
+pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
+    let mut customers = Counts::default();
+    let mut segments: Vec<SegmentStatus> = sqlx::query_as::<_, SegmentRow>(
+        "SELECT name, priority, target_success_rate, window_start_day, window_end_day FROM segments ORDER BY priority",
+    )
+    .fetch_all(state)
+    .await?
+    .into_iter()
+    .map(|r| SegmentStatus {
+        name: r.name,
+        priority: r.priority,
+        target_success_rate: r.target_success_rate,
+        window_days: [r.window_start_day, r.window_end_day],
+        ..Default::default()
+    })
+    .collect();
+    // Counters kept by triggers (migration 0003): a few rows, whatever the number of customers.
+    let rows: Vec<CountRow> = sqlx::query_as(
+        "SELECT segment, status, customers, revenue FROM customer_counts WHERE customers <> 0",
+    )
+    .fetch_all(state)
+    .await?;
+    for r in rows {
+        customers.add(&r.status, r.customers);
+        if let Some(s) = segments.iter_mut().find(|s| s.name == r.segment) {
+            s.add(&r.status, r.customers, r.revenue);
+        }
+    }
+    // Rate over the last 10 minutes, or since the segment's first completion in them (at
+    // least one minute), so a run that just started is not diluted by idle minutes.
+    let now = Utc::now();
+    let since = clock::fmt(now - chrono::Duration::minutes(10));
+    // Trigger-kept per minute (migration 0011); the minute `since` falls in is left out, so
+    // the window is between 9 and 10 minutes long.
+    let rates: Vec<RateRow> = sqlx::query_as(
+        "SELECT segment, CAST(SUM(customers) AS BIGINT) AS customers, MIN(first_started) AS first_started
+         FROM migrated_minutes WHERE minute > $1 GROUP BY segment",
+    )
+    .bind(since[..16].to_string())
+    .fetch_all(state)
+    .await?;
+    for r in rates {
+        let minutes = clock::parse(&r.first_started)
+            .map_or(10.0, |t| (now - t).num_milliseconds() as f64 / 60_000.0)
+            .clamp(1.0, 10.0);
+        if let Some(s) = segments.iter_mut().find(|s| s.name == r.segment) {
+            s.rate_per_min = r.customers as f64 / minutes;
+        }
+    }
+    let r: RunnerRow = sqlx::query_as(
+        "SELECT state, changed_by, changed_at, reason, heartbeat_at FROM runner WHERE id = 1",
+    )
+    .fetch_one(state)
+    .await?;
+    let runner = RunnerStatus {
+        state: RunnerState::parse(&r.state),
+        changed_by: r.changed_by,
+        changed_at: r.changed_at,
+        reason: r.reason,
+        heartbeat_at: r.heartbeat_at,
+        stale: false,
+    };
+    let mut batches = Batches::default();
+    // Trigger-kept (migration 0007).
+    for r in sqlx::query_as::<_, PerStatus>("SELECT status, batches AS n FROM batch_counts")
+        .fetch_all(state)
+        .await?
+    {
+        match r.status.as_str() {
+            "pending" => batches.pending = r.n,
+            "running" => batches.running = r.n,
+            "done" => batches.done = r.n,
+            _ => batches.rolled_back = r.n,
+        }
+    }
+    let mut notifications = Outbox::default();
+    for r in sqlx::query_as::<_, PerStatus>(
+        "SELECT status, COUNT(*) AS n FROM notifications WHERE status IN ('pending', 'dead') GROUP BY status",
+    )
+    .fetch_all(state)
+    .await?
+    {
+        match r.status.as_str() {
+            "pending" => notifications.pending = r.n,
+            _ => notifications.dead = r.n,
+        }
+    }
+    let alerts = Alerts {
+        // Trigger-kept (migration 0005): the poll never counts alerts.
+        open: sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(alerts), 0) AS BIGINT) FROM alert_counts WHERE status <> 'resolved'",
+        )
+        .fetch_one(state)
+        .await?,
+    };
+    Ok(Status {
+        notifications,
+        customers,
+        segments,
+        runner,
+        alerts,
+        batches,
+    })
+}
