@@ -341,13 +341,9 @@ pub fn operator() -> String {
 ///
 /// Errors: the state database failing the query.
 pub async fn identity(state: &db::Pool, os_user: &str) -> eyre::Result<String> {
-    if db::Backend::of_pool(state) == db::Backend::Postgres {
-        let login: String = sqlx::query_scalar("SELECT CAST(session_user AS TEXT)")
-            .fetch_one(state)
-            .await?;
-        return Ok(login);
-    }
-    Ok(os_user.to_string())
+    Ok(db::login(state)
+        .await?
+        .unwrap_or_else(|| os_user.to_string()))
 }
 
 /// The file of a SQLite URL, if it names one (not `:memory:`).

@@ -434,13 +434,14 @@ pub async fn build(
     // consecutive queries alternate between connections, the orphan checks ran 8–10× slower
     // about half the time at 10^6 customers, re-reading B-tree pages from the OS (see
     // BENCHMARKS.md); on one connection they never did.
-    let single = match src.backend() {
-        crate::db::Backend::Sqlite => Some(
+    let single = if src.backend().is_embedded() {
+        Some(
             Source::open_with(&cfg.source.url, true, 1)
                 .await
                 .map_err(|e| eyre::eyre!("key `source.url`: {e:#}"))?,
-        ),
-        _ => None,
+        )
+    } else {
+        None
     };
     let auditor = single.as_ref().unwrap_or(src);
     let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
@@ -673,7 +674,7 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
 ///
 /// Errors: the state database failing.
 async fn bulk_batch_index(tx: &mut crate::db::Tx) -> eyre::Result<Option<String>> {
-    if crate::db::Backend::of_conn(tx) != crate::db::Backend::Sqlite {
+    if !crate::db::Backend::of_conn(tx).is_embedded() {
         return Ok(None);
     }
     // The trigger-kept `customer_counts` gives the total without counting every customer.

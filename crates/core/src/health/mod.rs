@@ -64,11 +64,8 @@ fn number(r: &Raw) -> Option<f64> {
 
 /// The temporary table a scoring run gathers component values in, on its own state
 /// connection: `(legacy_id, component, value)`, indexed by legacy id once filled.
-fn values_table(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => "pg_temp.health_values",
-        _ => "temp.health_values",
-    }
+fn values_table(backend: Backend) -> String {
+    backend.temp_table("health_values")
 }
 
 /// Scores the customers `only` (by state id), or every customer, and records the run.
@@ -182,13 +179,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     sqlx::query("CREATE INDEX health_values_key ON health_values (legacy_id)")
         .execute(&mut *conn)
         .await?;
-    if backend == Backend::Postgres {
-        // Autovacuum never analyzes a temporary table; without statistics the join below may
-        // scan it once per chunk.
-        sqlx::query("ANALYZE pg_temp.health_values")
-            .execute(&mut *conn)
-            .await?;
-    }
+    // Without statistics the join below may scan the values once per chunk.
+    crate::db::analyze_temp(&mut conn, &table).await?;
     let started = clock::now();
     let run_id: i64 = sqlx::query_scalar(
         "INSERT INTO health_runs (trigger, started_at) VALUES ($1, $2) RETURNING id",
