@@ -109,7 +109,7 @@ fn fixture() -> Snapshot {
         segment: segment.into(),
         priority: 2,
         rule: rule.into(),
-        severity: severity.into(),
+        severity: severity.to_string().try_into().unwrap(),
         status: "triggered".into(),
         level: 1,
         level_since: ago(mins),
@@ -543,14 +543,14 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
             "high".into()
         },
         due_on: format!("2026-11-{:02}", 10 + i * 5),
-        status: status.into(),
+        status: cutover_core::plans::MilestoneStatus::parse(status).unwrap(),
     };
     a.on_plan(Some(cutover_core::plans::PlanDetail {
         id: 1,
         subject: "1007".into(),
         title: "Onboarding 1007".into(),
         kind: "onboarding".into(),
-        status: "active".into(),
+        status: cutover_core::plans::PlanStatus::Active,
         owner: "li.wei".into(),
         milestones: vec![ms(1, "completed"), ms(2, "overdue"), ms(3, "pending")],
     }));

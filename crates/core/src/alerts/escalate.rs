@@ -54,4 +54,3 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
     tx.commit().await?;
     Ok(climbed)
 }
-

@@ -228,4 +228,3 @@ pub async fn evaluate(
     }
     Ok(out)
 }
-

@@ -19,6 +19,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::clock;
+use crate::config::AlertSeverity;
 use crate::ctx::Ctx;
 
 pub use crate::roles::SYSTEM;
@@ -113,8 +114,10 @@ pub struct AlertView {
     pub segment: String,
     pub priority: i64,
     pub rule: String,
-    pub severity: String,
+    #[sqlx(try_from = "String")]
+    pub severity: AlertSeverity,
     pub status: String,
+    /// The escalation level, 1-based: `escalation.level[level - 1]` of the config.
     pub level: i64,
     pub level_since: String,
     pub score: Option<f64>,

@@ -54,6 +54,20 @@ impl AlertSeverity {
     }
 }
 
+impl TryFrom<String> for AlertSeverity {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        [
+            AlertSeverity::Critical,
+            AlertSeverity::Warning,
+            AlertSeverity::Info,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| format!("`{s}` is not an alert severity"))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRule {

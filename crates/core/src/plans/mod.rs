@@ -4,7 +4,6 @@
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::Row as _;
 
 use crate::clock;
 use crate::ctx::Ctx;
@@ -129,8 +128,118 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     Ok((id, created))
 }
 
-/// Milestone statuses an operator may set.
-pub const SETTABLE: [&str; 4] = ["pending", "in_progress", "completed", "cancelled"];
+/// A milestone's status (brief section 2, "Success plans"). `Overdue` is also what a pending or
+/// in-progress milestone past its due date reads as ([`detail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MilestoneStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Overdue,
+    Cancelled,
+}
+
+impl MilestoneStatus {
+    /// Every status.
+    pub const ALL: [MilestoneStatus; 5] = [
+        MilestoneStatus::Pending,
+        MilestoneStatus::InProgress,
+        MilestoneStatus::Completed,
+        MilestoneStatus::Overdue,
+        MilestoneStatus::Cancelled,
+    ];
+
+    /// The status as the state stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MilestoneStatus::Pending => "pending",
+            MilestoneStatus::InProgress => "in_progress",
+            MilestoneStatus::Completed => "completed",
+            MilestoneStatus::Overdue => "overdue",
+            MilestoneStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A status equals its stored name (`status == "completed"`).
+impl PartialEq<&str> for MilestoneStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl TryFrom<String> for MilestoneStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("`{s}` is not a milestone status"))
+    }
+}
+
+/// A success plan's status (brief section 2, "Success plans").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Draft,
+    Active,
+    Completed,
+    OnHold,
+    Cancelled,
+}
+
+impl PlanStatus {
+    /// Every status.
+    pub const ALL: [PlanStatus; 5] = [
+        PlanStatus::Draft,
+        PlanStatus::Active,
+        PlanStatus::Completed,
+        PlanStatus::OnHold,
+        PlanStatus::Cancelled,
+    ];
+
+    /// The status as the state stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Draft => "draft",
+            PlanStatus::Active => "active",
+            PlanStatus::Completed => "completed",
+            PlanStatus::OnHold => "on_hold",
+            PlanStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status named `s`, if it is one.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// A status equals its stored name (`status == "completed"`).
+impl PartialEq<&str> for PlanStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl TryFrom<String> for PlanStatus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("`{s}` is not a plan status"))
+    }
+}
+
+/// Milestone statuses an operator may set (overdue is read from the due date, not set).
+pub const SETTABLE: [MilestoneStatus; 4] = [
+    MilestoneStatus::Pending,
+    MilestoneStatus::InProgress,
+    MilestoneStatus::Completed,
+    MilestoneStatus::Cancelled,
+];
 
 /// Sets a milestone's status, or its owner when `owner` is given; completes the plan when its
 /// last open milestone completes. Errors: no such milestone, or a status not in [`SETTABLE`].
@@ -143,25 +252,37 @@ pub async fn update_milestone(
 ) -> eyre::Result<String> {
     ctx.require_as(actor, Action::EditPlan, &format!("milestone {id}"))
         .await?;
-    if let Some(s) = status.filter(|s| !SETTABLE.contains(s)) {
-        eyre::bail!(
-            "milestone status `{s}` is not one of {}",
-            SETTABLE.join(", ")
-        );
-    }
+    let status = match status {
+        None => None,
+        Some(s) => match MilestoneStatus::parse(s).filter(|m| SETTABLE.contains(m)) {
+            Some(m) => Some(m),
+            None => eyre::bail!(
+                "milestone status `{s}` is not one of {}",
+                SETTABLE.map(MilestoneStatus::as_str).join(", ")
+            ),
+        },
+    };
     let mut tx = write_tx(&ctx.state).await?;
-    let Some(r) = sqlx::query("SELECT plan_id, title FROM milestones WHERE id = $1")
+    #[derive(sqlx::FromRow)]
+    struct Of {
+        plan_id: i64,
+        title: String,
+    }
+    let Some(Of {
+        plan_id: plan,
+        title,
+    }) = sqlx::query_as::<_, Of>("SELECT plan_id, title FROM milestones WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
     else {
         eyre::bail!("milestone {id}: no such milestone");
     };
-    let (plan, title): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
     let detail = match (status, owner) {
         (Some(s), _) => {
+            let s = s.as_str();
             sqlx::query("UPDATE milestones SET status = $1 WHERE id = $2")
-                .bind(s.to_string())
+                .bind(s)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -183,11 +304,15 @@ pub async fn update_milestone(
     .bind(plan)
     .fetch_one(&mut *tx)
     .await?;
-    let new_status = if open == 0 { "completed" } else { "active" };
+    let new_status = if open == 0 {
+        PlanStatus::Completed
+    } else {
+        PlanStatus::Active
+    };
     sqlx::query(
         "UPDATE success_plans SET status = $1 WHERE id = $2 AND status IN ('active', 'completed')",
     )
-    .bind(new_status)
+    .bind(new_status.as_str())
     .bind(plan)
     .execute(&mut *tx)
     .await?;
@@ -205,7 +330,7 @@ pub async fn update_milestone(
 }
 
 /// One milestone as the plan view shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Milestone {
     pub id: i64,
     pub seq: i64,
@@ -214,7 +339,8 @@ pub struct Milestone {
     pub priority: String,
     pub due_on: String,
     /// As stored, except a pending or in-progress milestone past its due date reads `overdue`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: MilestoneStatus,
 }
 
 /// A plan with its milestones.
@@ -224,7 +350,7 @@ pub struct PlanDetail {
     pub subject: String,
     pub title: String,
     pub kind: String,
-    pub status: String,
+    pub status: PlanStatus,
     pub owner: String,
     pub milestones: Vec<Milestone>,
 }
@@ -235,7 +361,16 @@ pub async fn detail(
     id: i64,
     as_of: &str,
 ) -> eyre::Result<Option<PlanDetail>> {
-    let Some(p) = sqlx::query(
+    #[derive(sqlx::FromRow)]
+    struct Plan {
+        customer_legacy_id: String,
+        title: String,
+        kind: String,
+        #[sqlx(try_from = "String")]
+        status: PlanStatus,
+        owner: String,
+    }
+    let Some(p) = sqlx::query_as::<_, Plan>(
         "SELECT customer_legacy_id, title, kind, status, owner FROM success_plans WHERE id = $1",
     )
     .bind(id)
@@ -244,35 +379,23 @@ pub async fn detail(
     else {
         return Ok(None);
     };
-    let milestones = sqlx::query(
+    let milestones = sqlx::query_as(
         "SELECT id, seq, title, owner, priority, due_on,
                 CASE WHEN status IN ('pending', 'in_progress') AND due_on < $1 THEN 'overdue' ELSE status END
+                  AS status
          FROM milestones WHERE plan_id = $2 ORDER BY seq",
     )
     .bind(as_of.to_string())
     .bind(id)
     .fetch_all(state)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Milestone {
-            id: r.try_get(0)?,
-            seq: r.try_get(1)?,
-            title: r.try_get(2)?,
-            owner: r.try_get(3)?,
-            priority: r.try_get(4)?,
-            due_on: r.try_get(5)?,
-            status: r.try_get(6)?,
-        })
-    })
-    .collect::<sqlx::Result<_>>()?;
+    .await?;
     Ok(Some(PlanDetail {
         id,
-        subject: p.try_get(0)?,
-        title: p.try_get(1)?,
-        kind: p.try_get(2)?,
-        status: p.try_get(3)?,
-        owner: p.try_get(4)?,
+        subject: p.customer_legacy_id,
+        title: p.title,
+        kind: p.kind,
+        status: p.status,
+        owner: p.owner,
         milestones,
     }))
 }

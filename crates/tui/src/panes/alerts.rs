@@ -2,6 +2,7 @@
 //! the escalation level and the time until it climbs, the owner, and the age.
 
 use chrono::Utc;
+use cutover_core::config::AlertSeverity;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Cell, Widget};
@@ -68,10 +69,10 @@ struct Row<'a> {
 impl TableRow for Row<'_> {
     fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
         let a = self.a;
-        let sev = match a.severity.as_str() {
-            "critical" => theme.danger(),
-            "warning" => theme.warn(),
-            _ => theme.muted(),
+        let sev = match a.severity {
+            AlertSeverity::Critical => theme.danger(),
+            AlertSeverity::Warning => theme.warn(),
+            AlertSeverity::Info => theme.muted(),
         };
         let customer = format!("{} {}", a.legacy_id, a.name);
         if !self.wide {

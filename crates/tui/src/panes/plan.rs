@@ -1,5 +1,6 @@
 //! The plan view: a success plan and its milestones, one selected for `d`, `i` and `w`.
 
+use cutover_core::plans::MilestoneStatus;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -22,7 +23,8 @@ impl TableRow for Milestone {
             Cell::from(self.owner.as_str()),
             Cell::from(self.priority.as_str()).style(prio),
             Cell::from(self.due_on.as_str()),
-            Cell::from(self.status.replace('_', " ")).style(theme.status(&self.status)),
+            Cell::from(self.status.as_str().replace('_', " "))
+                .style(theme.status(self.status.as_str())),
         ]
     }
 }
@@ -52,17 +54,17 @@ impl Widget for View<'_> {
         let done = p
             .milestones
             .iter()
-            .filter(|m| m.status == "completed")
+            .filter(|m| m.status == MilestoneStatus::Completed)
             .count();
         let late = p
             .milestones
             .iter()
-            .filter(|m| m.status == "overdue")
+            .filter(|m| m.status == MilestoneStatus::Overdue)
             .count();
         Paragraph::new(vec![
             Line::from(vec![
                 Span::raw(format!("{} · {} · owner {} · ", p.subject, p.kind, p.owner)),
-                Span::styled(p.status.clone(), th.status(&p.status)),
+                Span::styled(p.status.as_str(), th.status(p.status.as_str())),
             ]),
             Line::from(vec![
                 Span::raw(format!(
