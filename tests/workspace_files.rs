@@ -58,8 +58,10 @@ fn every_file_the_binary_creates_is_private_to_its_user() {
         assert_eq!(mode(&p), 0o600, "{}", p.display());
         seen += 1;
     }
-    // The config, three databases, and at least the state's write-ahead log and shared memory.
-    assert!(seen >= 6, "{seen} files");
+    // The config and three databases; write-ahead logs and shared memory when SQLite left
+    // them (it removes them when the last connection closes, and makes them with the mode of
+    // their database).
+    assert!(seen >= 4, "{seen} files");
 }
 
 #[tokio::test]
