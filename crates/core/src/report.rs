@@ -2,7 +2,6 @@
 //! rows, checksum mismatches — and the run's time, all read from the databases.
 
 use serde::Serialize;
-use sqlx::Row as _;
 
 use crate::ctx::Ctx;
 use crate::schema::Entity;
@@ -85,13 +84,22 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
             checksum_mismatches,
         });
     }
-    let r = sqlx::query(
-        "SELECT MIN(started_at), MAX(finished_at), (SELECT COUNT(*) FROM customers WHERE status = 'migrated') FROM steps",
+    #[derive(sqlx::FromRow)]
+    struct Span {
+        first: Option<String>,
+        last: Option<String>,
+        migrated: i64,
+    }
+    let Span {
+        first,
+        last,
+        migrated,
+    } = sqlx::query_as(
+        "SELECT MIN(started_at) AS first, MAX(finished_at) AS last,
+           (SELECT COUNT(*) FROM customers WHERE status = 'migrated') AS migrated FROM steps",
     )
     .fetch_one(&ctx.state)
     .await?;
-    let first: Option<String> = r.try_get(0)?;
-    let last: Option<String> = r.try_get(1)?;
     let seconds = match (
         first.as_deref().and_then(crate::clock::parse),
         last.as_deref().and_then(crate::clock::parse),
@@ -102,7 +110,7 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
     Ok(Report {
         workspace: ctx.cfg.workspace.name.clone(),
         entities,
-        customers_migrated: r.try_get(2)?,
+        customers_migrated: migrated,
         first_step_at: first,
         last_step_at: last,
         seconds,

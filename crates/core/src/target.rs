@@ -110,17 +110,14 @@ pub async fn customer_ids(
 ) -> eyre::Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT legacy_id, id FROM customers WHERE legacy_id IN ({})",
-            placeholders(1, chunk.len())
+        let mut q =
+            crate::db::Builder::new("SELECT legacy_id, id FROM customers WHERE legacy_id IN ");
+        q.push_list(chunk.iter().cloned());
+        out.extend(
+            q.build_query_as::<(String, i64)>()
+                .fetch_all(&mut *conn)
+                .await?,
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            out.insert(r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?);
-        }
     }
     Ok(out)
 }
@@ -349,19 +346,17 @@ pub async fn device_ids(
 ) -> eyre::Result<HashMap<(String, String), i64>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
+        let mut q = crate::db::Builder::new(
             "SELECT customer_legacy_id, legacy_id, id FROM devices WHERE customer_id IN \
-             (SELECT id FROM customers WHERE legacy_id IN ({}))",
-            placeholders(1, chunk.len())
+             (SELECT id FROM customers WHERE legacy_id IN ",
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let cust = r.try_get::<Option<String>, _>(0)?.unwrap_or_default();
-            let dev = r.try_get::<Option<String>, _>(1)?.unwrap_or_default();
-            out.insert((cust, dev), r.try_get::<i64, _>(2)?);
+        q.push_list(chunk.iter().cloned()).push(")");
+        let rows = q
+            .build_query_as::<(Option<String>, Option<String>, i64)>()
+            .fetch_all(&mut *conn)
+            .await?;
+        for (cust, dev, id) in rows {
+            out.insert((cust.unwrap_or_default(), dev.unwrap_or_default()), id);
         }
     }
     Ok(out)

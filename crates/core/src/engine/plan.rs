@@ -10,7 +10,6 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
-use sqlx::Row as _;
 
 use crate::clock;
 use crate::config::segment::{self, Facts};
@@ -35,7 +34,7 @@ pub struct PlanSummary {
     pub segments: Vec<SegmentPlan>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, sqlx::FromRow)]
 pub struct SegmentPlan {
     pub name: String,
     pub priority: i64,
@@ -696,25 +695,19 @@ async fn bulk_batch_index(tx: &mut crate::db::Tx) -> eyre::Result<Option<String>
 /// The plan's current shape, from the state database.
 pub async fn summary(state: &crate::db::Pool) -> eyre::Result<PlanSummary> {
     let mut s = PlanSummary::default();
-    let segs = sqlx::query(
+    let segs: Vec<SegmentPlan> = sqlx::query_as(
         "SELECT s.name, s.priority,
-           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name),
-           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'pending'),
-           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'quarantined'),
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name) AS customers,
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'pending') AS pending,
+           (SELECT COUNT(*) FROM customers c WHERE c.segment = s.name AND c.status = 'quarantined')
+             AS quarantined,
            (SELECT COUNT(*) FROM batches b WHERE b.segment = s.name AND b.status = 'pending')
+             AS batches_pending
          FROM segments s ORDER BY s.priority",
     )
     .fetch_all(state)
     .await?;
-    for r in segs {
-        let seg = SegmentPlan {
-            name: r.try_get(0)?,
-            priority: r.try_get(1)?,
-            customers: r.try_get(2)?,
-            pending: r.try_get(3)?,
-            quarantined: r.try_get(4)?,
-            batches_pending: r.try_get(5)?,
-        };
+    for seg in segs {
         s.customers += seg.customers;
         s.quarantined += seg.quarantined;
         s.batches_pending += seg.batches_pending;

@@ -10,7 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::Row as _;
 
 use super::lease::{self, Lease};
 use super::pipeline;
@@ -206,12 +205,9 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
                 &[],
                 &ok_ids,
             )
-            .build()
+            .build_query_as()
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<sqlx::Result<_>>()?;
+            .await?;
             let mut b = crate::db::Builder::on(
                 crate::db::Backend::of_pool(&ctx.state),
                 "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",

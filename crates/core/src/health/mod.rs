@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::AssertSqlSafe;
 
 use crate::config::{Db, Health};
 use crate::ctx::Ctx;
-use crate::db::{Backend, placeholders, write_tx_on};
+use crate::db::{Backend, write_tx_on};
 use crate::schema::Raw;
 use crate::source::Source;
 use crate::{clock, source};
@@ -101,17 +101,13 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     let mut picked: Vec<(i64, String)> = Vec::new();
     if let Some(list) = only {
         for chunk in list.chunks(source::CHUNK) {
-            let sql = format!(
-                "SELECT id, legacy_id FROM customers WHERE id IN ({}) ORDER BY id",
-                placeholders(1, chunk.len())
+            let mut q = crate::db::Builder::new("SELECT id, legacy_id FROM customers WHERE id IN ");
+            q.push_list(chunk.iter().copied()).push(" ORDER BY id");
+            picked.extend(
+                q.build_query_as::<(i64, String)>()
+                    .fetch_all(&mut *conn)
+                    .await?,
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for r in q.fetch_all(&mut *conn).await? {
-                picked.push((r.try_get(0)?, r.try_get(1)?));
-            }
         }
         picked.sort_unstable();
         picked.dedup();
@@ -233,9 +229,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
                 q.push("IN ").push_list(ids.iter().copied());
             }
         }
-        let mut rows = q.build().fetch(&mut *conn);
-        while let Some(r) = rows.try_next().await? {
-            let (id, c, v): (i64, i64, f64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let mut rows = q.build_query_as::<(i64, i64, f64)>().fetch(&mut *conn);
+        while let Some((id, c, v)) = rows.try_next().await? {
             if let (Ok(i), Ok(c)) = (ids.binary_search(&id), usize::try_from(c))
                 && c < n
             {
@@ -398,7 +393,17 @@ pub async fn explain(
     state: &crate::db::Pool,
     legacy_id: &str,
 ) -> eyre::Result<Option<Explanation>> {
-    let Some(r) = sqlx::query(
+    #[derive(sqlx::FromRow)]
+    struct Latest {
+        score: f64,
+        level: String,
+        trend: String,
+        previous: Option<f64>,
+        scored_at: String,
+        components: String,
+        previous_components: Option<String>,
+    }
+    let Some(r) = sqlx::query_as::<_, Latest>(
         "SELECT h.score, h.level, h.trend, h.previous, h.scored_at, h.components, h.previous_components
          FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE c.legacy_id = $1",
     )
@@ -408,11 +413,12 @@ pub async fn explain(
     else {
         return Ok(None);
     };
-    let now = parse_components(&r.try_get::<String, _>(5)?);
+    let now = parse_components(&r.components);
     let before: HashMap<String, (f64, f64)> = r
-        .try_get::<Option<String>, _>(6)?
+        .previous_components
+        .as_deref()
         .map(|s| {
-            parse_components(&s)
+            parse_components(s)
                 .into_iter()
                 .map(|(n, v, w)| (n, (v, w)))
                 .collect()
@@ -438,11 +444,11 @@ pub async fn explain(
         .max_by(|a, b| a.moved().abs().total_cmp(&b.moved().abs()))
         .map(|p| p.name.clone());
     Ok(Some(Explanation {
-        score: r.try_get(0)?,
-        level: r.try_get(1)?,
-        trend: r.try_get(2)?,
-        previous: r.try_get(3)?,
-        scored_at: r.try_get(4)?,
+        score: r.score,
+        level: r.level,
+        trend: r.trend,
+        previous: r.previous,
+        scored_at: r.scored_at,
         parts,
         moved_most,
     }))
