@@ -5,12 +5,12 @@
 use std::cell::Cell as StdCell;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
-use super::keymap::{self, Action};
+use super::keymap::{self, Action, KeyMode};
 use super::panes::{self, PaneCtx, PaneId};
 use super::theme::Theme;
 use super::widgets::table::ListState;
@@ -232,54 +232,63 @@ impl App {
         }
     }
 
+    /// Which keys apply now: the mode's own bindings in the keymap.
+    pub fn key_mode(&self) -> KeyMode {
+        match self.mode {
+            Mode::Normal | Mode::Customer(_) => KeyMode::Browse,
+            Mode::Plan(_) => KeyMode::Plan,
+            Mode::Help => KeyMode::Help,
+            Mode::Filter => KeyMode::Filter,
+            Mode::Confirm(_) => KeyMode::Confirm,
+            Mode::Input { .. } => KeyMode::Input,
+        }
+    }
+
     /// Handles a key; returns the work it asks for.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
         if self.too_small.get() {
-            return match keymap::lookup(&key) {
+            // Nothing is drawn but the size: only leaving means anything.
+            return match keymap::lookup(&key, KeyMode::Browse) {
                 Some(Action::Quit) => vec![Command::Quit],
                 _ => vec![],
             };
         }
-        match self.mode.clone() {
-            Mode::Confirm(c) => return self.on_confirm_key(c, key),
-            Mode::Input { .. } => return self.on_input_key(key),
-            Mode::Plan(_) => {
-                return match keymap::lookup(&key) {
-                    Some(Action::Quit) => vec![Command::Quit],
-                    Some(Action::Help) => {
-                        self.mode = Mode::Help;
-                        vec![]
-                    }
-                    Some(Action::Back) => {
-                        self.mode = Mode::Normal;
-                        self.plan = None;
-                        self.plan_id = None;
-                        vec![]
-                    }
-                    Some(a) if self.readonly && a.writes() => {
-                        self.message = Some((
-                            "read-only console: write actions are disabled".into(),
-                            Tone::Bad,
-                        ));
-                        vec![]
-                    }
-                    Some(a) => self.on_plan_action(a),
-                    None => vec![],
-                };
-            }
-            Mode::Filter => return self.on_filter_key(key),
-            Mode::Help => {
-                if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-                    return vec![Command::Quit];
-                }
-                self.mode = Mode::Normal;
-                return vec![];
-            }
-            _ => {}
+        let Some(a) = keymap::lookup(&key, self.key_mode()) else {
+            return vec![];
+        };
+        if a == Action::ForceQuit {
+            return vec![Command::Quit];
         }
-        match keymap::lookup(&key) {
-            Some(a) => self.on_action(a),
-            None => vec![],
+        match self.mode.clone() {
+            Mode::Confirm(c) => self.on_confirm(c, a),
+            Mode::Input { .. } => self.on_input(a),
+            Mode::Filter => self.on_filter(a),
+            Mode::Help => {
+                self.mode = Mode::Normal;
+                vec![]
+            }
+            Mode::Plan(_) => match a {
+                Action::Quit => vec![Command::Quit],
+                Action::Help => {
+                    self.mode = Mode::Help;
+                    vec![]
+                }
+                Action::Back => {
+                    self.mode = Mode::Normal;
+                    self.plan = None;
+                    self.plan_id = None;
+                    vec![]
+                }
+                a if self.readonly && a.writes() => {
+                    self.message = Some((
+                        "read-only console: write actions are disabled".into(),
+                        Tone::Bad,
+                    ));
+                    vec![]
+                }
+                a => self.on_plan_action(a),
+            },
+            Mode::Normal | Mode::Customer(_) => self.on_action(a),
         }
     }
 
@@ -425,42 +434,36 @@ impl App {
         vec![Command::SetView(self.view.clone())]
     }
 
-    fn on_filter_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    fn on_filter(&mut self, a: Action) -> Vec<Command> {
         let f = &mut self.filters[self.focus.index()];
-        match key.code {
-            KeyCode::Enter | KeyCode::Esc => {
+        match a {
+            Action::Submit | Action::Cancel => {
                 self.mode = Mode::Normal;
                 return vec![];
             }
-            KeyCode::Backspace => {
+            Action::DeleteChar => {
                 f.pop();
             }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return vec![Command::Quit];
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => f.push(c),
+            Action::Type(c) => f.push(c),
             _ => return vec![],
         }
         self.lists[self.focus.index()].selected = 0;
         self.view_changed()
     }
 
-    fn on_confirm_key(&mut self, mut c: Confirm, key: KeyEvent) -> Vec<Command> {
+    fn on_confirm(&mut self, mut c: Confirm, a: Action) -> Vec<Command> {
         let n = c.options.len();
-        match key.code {
-            KeyCode::Esc => {
+        match a {
+            Action::Cancel => {
                 self.mode = Mode::Normal;
                 return vec![];
             }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return vec![Command::Quit];
-            }
-            KeyCode::Tab | KeyCode::Right => c.focus = (c.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Left => c.focus = (c.focus + n - 1) % n,
-            KeyCode::Backspace => {
+            Action::NextOption => c.focus = (c.focus + 1) % n,
+            Action::PrevOption => c.focus = (c.focus + n - 1) % n,
+            Action::DeleteChar => {
                 c.typed.pop();
             }
-            KeyCode::Enter => {
+            Action::Submit => {
                 if c.focus == 0 {
                     self.mode = Mode::Normal;
                     self.message = Some(("cancelled".into(), Tone::Info));
@@ -478,7 +481,7 @@ impl App {
                 self.message = Some((format!("{label}: working…"), Tone::Info));
                 return vec![cmd];
             }
-            KeyCode::Char(ch) => c.typed.push(ch),
+            Action::Type(ch) => c.typed.push(ch),
             _ => {}
         }
         self.mode = Mode::Confirm(c);

@@ -8,8 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
 use super::app::{App, Confirm, Mode, Tone};
-use super::keymap::{self, Scope};
-use super::panes::PaneId;
+use super::keymap::{self, KeyMode, Scope};
 
 impl App {
     pub(super) fn render_header(&self, area: Rect, f: &mut Frame) {
@@ -98,7 +97,10 @@ impl App {
             ];
             match error {
                 Some(e) => spans.push(Span::styled(format!("  {e}"), th.danger())),
-                None => spans.push(Span::styled("  Enter ok · Esc cancel", th.muted())),
+                None => spans.push(Span::styled(
+                    format!("  {}", keymap::prompt_hints(KeyMode::Input)),
+                    th.muted(),
+                )),
             }
             Line::from(spans).render(area, f.buffer_mut());
             return;
@@ -108,19 +110,19 @@ impl App {
                 let line = Line::from(vec![
                     Span::styled(" filter ", th.focus()),
                     Span::raw(format!(
-                        "/{}▏ Enter keep · Esc done",
-                        self.filters[self.focus.index()]
+                        "/{}▏ {}",
+                        self.filters[self.focus.index()],
+                        keymap::prompt_hints(KeyMode::Filter)
                     )),
                 ]);
                 line.render(area, f.buffer_mut());
                 return;
             }
-            Mode::Customer(_) => &[Scope::Global, Scope::Selection],
-            Mode::Plan(_) => &[Scope::Plan],
-            _ if self.focus == PaneId::Segments => &[Scope::Global, Scope::List],
-            // Triage keys first; the runner's keys are one Tab away.
-            _ if self.focus == PaneId::Alerts => &[Scope::Alert],
-            _ => &[Scope::Global, Scope::List, Scope::Selection],
+            _ => keymap::footer_scopes(
+                self.key_mode(),
+                matches!(self.mode, Mode::Customer(_)),
+                self.focus,
+            ),
         };
         // Esc only matters when there is something to back out of.
         let backable = matches!(self.mode, Mode::Plan(_))

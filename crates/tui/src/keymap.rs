@@ -1,7 +1,13 @@
-//! Keys → actions, as data. The dispatcher, the footer hints and the `?` help are all read
-//! from [`BINDINGS`], so they cannot drift apart.
+//! Keys → actions, as data, per mode (after television's `InputMap` and gitui's key config).
+//! The dispatcher ([`lookup`]), the footer hints ([`hints`], [`prompt_hints`]) and the `?` help
+//! ([`help`]) are all read from [`BINDINGS`], so they cannot drift apart; every binding says
+//! through its action whether it writes ([`Action::writes`]), so a read-only console hides and
+//! refuses exactly those. Text-entry modes (filter, confirm, a note) turn every other printable
+//! key into [`Action::Type`], so typed text never runs a command.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::panes::PaneId;
 
 /// What the operator asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +39,21 @@ pub enum Action {
     MilestoneDone,
     MilestoneStarted,
     Reassign,
+    /// Leave the console from any mode (Ctrl-c).
+    ForceQuit,
+    /// Text modes: accept what was typed.
+    Submit,
+    /// Text modes: leave without acting.
+    Cancel,
+    /// Text modes: delete the last character.
+    DeleteChar,
+    /// Confirm dialog: the next / previous option.
+    NextOption,
+    PrevOption,
+    /// Text modes: a character typed.
+    Type(char),
+    /// Help: close it.
+    CloseHelp,
 }
 
 impl Action {
@@ -58,6 +79,30 @@ impl Action {
     }
 }
 
+/// What has the keys: the console's modes, each with its own bindings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMode {
+    /// The panes, a zoomed pane or the customer view.
+    Browse,
+    /// A success plan's milestones.
+    Plan,
+    /// The help overlay.
+    Help,
+    /// Typing a list's filter.
+    Filter,
+    /// A destructive action waiting for its confirmation.
+    Confirm,
+    /// Typing a note, a duration or an owner.
+    Input,
+}
+
+impl KeyMode {
+    /// Whether printable keys type text in this mode.
+    fn types(self) -> bool {
+        matches!(self, KeyMode::Filter | KeyMode::Confirm | KeyMode::Input)
+    }
+}
+
 /// Where a binding applies, for the footer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -71,8 +116,10 @@ pub enum Scope {
     Plan,
 }
 
+/// One binding: its keys, in which modes, what it does, and how the footer and help name it.
 pub struct Binding {
     pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub modes: &'static [KeyMode],
     pub action: Action,
     /// Short label for the footer.
     pub hint: &'static str,
@@ -82,12 +129,18 @@ pub struct Binding {
 }
 
 const N: KeyModifiers = KeyModifiers::NONE;
+/// The panes and the plan view: the modes that read single keys as commands.
+const BROWSE_PLAN: &[KeyMode] = &[KeyMode::Browse, KeyMode::Plan];
+const TEXT: &[KeyMode] = &[KeyMode::Filter, KeyMode::Confirm, KeyMode::Input];
 const S: KeyModifiers = KeyModifiers::SHIFT;
 const C: KeyModifiers = KeyModifiers::CONTROL;
+/// In a binding: whatever modifiers the key came with.
+const ANY: KeyModifiers = KeyModifiers::all();
 
 pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: &[(KeyCode::Char('q'), N), (KeyCode::Char('c'), C)],
+        modes: BROWSE_PLAN,
         action: Action::Quit,
         hint: "quit",
         help: "quit (the runner keeps its state)",
@@ -95,6 +148,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Tab, N)],
+        modes: BROWSE_PLAN,
         action: Action::FocusNext,
         hint: "pane",
         help: "focus the next / previous pane",
@@ -102,6 +156,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::BackTab, S), (KeyCode::BackTab, N)],
+        modes: BROWSE_PLAN,
         action: Action::FocusPrev,
         hint: "",
         help: "",
@@ -109,6 +164,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('1'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Focus(0),
         hint: "",
         help: "focus a pane: 1 Migration, 2 Segments, 3 Alerts, 4 Plans",
@@ -116,6 +172,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('2'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Focus(1),
         hint: "",
         help: "",
@@ -123,6 +180,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('3'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Focus(2),
         hint: "",
         help: "",
@@ -130,6 +188,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('4'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Focus(3),
         hint: "",
         help: "",
@@ -137,6 +196,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('5'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Focus(4),
         hint: "",
         help: "audit log: who did what, in which role, why; / filters",
@@ -144,6 +204,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
+        modes: BROWSE_PLAN,
         action: Action::Up,
         hint: "",
         help: "move up / down",
@@ -151,6 +212,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
+        modes: BROWSE_PLAN,
         action: Action::Down,
         hint: "",
         help: "",
@@ -158,6 +220,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::PageUp, N)],
+        modes: BROWSE_PLAN,
         action: Action::PageUp,
         hint: "",
         help: "page up / down",
@@ -165,6 +228,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::PageDown, N)],
+        modes: BROWSE_PLAN,
         action: Action::PageDown,
         hint: "",
         help: "",
@@ -172,6 +236,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
+        modes: BROWSE_PLAN,
         action: Action::Top,
         hint: "",
         help: "first / last row",
@@ -183,6 +248,7 @@ pub const BINDINGS: &[Binding] = &[
             (KeyCode::Char('G'), N),
             (KeyCode::End, N),
         ],
+        modes: BROWSE_PLAN,
         action: Action::Bottom,
         hint: "",
         help: "",
@@ -190,6 +256,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Enter, N)],
+        modes: BROWSE_PLAN,
         action: Action::Enter,
         hint: "open",
         help: "zoom the pane; in a zoomed list, open the customer",
@@ -197,6 +264,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Esc, N)],
+        modes: BROWSE_PLAN,
         action: Action::Back,
         hint: "back",
         help: "back out of a view, filter or zoom",
@@ -204,6 +272,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('/'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Filter,
         hint: "filter",
         help: "filter the focused list",
@@ -211,6 +280,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('s'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Start,
         hint: "start",
         help: "start or resume the runner (releases a halt)",
@@ -218,6 +288,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('p'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Pause,
         hint: "pause",
         help: "pause the runner at the next step boundary",
@@ -225,6 +296,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('r'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Rollback,
         hint: "rollback",
         help: "roll back the selected customer or its batch",
@@ -232,6 +304,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('X'), S), (KeyCode::Char('X'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Halt,
         hint: "halt",
         help: "halt everything (type HALT to confirm)",
@@ -239,6 +312,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('?'), N), (KeyCode::Char('?'), S)],
+        modes: BROWSE_PLAN,
         action: Action::Help,
         hint: "help",
         help: "this help",
@@ -246,6 +320,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('a'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Acknowledge,
         hint: "ack",
         help: "acknowledge the alert (stops its climb)",
@@ -253,6 +328,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('e'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Escalate,
         hint: "escalate",
         help: "escalate the alert one level now (asks for a note)",
@@ -260,6 +336,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('x'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Resolve,
         hint: "resolve",
         help: "resolve the alert (asks for a note)",
@@ -267,6 +344,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('z'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Snooze,
         hint: "snooze",
         help: "snooze the alert: a duration (30m, 4h, 2d) and a reason",
@@ -274,6 +352,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('o'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Own,
         hint: "own",
         help: "take ownership of the alert",
@@ -281,6 +360,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('n'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Recovery,
         hint: "recovery",
         help: "open a recovery plan for the selected alert's customer",
@@ -288,6 +368,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('d'), N)],
+        modes: BROWSE_PLAN,
         action: Action::MilestoneDone,
         hint: "done",
         help: "plan view: mark the milestone completed",
@@ -295,6 +376,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('i'), N)],
+        modes: BROWSE_PLAN,
         action: Action::MilestoneStarted,
         hint: "in progress",
         help: "plan view: mark the milestone in progress",
@@ -302,23 +384,131 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('w'), N)],
+        modes: BROWSE_PLAN,
         action: Action::Reassign,
         hint: "reassign",
         help: "plan view: reassign the milestone (asks for the owner)",
         scope: Scope::Plan,
     },
+    Binding {
+        keys: &[(KeyCode::Char('c'), C)],
+        modes: &[
+            KeyMode::Help,
+            KeyMode::Filter,
+            KeyMode::Confirm,
+            KeyMode::Input,
+        ],
+        action: Action::ForceQuit,
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, ANY)],
+        modes: &[KeyMode::Filter],
+        action: Action::Submit,
+        hint: "keep",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, ANY)],
+        modes: &[KeyMode::Filter],
+        action: Action::Cancel,
+        hint: "done",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, ANY)],
+        modes: &[KeyMode::Confirm, KeyMode::Input],
+        action: Action::Submit,
+        hint: "ok",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, ANY)],
+        modes: &[KeyMode::Confirm, KeyMode::Input],
+        action: Action::Cancel,
+        hint: "cancel",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Backspace, ANY)],
+        modes: TEXT,
+        action: Action::DeleteChar,
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Tab, ANY), (KeyCode::Right, ANY)],
+        modes: &[KeyMode::Confirm],
+        action: Action::NextOption,
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::BackTab, ANY), (KeyCode::Left, ANY)],
+        modes: &[KeyMode::Confirm],
+        action: Action::PrevOption,
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
 ];
 
-/// The action bound to `key`, if any.
-pub fn lookup(key: &KeyEvent) -> Option<Action> {
-    BINDINGS
+/// The action `key` means in `mode`: its binding there; in the help, any other key closes it;
+/// in a text mode, any other printable key is typed (in a filter, not with Ctrl).
+pub fn lookup(key: &KeyEvent, mode: KeyMode) -> Option<Action> {
+    let bound = BINDINGS
         .iter()
         .find(|b| {
-            b.keys
-                .iter()
-                .any(|(c, m)| *c == key.code && *m == key.modifiers)
+            b.modes.contains(&mode)
+                && b.keys
+                    .iter()
+                    .any(|(c, m)| *c == key.code && (*m == key.modifiers || *m == ANY))
         })
-        .map(|b| b.action)
+        .map(|b| b.action);
+    if bound.is_some() {
+        return bound;
+    }
+    match key.code {
+        _ if mode == KeyMode::Help => Some(Action::CloseHelp),
+        KeyCode::Char(c)
+            if mode.types()
+                && (mode != KeyMode::Filter || !key.modifiers.contains(KeyModifiers::CONTROL)) =>
+        {
+            Some(Action::Type(c))
+        }
+        _ => None,
+    }
+}
+
+/// The scopes whose hints the footer shows in `mode`: in the customer view what acts on the
+/// customer, in the plan view the milestone keys, and in the panes what the focused pane
+/// offers (triage keys first in Alerts; the runner's keys are one Tab away).
+pub fn footer_scopes(mode: KeyMode, customer: bool, focus: PaneId) -> &'static [Scope] {
+    match mode {
+        KeyMode::Plan => &[Scope::Plan],
+        _ if customer => &[Scope::Global, Scope::Selection],
+        _ if focus == PaneId::Segments => &[Scope::Global, Scope::List],
+        _ if focus == PaneId::Alerts => &[Scope::Alert],
+        _ => &[Scope::Global, Scope::List, Scope::Selection],
+    }
+}
+
+/// The footer of a text mode: its bindings' hints, `Enter ok · Esc cancel`.
+pub fn prompt_hints(mode: KeyMode) -> String {
+    BINDINGS
+        .iter()
+        .filter(|b| b.modes.contains(&mode) && !b.hint.is_empty())
+        .map(|b| format!("{} {}", key_name(b.keys[0]), b.hint))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// How a key is written in hints: `q`, `Tab`, `Ctrl-c`, `↑`.
@@ -337,7 +527,7 @@ pub fn key_name((code, mods): (KeyCode, KeyModifiers)) -> String {
         KeyCode::End => "End".into(),
         other => format!("{other:?}"),
     };
-    if mods.contains(KeyModifiers::CONTROL) {
+    if mods != ANY && mods.contains(KeyModifiers::CONTROL) {
         format!("Ctrl-{base}")
     } else {
         base
@@ -349,7 +539,10 @@ pub fn hints(scopes: &[Scope], readonly: bool) -> Vec<(String, &'static str)> {
     BINDINGS
         .iter()
         .filter(|b| {
-            !b.hint.is_empty() && scopes.contains(&b.scope) && !(readonly && b.action.writes())
+            b.modes.contains(&KeyMode::Browse)
+                && !b.hint.is_empty()
+                && scopes.contains(&b.scope)
+                && !(readonly && b.action.writes())
         })
         .map(|b| (key_name(b.keys[0]), b.hint))
         .collect()
@@ -359,7 +552,10 @@ pub fn hints(scopes: &[Scope], readonly: bool) -> Vec<(String, &'static str)> {
 /// no help text folds its keys into the line before (j after k, 2–4 after 1).
 pub fn help(readonly: bool) -> Vec<(String, &'static str)> {
     let mut out: Vec<(Vec<String>, &'static str)> = Vec::new();
-    for b in BINDINGS.iter().filter(|b| !(readonly && b.action.writes())) {
+    let listed = BINDINGS
+        .iter()
+        .filter(|b| b.modes.contains(&KeyMode::Browse) && !(readonly && b.action.writes()));
+    for b in listed {
         let names = b.keys.iter().map(|k| key_name(*k));
         match out.last_mut() {
             Some((keys, _)) if b.help.is_empty() => keys.extend(names),
@@ -382,9 +578,28 @@ mod tests {
     fn every_hint_dispatches_to_its_action() {
         for b in BINDINGS {
             for k in b.keys {
-                assert_eq!(lookup(&KeyEvent::new(k.0, k.1)), Some(b.action), "{:?}", k);
+                let mods = if k.1 == ANY { KeyModifiers::NONE } else { k.1 };
+                for mode in b.modes {
+                    assert_eq!(
+                        lookup(&KeyEvent::new(k.0, mods), *mode),
+                        Some(b.action),
+                        "{k:?} in {mode:?}"
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn typed_text_never_runs_a_command() {
+        for mode in [KeyMode::Filter, KeyMode::Confirm, KeyMode::Input] {
+            for c in "qsprXaexzondiw/?12345".chars() {
+                let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+                assert_eq!(lookup(&key, mode), Some(Action::Type(c)), "{c} in {mode:?}");
+            }
+        }
+        assert_eq!(prompt_hints(KeyMode::Input), "Enter ok · Esc cancel");
+        assert_eq!(prompt_hints(KeyMode::Filter), "Enter keep · Esc done");
     }
 
     #[test]
@@ -392,7 +607,7 @@ mod tests {
         let writing = "aexzondiwsprX";
         for c in writing.chars() {
             let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-            let a = lookup(&key).unwrap_or_else(|| panic!("{c} is bound"));
+            let a = lookup(&key, KeyMode::Browse).unwrap_or_else(|| panic!("{c} is bound"));
             assert!(a.writes(), "{c} ({a:?}) writes");
         }
         let scopes = [

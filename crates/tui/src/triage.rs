@@ -2,8 +2,6 @@
 //! a recovery plan) and the plan view's milestone actions, with the one-line text input some of
 //! them ask for. A second `impl App`, kept apart from navigation and drawing.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use super::app::{App, Command, InputFor, Mode, Tone};
 use super::keymap::Action;
 use super::panes::PaneId;
@@ -68,7 +66,7 @@ impl App {
         vec![]
     }
 
-    pub(super) fn on_input_key(&mut self, key: KeyEvent) -> Vec<Command> {
+    pub(super) fn on_input(&mut self, a: Action) -> Vec<Command> {
         use cutover_core::alerts::Act;
         let Mode::Input {
             prompt,
@@ -79,22 +77,19 @@ impl App {
         else {
             return vec![];
         };
-        match key.code {
-            KeyCode::Esc => {
+        match a {
+            Action::Cancel => {
                 self.mode = match (purpose, self.plan_id) {
                     (InputFor::Reassign(_), Some(p)) => Mode::Plan(p),
                     _ => Mode::Normal,
                 };
                 return vec![];
             }
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                return vec![Command::Quit];
-            }
-            KeyCode::Backspace => {
+            Action::DeleteChar => {
                 text.pop();
             }
-            KeyCode::Char(c) => text.push(c),
-            KeyCode::Enter => {
+            Action::Type(c) => text.push(c),
+            Action::Submit => {
                 let note = text.trim().to_string();
                 let act = match purpose {
                     InputFor::EscalateNote(id) | InputFor::ResolveNote(id) if note.is_empty() => {
