@@ -35,4 +35,3 @@ pub async fn audit(conn: &mut Conn, e: AuditEntry<'_>) -> sqlx::Result<()> {
     .await?;
     Ok(())
 }
-

@@ -56,4 +56,3 @@ pub fn describe(e: &eyre::Report) -> String {
     }
     parts.join(": ")
 }
-

@@ -111,4 +111,3 @@ pub fn migrator(backend: Backend) -> Migrator {
         ]),
     }
 }
-
