@@ -6,12 +6,9 @@ use std::cell::Cell as StdCell;
 use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::widgets::{Block, Paragraph, Widget, Wrap};
 
 use super::keymap::{self, Action, KeyMode};
-use super::panes::{self, PaneCtx, PaneId};
+use super::panes::{self, PaneId};
 use super::theme::Theme;
 use super::widgets::table::ListState;
 use crate::snapshot::{Snapshot, View};
@@ -117,7 +114,7 @@ pub struct App {
     pub plan: Option<cutover_core::plans::PlanDetail>,
     pub plan_id: Option<i64>,
     pub plan_sel: usize,
-    too_small: StdCell<bool>,
+    pub(crate) too_small: StdCell<bool>,
 }
 
 /// Rows each list asks the poll for: what a tall terminal shows and a few pages to scroll to
@@ -426,66 +423,12 @@ impl App {
         vec![]
     }
 
-    fn view_changed(&mut self) -> Vec<Command> {
+    pub(super) fn view_changed(&mut self) -> Vec<Command> {
         self.view.recent_filter = self.filters[0].clone();
         self.view.alerts_filter = self.filters[2].clone();
         self.view.plans_filter = self.filters[3].clone();
         self.view.audit_filter = (self.focus == PaneId::Audit).then(|| self.filters[4].clone());
         vec![Command::SetView(self.view.clone())]
-    }
-
-    fn on_filter(&mut self, a: Action) -> Vec<Command> {
-        let f = &mut self.filters[self.focus.index()];
-        match a {
-            Action::Submit | Action::Cancel => {
-                self.mode = Mode::Normal;
-                return vec![];
-            }
-            Action::DeleteChar => {
-                f.pop();
-            }
-            Action::Type(c) => f.push(c),
-            _ => return vec![],
-        }
-        self.lists[self.focus.index()].selected = 0;
-        self.view_changed()
-    }
-
-    fn on_confirm(&mut self, mut c: Confirm, a: Action) -> Vec<Command> {
-        let n = c.options.len();
-        match a {
-            Action::Cancel => {
-                self.mode = Mode::Normal;
-                return vec![];
-            }
-            Action::NextOption => c.focus = (c.focus + 1) % n,
-            Action::PrevOption => c.focus = (c.focus + n - 1) % n,
-            Action::DeleteChar => {
-                c.typed.pop();
-            }
-            Action::Submit => {
-                if c.focus == 0 {
-                    self.mode = Mode::Normal;
-                    self.message = Some(("cancelled".into(), Tone::Info));
-                    return vec![];
-                }
-                let (label, cmd, needs) = c.options[c.focus].clone();
-                if let Some(want) = needs
-                    && c.typed.trim() != want
-                {
-                    c.error = Some(format!("type {want} to confirm “{label}”"));
-                    self.mode = Mode::Confirm(c);
-                    return vec![];
-                }
-                self.mode = Mode::Normal;
-                self.message = Some((format!("{label}: working…"), Tone::Info));
-                return vec![cmd];
-            }
-            Action::Type(ch) => c.typed.push(ch),
-            _ => {}
-        }
-        self.mode = Mode::Confirm(c);
-        vec![]
     }
 
     /// Which screen is showing (grid, a zoomed pane, the customer or plan view, an overlay).
@@ -507,104 +450,5 @@ impl App {
             self.zoomed,
             if self.zoomed { self.focus.index() } else { 0 },
         )
-    }
-
-    /// Draws the whole console.
-    pub fn render(&self, f: &mut Frame) {
-        self.draw(f);
-        // Data from the source is drawn as it is; whatever it holds that could reorder or
-        // control the terminal is taken out of the frame here, once, for every pane.
-        crate::widgets::scrub(f.buffer_mut());
-    }
-
-    fn draw(&self, f: &mut Frame) {
-        let area = f.area();
-        let small = area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1;
-        self.too_small.set(small);
-        if small {
-            let msg = format!(
-                "terminal too small: {}×{}, cutover needs {}×{}. Enlarge it, or press q to quit.",
-                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
-            );
-            Paragraph::new(msg)
-                .wrap(Wrap { trim: true })
-                .render(area, f.buffer_mut());
-            return;
-        }
-        let [header, body, message, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
-        self.render_header(header, f);
-        let in_plan = matches!(
-            self.mode,
-            Mode::Plan(_)
-                | Mode::Input {
-                    purpose: InputFor::Reassign(_),
-                    ..
-                }
-        );
-        match (&self.snap, &self.mode) {
-            _ if in_plan => panes::plan::View {
-                plan: self.plan.as_ref(),
-                selected: self.plan_sel,
-                theme: &self.theme,
-            }
-            .render(body, f.buffer_mut()),
-            (_, Mode::Customer(id)) => panes::customer::View {
-                detail: self.detail.as_ref(),
-                loading: id,
-                scroll: self.detail_scroll,
-                theme: &self.theme,
-            }
-            .render(body, f.buffer_mut()),
-            (None, _) => Paragraph::new("reading the state database …")
-                .block(Block::bordered())
-                .render(body, f.buffer_mut()),
-            (Some(snap), _) if self.zoomed || self.focus == PaneId::Audit => {
-                self.render_pane(self.focus, snap, body, f)
-            }
-            (Some(snap), _) => {
-                let [top, bottom] =
-                    Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(body);
-                let [a, b] =
-                    Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
-                let [c, d] =
-                    Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
-                for (p, r) in PaneId::GRID.into_iter().zip([a, b, c, d]) {
-                    self.render_pane(p, snap, r, f);
-                }
-            }
-        }
-        self.render_message(message, f);
-        self.render_footer(footer, f);
-        match &self.mode {
-            Mode::Help => self.render_help(area, f),
-            Mode::Confirm(c) => self.render_confirm(c, body, f),
-            _ => {}
-        }
-    }
-
-    fn render_pane(&self, p: PaneId, snap: &Snapshot, area: Rect, f: &mut Frame) {
-        let cx = PaneCtx {
-            snap,
-            list: &self.lists[p.index()],
-            filter: &self.filters[p.index()],
-            focused: self.focus == p,
-            zoomed: self.zoomed,
-            theme: &self.theme,
-            ladder: &self.ladder,
-        };
-        let buf = f.buffer_mut();
-        match p {
-            PaneId::Migration => panes::migration::View(cx).render(area, buf),
-            PaneId::Segments => panes::segments::View(cx).render(area, buf),
-            PaneId::Alerts => panes::alerts::View(cx).render(area, buf),
-            PaneId::Plans => panes::plans::View(cx).render(area, buf),
-            PaneId::Audit => panes::audit::View(cx).render(area, buf),
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! a recovery plan) and the plan view's milestone actions, with the one-line text input some of
 //! them ask for. A second `impl App`, kept apart from navigation and drawing.
 
-use super::app::{App, Command, InputFor, Mode, Tone};
+use super::app::{App, Command, Confirm, InputFor, Mode, Tone};
 use super::keymap::Action;
 use super::panes::PaneId;
 
@@ -219,4 +219,60 @@ pub fn parse_snooze(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, String
         _ => return None,
     };
     Some((chrono::Utc::now() + d, reason.to_string()))
+}
+
+impl App {
+    pub(super) fn on_filter(&mut self, a: Action) -> Vec<Command> {
+        let f = &mut self.filters[self.focus.index()];
+        match a {
+            Action::Submit | Action::Cancel => {
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            Action::DeleteChar => {
+                f.pop();
+            }
+            Action::Type(c) => f.push(c),
+            _ => return vec![],
+        }
+        self.lists[self.focus.index()].selected = 0;
+        self.view_changed()
+    }
+
+    pub(super) fn on_confirm(&mut self, mut c: Confirm, a: Action) -> Vec<Command> {
+        let n = c.options.len();
+        match a {
+            Action::Cancel => {
+                self.mode = Mode::Normal;
+                return vec![];
+            }
+            Action::NextOption => c.focus = (c.focus + 1) % n,
+            Action::PrevOption => c.focus = (c.focus + n - 1) % n,
+            Action::DeleteChar => {
+                c.typed.pop();
+            }
+            Action::Submit => {
+                if c.focus == 0 {
+                    self.mode = Mode::Normal;
+                    self.message = Some(("cancelled".into(), Tone::Info));
+                    return vec![];
+                }
+                let (label, cmd, needs) = c.options[c.focus].clone();
+                if let Some(want) = needs
+                    && c.typed.trim() != want
+                {
+                    c.error = Some(format!("type {want} to confirm “{label}”"));
+                    self.mode = Mode::Confirm(c);
+                    return vec![];
+                }
+                self.mode = Mode::Normal;
+                self.message = Some((format!("{label}: working…"), Tone::Info));
+                return vec![cmd];
+            }
+            Action::Type(ch) => c.typed.push(ch),
+            _ => {}
+        }
+        self.mode = Mode::Confirm(c);
+        vec![]
+    }
 }
