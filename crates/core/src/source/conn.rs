@@ -13,13 +13,17 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{AssertSqlSafe, Column, Executor, Row, Statement, TypeInfo, ValueRef};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, Statement, TypeInfo};
 
 use crate::db::{self, Backend};
 use crate::schema::Raw;
+
+mod raw;
+
+pub use raw::{raw_any, raw_mysql, raw_postgres, raw_sqlite};
 
 /// A database read as raw values: its pool, and what it has learnt about its mapping's key
 /// columns (see [`Source::key_is_int`]), kept with the pool because another database may type
@@ -427,153 +431,4 @@ pub fn id_binds(ids: &[String], as_int: bool) -> Vec<Bind> {
 pub enum SourceError {
     Query(sqlx::Error),
     Callback(eyre::Report),
-}
-
-/// Reads one value of a SQLite row as it is stored, whatever the column's declared type.
-pub fn raw_sqlite(row: &SqliteRow, i: usize) -> Raw {
-    let Ok(v) = row.try_get_raw(i) else {
-        return Raw::Null;
-    };
-    if v.is_null() {
-        return Raw::Null;
-    }
-    let ty = v.type_info().name().to_string();
-    match ty.as_str() {
-        "INTEGER" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map_or(Raw::Null, Raw::Int),
-        "REAL" => row
-            .try_get_unchecked::<f64, _>(i)
-            .map_or(Raw::Null, Raw::Real),
-        "BLOB" => row
-            .try_get_unchecked::<Vec<u8>, _>(i)
-            .map_or(Raw::Null, Raw::Blob),
-        _ => match row.try_get_unchecked::<String, _>(i) {
-            Ok(s) => Raw::Text(s),
-            // Invalid UTF-8 in a TEXT value: keep the bytes so the transform can name it.
-            Err(_) => row
-                .try_get_unchecked::<Vec<u8>, _>(i)
-                .map_or(Raw::Null, Raw::Blob),
-        },
-    }
-}
-
-/// Reads one value of a PostgreSQL row: integers, floats and numerics as numbers, booleans as
-/// 0/1, dates and times as ISO text, anything else as its text.
-pub fn raw_postgres(row: &PgRow, i: usize) -> Raw {
-    let Ok(v) = row.try_get_raw(i) else {
-        return Raw::Null;
-    };
-    if v.is_null() {
-        return Raw::Null;
-    }
-    let ty = v.type_info().name().to_string();
-    let text = |r: Result<String, _>| r.map_or(Raw::Null, Raw::Text);
-    match ty.as_str() {
-        "INT2" => row
-            .try_get::<i16, _>(i)
-            .map_or(Raw::Null, |x| Raw::Int(x.into())),
-        "INT4" => row
-            .try_get::<i32, _>(i)
-            .map_or(Raw::Null, |x| Raw::Int(x.into())),
-        "INT8" => row.try_get::<i64, _>(i).map_or(Raw::Null, Raw::Int),
-        "FLOAT4" => row
-            .try_get::<f32, _>(i)
-            .map_or(Raw::Null, |x| Raw::Real(x.into())),
-        "FLOAT8" => row.try_get::<f64, _>(i).map_or(Raw::Null, Raw::Real),
-        "NUMERIC" => row
-            .try_get::<sqlx::types::Decimal, _>(i)
-            .map_or(Raw::Null, decimal),
-        "BOOL" => row
-            .try_get::<bool, _>(i)
-            .map_or(Raw::Null, |b| Raw::Int(b.into())),
-        "DATE" => text(
-            row.try_get::<chrono::NaiveDate, _>(i)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
-        ),
-        "TIMESTAMP" => text(
-            row.try_get::<chrono::NaiveDateTime, _>(i)
-                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
-        ),
-        "TIMESTAMPTZ" => text(
-            row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
-                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        ),
-        "BYTEA" => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
-        _ => text(row.try_get_unchecked::<String, _>(i)),
-    }
-}
-
-/// Reads one value of a MySQL/MariaDB row, by the same rules as [`raw_postgres`].
-pub fn raw_mysql(row: &MySqlRow, i: usize) -> Raw {
-    let Ok(v) = row.try_get_raw(i) else {
-        return Raw::Null;
-    };
-    if v.is_null() {
-        return Raw::Null;
-    }
-    let ty = v.type_info().name().to_ascii_uppercase();
-    let text = |r: Result<String, _>| r.map_or(Raw::Null, Raw::Text);
-    match ty.trim_end_matches(" UNSIGNED") {
-        t if is_int_type(t) || t == "BOOLEAN" || t == "YEAR" => row
-            .try_get_unchecked::<i64, _>(i)
-            .map_or(Raw::Null, Raw::Int),
-        "FLOAT" => row
-            .try_get_unchecked::<f32, _>(i)
-            .map_or(Raw::Null, |x| Raw::Real(x.into())),
-        "DOUBLE" => row
-            .try_get_unchecked::<f64, _>(i)
-            .map_or(Raw::Null, Raw::Real),
-        "DECIMAL" => row
-            .try_get::<sqlx::types::Decimal, _>(i)
-            .map_or(Raw::Null, decimal),
-        "DATE" => text(
-            row.try_get::<chrono::NaiveDate, _>(i)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
-        ),
-        "DATETIME" | "TIMESTAMP" => text(
-            row.try_get::<chrono::NaiveDateTime, _>(i)
-                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
-        ),
-        "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY" => row
-            .try_get_unchecked::<Vec<u8>, _>(i)
-            .map_or(Raw::Null, Raw::Blob),
-        _ => match row.try_get_unchecked::<String, _>(i) {
-            Ok(s) => Raw::Text(s),
-            Err(_) => row
-                .try_get_unchecked::<Vec<u8>, _>(i)
-                .map_or(Raw::Null, Raw::Blob),
-        },
-    }
-}
-
-/// Reads one value of a state or platform row (text, integers, reals).
-pub fn raw_any(row: &sqlx::any::AnyRow, i: usize) -> Raw {
-    use sqlx::any::AnyTypeInfoKind as K;
-    let Ok(v) = row.try_get_raw(i) else {
-        return Raw::Null;
-    };
-    if v.is_null() {
-        return Raw::Null;
-    }
-    match v.type_info().kind() {
-        K::Bool => row
-            .try_get::<bool, _>(i)
-            .map_or(Raw::Null, |b| Raw::Int(b.into())),
-        K::SmallInt | K::Integer | K::BigInt => {
-            row.try_get::<i64, _>(i).map_or(Raw::Null, Raw::Int)
-        }
-        K::Real | K::Double => row.try_get::<f64, _>(i).map_or(Raw::Null, Raw::Real),
-        K::Blob => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
-        _ => row.try_get::<String, _>(i).map_or(Raw::Null, Raw::Text),
-    }
-}
-
-/// A decimal as an integer when it has no fraction, else as a real.
-fn decimal(d: sqlx::types::Decimal) -> Raw {
-    let t = d.normalize().to_string();
-    t.parse::<i64>()
-        .map(Raw::Int)
-        .or_else(|_| t.parse::<f64>().map(Raw::Real))
-        .unwrap_or(Raw::Text(t))
 }
