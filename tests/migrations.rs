@@ -28,7 +28,15 @@ async fn sqlite_columns() -> BTreeSet<(String, String)> {
 async fn both_engines_migrations_give_the_same_tables_and_columns() {
     let sqlite = sqlite_columns().await;
     let tables: BTreeSet<&str> = sqlite.iter().map(|(t, _)| t.as_str()).collect();
-    for t in ["customers", "batches", "steps", "backups", "alerts", "audit_log", "runner"] {
+    for t in [
+        "customers",
+        "batches",
+        "steps",
+        "backups",
+        "alerts",
+        "audit_log",
+        "runner",
+    ] {
         assert!(tables.contains(t), "the SQLite state has {t}");
     }
     assert!(

@@ -15,9 +15,13 @@ use crate::{db, target};
 /// Everything the engine needs: the config and the three databases.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The workspace config.
     pub cfg: Arc<Config>,
+    /// The state database's pool.
     pub state: crate::db::Pool,
+    /// The legacy database.
     pub source: crate::source::Source,
+    /// The platform database's pool.
     pub target: crate::db::Pool,
     /// The operator recorded in the audit log and runner changes, whose `[roles]` entry
     /// grants what they may do: the OS user of this process's uid on a SQLite state, the
@@ -43,29 +47,43 @@ pub struct Ctx {
 /// A small message from the engine to whoever watches it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
+    /// A batch was claimed, with its customers.
     BatchClaimed {
+        /// The batch id.
         batch: String,
+        /// Customers in it.
         customers: usize,
     },
+    /// A batch finished, with what happened to its customers.
     BatchDone {
+        /// The batch id.
         batch: String,
+        /// Customers migrated.
         migrated: usize,
+        /// Customers failed.
         failed: usize,
+        /// Customers quarantined.
         quarantined: usize,
     },
+    /// The run stopped, and why.
     Stopped {
+        /// Why.
         reason: String,
     },
     /// Another worker or a rollback took `batch`'s lease: this worker gave the batch up.
     LeaseLost {
+        /// The batch id.
         batch: String,
     },
     /// Nothing to claim, but `batch` is leased (by another worker, or by one that died) until
     /// its lease ends in `seconds`: the run waits for it to finish or come back.
     Waiting {
+        /// The batch id.
         batch: String,
+        /// Seconds.
         seconds: i64,
     },
+    /// Something failed.
     Error(String),
 }
 

@@ -87,6 +87,7 @@ pub fn exposed(files: &[PathBuf]) -> Vec<String> {
 pub struct Watched {
     /// The config key that names it (`state.url`, `target.url`).
     pub key: &'static str,
+    /// The file.
     pub path: PathBuf,
     dev: u64,
     ino: u64,

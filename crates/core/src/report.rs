@@ -9,6 +9,7 @@ use crate::schema::Entity;
 /// One entity's line of the report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EntityReport {
+    /// The canonical entity.
     pub entity: &'static str,
     /// Rows the mapping returns from the source.
     pub source_rows: i64,
@@ -20,12 +21,18 @@ pub struct EntityReport {
     pub checksum_mismatches: i64,
 }
 
+/// The end-of-run report: per entity, rows on each side, rejects and mismatches.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
+    /// `[workspace]`.
     pub workspace: String,
+    /// Per entity.
     pub entities: Vec<EntityReport>,
+    /// Customers migrated.
     pub customers_migrated: i64,
+    /// When the first step started.
     pub first_step_at: Option<String>,
+    /// When the last step finished.
     pub last_step_at: Option<String>,
     /// Seconds from the first pipeline step to the last.
     pub seconds: f64,

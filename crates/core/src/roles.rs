@@ -32,14 +32,20 @@ pub const SYSTEM: &str = "cutover";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Looks only.
     Viewer,
+    /// Customer success manager.
     Csm,
+    /// Migration team.
     Migrator,
+    /// On-call engineer.
     Oncall,
+    /// Everything.
     Admin,
 }
 
 impl Role {
+    /// Every value, in order.
     pub const ALL: [Role; 5] = [
         Role::Viewer,
         Role::Csm,
@@ -48,6 +54,7 @@ impl Role {
         Role::Admin,
     ];
 
+    /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
@@ -88,15 +95,18 @@ pub enum Action {
     Plan,
     /// Start the runner (or resume it from a pause).
     Start,
+    /// Pause the runner.
     Pause,
     /// Roll back a customer, a batch or everything.
     Rollback,
+    /// Halt everything.
     Halt,
     /// Resume from a halt.
     Release,
 }
 
 impl Action {
+    /// Every value, in order.
     pub const ALL: [Action; 8] = [
         Action::TriageAlert,
         Action::EditPlan,
@@ -153,14 +163,19 @@ pub struct Roles {
     /// The role of users not listed below. Default: viewer.
     #[serde(default)]
     pub default: Option<Role>,
+    /// Operators who may do everything.
     #[serde(default)]
     pub admin: Vec<String>,
+    /// On-call engineers: roll back and halt.
     #[serde(default)]
     pub oncall: Vec<String>,
+    /// Operators who plan, start and pause.
     #[serde(default)]
     pub migrator: Vec<String>,
+    /// Customer success managers: triage alerts, edit plans.
     #[serde(default)]
     pub csm: Vec<String>,
+    /// Operators who only look.
     #[serde(default)]
     pub viewer: Vec<String>,
 }
@@ -207,8 +222,11 @@ impl Roles {
     action.roles().join(" or ")
 )]
 pub struct Denied {
+    /// The operator.
     pub user: String,
+    /// The role.
     pub role: Role,
+    /// What was done.
     pub action: Action,
 }
 

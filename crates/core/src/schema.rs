@@ -9,10 +9,15 @@ use sha2::{Digest, Sha256};
 /// A platform entity. Order matters: parents before children.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Entity {
+    /// Customers.
     Customers,
+    /// Devices.
     Devices,
+    /// Repairs.
     Repairs,
+    /// Payments.
     Payments,
+    /// Communications.
     Communications,
 }
 
@@ -21,9 +26,13 @@ pub enum Entity {
 pub enum ColType {
     /// A legacy identifier, kept as text.
     Id,
+    /// Text.
     Text,
+    /// An integer.
     Int,
+    /// A floating-point number.
     Real,
+    /// A boolean.
     Bool,
     /// UTC, stored as `YYYY-MM-DDTHH:MM:SSZ`.
     Timestamp,
@@ -34,7 +43,9 @@ pub enum ColType {
 /// One canonical column of an entity.
 #[derive(Debug, Clone, Copy)]
 pub struct Column {
+    /// Its name.
     pub name: &'static str,
+    /// Its type.
     pub ty: ColType,
     /// A NULL here is a transform error for the row.
     pub required: bool,
@@ -95,6 +106,7 @@ const COMMUNICATIONS: &[Column] = &[
 ];
 
 impl Entity {
+    /// Every value, in order.
     pub const ALL: [Entity; 5] = [
         Entity::Customers,
         Entity::Devices,
@@ -114,10 +126,12 @@ impl Entity {
         }
     }
 
+    /// The value named `s`, if it is one.
     pub fn parse(s: &str) -> Option<Entity> {
         Entity::ALL.into_iter().find(|e| e.name() == s)
     }
 
+    /// The entity's canonical columns, in order (brief 3.3).
     pub fn columns(self) -> &'static [Column] {
         match self {
             Entity::Customers => CUSTOMERS,
@@ -136,6 +150,7 @@ impl Entity {
         }
     }
 
+    /// The position of column `name` among the entity's canonical columns.
     pub fn column_index(self, name: &str) -> Option<usize> {
         self.columns().iter().position(|c| c.name == name)
     }
@@ -144,10 +159,15 @@ impl Entity {
 /// A raw value as a database returned it, before normalisation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Raw {
+    /// NULL.
     Null,
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Real(f64),
+    /// Text.
     Text(String),
+    /// Bytes.
     Blob(Vec<u8>),
 }
 
@@ -156,13 +176,18 @@ pub enum Raw {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum Val {
+    /// NULL.
     Null,
+    /// An integer.
     Int(i64),
+    /// A floating-point number.
     Real(f64),
+    /// Text.
     Text(String),
 }
 
 impl Val {
+    /// The name as stored and shown.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Val::Text(s) => Some(s),
@@ -170,6 +195,7 @@ impl Val {
         }
     }
 
+    /// The value as a number, if it is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Val::Int(i) => Some(*i as f64),
@@ -178,6 +204,7 @@ impl Val {
         }
     }
 
+    /// Whether the value is NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Val::Null)
     }
@@ -197,7 +224,9 @@ impl Val {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{value} is not {expected}")]
 pub struct ValueError {
+    /// The value.
     pub value: String,
+    /// What was expected.
     pub expected: &'static str,
 }
 
@@ -373,11 +402,14 @@ pub fn raw_to_json(raw: &Raw) -> serde_json::Value {
 /// `attributes` JSON object (keys sorted) of everything else the source returned.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
+    /// The values.
     pub values: Vec<Val>,
+    /// The source's other columns, as a JSON object.
     pub attributes: String,
 }
 
 impl Row {
+    /// The customer's legacy id (the source's).
     pub fn legacy_id(&self) -> &str {
         self.values[0].as_str().unwrap_or("")
     }
@@ -388,6 +420,7 @@ impl Row {
         self.values[i].as_str().unwrap_or("")
     }
 
+    /// The mapping of `entity`, if the config has one.
     pub fn get(&self, entity: Entity, column: &str) -> Option<&Val> {
         entity.column_index(column).map(|i| &self.values[i])
     }
@@ -397,7 +430,9 @@ impl Row {
 /// independent of their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checksum {
+    /// Rows.
     pub count: i64,
+    /// SHA-256 over the rows' canonical form, hex.
     pub sha256: String,
 }
 

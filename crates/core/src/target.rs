@@ -386,8 +386,11 @@ pub async fn read_all(
 /// A platform row read back: its canonical form plus the platform ids a relationship check needs.
 #[derive(Debug, Clone)]
 pub struct TargetRow {
+    /// The row, canonical.
     pub row: Row,
+    /// Its id.
     pub id: i64,
+    /// The platform id of the device the repair points at.
     pub device_id: Option<i64>,
 }
 

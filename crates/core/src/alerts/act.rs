@@ -11,12 +11,15 @@ use crate::roles::Action;
 /// An operator's action on one alert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Act {
+    /// Stop the climb: someone is on it.
     Acknowledge,
     /// Climb one level now, with a note.
     Escalate(String),
+    /// Close it, with a note.
     Resolve(String),
     /// Quiet until the time, with a reason.
     Snooze(DateTime<Utc>, String),
+    /// Own it.
     TakeOwnership,
 }
 

@@ -13,8 +13,11 @@ use crate::db::{Backend, write_tx};
 /// What an evaluation changed.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Evaluation {
+    /// Alerts opened.
     pub opened: usize,
+    /// Alerts updated.
     pub updated: usize,
+    /// Alerts resolved.
     pub resolved: usize,
 }
 

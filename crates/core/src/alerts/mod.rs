@@ -108,23 +108,38 @@ pub(super) async fn notify_alert(
 /// An alert as the console lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AlertView {
+    /// Its id.
     pub id: i64,
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// Its name.
     pub name: String,
+    /// The segment (wave).
     pub segment: String,
+    /// Priority (1 first).
     pub priority: i64,
+    /// The rule's name.
     pub rule: String,
+    /// Its severity.
     #[sqlx(try_from = "String")]
     pub severity: AlertSeverity,
+    /// Its status.
     pub status: String,
     /// The escalation level, 1-based: `escalation.level[level - 1]` of the config.
     pub level: i64,
+    /// Since when it is at its level.
     pub level_since: String,
+    /// The score (0–100).
     pub score: Option<f64>,
+    /// The score before.
     pub previous_score: Option<f64>,
+    /// What happened, in words.
     pub detail: String,
+    /// Who owns it.
     pub owner: Option<String>,
+    /// Quiet until.
     pub snoozed_until: Option<String>,
+    /// When it opened.
     pub opened_at: String,
 }
 

@@ -20,13 +20,17 @@ pub use pipeline::{PipelineBench, pipeline};
 /// What one `copy` measurement found. Rates are rows per second.
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyBench {
+    /// The database engine measured on.
     pub backend: String,
+    /// Rows copied.
     pub rows: usize,
     /// Our insert path: rows/s, and seconds.
     pub ours_rows_per_sec: f64,
+    /// Our time, in seconds.
     pub ours_secs: f64,
     /// The server copying the same rows table to table: rows/s, and seconds.
     pub server_rows_per_sec: f64,
+    /// The database's own time, in seconds.
     pub server_secs: f64,
     /// ours / server.
     pub ratio: f64,
@@ -184,10 +188,15 @@ async fn copy_in(url: &str, backend: Backend, rows: usize) -> eyre::Result<CopyB
 /// Percentiles of a set of timings, in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Timing {
+    /// Its name.
     pub name: String,
+    /// Runs measured.
     pub runs: usize,
+    /// Median, in ms.
     pub p50_ms: f64,
+    /// 95th percentile, in ms.
     pub p95_ms: f64,
+    /// Slowest, in ms.
     pub max_ms: f64,
 }
 

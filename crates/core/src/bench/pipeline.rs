@@ -11,7 +11,9 @@ use crate::schema::Entity;
 /// What one `pipeline` measurement found. Rates are platform rows per second.
 #[derive(Debug, Clone, Serialize)]
 pub struct PipelineBench {
+    /// The database engine measured on.
     pub backend: String,
+    /// Batches.
     pub batches: usize,
     /// Customers the run migrated (the wave the server side copies again).
     pub customers: usize,
@@ -20,13 +22,17 @@ pub struct PipelineBench {
     /// The whole pipeline (`cutover run`: backup, create_account, migrate_data, validate,
     /// notify, with every step recorded in the state): rows/s and seconds.
     pub ours_rows_per_sec: f64,
+    /// Our time, in seconds.
     pub ours_secs: f64,
     /// How the server side copies: `attach` (SQLite: the legacy file attached, every mapping
     /// query run as one `INSERT INTO … SELECT` with platform ids joined in) or `table`
     /// (PostgreSQL: the same platform rows copied table to table in a scratch schema).
     pub server_method: &'static str,
+    /// Rows the database copied on its own.
     pub server_rows: u64,
+    /// The database's own rate.
     pub server_rows_per_sec: f64,
+    /// The database's own time, in seconds.
     pub server_secs: f64,
     /// ours / server, in rows/s.
     pub ratio: f64,

@@ -11,6 +11,7 @@ use super::notify::Notify;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
+    /// The rule's name.
     pub rule: Vec<AlertRule>,
 }
 
@@ -22,16 +23,23 @@ pub enum AlertKind {
     ScoreDrop,
     /// The latest score is below `threshold`.
     ScoreBelow,
+    /// The customer's migration failed.
     MigrationFailed,
+    /// The customer is quarantined.
     Quarantined,
+    /// The customer was rolled back.
     RolledBack,
 }
 
+/// How urgent an alert is; triage order is critical, warning, info.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertSeverity {
+    /// Act now.
     Critical,
+    /// Act soon.
     Warning,
+    /// For information.
     Info,
 }
 
@@ -45,6 +53,7 @@ impl AlertSeverity {
         }
     }
 
+    /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             AlertSeverity::Critical => "critical",
@@ -68,14 +77,17 @@ impl TryFrom<String> for AlertSeverity {
     }
 }
 
+/// One alert rule: what it watches, its threshold and severity.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertRule {
     /// The rule's name; with the customer's legacy id it forms the alert's dedup key.
     pub name: String,
+    /// Its kind.
     pub kind: AlertKind,
     /// Points, for `score_drop` and `score_below`.
     pub threshold: Option<f64>,
+    /// Its severity.
     pub severity: AlertSeverity,
     /// Per-segment thresholds that replace `threshold` for that segment's customers.
     #[serde(default)]
@@ -86,9 +98,11 @@ pub struct AlertRule {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
+    /// Its level.
     pub level: Vec<EscalationLevel>,
 }
 
+/// One level of the escalation ladder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationLevel {

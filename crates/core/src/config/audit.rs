@@ -8,9 +8,11 @@ use crate::schema::Entity;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRule {
+    /// The check.
     pub check: Check,
     /// `entity.column`; a column may be an attribute the mapping keeps.
     pub field: Option<String>,
+    /// Its severity.
     pub severity: Severity,
     /// Threshold for `profile_completeness` (percent).
     pub min: Option<f64>,
@@ -38,16 +40,25 @@ impl AuditRule {
     }
 }
 
+/// What an audit rule checks.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
+    /// A value that is missing.
     Required,
+    /// An email address that is not one.
     EmailFormat,
+    /// A phone number that is not one.
     PhoneFormat,
+    /// Not a number.
     Numeric,
+    /// A negative number.
     NonNegative,
+    /// A value more than one customer has.
     Duplicate,
+    /// A row whose parent does not exist.
     Reference,
+    /// A profile less complete than `min` percent.
     ProfileCompleteness,
     /// More than `max` characters (a runaway field: a pasted file, a 1 MB note).
     MaxLength,
@@ -56,6 +67,7 @@ pub enum Check {
 }
 
 impl Check {
+    /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             Check::Required => "required",
@@ -72,14 +84,18 @@ impl Check {
     }
 }
 
+/// What a failed audit rule does to the customer.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Quarantine the customer.
     Block,
+    /// Migrate, flagged.
     Warn,
 }
 
 impl Severity {
+    /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Block => "block",

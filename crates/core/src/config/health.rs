@@ -13,14 +13,18 @@ pub struct Health {
     pub trend_threshold: f64,
     /// Levels from best to worst: a score gets the first whose `min` it reaches.
     pub levels: Vec<HealthLevel>,
+    /// The health components.
     #[serde(default)]
     pub component: Vec<HealthComponent>,
 }
 
+/// One health level: a name and the lowest score it covers.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthLevel {
+    /// Its name.
     pub name: String,
+    /// The lowest score of the level.
     pub min: f64,
 }
 
@@ -28,8 +32,11 @@ pub struct HealthLevel {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Db {
+    /// The state database.
     State,
+    /// The source (legacy) database.
     Source,
+    /// The platform database.
     Target,
 }
 
@@ -37,10 +44,13 @@ pub enum Db {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthComponent {
+    /// Its name.
     pub name: String,
     /// Percent of the score; the components' weights sum to 100.
     pub weight: f64,
+    /// Which database the query runs on.
     pub database: Db,
+    /// SQL run on the source.
     pub query: String,
     /// The value of a customer the query does not return.
     #[serde(default)]

@@ -29,7 +29,9 @@ pub const DEFAULTS: &str = include_str!("../../assets/default.toml");
 #[derive(Debug, thiserror::Error)]
 #[error("config {path}: {message}")]
 pub struct ConfigError {
+    /// The config file the error is about.
     pub path: String,
+    /// What is wrong, naming the key and, where there is one, the fix.
     pub message: String,
 }
 
@@ -47,19 +49,32 @@ impl ConfigError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[workspace]`.
     pub workspace: Workspace,
+    /// `[state]`: the state database.
     pub state: Database,
+    /// `[source]`: the legacy database.
     pub source: Source,
+    /// `[target]`: the platform database.
     pub target: Database,
+    /// `[mapping]`: the source queries.
     pub mapping: Mappings,
+    /// `[[segment]]`: the priority waves' rules, tried in priority order.
     pub segment: Vec<SegmentRule>,
+    /// `[[audit]]`: the pre-migration audit rules.
     #[serde(default)]
     pub audit: Vec<AuditRule>,
+    /// `[runner]`: claiming, leases, retries.
     pub runner: Runner,
+    /// `[ui]`: the console.
     pub ui: Ui,
+    /// `[health]`: scoring.
     pub health: Health,
+    /// `[alerts]`: the alert rules.
     pub alerts: AlertsConfig,
+    /// `[escalation]`: the ladder.
     pub escalation: Escalation,
+    /// `[notify]`: outgoing notifications.
     pub notify: Notify,
     /// `[roles]`: who may do what (see [`crate::roles`]).
     #[serde(default)]
@@ -69,14 +84,17 @@ pub struct Config {
     pub path: PathBuf,
 }
 
+/// `[workspace]`: its name and the plan's as-of date.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workspace {
+    /// Its name.
     pub name: String,
     /// `YYYY-MM-DD`; revenue and repair counts are taken in the 12 months before it. Default: today.
     pub as_of: Option<String>,
 }
 
+/// A database the workspace uses: its sqlx URL.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Database {
@@ -84,9 +102,11 @@ pub struct Database {
     pub url: String,
 }
 
+/// `[source]`: the legacy database and its optional hooks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
+    /// The URL.
     pub url: String,
     /// SQL run on the source after a customer migrated; `?` is bound to its legacy id.
     pub on_migrated: Option<String>,
@@ -94,6 +114,7 @@ pub struct Source {
     pub on_rollback: Option<String>,
 }
 
+/// One entity's mapping: a query on the source returning the canonical columns.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
@@ -102,13 +123,19 @@ pub struct Mapping {
     pub query: String,
 }
 
+/// `[mapping.<entity>]`: the source queries, one per entity (only customers is required).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mappings {
+    /// The customers mapping (the one every workspace needs).
     pub customers: Mapping,
+    /// The devices mapping.
     pub devices: Option<Mapping>,
+    /// The repairs mapping.
     pub repairs: Option<Mapping>,
+    /// The payments mapping.
     pub payments: Option<Mapping>,
+    /// The communications mapping.
     pub communications: Option<Mapping>,
 }
 
@@ -126,6 +153,7 @@ impl Mappings {
     }
 }
 
+/// `[runner]`: how batches are claimed, run and retried.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Runner {
@@ -143,6 +171,7 @@ pub struct Runner {
     pub retry_backoff_ms: u64,
 }
 
+/// `[ui]`: the console.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ui {

@@ -16,10 +16,12 @@ pub struct Notify {
     pub backoff_ms: u64,
     /// The target that receives the customers' "your account has moved" notifications.
     pub moved: Option<String>,
+    /// `[notify.target.<name>]`: the targets, by name.
     #[serde(default)]
     pub target: BTreeMap<String, Target>,
 }
 
+/// How a notification target is spoken to.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
@@ -37,24 +39,38 @@ pub enum TargetKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
+    /// Its kind.
     pub kind: TargetKind,
+    /// The URL.
     pub url: Option<String>,
+    /// The environment variable holding the URL.
     pub url_env: Option<String>,
+    /// An owner-only file holding the URL.
     pub url_file: Option<PathBuf>,
+    /// The PagerDuty routing key.
     pub routing_key: Option<String>,
+    /// The environment variable holding the routing key.
     pub routing_key_env: Option<String>,
+    /// An owner-only file holding the routing key.
     pub routing_key_file: Option<PathBuf>,
+    /// The webhook's HMAC secret.
     pub secret: Option<String>,
+    /// The environment variable holding the secret.
     pub secret_env: Option<String>,
+    /// An owner-only file holding the secret.
     pub secret_file: Option<PathBuf>,
 }
 
 /// A target with its secrets read.
 #[derive(Clone)]
 pub struct ResolvedTarget {
+    /// Its kind.
     pub kind: TargetKind,
+    /// The URL.
     pub url: String,
+    /// The PagerDuty routing key.
     pub routing_key: Option<String>,
+    /// The webhook's HMAC secret.
     pub secret: Option<String>,
 }
 

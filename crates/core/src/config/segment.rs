@@ -8,24 +8,32 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentRule {
+    /// Its name.
     pub name: String,
+    /// Priority (1 first).
     pub priority: i64,
     /// First and last day of the programme in which this wave runs.
     pub window_days: [i64; 2],
+    /// The support model (white-glove, priority, …).
     pub support: String,
     /// Percent of the segment's customers that must migrate successfully.
     pub target_success_rate: f64,
+    /// Whether any or all rules must hold.
     #[serde(rename = "match", default)]
     pub match_: Match,
+    /// The rules.
     #[serde(default)]
     pub rules: Vec<Condition>,
 }
 
+/// How a segment's rules combine.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Match {
+    /// One rule is enough.
     #[default]
     Any,
+    /// Every rule must hold.
     All,
 }
 
@@ -33,25 +41,36 @@ pub enum Match {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
+    /// `entity.column` the rule reads.
     pub field: String,
+    /// The comparison.
     pub op: Op,
+    /// The value.
     pub value: toml::Value,
 }
 
+/// A segment rule's comparison.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 pub enum Op {
+    /// `>`
     #[serde(rename = ">")]
     Gt,
+    /// `>=`
     #[serde(rename = ">=")]
     Ge,
+    /// `<`
     #[serde(rename = "<")]
     Lt,
+    /// `<=`
     #[serde(rename = "<=")]
     Le,
+    /// `=`
     #[serde(rename = "=")]
     Eq,
+    /// `!=`
     #[serde(rename = "!=")]
     Ne,
+    /// `in` a list.
     #[serde(rename = "in")]
     In,
 }
@@ -59,11 +78,17 @@ pub enum Op {
 /// The facts a segment rule can test, for one customer.
 #[derive(Debug, Clone, Default)]
 pub struct Facts<'a> {
+    /// Revenue in the 12 months before the as-of date, in the source's currency.
     pub annual_revenue: f64,
+    /// Repairs opened in the 12 months before the as-of date.
     pub repairs_12m: i64,
+    /// Account type (individual, business, enterprise).
     pub account_type: Option<&'a str>,
+    /// Country (ISO code).
     pub country: Option<&'a str>,
+    /// Whether the customer needs personal assistance.
     pub special_needs: bool,
+    /// Years since the customer signed up.
     pub tenure_years: f64,
     /// The customer's `attributes` object, for `attributes.<key>` fields.
     pub attributes: Option<&'a serde_json::Map<String, serde_json::Value>>,

@@ -5,14 +5,19 @@ use super::Conn;
 /// One audit-log entry: who did what to which scope, in which role, why, and how it ended.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditEntry<'a> {
+    /// Who did it (the operator, or `cutover` for the system).
     pub actor: &'a str,
+    /// The role.
     pub role: &'a str,
+    /// What was done.
     pub action: &'a str,
+    /// What it was done to.
     pub scope: &'a str,
     /// The operator's reason (a note, a typed confirmation); empty when none was asked.
     pub reason: &'a str,
     /// `ok`, or what went wrong for an action that is recorded although it failed.
     pub result: &'a str,
+    /// What happened, in words.
     pub detail: &'a str,
 }
 

@@ -6,8 +6,11 @@ use super::{Conn, Pool, Role, redact};
 /// The database engines a URL can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite.
     Sqlite,
+    /// PostgreSQL.
     Postgres,
+    /// MySQL or MariaDB (as a source).
     MySql,
 }
 

@@ -55,6 +55,7 @@ pub struct ChangeWatch {
 }
 
 impl ChangeWatch {
+    /// A new value from its parts.
     pub fn new(pool: Pool) -> Self {
         ChangeWatch {
             pool,

@@ -27,9 +27,13 @@ use crate::engine::plan;
 /// Options of `cutover demo`.
 #[derive(Debug, Clone)]
 pub struct DemoOpts {
+    /// The directory written to.
     pub dir: PathBuf,
+    /// How many customers to generate.
     pub customers: usize,
+    /// The random seed.
     pub seed: u64,
+    /// The plan's as-of date (`YYYY-MM-DD`).
     pub as_of: NaiveDate,
     /// Overwrite an existing workspace in `dir`.
     pub force: bool,
@@ -44,9 +48,13 @@ pub struct DemoOpts {
 /// Where the demo was written.
 #[derive(Debug, Clone)]
 pub struct DemoPaths {
+    /// The config file.
     pub config: PathBuf,
+    /// The legacy database file.
     pub legacy: PathBuf,
+    /// The platform database file.
     pub platform: PathBuf,
+    /// The state database file (when it is SQLite).
     pub state: PathBuf,
 }
 

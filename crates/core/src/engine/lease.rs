@@ -24,7 +24,9 @@ use crate::{clock, db};
 /// A claimed batch and the token that fences its writes.
 #[derive(Debug, Clone)]
 pub struct Lease {
+    /// The batch id.
     pub batch: String,
+    /// Its fencing token: bumped by every claim and rollback.
     pub token: i64,
 }
 
@@ -33,11 +35,14 @@ pub struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("lease on batch {batch} lost (token {token}): another worker owns it now")]
 pub struct LeaseLost {
+    /// The batch id.
     pub batch: String,
+    /// Its fencing token: bumped by every claim and rollback.
     pub token: i64,
 }
 
 impl LeaseLost {
+    /// The value for `x`.
     pub fn of(lease: &Lease) -> Self {
         LeaseLost {
             batch: lease.batch.clone(),

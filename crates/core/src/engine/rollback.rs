@@ -25,12 +25,14 @@ use crate::{clock, source};
 pub enum Scope {
     /// A customer by legacy id.
     Customer(String),
+    /// A batch by id.
     Batch(String),
     /// Halt the runner and roll back every customer the migration touched.
     All,
 }
 
 impl Scope {
+    /// How operators read the scope: `customer 1053`, `batch VIP-0002`, `all`.
     pub fn label(&self) -> String {
         match self {
             Scope::Customer(c) => format!("customer {c}"),
@@ -43,10 +45,13 @@ impl Scope {
 /// What a rollback did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RollbackReport {
+    /// What it was done to.
     pub scope: String,
+    /// Customers rolled back.
     pub rolled_back: usize,
     /// Customers whose restored checksum did not match the backup, with the reason.
     pub unverified: Vec<(String, String)>,
+    /// How long it took, in seconds.
     pub seconds: f64,
 }
 

@@ -20,20 +20,28 @@ pub use super::lease::claim;
 /// What `cutover run` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct RunOpts {
+    /// Only batches of this segment.
     pub segment: Option<String>,
+    /// Stop after this many batches.
     pub max_batches: Option<usize>,
+    /// Only say what would run.
     pub dry_run: bool,
 }
 
 /// What a run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RunSummary {
+    /// Batches driven to the end.
     pub batches: usize,
+    /// Customers migrated.
     pub migrated: usize,
+    /// Customers failed.
     pub failed: usize,
+    /// Customers quarantined.
     pub quarantined: usize,
     /// Batches given up because another worker or a rollback took their lease.
     pub lost: usize,
+    /// Why the run stopped, if it did before the queue emptied.
     pub stopped: Option<String>,
 }
 

@@ -13,13 +13,18 @@ use super::lease::{self, Lease, heartbeat};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunnerState {
+    /// Nothing to do.
     Idle,
+    /// Workers claim and drive batches.
     Running,
+    /// Workers wait at their next step boundary.
     Paused,
+    /// Stopped by an operator: nothing is claimed until released.
     Halted,
 }
 
 impl RunnerState {
+    /// The name as stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             RunnerState::Idle => "idle",
@@ -29,6 +34,7 @@ impl RunnerState {
         }
     }
 
+    /// The value named `s`, if it is one.
     pub fn parse(s: &str) -> RunnerState {
         match s {
             "running" => RunnerState::Running,

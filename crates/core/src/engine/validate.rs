@@ -14,10 +14,15 @@ use crate::target;
 /// One entity of one customer compared source against target.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EntityCheck {
+    /// The canonical entity.
     pub entity: &'static str,
+    /// Rows on the source.
     pub source_count: i64,
+    /// Rows on the platform.
     pub target_count: i64,
+    /// Checksum of the source's rows.
     pub source_checksum: String,
+    /// Checksum of the platform's rows.
     pub target_checksum: String,
     /// Repairs only: rows whose `device_id` does not point at the device its
     /// `device_legacy_id` names on the platform.
@@ -25,6 +30,7 @@ pub struct EntityCheck {
 }
 
 impl EntityCheck {
+    /// Whether counts and checksums agree (and, for repairs, every device link holds).
     pub fn ok(&self) -> bool {
         self.source_count == self.target_count
             && self.source_checksum == self.target_checksum
@@ -60,17 +66,21 @@ impl EntityCheck {
 /// The validation of one customer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CustomerCheck {
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// Per entity.
     pub entities: Vec<EntityCheck>,
     /// A source row that no longer normalises.
     pub error: Option<String>,
 }
 
 impl CustomerCheck {
+    /// Whether counts and checksums agree (and, for repairs, every device link holds).
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.entities.iter().all(EntityCheck::ok)
     }
 
+    /// Why.
     pub fn reason(&self) -> String {
         if let Some(e) = &self.error {
             return e.clone();
@@ -220,6 +230,7 @@ pub async fn migrated(state: &crate::db::Pool) -> eyre::Result<Vec<String>> {
 /// A stale writer or a hand edit put them there; `validate` reports each as a mismatch.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Orphan {
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
     /// The customer's status on the state; `None` when the plan does not know the customer.
     pub status: Option<String>,

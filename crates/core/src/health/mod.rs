@@ -28,9 +28,13 @@ const VALUES_PER_INSERT: usize = 1000;
 /// What a scoring run did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct RunSummary {
+    /// The scoring run.
     pub run_id: i64,
+    /// What started it.
     pub trigger: String,
+    /// Customers.
     pub customers: usize,
+    /// Seconds.
     pub seconds: f64,
     /// Customers per level, best level first.
     pub levels: Vec<(String, i64)>,
@@ -349,12 +353,17 @@ fn round2(x: f64) -> f64 {
 /// One component's part in a score, now and at the previous score.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Part {
+    /// Its name.
     pub name: String,
+    /// The value.
     pub value: f64,
+    /// Percent of the score.
     pub weight: f64,
     /// `value × weight / 100`: the points this component adds to the score.
     pub contribution: f64,
+    /// Its value in the score before.
     pub previous_value: Option<f64>,
+    /// Its points in the score before.
     pub previous_contribution: Option<f64>,
 }
 
@@ -368,11 +377,17 @@ impl Part {
 /// Why a customer has the score it has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
+    /// The score (0–100).
     pub score: f64,
+    /// Its level.
     pub level: String,
+    /// Improving, stable or declining against the score before.
     pub trend: String,
+    /// The score before.
     pub previous: Option<f64>,
+    /// When it was scored.
     pub scored_at: String,
+    /// Each component's part of the score.
     pub parts: Vec<Part>,
     /// The component whose contribution moved most since the previous score.
     pub moved_most: Option<String>,

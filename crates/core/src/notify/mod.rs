@@ -178,9 +178,11 @@ pub fn render(target: &ResolvedTarget, event: &Value) -> (String, Option<String>
 /// What one delivery attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// Delivered.
     Delivered,
     /// Retry no earlier than this.
     Retry(DateTime<Utc>, String),
+    /// Dead-lettered.
     Dead(String),
 }
 
@@ -203,6 +205,7 @@ pub struct Message<'a> {
     pub dedup_key: &'a str,
     /// The target's name in `[notify.target.<name>]`; errors name it, never its URL.
     pub target: &'a str,
+    /// What happened.
     pub event: &'a Value,
     /// 1 for the first try.
     pub attempt: i64,

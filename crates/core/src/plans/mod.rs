@@ -13,15 +13,22 @@ use crate::roles::Action;
 /// A plan template: a kind, a title, and milestones due some days after the plan starts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Template {
+    /// Its kind.
     pub kind: String,
+    /// Its title.
     pub title: String,
+    /// The milestones.
     pub milestone: Vec<TemplateMilestone>,
 }
 
+/// A milestone of a plan template.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TemplateMilestone {
+    /// Its title.
     pub title: String,
+    /// Days after the plan starts that it is due.
     pub due_days: i64,
+    /// Priority (1 first).
     pub priority: String,
 }
 
@@ -133,10 +140,15 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MilestoneStatus {
+    /// Not started.
     Pending,
+    /// Being worked on.
     InProgress,
+    /// Done.
     Completed,
+    /// Past its due date.
     Overdue,
+    /// Cancelled.
     Cancelled,
 }
 
@@ -185,10 +197,15 @@ impl TryFrom<String> for MilestoneStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
+    /// Not started.
     Draft,
+    /// In progress.
     Active,
+    /// Done.
     Completed,
+    /// Paused.
     OnHold,
+    /// Cancelled.
     Cancelled,
 }
 
@@ -332,11 +349,17 @@ pub async fn update_milestone(
 /// One milestone as the plan view shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Milestone {
+    /// Its id.
     pub id: i64,
+    /// Its place in order.
     pub seq: i64,
+    /// Its title.
     pub title: String,
+    /// Who owns it.
     pub owner: String,
+    /// Priority (1 first).
     pub priority: String,
+    /// Due date (`YYYY-MM-DD`).
     pub due_on: String,
     /// As stored, except a pending or in-progress milestone past its due date reads `overdue`.
     #[sqlx(try_from = "String")]
@@ -346,12 +369,19 @@ pub struct Milestone {
 /// A plan with its milestones.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanDetail {
+    /// Its id.
     pub id: i64,
+    /// What the plan is for (a customer's legacy id, or `wave:<segment>`).
     pub subject: String,
+    /// Its title.
     pub title: String,
+    /// Its kind.
     pub kind: String,
+    /// Its status.
     pub status: PlanStatus,
+    /// Who owns it.
     pub owner: String,
+    /// Milestones.
     pub milestones: Vec<Milestone>,
 }
 

@@ -12,18 +12,26 @@ use crate::schema::{Entity, Raw, Row, Val, shown, truncate};
 /// One rule a customer failed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// The customer (legacy id).
     pub customer: String,
+    /// The rule's name.
     pub rule: String,
+    /// Its severity.
     pub severity: Severity,
+    /// What happened, in words.
     pub detail: String,
 }
 
 /// A source row that belongs to no customer, so is never migrated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejected {
+    /// The canonical entity.
     pub entity: &'static str,
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// The rule's name.
     pub rule: String,
+    /// What happened, in words.
     pub detail: String,
 }
 

@@ -48,14 +48,18 @@ enum Driver {
 /// integer (PostgreSQL will not compare an integer column with text), else as text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
+    /// Text.
     Text(String),
+    /// An integer.
     Int(i64),
 }
 
 /// Rows read raw: the column names once, then each row's values in column order.
 #[derive(Debug, Clone, Default)]
 pub struct RawRows {
+    /// Column names.
     pub names: Arc<Vec<String>>,
+    /// Rows.
     pub rows: Vec<Vec<Raw>>,
 }
 
@@ -429,6 +433,8 @@ pub fn id_binds(ids: &[String], as_int: bool) -> Vec<Bind> {
 /// A streamed read that failed: the query on the source, or the caller's own work.
 #[derive(Debug)]
 pub enum SourceError {
+    /// A query.
     Query(sqlx::Error),
+    /// A callback.
     Callback(eyre::Report),
 }

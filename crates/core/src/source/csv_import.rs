@@ -16,8 +16,11 @@ fn rows_per_statement(columns: usize) -> usize {
 /// What an import loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Imported {
+    /// The table.
     pub table: String,
+    /// The entity's canonical columns, in order (brief 3.3).
     pub columns: usize,
+    /// Rows.
     pub rows: u64,
 }
 

@@ -19,10 +19,15 @@ pub const CHUNK: usize = 500;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{entity} {}: column {column}: {error}", schema::shown(legacy_id))]
 pub struct TransformError {
+    /// The canonical entity.
     pub entity: &'static str,
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// The customer (legacy id).
     pub customer: String,
+    /// The column.
     pub column: String,
+    /// A source row that no longer normalises.
     pub error: String,
 }
 
@@ -223,7 +228,9 @@ pub async fn run_hook(
 /// Source rows of some customers, per entity and customer, and the customers whose rows did
 /// not normalise (with the first error).
 pub struct SourceRows {
+    /// Rows.
     pub rows: HashMap<Entity, HashMap<String, Vec<Row>>>,
+    /// Customers whose rows did not normalise, with the first error.
     pub bad: BTreeMap<String, String>,
 }
 

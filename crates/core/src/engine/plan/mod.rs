@@ -29,21 +29,34 @@ use write::write_chunk;
 /// What a plan found, per segment and overall.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct PlanSummary {
+    /// Customers.
     pub customers: i64,
+    /// Customers quarantined.
     pub quarantined: i64,
+    /// Customers migrating with warnings.
     pub warned: i64,
+    /// Source rows rejected.
     pub rejected_rows: i64,
+    /// Batches not claimed yet.
     pub batches_pending: i64,
+    /// Per segment.
     pub segments: Vec<SegmentPlan>,
 }
 
+/// One segment as planned.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, sqlx::FromRow)]
 pub struct SegmentPlan {
+    /// Its name.
     pub name: String,
+    /// Priority (1 first).
     pub priority: i64,
+    /// Customers.
     pub customers: i64,
+    /// Customers not started.
     pub pending: i64,
+    /// Customers quarantined.
     pub quarantined: i64,
+    /// Batches not claimed yet.
     pub batches_pending: i64,
 }
 

@@ -6,18 +6,31 @@ use serde::Serialize;
 /// One customer in full: profile, per-entity counts and checksums, steps, audit entries.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CustomerDetail {
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// Its name.
     pub name: String,
+    /// Email address.
     pub email: Option<String>,
+    /// Account type (individual, business, enterprise).
     pub account_type: Option<String>,
+    /// Country (ISO code).
     pub country: Option<String>,
+    /// The segment (wave).
     pub segment: String,
+    /// Its status.
     pub status: String,
+    /// The last step completed.
     pub step: Option<String>,
+    /// The customer's batch, if planned into one.
     pub batch_id: Option<String>,
+    /// Revenue in the 12 months before the as-of date, in the source's currency.
     pub annual_revenue: f64,
+    /// Repairs opened in the 12 months before the as-of date.
     pub repairs_12m: i64,
+    /// Why.
     pub reason: Option<String>,
+    /// Warnings.
     pub warnings: Option<String>,
     /// The last validation per entity.
     pub validations: Vec<Validation>,
@@ -36,10 +49,15 @@ pub struct CustomerDetail {
 /// One entity's validation: counts and checksums, source against platform.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Validation {
+    /// The canonical entity.
     pub entity: String,
+    /// Rows on the source.
     pub source_count: i64,
+    /// Rows on the platform.
     pub target_count: i64,
+    /// Checksum of the source's rows.
     pub source_checksum: String,
+    /// Checksum of the platform's rows.
     pub target_checksum: String,
     /// 1 when counts and checksums agreed.
     pub ok: i64,
@@ -48,37 +66,52 @@ pub struct Validation {
 /// One entity's backup: the source count and checksum, and the platform's count before.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Backup {
+    /// The canonical entity.
     pub entity: String,
+    /// Rows on the source.
     pub source_count: i64,
+    /// Rows on the platform.
     pub target_count: i64,
+    /// Checksum of the source's rows.
     pub source_checksum: String,
 }
 
 /// One recorded step.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct StepRow {
+    /// The last step completed.
     pub step: String,
+    /// When it started.
     pub started_at: String,
+    /// When it finished.
     pub finished_at: String,
+    /// How it ended (`ok`, `failed`, `refused`, …).
     pub outcome: String,
+    /// What happened, in words.
     pub detail: Option<String>,
 }
 
 /// One audit finding.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct Finding {
+    /// The rule's name.
     pub rule: String,
+    /// Its severity.
     pub severity: String,
+    /// What happened, in words.
     pub detail: String,
 }
 
 /// One audit-log entry, as the customer view shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
+    /// When (UTC, RFC 3339).
     pub at: String,
+    /// Who did it (the operator, or `cutover` for the system).
     pub actor: String,
     /// `action (scope)`.
     pub action: String,
+    /// How it ended (`ok`, `failed`, `refused`, …).
     pub outcome: String,
 }
 

@@ -10,9 +10,13 @@ use crate::engine::pipeline::Step;
 /// A batch being worked on, with how many of its customers finished each step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunningBatch {
+    /// Its id.
     pub id: String,
+    /// The segment (wave).
     pub segment: String,
+    /// Who owns it.
     pub owner: Option<String>,
+    /// Customers in it.
     pub size: i64,
     /// (last completed step or "-", customers) in pipeline order.
     pub steps: Vec<(String, i64)>,
@@ -21,40 +25,65 @@ pub struct RunningBatch {
 /// A customer in flight or recently settled (the Migration pane's list).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RecentRow {
+    /// The customer's legacy id (the source's).
     pub legacy_id: String,
+    /// Its name.
     pub name: String,
+    /// The customer's batch, if planned into one.
     pub batch_id: Option<String>,
+    /// Its status.
     pub status: String,
+    /// The last step completed.
     pub step: Option<String>,
+    /// When it last changed.
     pub updated_at: String,
 }
 
 /// A success plan with its milestone progress.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PlanRow {
+    /// Its id.
     pub id: i64,
+    /// The customer (legacy id).
     pub customer: String,
+    /// Its title.
     pub title: String,
+    /// Its kind.
     pub kind: String,
+    /// Its status.
     pub status: String,
+    /// Who owns it.
     pub owner: String,
+    /// Milestones.
     pub milestones: i64,
+    /// Milestones completed.
     pub completed: i64,
+    /// Milestones overdue.
     pub overdue: i64,
+    /// The next open milestone's due date.
     pub next_due: Option<String>,
 }
 
 /// One audit-log row: who did what to which scope, in which role, why, and how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AuditRow {
+    /// Its id.
     pub id: i64,
+    /// When (UTC, RFC 3339).
     pub at: String,
+    /// Who did it (the operator, or `cutover` for the system).
     pub actor: String,
+    /// The role.
     pub role: String,
+    /// What was done.
     pub action: String,
+    /// What it was done to.
     pub scope: String,
+    /// Why.
     pub reason: String,
+    /// How it ended (`ok`, `failed`, `refused`, …).
     pub outcome: String,
+    /// What happened, in words.
     pub detail: Option<String>,
 }
 

@@ -21,13 +21,21 @@ use crate::clock;
 /// Customers by status.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Counts {
+    /// All.
     pub total: i64,
+    /// Not started.
     pub pending: i64,
+    /// In flight.
     pub running: i64,
+    /// Customers migrated.
     pub migrated: i64,
+    /// Customers failed.
     pub failed: i64,
+    /// Rolled back.
     pub rolled_back: i64,
+    /// Customers quarantined.
     pub quarantined: i64,
+    /// Customers being rolled back.
     pub rolling_back: i64,
 }
 
@@ -59,19 +67,29 @@ impl Counts {
 /// One segment (a priority wave) and its progress.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct SegmentStatus {
+    /// Its name.
     pub name: String,
+    /// Priority (1 first).
     pub priority: i64,
+    /// Customers.
     pub customers: i64,
+    /// Not started.
     pub pending: i64,
+    /// In flight.
     pub running: i64,
+    /// Customers migrated.
     pub migrated: i64,
+    /// Customers failed.
     pub failed: i64,
+    /// Customers quarantined.
     pub quarantined: i64,
+    /// Rolled back.
     pub rolled_back: i64,
     /// Sum of the customers' annual revenue (currency units of the source).
     pub revenue: f64,
     /// Percent (0–100), from the config.
     pub target_success_rate: f64,
+    /// First and last day of the programme in its window.
     pub window_days: [i64; 2],
     /// Customers migrated in the last 10 minutes, per minute.
     pub rate_per_min: f64,
@@ -107,12 +125,18 @@ impl SegmentStatus {
     }
 }
 
+/// The runner row: state, who changed it and when, the last heartbeat.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RunnerStatus {
+    /// `[state]`: the state database.
     pub state: RunnerState,
+    /// Who changed it last.
     pub changed_by: Option<String>,
+    /// When the state last changed.
     pub changed_at: String,
+    /// Why.
     pub reason: Option<String>,
+    /// The last time a worker beat.
     pub heartbeat_at: Option<String>,
     /// Running, but no worker has beaten for longer than the threshold (two lease periods: a
     /// worker was killed, or the console that ran it quit): set by [`snapshot`] and
@@ -145,8 +169,10 @@ impl RunnerStatus {
     }
 }
 
+/// Open alerts (trigger-kept counter).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Alerts {
+    /// Open alerts.
     pub open: i64,
 }
 
@@ -159,22 +185,33 @@ pub struct Outbox {
     pub dead: i64,
 }
 
+/// Batches per status (trigger-kept counter).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Batches {
+    /// Not started.
     pub pending: i64,
+    /// In flight.
     pub running: i64,
+    /// Done.
     pub done: i64,
+    /// Rolled back.
     pub rolled_back: i64,
 }
 
 /// The `status --json` document (brief 3.1), a superset of the contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Status {
+    /// Customers.
     pub customers: Counts,
+    /// Per segment.
     pub segments: Vec<SegmentStatus>,
+    /// The runner.
     pub runner: RunnerStatus,
+    /// Open alerts.
     pub alerts: Alerts,
+    /// Batches.
     pub batches: Batches,
+    /// The notification outbox.
     pub notifications: Outbox,
 }
 
