@@ -1,0 +1,222 @@
+//! The console's test snapshot: every pane populated as a mid-migration state database would
+//! have it, with long and non-Latin names, for `tests/tui.rs`.
+
+use chrono::Utc;
+use cutover_core::alerts::AlertView;
+use cutover_core::clock;
+use cutover_core::engine::RunnerState;
+use cutover_core::engine::status::*;
+use cutover_tui::snapshot::Snapshot;
+
+fn ago(mins: i64) -> String {
+    clock::fmt(Utc::now() - chrono::Duration::minutes(mins))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seg(
+    name: &str,
+    p: i64,
+    customers: i64,
+    migrated: i64,
+    failed: i64,
+    quar: i64,
+    running: i64,
+    target: f64,
+) -> SegmentStatus {
+    SegmentStatus {
+        name: name.into(),
+        priority: p,
+        customers,
+        pending: customers - migrated - failed - quar - running,
+        running,
+        migrated,
+        failed,
+        quarantined: quar,
+        rolled_back: 0,
+        revenue: customers as f64 * 1234.5,
+        target_success_rate: target,
+        window_days: [8 + p * 3, 10 + p * 3],
+        rate_per_min: if running > 0 { 12.5 } else { 0.0 },
+    }
+}
+
+/// A snapshot as the poller would read it mid-migration.
+pub fn fixture() -> Snapshot {
+    let segments = vec![
+        seg("VIP", 1, 116, 114, 0, 2, 0, 100.0),
+        seg("High-value", 2, 123, 60, 2, 2, 25, 95.0),
+        seg("Regular", 3, 274, 0, 0, 3, 0, 90.0),
+        seg("Inactive", 4, 187, 0, 0, 14, 0, 85.0),
+    ];
+    let customers = Counts {
+        total: 700,
+        pending: 450,
+        running: 25,
+        migrated: 174,
+        failed: 2,
+        rolled_back: 0,
+        quarantined: 21,
+        rolling_back: 0,
+    };
+    let recent = (0..30)
+        .map(|i| RecentRow {
+            legacy_id: format!("{}", 1100 + i),
+            name: ["Zoë Müller", "王伟", "محمد العلي", "Alice Smith"][i % 4].into(),
+            batch_id: Some(if i < 25 {
+                "HIGH-VALUE-0003".into()
+            } else {
+                "HIGH-VALUE-0002".into()
+            }),
+            status: if i < 25 {
+                "running".into()
+            } else {
+                "migrated".into()
+            },
+            step: Some(
+                [
+                    "backup",
+                    "create_account",
+                    "migrate_data",
+                    "validate",
+                    "notify",
+                ][i % 5]
+                    .into(),
+            ),
+            updated_at: ago(i as i64 + 1),
+        })
+        .collect();
+    let alert = |id: i64,
+                 legacy: &str,
+                 name: &str,
+                 segment: &str,
+                 rule: &str,
+                 severity: &str,
+                 score: Option<(f64, f64)>,
+                 detail: &str,
+                 mins: i64| AlertView {
+        id,
+        legacy_id: legacy.into(),
+        name: name.into(),
+        segment: segment.into(),
+        priority: 2,
+        rule: rule.into(),
+        severity: severity.to_string().try_into().unwrap(),
+        status: "triggered".into(),
+        level: 1,
+        level_since: ago(mins),
+        score: score.map(|s| s.1),
+        previous_score: score.map(|s| s.0),
+        detail: detail.into(),
+        owner: None,
+        snoozed_until: None,
+        opened_at: ago(mins),
+    };
+    let alerts = vec![
+        alert(
+            7,
+            "1412",
+            "Ben Jones",
+            "High-value",
+            "migration_failed",
+            "critical",
+            Some((75.0, 55.5)),
+            "migration failed: validate: repairs: checksum source 1a2b3c4d5e6f ≠ target 0f9e8d7c6b5a",
+            3,
+        ),
+        alert(
+            3,
+            "1694",
+            "Zoë Jørgensen",
+            "Inactive",
+            "health_drop",
+            "warning",
+            Some((58.0, 41.0)),
+            "score fell 17.0 points (58.0 → 41.0)",
+            40,
+        ),
+        alert(
+            2,
+            "1630",
+            "Alice Davies",
+            "Regular",
+            "quarantined",
+            "warning",
+            None,
+            "quarantined: email_format:customers.email: email \"c1630.example.com\" is not an email address",
+            41,
+        ),
+    ];
+    let plans = (0..12)
+        .map(|i| PlanRow {
+            id: i,
+            customer: format!("{}", 1002 + i * 5),
+            title: format!("Onboarding {}", 1002 + i * 5),
+            kind: "onboarding".into(),
+            status: "active".into(),
+            owner: ["amara.okafor", "li.wei"][i as usize % 2].into(),
+            milestones: 5,
+            completed: i % 6,
+            overdue: if i % 4 == 0 { 1 } else { 0 },
+            next_due: Some(format!("2026-12-{:02}", 1 + i)),
+        })
+        .collect();
+    Snapshot {
+        status: Status {
+            customers,
+            segments,
+            runner: RunnerStatus {
+                state: RunnerState::Running,
+                changed_by: Some("ops".into()),
+                changed_at: ago(5),
+                reason: None,
+                heartbeat_at: Some(ago(0)),
+                stale: false,
+            },
+            alerts: Alerts { open: 23 },
+            batches: Batches {
+                pending: 20,
+                running: 1,
+                done: 7,
+                rolled_back: 0,
+            },
+            notifications: Outbox::default(),
+        },
+        throughput: (0..30)
+            .map(|i| if i < 20 { 0 } else { (i as u64 - 19) * 3 })
+            .collect(),
+        running: vec![RunningBatch {
+            id: "HIGH-VALUE-0003".into(),
+            segment: "High-value".into(),
+            owner: Some("jump1:4242".into()),
+            size: 25,
+            steps: vec![("create_account".into(), 10), ("migrate_data".into(), 15)],
+        }],
+        recent,
+        alerts,
+        plans,
+        audit: vec![
+            cutover_core::engine::status::AuditRow {
+                id: 2,
+                at: "2026-11-21T07:52:10.000Z".into(),
+                actor: "kofi".into(),
+                role: "oncall".into(),
+                action: "rollback".into(),
+                scope: "batch VIP-0001".into(),
+                reason: "confirmed in the console".into(),
+                outcome: "ok".into(),
+                detail: Some("25 rolled back, 0 unverified, 0.31s".into()),
+            },
+            cutover_core::engine::status::AuditRow {
+                id: 1,
+                at: "2026-11-21T07:50:00.123Z".into(),
+                actor: "amara".into(),
+                role: "csm".into(),
+                action: "alert escalated".into(),
+                scope: "alert 17".into(),
+                reason: "customer called twice".into(),
+                outcome: "ok".into(),
+                detail: Some("to L2 (Team lead): customer called twice".into()),
+            },
+        ],
+    }
+}
