@@ -67,64 +67,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         set_runner_state(ctx, RunnerState::Halted, "rollback --all").await?;
         wait_for_leases(ctx).await?;
     }
-    let now = clock::now();
-    let (filter, bind): (&str, Option<String>) = match scope {
-        Scope::Customer(c) => ("c.legacy_id = $1", Some(c.clone())),
-        Scope::Batch(b) => ("c.batch_id = $1", Some(b.clone())),
-        Scope::All => ("$1 IS NULL", None),
-    };
-    match scope {
-        Scope::Customer(c) => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
-                .bind(c.clone())
-                .fetch_one(&ctx.state)
-                .await?;
-            if n == 0 {
-                eyre::bail!("customer {c}: no such legacy id in the plan");
-            }
-        }
-        Scope::Batch(b) => {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE id = $1")
-                .bind(b.clone())
-                .fetch_one(&ctx.state)
-                .await?;
-            if n == 0 {
-                eyre::bail!("batch {b}: no such batch");
-            }
-        }
-        Scope::All => {}
-    }
-    let live: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT DISTINCT b.id FROM customers c JOIN batches b ON b.id = c.batch_id
-         WHERE {filter} AND c.status = 'running' AND b.status = 'running' AND b.lease_until > $2 LIMIT 1"
-    )))
-    .bind(bind.clone())
-    .bind(now.clone())
-    .fetch_optional(&ctx.state)
-    .await?;
-    if let Some(b) = live {
-        eyre::bail!(
-            "batch {b} is in flight on another worker: pause (p) or halt (X) the runner first"
-        );
-    }
-    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT c.id, c.legacy_id, c.batch_id FROM customers c
-         WHERE {filter} AND c.status IN ('migrated', 'failed', 'running', 'rolling_back') ORDER BY c.id"
-    )))
-    .bind(bind.clone())
-    .fetch_all(&ctx.state)
-    .await?;
-    let batch_of: HashMap<i64, String> = rows
-        .iter()
-        .filter_map(|(id, _, b)| Some((*id, b.clone()?)))
-        .collect();
-    let who: Vec<(i64, String)> = rows.into_iter().map(|(id, l, _)| (id, l)).collect();
-    if who.is_empty() {
-        eyre::bail!(
-            "{}: nothing to roll back (no customer in it was migrated or started)",
-            scope.label()
-        );
-    }
+    let Targets { who, batch_of } = targets(ctx, scope).await?;
     // New fencing tokens for every batch touched, committed before the platform is touched: a
     // migration of those batches that stalled past its lease can write nothing after this,
     // neither to the state nor to the platform, so it cannot resurrect what is rolled back.
@@ -143,19 +86,6 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
         ..Default::default()
     };
     for chunk in who.chunks(CHUNK) {
-        let started = clock::now();
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        let mut tx = write_tx(&ctx.state).await?;
-        by_ids(
-            "UPDATE customers SET status = 'rolling_back', updated_at = $1 WHERE id IN",
-            &[&started],
-            &ids,
-        )
-        .build()
-        .execute(&mut *tx)
-        .await?;
-        crate::fault::point("commit.state");
-        tx.commit().await?;
         let touched: HashSet<&String> = chunk
             .iter()
             .filter_map(|(id, _)| batch_of.get(id))
@@ -165,107 +95,228 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
             .filter(|l| touched.contains(&l.batch))
             .cloned()
             .collect();
-        let bad = pipeline::restore(ctx, chunk, &chunk_fences).await?;
-        type Members<'a> = Vec<&'a (i64, String)>;
-        let (ok, failed): (Members, Members) =
-            chunk.iter().partition(|(_, l)| !bad.contains_key(l));
-        let ok_ids: Vec<i64> = ok.iter().map(|(id, _)| *id).collect();
-        let ok_legacy: Vec<String> = ok.iter().map(|(_, l)| l.clone()).collect();
-        if let Some(sql) = &ctx.cfg.source.on_rollback {
-            source::run_hook(
-                &ctx.source,
-                &ctx.cfg.mapping,
-                "on_rollback",
-                sql,
-                &ok_legacy,
-            )
-            .await?;
-        }
-        let done = clock::now();
-        let detail = format!("rolled back ({})", scope.label());
-        let mut tx = write_tx(&ctx.state).await?;
-        if !ok_ids.is_empty() {
-            by_ids(
-                "UPDATE customers SET status = 'rolled_back', step = NULL, platform_id = NULL, reason = NULL,
-                 updated_at = $1, migrated_at = NULL WHERE id IN",
-                &[&done],
-                &ok_ids,
-            )
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            by_ids(
-                "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
-                 SELECT id, batch_id, 'rollback', $1, $2, 'ok', $3 FROM customers WHERE id IN",
-                &[&started, &done, &detail],
-                &ok_ids,
-            )
-            .build()
-            .execute(&mut *tx)
-            .await?;
-            // The notice goes out through the outbox; its dedup key makes a resumed rollback
-            // record it once.
-            let attempts: Vec<(i64, String, i64)> = by_ids(
-                "SELECT id, legacy_id, attempts FROM customers WHERE id IN",
-                &[],
-                &ok_ids,
-            )
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut b = crate::db::Builder::on(
-                crate::db::Backend::of_pool(&ctx.state),
-                "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",
-            );
-            b.push_values(&attempts, |mut v, (id, legacy, n)| {
-                v.push_bind(format!("rolled_back:{legacy}:{n}"))
-                    .push_bind(*id)
-                    .push_bind("rolled_back")
-                    .push_bind(
-                        serde_json::json!({"kind": "rolled_back", "customer": legacy}).to_string(),
-                    )
-                    .push_bind(done.clone());
-            });
-            b.push(" ON CONFLICT (dedup_key) DO NOTHING")
-                .build()
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Unverified customers are rare and each has its own reason.
-        for (id, legacy) in failed {
-            let detail = format!("rollback not verified: {}", bad[legacy]);
-            sqlx::query(
-                "UPDATE customers SET status = 'failed', step = NULL, platform_id = NULL, reason = $1,
-                 updated_at = $2, migrated_at = NULL WHERE id = $3",
-            )
-            .bind(detail.clone())
-            .bind(done.clone())
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
-                 SELECT id, batch_id, 'rollback', $1, $2, 'failed', $3 FROM customers WHERE id = $4",
-            )
-            .bind(started.clone())
-            .bind(done.clone())
-            .bind(detail)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        crate::fault::point("commit.state");
-        tx.commit().await?;
+        let bad = roll_back_chunk(ctx, scope, chunk, &chunk_fences).await?;
         report.rolled_back += chunk.len() - bad.len();
         report.unverified.extend(bad);
     }
     report.seconds = t0.elapsed().as_secs_f64();
+    finish(ctx, scope, reason, &report).await?;
+    let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
+    crate::alerts::refresh(ctx, Some(&ids)).await;
+    tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
+    Ok(report)
+}
+
+/// The customers a rollback of `scope` touches (state id, legacy id) and each one's batch.
+struct Targets {
+    who: Vec<(i64, String)>,
+    batch_of: HashMap<i64, String>,
+}
+
+/// The customers `scope` names that a migration touched (migrated, failed, in flight, or
+/// half rolled back), after checking that the scope exists and no live worker holds its batch.
+///
+/// Errors: an unknown customer or batch, a batch in flight under a live lease, nothing to roll
+/// back, or the state database failing.
+async fn targets(ctx: &Ctx, scope: &Scope) -> eyre::Result<Targets> {
+    let now = clock::now();
+    let (filter, bind): (&str, Option<String>) = match scope {
+        Scope::Customer(c) => ("c.legacy_id = $1", Some(c.clone())),
+        Scope::Batch(b) => ("c.batch_id = $1", Some(b.clone())),
+        Scope::All => ("$1 IS NULL", None),
+    };
+    let exists = match scope {
+        Scope::Customer(c) => Some((
+            "SELECT COUNT(*) FROM customers WHERE legacy_id = $1",
+            format!("customer {c}: no such legacy id in the plan"),
+        )),
+        Scope::Batch(b) => Some((
+            "SELECT COUNT(*) FROM batches WHERE id = $1",
+            format!("batch {b}: no such batch"),
+        )),
+        Scope::All => None,
+    };
+    if let Some((sql, what)) = exists {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(bind.clone())
+            .fetch_one(&ctx.state)
+            .await?;
+        if n == 0 {
+            eyre::bail!("{what}");
+        }
+    }
+    let live: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT DISTINCT b.id FROM customers c JOIN batches b ON b.id = c.batch_id
+         WHERE {filter} AND c.status = 'running' AND b.status = 'running' AND b.lease_until > $2 LIMIT 1"
+    )))
+    .bind(bind.clone())
+    .bind(now)
+    .fetch_optional(&ctx.state)
+    .await?;
+    if let Some(b) = live {
+        eyre::bail!(
+            "batch {b} is in flight on another worker: pause (p) or halt (X) the runner first"
+        );
+    }
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT c.id, c.legacy_id, c.batch_id FROM customers c
+         WHERE {filter} AND c.status IN ('migrated', 'failed', 'running', 'rolling_back') ORDER BY c.id"
+    )))
+    .bind(bind)
+    .fetch_all(&ctx.state)
+    .await?;
+    let batch_of: HashMap<i64, String> = rows
+        .iter()
+        .filter_map(|(id, _, b)| Some((*id, b.clone()?)))
+        .collect();
+    let who: Vec<(i64, String)> = rows.into_iter().map(|(id, l, _)| (id, l)).collect();
+    if who.is_empty() {
+        eyre::bail!(
+            "{}: nothing to roll back (no customer in it was migrated or started)",
+            scope.label()
+        );
+    }
+    Ok(Targets { who, batch_of })
+}
+
+/// Rolls back one chunk of customers: marks them `rolling_back` (so an interrupted rollback
+/// is finished by running it again), restores the platform from their backups under
+/// `fences`, runs the source's `on_rollback` hook, and records each outcome. Returns the
+/// customers whose restore did not verify, with the reason.
+async fn roll_back_chunk(
+    ctx: &Ctx,
+    scope: &Scope,
+    chunk: &[(i64, String)],
+    fences: &[Lease],
+) -> eyre::Result<HashMap<String, String>> {
+    let started = clock::now();
+    let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+    let mut tx = write_tx(&ctx.state).await?;
+    by_ids(
+        "UPDATE customers SET status = 'rolling_back', updated_at = $1 WHERE id IN",
+        &[&started],
+        &ids,
+    )
+    .build()
+    .execute(&mut *tx)
+    .await?;
+    crate::fault::point("commit.state");
+    tx.commit().await?;
+    let bad = pipeline::restore(ctx, chunk, fences).await?;
+    type Members<'a> = Vec<&'a (i64, String)>;
+    let (ok, failed): (Members, Members) = chunk.iter().partition(|(_, l)| !bad.contains_key(l));
+    let ok_ids: Vec<i64> = ok.iter().map(|(id, _)| *id).collect();
+    let ok_legacy: Vec<String> = ok.iter().map(|(_, l)| l.clone()).collect();
+    if let Some(sql) = &ctx.cfg.source.on_rollback {
+        source::run_hook(
+            &ctx.source,
+            &ctx.cfg.mapping,
+            "on_rollback",
+            sql,
+            &ok_legacy,
+        )
+        .await?;
+    }
+    let done = clock::now();
+    let mut tx = write_tx(&ctx.state).await?;
+    if !ok_ids.is_empty() {
+        let detail = format!("rolled back ({})", scope.label());
+        record_rolled_back(ctx, &mut tx, &ok_ids, &started, &done, &detail).await?;
+    }
+    // Unverified customers are rare and each has its own reason.
+    for (id, legacy) in failed {
+        let detail = format!("rollback not verified: {}", bad[legacy]);
+        sqlx::query(
+            "UPDATE customers SET status = 'failed', step = NULL, platform_id = NULL, reason = $1,
+             updated_at = $2, migrated_at = NULL WHERE id = $3",
+        )
+        .bind(detail.clone())
+        .bind(done.clone())
+        .bind(*id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
+             SELECT id, batch_id, 'rollback', $1, $2, 'failed', $3 FROM customers WHERE id = $4",
+        )
+        .bind(started.clone())
+        .bind(done.clone())
+        .bind(detail)
+        .bind(*id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    crate::fault::point("commit.state");
+    tx.commit().await?;
+    Ok(bad)
+}
+
+/// Records the customers `ids` rolled back, in `tx`: their status, a `rollback` step each, and
+/// the "moved back" notice (its dedup key makes a resumed rollback record it once).
+async fn record_rolled_back(
+    ctx: &Ctx,
+    tx: &mut crate::db::Tx,
+    ids: &[i64],
+    started: &str,
+    done: &str,
+    detail: &str,
+) -> eyre::Result<()> {
+    by_ids(
+        "UPDATE customers SET status = 'rolled_back', step = NULL, platform_id = NULL, reason = NULL,
+         updated_at = $1, migrated_at = NULL WHERE id IN",
+        &[done],
+        ids,
+    )
+    .build()
+    .execute(&mut **tx)
+    .await?;
+    by_ids(
+        "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
+         SELECT id, batch_id, 'rollback', $1, $2, 'ok', $3 FROM customers WHERE id IN",
+        &[started, done, detail],
+        ids,
+    )
+    .build()
+    .execute(&mut **tx)
+    .await?;
+    let attempts: Vec<(i64, String, i64)> = by_ids(
+        "SELECT id, legacy_id, attempts FROM customers WHERE id IN",
+        &[],
+        ids,
+    )
+    .build_query_as()
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut b = crate::db::Builder::on(
+        crate::db::Backend::of_pool(&ctx.state),
+        "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",
+    );
+    b.push_values(&attempts, |mut v, (id, legacy, n)| {
+        v.push_bind(format!("rolled_back:{legacy}:{n}"))
+            .push_bind(*id)
+            .push_bind("rolled_back")
+            .push_bind(serde_json::json!({"kind": "rolled_back", "customer": legacy}).to_string())
+            .push_bind(done.to_string());
+    });
+    b.push(" ON CONFLICT (dedup_key) DO NOTHING")
+        .build()
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The action's one audit row, committed with its last write (a batch's status).
+async fn finish(
+    ctx: &Ctx,
+    scope: &Scope,
+    reason: &str,
+    report: &RollbackReport,
+) -> eyre::Result<()> {
     let outcome = if report.unverified.is_empty() {
         "ok"
     } else {
         "unverified"
     };
-    // The action's one audit row commits with its last write (the batch's status).
     let mut tx = write_tx(&ctx.state).await?;
     if let Scope::Batch(b) = scope {
         sqlx::query("UPDATE batches SET status = 'rolled_back', lease_until = NULL, finished_at = $1 WHERE id = $2")
@@ -291,10 +342,7 @@ pub async fn rollback(ctx: &Ctx, scope: &Scope, reason: &str) -> eyre::Result<Ro
     crate::db::audit(&mut tx, entry).await?;
     crate::fault::point("commit.state");
     tx.commit().await?;
-    let ids: Vec<i64> = who.iter().map(|(id, _)| *id).collect();
-    crate::alerts::refresh(ctx, Some(&ids)).await;
-    tracing::info!(scope = %report.scope, rolled_back = report.rolled_back, unverified = report.unverified.len(), "rollback done");
-    Ok(report)
+    Ok(())
 }
 
 /// `sql` (ending in `… IN`) with `binds` as `$1…` and `ids` as the list after them.
