@@ -116,66 +116,7 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         picked.sort_unstable();
         picked.dedup();
     }
-    let mut clamped = 0i64;
-    for (c, comp) in h.component.iter().enumerate() {
-        let db = pool(ctx, comp.database);
-        let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
-        // After a batch only its customers are scored, through the same query filtered by id.
-        let filters: Vec<(String, Vec<source::conn::Bind>)> = match only {
-            None => vec![(String::new(), Vec::new())],
-            Some(_) => picked
-                .chunks(source::CHUNK)
-                .map(|chunk| {
-                    let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
-                    let binds = source::conn::id_binds(&legacy, as_int);
-                    let f = format!(
-                        " WHERE h.legacy_id IN ({})",
-                        db.placeholders(1, binds.len())
-                    );
-                    (f, binds)
-                })
-                .filter(|(_, b)| !b.is_empty())
-                .collect(),
-        };
-        for (filter, binds) in filters {
-            let sql = format!(
-                "SELECT h.legacy_id, h.value FROM ({}) AS h{filter}",
-                comp.query
-            );
-            let failed = |e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name);
-            let mut rows = db.rows(&sql, &binds);
-            let mut vals: Vec<(String, f64)> = Vec::with_capacity(VALUES_PER_INSERT);
-            loop {
-                let next = rows.try_next().await.map_err(failed)?;
-                if let Some(r) = &next {
-                    let (Some(k), Some(v)) = (
-                        r.first().and_then(source::raw_key),
-                        r.get(1).and_then(number),
-                    ) else {
-                        continue;
-                    };
-                    if !(0.0..=100.0).contains(&v) {
-                        clamped += 1;
-                    }
-                    vals.push((k, v.clamp(0.0, 100.0)));
-                }
-                if vals.len() == VALUES_PER_INSERT || (next.is_none() && !vals.is_empty()) {
-                    let mut qb = crate::db::Builder::on(
-                        backend,
-                        "INSERT INTO health_values (legacy_id, component, value) ",
-                    );
-                    qb.push_values(&vals, |mut b, (k, v)| {
-                        b.push_bind(k.clone()).push_bind(c as i64).push_bind(*v);
-                    });
-                    qb.build().execute(&mut *conn).await?;
-                    vals.clear();
-                }
-                if next.is_none() {
-                    break;
-                }
-            }
-        }
-    }
+    let clamped = gather(ctx, &mut conn, backend, only, &picked).await?;
     sqlx::query("CREATE INDEX health_values_key ON health_values (legacy_id)")
         .execute(&mut *conn)
         .await?;
@@ -243,70 +184,12 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         }
         drop(rows);
         let now = clock::now();
-        let mut rows = Vec::with_capacity(ids.len());
-        for (j, id) in ids.iter().enumerate() {
-            let mut total = 0.0;
-            let mut comps = serde_json::Map::new();
-            for (c, comp) in h.component.iter().enumerate() {
-                let v = values[j * n + c];
-                let v = if v.is_nan() { comp.default } else { v };
-                total += v * comp.weight / 100.0;
-                comps.insert(
-                    comp.name.clone(),
-                    serde_json::json!([round2(v), comp.weight]),
-                );
-            }
-            let total = round2(total);
-            let level = h.level(total).to_string();
-            *levels.entry(level.clone()).or_default() += 1;
-            rows.push((
-                *id,
-                total,
-                level,
-                serde_json::Value::Object(comps).to_string(),
-            ));
+        let rows = weigh(h, &ids, &values);
+        for r in &rows {
+            *levels.entry(r.2.clone()).or_default() += 1;
         }
         scored += rows.len();
-        let mut tx = write_tx_on(&mut conn).await?;
-        let mut qb = crate::db::Builder::on(
-            backend,
-            "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
-        );
-        qb.push_values(&rows, |mut b, r| {
-            b.push_bind(r.0)
-                .push_bind(run_id)
-                .push_bind(r.1)
-                .push_bind(r.2.clone())
-                .push_bind(r.3.clone());
-        });
-        qb.build().execute(&mut *tx).await?;
-        // The trend is judged against the row this replaces, in the same statement: no read of
-        // the previous scores. A first score is `new`.
-        let mut qb = crate::db::Builder::on(
-            backend,
-            "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
-        );
-        qb.push_values(&rows, |mut b, r| {
-            b.push_bind(r.0)
-                .push_bind(run_id)
-                .push_bind(now.clone())
-                .push_bind(r.1)
-                .push_bind(r.2.clone())
-                .push_bind("new")
-                .push_bind(r.3.clone());
-        });
-        qb.push(" ON CONFLICT (customer_id) DO UPDATE SET trend = CASE WHEN excluded.score - health_latest.score > ");
-        qb.push_bind(h.trend_threshold);
-        qb.push(" THEN 'improving' WHEN health_latest.score - excluded.score > ");
-        qb.push_bind(h.trend_threshold);
-        qb.push(
-            " THEN 'declining' ELSE 'stable' END, previous = health_latest.score, \
-             previous_components = health_latest.components, run_id = excluded.run_id, \
-             scored_at = excluded.scored_at, score = excluded.score, level = excluded.level, \
-             components = excluded.components",
-        );
-        qb.build().execute(&mut *tx).await?;
-        tx.commit().await?;
+        write_scores(&mut conn, backend, h, run_id, &now, &rows).await?;
     }
     sqlx::query(AssertSqlSafe(drop_values))
         .execute(&mut *conn)
@@ -344,6 +227,169 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         trends: trend_list,
         clamped,
     })
+}
+
+/// Streams every component's values (clamped to 0–100) for the customers `picked` (every
+/// customer when `only` is `None`) into the `health_values` temporary table on `conn`, in
+/// multi-row inserts. Returns how many values were outside 0–100.
+///
+/// Errors: a component query failing (the message names the component), or the state failing.
+async fn gather(
+    ctx: &Ctx,
+    conn: &mut crate::db::Conn,
+    backend: Backend,
+    only: Option<&[i64]>,
+    picked: &[(i64, String)],
+) -> eyre::Result<i64> {
+    let h = &ctx.cfg.health;
+    let mut clamped = 0i64;
+    for (c, comp) in h.component.iter().enumerate() {
+        let db = pool(ctx, comp.database);
+        let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
+        // After a batch only its customers are scored, through the same query filtered by id.
+        let filters: Vec<(String, Vec<source::conn::Bind>)> = match only {
+            None => vec![(String::new(), Vec::new())],
+            Some(_) => picked
+                .chunks(source::CHUNK)
+                .map(|chunk| {
+                    let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
+                    let binds = source::conn::id_binds(&legacy, as_int);
+                    let f = format!(
+                        " WHERE h.legacy_id IN ({})",
+                        db.placeholders(1, binds.len())
+                    );
+                    (f, binds)
+                })
+                .filter(|(_, b)| !b.is_empty())
+                .collect(),
+        };
+        for (filter, binds) in filters {
+            let sql = format!(
+                "SELECT h.legacy_id, h.value FROM ({}) AS h{filter}",
+                comp.query
+            );
+            let failed = |e| eyre::eyre!("health component `{}`: query failed: {e}", comp.name);
+            let mut rows = db.rows(&sql, &binds);
+            let mut vals: Vec<(String, f64)> = Vec::with_capacity(VALUES_PER_INSERT);
+            loop {
+                let next = rows.try_next().await.map_err(failed)?;
+                if let Some(r) = &next {
+                    let (Some(k), Some(v)) = (
+                        r.first().and_then(source::raw_key),
+                        r.get(1).and_then(number),
+                    ) else {
+                        continue;
+                    };
+                    if !(0.0..=100.0).contains(&v) {
+                        clamped += 1;
+                    }
+                    vals.push((k, v.clamp(0.0, 100.0)));
+                }
+                if vals.len() == VALUES_PER_INSERT || (next.is_none() && !vals.is_empty()) {
+                    let mut qb = crate::db::Builder::on(
+                        backend,
+                        "INSERT INTO health_values (legacy_id, component, value) ",
+                    );
+                    qb.push_values(&vals, |mut b, (k, v)| {
+                        b.push_bind(k.clone()).push_bind(c as i64).push_bind(*v);
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                    vals.clear();
+                }
+                if next.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(clamped)
+}
+
+/// Each customer's weighted score, level and components (JSON), from `values` (one row of
+/// `h.component.len()` values per customer of `ids`, NaN where a component has none: its
+/// default counts then).
+fn weigh(
+    h: &crate::config::Health,
+    ids: &[i64],
+    values: &[f64],
+) -> Vec<(i64, f64, String, String)> {
+    let n = h.component.len();
+    let mut rows = Vec::with_capacity(ids.len());
+    for (j, id) in ids.iter().enumerate() {
+        let mut total = 0.0;
+        let mut comps = serde_json::Map::new();
+        for (c, comp) in h.component.iter().enumerate() {
+            let v = values[j * n + c];
+            let v = if v.is_nan() { comp.default } else { v };
+            total += v * comp.weight / 100.0;
+            comps.insert(
+                comp.name.clone(),
+                serde_json::json!([round2(v), comp.weight]),
+            );
+        }
+        let total = round2(total);
+        let level = h.level(total).to_string();
+        rows.push((
+            *id,
+            total,
+            level,
+            serde_json::Value::Object(comps).to_string(),
+        ));
+    }
+    rows
+}
+
+/// Writes a chunk's scores to the history and the latest score of each customer, judging the
+/// trend against the score it replaces in the same statement, in one transaction on `conn`.
+async fn write_scores(
+    conn: &mut crate::db::Conn,
+    backend: Backend,
+    h: &crate::config::Health,
+    run_id: i64,
+    now: &str,
+    rows: &[(i64, f64, String, String)],
+) -> eyre::Result<()> {
+    let mut tx = write_tx_on(conn).await?;
+    let mut qb = crate::db::Builder::on(
+        backend,
+        "INSERT INTO health_scores (customer_id, run_id, score, level, components) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.0)
+            .push_bind(run_id)
+            .push_bind(r.1)
+            .push_bind(r.2.clone())
+            .push_bind(r.3.clone());
+    });
+    qb.build().execute(&mut *tx).await?;
+    // The trend is judged against the row this replaces, in the same statement: no read of
+    // the previous scores. A first score is `new`.
+    let mut qb = crate::db::Builder::on(
+        backend,
+        "INSERT INTO health_latest (customer_id, run_id, scored_at, score, level, trend, components) ",
+    );
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.0)
+            .push_bind(run_id)
+            .push_bind(now.to_string())
+            .push_bind(r.1)
+            .push_bind(r.2.clone())
+            .push_bind("new")
+            .push_bind(r.3.clone());
+    });
+    qb.push(" ON CONFLICT (customer_id) DO UPDATE SET trend = CASE WHEN excluded.score - health_latest.score > ");
+    qb.push_bind(h.trend_threshold);
+    qb.push(" THEN 'improving' WHEN health_latest.score - excluded.score > ");
+    qb.push_bind(h.trend_threshold);
+    qb.push(
+        " THEN 'declining' ELSE 'stable' END, previous = health_latest.score, \
+         previous_components = health_latest.components, run_id = excluded.run_id, \
+         scored_at = excluded.scored_at, score = excluded.score, level = excluded.level, \
+         components = excluded.components",
+    );
+    qb.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn round2(x: f64) -> f64 {
