@@ -73,7 +73,7 @@ async fn a_failed_migration_lowers_health_through_the_success_component() {
     let ctx = ws.ctx().await;
     health::score(&ctx, None, "before").await.unwrap();
     let victim: String = sqlx::query_scalar(
-        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue DESC LIMIT 1",
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue_cents DESC LIMIT 1",
     )
     .fetch_one(&ctx.state)
     .await

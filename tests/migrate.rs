@@ -223,7 +223,7 @@ async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() 
     let ws = Ws::demo(60, 3).await;
     let ctx = ws.ctx().await;
     let victim: String = sqlx::query_scalar(
-        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue DESC LIMIT 1",
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue_cents DESC LIMIT 1",
     )
     .fetch_one(&ctx.state)
     .await

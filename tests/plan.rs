@@ -140,7 +140,7 @@ async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
         Raw::Int(i) => *i,
         _ => panic!("an integer column read as {r:?}"),
     };
-    let mut revenue: HashMap<i64, f64> = HashMap::new();
+    let mut revenue: HashMap<i64, i64> = HashMap::new();
     let (mut by_status, mut by_date) = (0, 0);
     let pays = ctx
         .source
@@ -157,7 +157,7 @@ async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
         } else if ["failed", "refunded", "void", "cancelled"].contains(&status.as_str()) {
             by_status += 1;
         } else {
-            *revenue.entry(int(&r[0])).or_default() += int(&r[1]) as f64 / 100.0;
+            *revenue.entry(int(&r[0])).or_default() += int(&r[1]);
         }
     }
     assert!(
@@ -173,24 +173,22 @@ async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
     for r in tickets.rows.iter().filter(|r| in_window(&text(&r[1]))) {
         *repairs.entry(int(&r[0])).or_default() += 1;
     }
-    let planned: Vec<(String, f64, i64)> =
-        sqlx::query_as("SELECT legacy_id, annual_revenue, repairs_12m FROM customers")
+    let planned: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT legacy_id, annual_revenue_cents, repairs_12m FROM customers")
             .fetch_all(&ctx.state)
             .await
             .unwrap();
     assert_eq!(planned.len(), 200);
     for (id, rev, rep) in &planned {
         let n: i64 = id.parse().unwrap();
-        let want = revenue.get(&n).copied().unwrap_or(0.0);
-        assert!(
-            (rev - want).abs() < 0.005,
-            "customer {id}: revenue {rev}, want {want}"
-        );
+        // Exact to the cent: the state keeps integer cents.
+        let want = revenue.get(&n).copied().unwrap_or(0);
+        assert_eq!(*rev, want, "customer {id}: revenue in cents");
         assert_eq!(
             *rep,
             repairs.get(&n).copied().unwrap_or(0),
             "customer {id}: repairs"
         );
     }
-    assert!(planned.iter().any(|p| p.2 > 0) && planned.iter().any(|p| p.1 > 0.0));
+    assert!(planned.iter().any(|p| p.2 > 0) && planned.iter().any(|p| p.1 > 0));
 }

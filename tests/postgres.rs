@@ -90,6 +90,7 @@ async fn a_mariadb_legacy_source_migrates_into_a_postgresql_platform_and_validat
                         Raw::Null => q.bind(None::<String>),
                         Raw::Int(i) => q.bind(*i),
                         Raw::Real(f) => q.bind(*f),
+                        Raw::Dec(d) => q.bind(d.to_string()),
                         Raw::Text(t) => q.bind(t.clone()),
                         Raw::Blob(b) => q.bind(b.clone()),
                     };
@@ -161,7 +162,7 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
             values[0] = Val::Text(format!("c{i}"));
             values[Entity::Customers.column_index("name").unwrap()] = Val::Text(name.to_string());
             values[Entity::Customers.column_index("annual_revenue").unwrap()] =
-                Val::Real(0.1 + i as f64);
+                Val::Text(format!("{i}.1"));
             Row {
                 values,
                 attributes: format!("{{\"k\":{}}}", serde_json::json!(name)),

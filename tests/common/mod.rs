@@ -212,10 +212,10 @@ pub fn stderr(o: &Output) -> String {
 /// on SQLite and PostgreSQL alike.
 pub async fn platform_dump(ws: &Ws) -> String {
     let cfg = Config::load(&ws.config_path()).unwrap();
-    let pool = cutover_core::db::open(&cfg.target.url, "target", false, true)
+    // The native driver: the `Any` one cannot read PostgreSQL's NUMERIC, TIMESTAMPTZ or JSONB.
+    let src = cutover_core::source::Source::open(&cfg.target.url, true)
         .await
         .unwrap();
-    let src = cutover_core::source::Source::any(pool.clone());
     let mut out = String::new();
     for sql in [
         "SELECT 'c', legacy_id, name, email, phone, account_type, created_at, country, special_needs, annual_revenue, repairs_12m, attributes FROM customers ORDER BY legacy_id",
@@ -230,7 +230,6 @@ pub async fn platform_dump(ws: &Ws) -> String {
             out.push('\n');
         }
     }
-    pool.close().await;
     out
 }
 
@@ -284,6 +283,7 @@ async fn rows_at(url: &str, sql: &str) -> String {
                     cutover_core::schema::Raw::Null => String::new(),
                     cutover_core::schema::Raw::Int(i) => i.to_string(),
                     cutover_core::schema::Raw::Real(f) => f.to_string(),
+                    cutover_core::schema::Raw::Dec(d) => d.to_string(),
                     cutover_core::schema::Raw::Text(t) => t.clone(),
                     cutover_core::schema::Raw::Blob(b) => format!("<{} bytes>", b.len()),
                 })

@@ -33,7 +33,7 @@ fn seg(
         failed,
         quarantined: quar,
         rolled_back: 0,
-        revenue: customers as f64 * 1234.5,
+        revenue_cents: customers * 123_450,
         target_success_rate: target,
         window_days: [8 + p * 3, 10 + p * 3],
         rate_per_min: if running > 0 { 12.5 } else { 0.0 },

@@ -4,6 +4,7 @@
 //! always means the data differs.
 
 use chrono::{NaiveDate, NaiveDateTime};
+pub use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
 /// A platform entity. Order matters: parents before children.
@@ -30,8 +31,10 @@ pub enum ColType {
     Text,
     /// An integer.
     Int,
-    /// A floating-point number.
-    Real,
+    /// An exact amount of money: canonical decimal text, the shortest form with no trailing
+    /// zeros (`"2328.6"`, `"-0.5"`, `"12"`), whatever type the source or the platform keeps it
+    /// in (`NUMERIC(10,2)`, a double, text), so that checksums compare values, not types.
+    Money,
     /// A boolean.
     Bool,
     /// UTC, stored as `YYYY-MM-DDTHH:MM:SSZ`.
@@ -64,7 +67,7 @@ const CUSTOMERS: &[Column] = &[
     col("created_at", ColType::Timestamp, false),
     col("country", ColType::Text, false),
     col("special_needs", ColType::Bool, false),
-    col("annual_revenue", ColType::Real, false),
+    col("annual_revenue", ColType::Money, false),
     col("repairs_12m", ColType::Int, false),
 ];
 const DEVICES: &[Column] = &[
@@ -84,12 +87,12 @@ const REPAIRS: &[Column] = &[
     col("closed_at", ColType::Timestamp, false),
     col("status", ColType::Text, false),
     col("description", ColType::Text, false),
-    col("amount", ColType::Real, false),
+    col("amount", ColType::Money, false),
 ];
 const PAYMENTS: &[Column] = &[
     col("legacy_id", ColType::Id, true),
     col("customer_legacy_id", ColType::Id, true),
-    col("amount", ColType::Real, false),
+    col("amount", ColType::Money, false),
     col("currency", ColType::Text, false),
     col("paid_at", ColType::Timestamp, false),
     col("method", ColType::Text, false),
@@ -165,6 +168,8 @@ pub enum Raw {
     Int(i64),
     /// A floating-point number.
     Real(f64),
+    /// An exact decimal (a `NUMERIC` or `DECIMAL` with a fraction).
+    Dec(Decimal),
     /// Text.
     Text(String),
     /// Bytes.
@@ -180,9 +185,7 @@ pub enum Val {
     Null,
     /// An integer.
     Int(i64),
-    /// A floating-point number.
-    Real(f64),
-    /// Text.
+    /// Text (money too, as canonical decimal text: see [`ColType::Money`]).
     Text(String),
 }
 
@@ -195,12 +198,13 @@ impl Val {
         }
     }
 
-    /// The value as a number, if it is one.
-    pub fn as_f64(&self) -> Option<f64> {
+    /// The value as an exact decimal, if it is a number (an integer, or money's canonical
+    /// text).
+    pub fn as_decimal(&self) -> Option<Decimal> {
         match self {
-            Val::Int(i) => Some(*i as f64),
-            Val::Real(r) => Some(*r),
-            _ => None,
+            Val::Int(i) => Some(Decimal::from(*i)),
+            Val::Text(t) => t.parse().ok(),
+            Val::Null => None,
         }
     }
 
@@ -214,7 +218,6 @@ impl Val {
         match self {
             Val::Null => "NULL".into(),
             Val::Int(i) => i.to_string(),
-            Val::Real(r) => r.to_string(),
             Val::Text(s) => s.clone(),
         }
     }
@@ -263,6 +266,7 @@ fn raw_display(r: &Raw) -> String {
         Raw::Null => "NULL".into(),
         Raw::Int(i) => i.to_string(),
         Raw::Real(f) => f.to_string(),
+        Raw::Dec(d) => d.to_string(),
         Raw::Text(s) => format!("{:?}", truncate(s, 60)),
         Raw::Blob(b) => format!("<{} bytes>", b.len()),
     }
@@ -307,24 +311,32 @@ pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
                 Val::Text((*f as i64).to_string())
             }
             Raw::Real(f) => Val::Text(f.to_string()),
+            Raw::Dec(d) => Val::Text(d.normalize().to_string()),
             _ => Val::Text(text.unwrap_or_default()),
         }),
         ColType::Int => match (raw, text.as_deref().map(str::trim)) {
             (Raw::Int(i), _) => Ok(Val::Int(*i)),
             (Raw::Real(f), _) if f.fract() == 0.0 => Ok(Val::Int(*f as i64)),
+            (Raw::Dec(d), _) if d.fract().is_zero() => {
+                i64::try_from(*d).map(Val::Int).or_else(|_| bad("an integer"))
+            }
             (_, Some("")) => Ok(Val::Null),
             (_, Some(t)) => t.parse().map(Val::Int).or_else(|_| bad("an integer")),
             _ => bad("an integer"),
         },
-        ColType::Real => match (raw, text.as_deref().map(str::trim)) {
-            (Raw::Int(i), _) => Ok(Val::Real(*i as f64)),
-            (Raw::Real(f), _) if f.is_finite() => Ok(Val::Real(*f)),
+        ColType::Money => match (raw, text.as_deref().map(str::trim)) {
+            (Raw::Int(i), _) => Ok(money_val(Decimal::from(*i))),
+            // A double's shortest round-trip text is the decimal it was written as (0.1, not
+            // 0.1000000000000000055…): a REAL source column keeps the amount its users typed.
+            (Raw::Real(f), _) if f.is_finite() => parse_decimal(&f.to_string())
+                .map(money_val)
+                .map_or_else(|| bad("an amount within ±7.9e28"), Ok),
+            (Raw::Dec(d), _) => Ok(money_val(*d)),
             (_, Some("")) => Ok(Val::Null),
-            (_, Some(t)) => match t.parse::<f64>() {
-                Ok(f) if f.is_finite() => Ok(Val::Real(f)),
-                _ => bad("a number"),
-            },
-            _ => bad("a number"),
+            (_, Some(t)) => parse_decimal(t)
+                .map(money_val)
+                .map_or_else(|| bad("an amount (a decimal number)"), Ok),
+            _ => bad("an amount"),
         },
         ColType::Bool => match (raw, text.as_deref().map(|t| t.trim().to_ascii_lowercase())) {
             (Raw::Int(0), _) => Ok(Val::Int(0)),
@@ -357,10 +369,50 @@ pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
     }
 }
 
-/// Reads the timestamp forms legacy exports use; offsets are converted to UTC.
+/// A decimal in plain (`-12.50`) or scientific (`1.25e3`) notation.
+pub fn parse_decimal(t: &str) -> Option<Decimal> {
+    use std::str::FromStr;
+    Decimal::from_str(t)
+        .or_else(|_| Decimal::from_scientific(t))
+        .ok()
+}
+
+/// `d` as money's canonical value: its shortest decimal text (see [`ColType::Money`]).
+pub fn money_val(d: Decimal) -> Val {
+    Val::Text(d.normalize().to_string())
+}
+
+/// `d` in whole cents, rounded half away from zero (how a bill rounds). `None` beyond ±9.2e16.
+pub fn to_cents(d: Decimal) -> Option<i64> {
+    use rust_decimal::RoundingStrategy::MidpointAwayFromZero;
+    i64::try_from(d.round_dp_with_strategy(2, MidpointAwayFromZero) * Decimal::ONE_HUNDRED).ok()
+}
+
+/// `cents` as an amount with two decimals (`-12.50`), exact: no float on the way.
+pub fn cents_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let a = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Serialises whole cents as a JSON number of currency units (`52249841` → `522498.41`): the
+/// nearest double to a two-decimal amount prints as exactly that amount.
+///
+/// Errors: never (the serializer's own).
+pub fn serialize_cents<S: serde::Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(*cents as f64 / 100.0)
+}
+
+/// Reads the timestamp forms legacy exports and databases print; offsets are converted to UTC
+/// (PostgreSQL prints a `TIMESTAMPTZ` as `2024-02-03 04:05:06+00`).
 pub fn parse_timestamp(t: &str) -> Option<NaiveDateTime> {
     if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
         return Some(d.naive_utc());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+        if let Ok(d) = chrono::DateTime::parse_from_str(t, f) {
+            return Some(d.naive_utc());
+        }
     }
     for f in [
         "%Y-%m-%d %H:%M:%S%.f",
@@ -386,6 +438,11 @@ pub fn raw_to_json(raw: &Raw) -> serde_json::Value {
             || serde_json::Value::String(f.to_string()),
             serde_json::Value::Number,
         ),
+        Raw::Dec(d) => serde_json::Number::from_f64(f64::try_from(*d).unwrap_or(f64::NAN))
+            .map_or_else(
+                || serde_json::Value::String(d.to_string()),
+                serde_json::Value::Number,
+            ),
         Raw::Text(s) => s.clone().into(),
         Raw::Blob(b) => match blob_text(b) {
             Some(s) => s.into(),
@@ -472,10 +529,6 @@ fn encode(row: &Row) -> Vec<u8> {
                 out.push(b'I');
                 out.extend_from_slice(i.to_string().as_bytes());
             }
-            Val::Real(f) => {
-                out.push(b'R');
-                out.extend_from_slice(format!("{f:?}").as_bytes());
-            }
             Val::Text(s) => {
                 out.push(b'T');
                 out.extend_from_slice(s.as_bytes());
@@ -502,7 +555,7 @@ mod tests {
             Ok(Val::Int(7))
         );
         assert_eq!(
-            normalize(&Raw::Text(" ".into()), ColType::Real),
+            normalize(&Raw::Text(" ".into()), ColType::Money),
             Ok(Val::Null)
         );
         assert_eq!(
@@ -518,9 +571,51 @@ mod tests {
     }
 
     #[test]
+    fn money_has_one_canonical_form_whatever_the_type() {
+        let want = Ok(Val::Text("2328.6".into()));
+        let dec = Decimal::new(232860, 2);
+        assert_eq!(normalize(&Raw::Dec(dec), ColType::Money), want);
+        assert_eq!(normalize(&Raw::Real(2328.6), ColType::Money), want);
+        assert_eq!(normalize(&Raw::Text(" 2328.60 ".into()), ColType::Money), want);
+        assert_eq!(normalize(&Raw::Text("2.3286e3".into()), ColType::Money), want);
+        assert_eq!(
+            normalize(&Raw::Int(12), ColType::Money),
+            Ok(Val::Text("12".into()))
+        );
+        assert_eq!(
+            normalize(&Raw::Text("-0.00".into()), ColType::Money),
+            Ok(Val::Text("0".into()))
+        );
+        assert!(normalize(&Raw::Text("12,50".into()), ColType::Money).is_err());
+        // 0.1 + 0.2 in doubles is 0.30000000000000004; in the canonical form it is what it says.
+        assert_eq!(
+            normalize(&Raw::Real(0.1), ColType::Money),
+            Ok(Val::Text("0.1".into()))
+        );
+    }
+
+    #[test]
+    fn cents_round_like_a_bill_and_print_exactly() {
+        assert_eq!(to_cents(Decimal::new(2328605, 3)), Some(232861));
+        assert_eq!(to_cents(Decimal::new(-5, 3)), Some(-1));
+        assert_eq!(cents_text(52249841), "522498.41");
+        assert_eq!(cents_text(-5), "-0.05");
+        assert_eq!(cents_text(0), "0.00");
+    }
+
+    #[test]
+    fn reads_the_timestamps_databases_print() {
+        let want = parse_timestamp("2024-02-03T04:05:06Z");
+        assert!(want.is_some());
+        assert_eq!(parse_timestamp("2024-02-03 04:05:06+00"), want);
+        assert_eq!(parse_timestamp("2024-02-03 05:05:06+01"), want);
+        assert_eq!(parse_timestamp("2024-02-03 04:05:06"), want);
+    }
+
+    #[test]
     fn checksum_ignores_order_and_sees_every_column() {
         let a = Row {
-            values: vec![Val::Text("1".into()), Val::Real(2.5)],
+            values: vec![Val::Text("1".into()), Val::Text("2.5".into())],
             attributes: "{}".into(),
         };
         let b = Row {

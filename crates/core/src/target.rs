@@ -2,6 +2,13 @@
 //! `legacy_id` and `attributes` (brief section 3.3); child rows point at the platform customer
 //! through `customer_id`, repairs at the platform device through `device_id`.
 //!
+//! Columns are in the database's own types (brief 3.3: exact money, real timestamps, JSON). On
+//! PostgreSQL: `NUMERIC` money, `TIMESTAMPTZ`, `DATE`, `BOOLEAN`, `JSONB` attributes. SQLite
+//! has no decimal type: money is stored as canonical decimal text (see
+//! [`ColType::Money`]: `"2328.6"`), which is exact and reads back as written; booleans are
+//! 0/1 and attributes are checked by `json_valid`. Every value is read back through
+//! [`crate::schema::normalize`], so a checksum compares values, never column types.
+//!
 //! Writes are multi-row `INSERT`s and `DELETE … WHERE customer_id IN (…)`, never one
 //! statement per row.
 
@@ -16,12 +23,38 @@ use crate::source::{self, CHUNK};
 /// Rows per `INSERT` statement: well under SQLite's bound-variable limit for any entity.
 const INSERT_ROWS: usize = 400;
 
-fn sql_type(t: ColType) -> &'static str {
-    // SQLite reads both by affinity; PostgreSQL needs 64-bit integers and double precision.
+/// The PostgreSQL type of a managed platform column of canonical type `t`.
+fn pg_type(t: ColType) -> &'static str {
     match t {
-        ColType::Int | ColType::Bool => "BIGINT",
-        ColType::Real => "DOUBLE PRECISION",
-        _ => "TEXT",
+        ColType::Int => "BIGINT",
+        ColType::Bool => "BOOLEAN",
+        ColType::Money => "NUMERIC",
+        ColType::Timestamp => "TIMESTAMPTZ",
+        ColType::Date => "DATE",
+        ColType::Id | ColType::Text => "TEXT",
+    }
+}
+
+/// A managed platform column's definition on `backend`.
+fn column_def(backend: Backend, name: &str, t: ColType) -> String {
+    match (backend, t) {
+        (Backend::Postgres, _) => format!("{name} {}", pg_type(t)),
+        (_, ColType::Int) => format!("{name} INTEGER"),
+        (_, ColType::Bool) => format!("{name} INTEGER CHECK ({name} IN (0, 1))"),
+        _ => format!("{name} TEXT"),
+    }
+}
+
+/// The expression that reads platform column `expr` as the text (or integer) the normaliser
+/// takes: PostgreSQL's typed values are cast to their text form (the pool sets `TimeZone` to
+/// UTC and `DateStyle` to ISO, so a `TIMESTAMPTZ` reads `2024-02-03 04:05:06+00`), which the
+/// `Any` driver reads whatever the column's type; SQLite's are read as stored.
+/// `t` is `None` for the attributes column (JSON).
+fn read_expr(backend: Backend, expr: &str, t: Option<ColType>) -> String {
+    match (backend, t) {
+        (Backend::Postgres, Some(ColType::Id | ColType::Text | ColType::Int)) => expr.to_string(),
+        (Backend::Postgres, _) => format!("CAST({expr} AS TEXT)"),
+        _ => expr.to_string(),
     }
 }
 
@@ -38,13 +71,16 @@ pub fn ddl(backend: Backend) -> Vec<String> {
             cols.push("device_id BIGINT REFERENCES devices (id)".into());
         }
         for c in e.columns() {
-            let mut d = format!("{} {}", c.name, sql_type(c.ty));
+            let mut d = column_def(backend, c.name, c.ty);
             if e == Entity::Customers && c.name == "legacy_id" {
                 d.push_str(" NOT NULL UNIQUE");
             }
             cols.push(d);
         }
-        cols.push("attributes TEXT NOT NULL DEFAULT '{}'".into());
+        cols.push(match backend {
+            Backend::Postgres => "attributes JSONB NOT NULL DEFAULT '{}'".into(),
+            _ => "attributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))".into(),
+        });
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
             e.name(),
@@ -94,13 +130,84 @@ pub async fn advance_fence(
     Ok(n == 1)
 }
 
-/// Creates the platform tables if they are missing.
+/// Creates the platform tables if they are missing, and on PostgreSQL brings a managed
+/// platform created by an earlier version (`DOUBLE PRECISION` money, `TEXT` timestamps and
+/// attributes, `BIGINT` booleans) to the database's own types, converting each value exactly.
 pub async fn ensure_schema(pool: &crate::db::Pool) -> eyre::Result<()> {
-    for stmt in ddl(Backend::of_pool(pool)) {
+    let backend = Backend::of_pool(pool);
+    for stmt in ddl(backend) {
         sqlx::query(AssertSqlSafe(stmt)).execute(pool).await?;
     }
     sqlx::query(FENCE_DDL).execute(pool).await?;
+    if backend == Backend::Postgres {
+        for stmt in upgrades(pool).await? {
+            tracing::info!(%stmt, "platform: managed column brought to its type");
+            sqlx::query(AssertSqlSafe(stmt)).execute(pool).await?;
+        }
+    }
     Ok(())
+}
+
+/// The `ALTER TABLE` statements that give each managed PostgreSQL column its type, for the
+/// columns whose type (`udt_name`) differs.
+async fn upgrades(pool: &crate::db::Pool) -> eyre::Result<Vec<String>> {
+    let found: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, udt_name::text FROM information_schema.columns \
+         WHERE table_schema = current_schema()",
+    )
+    .fetch_all(pool)
+    .await?;
+    let found: HashMap<(String, String), String> = found
+        .into_iter()
+        .map(|(t, c, u)| ((t, c), u))
+        .collect();
+    let mut out = Vec::new();
+    for e in Entity::ALL {
+        let wanted = e
+            .columns()
+            .iter()
+            .map(|c| (c.name, Some(c.ty)))
+            .chain([("attributes", None)]);
+        for (col, ty) in wanted {
+            let (want, udt) = match ty {
+                Some(t) => (pg_type(t), pg_udt(t)),
+                None => ("JSONB", "jsonb"),
+            };
+            let Some(have) = found.get(&(e.name().to_string(), col.to_string())) else {
+                continue;
+            };
+            if have == udt {
+                continue;
+            }
+            // Through text: a double's text is its shortest decimal, a 0/1 reads as a boolean.
+            let using = match ty {
+                Some(ColType::Bool) => format!("CAST(CAST({col} AS TEXT) AS BOOLEAN)"),
+                _ => format!("CAST(CAST({col} AS TEXT) AS {want})"),
+            };
+            let default = if ty.is_none() {
+                format!(", ALTER COLUMN {col} SET DEFAULT '{{}}'")
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT, ALTER COLUMN {col} TYPE {want} USING {using}{default}",
+                e.name()
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// PostgreSQL's `udt_name` for [`pg_type`].
+fn pg_udt(t: ColType) -> &'static str {
+    match t {
+        ColType::Int => "int8",
+        ColType::Bool => "bool",
+        ColType::Money => "numeric",
+        ColType::Timestamp => "timestamptz",
+        ColType::Date => "date",
+        ColType::Id | ColType::Text => "text",
+    }
 }
 
 /// Platform ids of the customers whose legacy ids are `ids`.
@@ -198,11 +305,9 @@ fn push_cell(b: &mut crate::db::Values<'_>, c: Cell<'_>, ty: ColType) {
         Cell::Attrs(a) => b.push_bind(a.to_string()),
         Cell::Val(Val::Null) => match ty {
             ColType::Int | ColType::Bool => b.push_bind(None::<i64>),
-            ColType::Real => b.push_bind(None::<f64>),
             _ => b.push_bind(None::<String>),
         },
         Cell::Val(Val::Int(i)) => b.push_bind(*i),
-        Cell::Val(Val::Real(f)) => b.push_bind(*f),
         Cell::Val(Val::Text(s)) => b.push_bind(s.clone()),
     };
 }
@@ -267,13 +372,18 @@ pub async fn insert(
         for chunk in table.chunks(UNNEST_ROWS) {
             let mut b = crate::db::Builder::new(head.clone());
             b.push("SELECT * FROM UNNEST(");
-            for (k, (_, ty)) in cols.iter().enumerate() {
+            for (k, (name, ty)) in cols.iter().enumerate() {
                 if k > 0 {
                     b.push(", ");
                 }
+                let array = if *name == "attributes" {
+                    "JSONB"
+                } else {
+                    pg_type(*ty)
+                };
                 b.push("CAST(");
                 b.push_bind(pg_array(chunk.iter().map(|(r, i)| cell(r, i, k))));
-                b.push(format!(" AS {}[])", sql_type(*ty)));
+                b.push(format!(" AS {array}[])"));
             }
             b.push(")");
             b.build().execute(&mut *conn).await?;
@@ -313,13 +423,9 @@ fn pg_array<'a>(cells: impl Iterator<Item = Cell<'a>>) -> String {
                 s.push_str("NULL");
                 continue;
             }
+            // A boolean's 0/1 is read by `BOOLEAN[]`'s input as false/true.
             Cell::Id(Some(n)) | Cell::Val(&Val::Int(n)) => {
                 let _ = write!(s, "{n}");
-                continue;
-            }
-            // Rust prints the shortest text that reads back as the same double.
-            Cell::Val(Val::Real(f)) => {
-                let _ = write!(s, "{f}");
                 continue;
             }
             Cell::Val(Val::Text(t)) => t.as_str(),
@@ -404,7 +510,7 @@ pub async fn rows_for(
     ids: &[String],
 ) -> eyre::Result<HashMap<String, Vec<TargetRow>>> {
     let mut out: HashMap<String, Vec<TargetRow>> = HashMap::new();
-    let cols: Vec<&str> = entity.columns().iter().map(|c| c.name).collect();
+    let backend = Backend::of_conn(conn);
     let extra = if entity == Entity::Repairs {
         ", t.device_id AS __device_id"
     } else {
@@ -420,11 +526,18 @@ pub async fn rows_for(
             )
         };
         let sql = format!(
-            "SELECT {}, t.attributes, t.id AS __id{extra} FROM {} t WHERE {filter}",
-            cols.iter()
-                .map(|c| format!("t.{c}"))
+            "SELECT {}, {} AS attributes, t.id AS __id{extra} FROM {} t WHERE {filter}",
+            entity
+                .columns()
+                .iter()
+                .map(|c| format!(
+                    "{} AS {}",
+                    read_expr(backend, &format!("t.{}", c.name), Some(c.ty)),
+                    c.name
+                ))
                 .collect::<Vec<_>>()
                 .join(", "),
+            read_expr(backend, "t.attributes", None),
             entity.name()
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));

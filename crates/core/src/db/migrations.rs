@@ -51,6 +51,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "scoring_owed",
                 include_str!("../../migrations/postgres/0012_scoring_owed.sql"),
             ),
+            m(
+                13,
+                "revenue_cents",
+                include_str!("../../migrations/postgres/0013_revenue_cents.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -107,6 +112,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 12,
                 "scoring_owed",
                 include_str!("../../migrations/sqlite/0012_scoring_owed.sql"),
+            ),
+            m(
+                13,
+                "revenue_cents",
+                include_str!("../../migrations/sqlite/0013_revenue_cents.sql"),
             ),
         ]),
     }

@@ -168,9 +168,14 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         // No JIT: its compile time dwarfs the short statements issued here. With stale
         // statistics after a bulk plan, PostgreSQL put 86 ms of LLVM into every poll of the
         // plans list (0.6 ms to run) at 10^6 customers.
-        (_, false) => format!("SET lock_timeout = {wait}; SET jit = off"),
+        // UTC and ISO dates: a platform `TIMESTAMPTZ` read as text is then
+        // `2024-02-03 04:05:06+00` whatever the server's defaults.
+        (_, false) => format!(
+            "SET lock_timeout = {wait}; SET jit = off; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'"
+        ),
         (_, true) => format!(
-            "SET lock_timeout = {wait}; SET jit = off; SET default_transaction_read_only = on"
+            "SET lock_timeout = {wait}; SET jit = off; SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
+             SET default_transaction_read_only = on"
         ),
     };
     if let (Backend::Sqlite, Some(cap)) = (backend, cache_pragma()) {

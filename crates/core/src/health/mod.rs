@@ -49,18 +49,22 @@ pub fn enabled(h: &Health) -> bool {
     !h.component.is_empty()
 }
 
-fn pool(ctx: &Ctx, db: Db) -> Source {
-    match db {
+/// Where a component's query runs. The platform is read through its native driver (one
+/// read-only connection for the scoring run): the `Any` pool cannot decode PostgreSQL's
+/// `NUMERIC`, `TIMESTAMPTZ` or `JSONB`, which a managed platform now has.
+async fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
+    Ok(match db {
         Db::State => Source::any(ctx.state.clone()),
         Db::Source => ctx.source.clone(),
-        Db::Target => Source::any(ctx.target.clone()),
-    }
+        Db::Target => Source::open_with(&ctx.cfg.target.url, true, 1).await?,
+    })
 }
 
 fn number(r: &Raw) -> Option<f64> {
     match r {
         Raw::Int(i) => Some(*i as f64),
         Raw::Real(f) if f.is_finite() => Some(*f),
+        Raw::Dec(d) => f64::try_from(*d).ok(),
         Raw::Text(t) => t.trim().parse().ok(),
         _ => None,
     }
@@ -244,7 +248,7 @@ async fn gather(
     let h = &ctx.cfg.health;
     let mut clamped = 0i64;
     for (c, comp) in h.component.iter().enumerate() {
-        let db = pool(ctx, comp.database);
+        let db = pool(ctx, comp.database).await?;
         let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
         // After a batch only its customers are scored, through the same query filtered by id.
         let filters: Vec<(String, Vec<source::conn::Bind>)> = match only {

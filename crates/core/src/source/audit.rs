@@ -338,6 +338,7 @@ fn raw_text(r: &Raw) -> String {
         Raw::Null => "NULL".into(),
         Raw::Int(i) => i.to_string(),
         Raw::Real(f) => f.to_string(),
+        Raw::Dec(d) => d.to_string(),
         Raw::Text(s) => format!("{s:?}"),
         Raw::Blob(b) => format!("<{} bytes>", b.len()),
     }

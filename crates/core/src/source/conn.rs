@@ -250,6 +250,17 @@ impl Source {
         }
     }
 
+    /// `expr` as an exact decimal where the source has one (`NUMERIC`, `DECIMAL`), so that a
+    /// `SUM` over it is exact; SQLite has none and sums doubles (exact to the cent well past
+    /// any one customer's revenue).
+    pub fn cast_decimal(&self, expr: &str) -> String {
+        match self.backend() {
+            Backend::Sqlite => format!("CAST({expr} AS REAL)"),
+            Backend::Postgres => format!("CAST({expr} AS NUMERIC)"),
+            Backend::MySql => format!("CAST({expr} AS DECIMAL(38, 10))"),
+        }
+    }
+
     /// `expr` as a double-precision number, in this source's dialect.
     pub fn cast_real(&self, expr: &str) -> String {
         match self.backend() {

@@ -50,8 +50,9 @@ impl Widget for View<'_> {
                 d.email.as_deref().unwrap_or("no email"),
             )),
             Line::raw(format!(
-                "revenue 12m {:.2} · repairs 12m {}",
-                d.annual_revenue, d.repairs_12m
+                "revenue 12m {} · repairs 12m {}",
+                cutover_core::schema::cents_text(d.annual_revenue_cents),
+                d.repairs_12m
             )),
         ];
         if let Some(r) = &d.reason {

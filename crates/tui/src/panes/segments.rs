@@ -20,7 +20,9 @@ pub fn rows<'a>(cx_snap: &'a crate::snapshot::Snapshot, filter: &str) -> Vec<&'a
         .collect()
 }
 
-fn money(x: f64) -> String {
+/// Revenue abbreviated with its unit: `1.2M`, `35k`, `812`, from exact cents.
+fn money(cents: i64) -> String {
+    let x = cents as f64 / 100.0;
     if x >= 1_000_000.0 {
         format!("{:.1}M", x / 1_000_000.0)
     } else if x >= 1_000.0 {
@@ -63,7 +65,7 @@ impl TableRow for SegRow<'_> {
             return vec![
                 Cell::from(format!("{} {}", s.priority, s.name)),
                 Cell::from(s.customers.to_string()),
-                Cell::from(money(s.revenue)),
+                Cell::from(money(s.revenue_cents)),
                 Cell::from(s.migrated.to_string()).style(theme.ok()),
                 Cell::from(format!("{}/{}", s.failed, s.quarantined))
                     .style(bad(s.failed + s.quarantined, theme.warn())),
@@ -75,7 +77,7 @@ impl TableRow for SegRow<'_> {
             Cell::from(s.name.as_str()),
             Cell::from(format!("d{}–{}", s.window_days[0], s.window_days[1])).style(theme.muted()),
             Cell::from(s.customers.to_string()),
-            Cell::from(money(s.revenue)),
+            Cell::from(money(s.revenue_cents)),
             Cell::from(s.migrated.to_string()).style(theme.ok()),
             Cell::from(s.failed.to_string()).style(bad(s.failed, theme.danger())),
             Cell::from(s.quarantined.to_string()).style(bad(s.quarantined, theme.warn())),

@@ -33,7 +33,7 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
             FROM segments s),
          ranked AS (
             SELECT c.id, c.batch_id AS old, base.slug, base.last,
-                   (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue DESC, c.legacy_id) - 1) / $1 AS k
+                   (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue_cents DESC, c.legacy_id) - 1) / $1 AS k
             FROM customers c JOIN base ON base.name = c.segment
             WHERE c.status = 'pending'),
          moved AS MATERIALIZED (

@@ -18,7 +18,8 @@ pub(super) struct Planned {
     pub(super) account_type: Option<String>,
     pub(super) special_needs: bool,
     pub(super) country: Option<String>,
-    pub(super) revenue: f64,
+    /// The annual revenue, in cents (state column `annual_revenue_cents`).
+    pub(super) revenue_cents: i64,
     pub(super) repairs: i64,
     pub(super) segment: String,
     pub(super) priority: i64,
@@ -82,7 +83,7 @@ pub(super) async fn customers_with_metrics(
         );
         binds.extend([Bind::Text(from.clone()), Bind::Text(to.clone())]);
         let sub = if entity == Entity::Payments {
-            let (amount, paid) = (src.cast_real("m.amount"), src.cast_text("m.paid_at"));
+            let (amount, paid) = (src.cast_decimal("m.amount"), src.cast_text("m.paid_at"));
             format!(
                 "SELECT SUM({amount}) FROM ({q}) AS m WHERE {key} AND {paid} >= {p1} AND {paid} < {p2} \
                  AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled'))"
@@ -104,7 +105,8 @@ pub(super) type Judged = (Vec<Planned>, Vec<audit::Finding>, Vec<audit::Rejected
 /// One streamed customer: its row as normalised, and the metrics the source computed.
 pub(super) struct Streamed {
     pub(super) row: Result<Row, TransformError>,
-    pub(super) revenue: f64,
+    /// The source's sum of the last 12 months' payments, in cents.
+    pub(super) revenue_cents: i64,
     pub(super) repairs: i64,
 }
 
@@ -142,7 +144,7 @@ impl Judge<'_> {
         let (mut planned, mut findings, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
         for Streamed {
             row: res,
-            revenue,
+            revenue_cents,
             repairs,
         } in rows
         {
@@ -172,7 +174,7 @@ impl Judge<'_> {
                         account_type: None,
                         special_needs: false,
                         country: None,
-                        revenue: 0.0,
+                        revenue_cents: 0,
                         repairs: 0,
                         segment: last.map(|s| s.name.clone()).unwrap_or_default(),
                         priority: last.map_or(0, |s| s.priority),
@@ -194,8 +196,9 @@ impl Judge<'_> {
             }
             let rev = row
                 .get(Entity::Customers, "annual_revenue")
-                .and_then(Val::as_f64)
-                .unwrap_or(revenue);
+                .and_then(Val::as_decimal)
+                .and_then(crate::schema::to_cents)
+                .unwrap_or(revenue_cents);
             let rep = match row.get(Entity::Customers, "repairs_12m") {
                 Some(Val::Int(n)) => *n,
                 _ => repairs,
@@ -209,7 +212,8 @@ impl Judge<'_> {
                 Some(Val::Int(1))
             );
             let facts = Facts {
-                annual_revenue: rev,
+                // Exact for any amount a rule compares against: cents fit a double's 53 bits.
+                annual_revenue: rev as f64 / 100.0,
                 repairs_12m: rep,
                 account_type: account_type.as_deref(),
                 country: country.as_deref(),
@@ -247,7 +251,7 @@ impl Judge<'_> {
                 account_type,
                 special_needs,
                 country,
-                revenue: rev,
+                revenue_cents: rev,
                 repairs: rep,
                 segment: seg.name.clone(),
                 priority: seg.priority,

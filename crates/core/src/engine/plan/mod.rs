@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Severity};
 use crate::db::write_tx;
-use crate::schema::{Entity, Raw};
+use crate::schema::{self, ColType, Entity, Raw};
 use crate::source::conn::{Source, SourceError};
 use crate::source::{self, audit};
 
@@ -196,11 +196,12 @@ pub async fn build(
                 .iter()
                 .map(|r| Streamed {
                     row: source::canonical(r, Entity::Customers, shape),
-                    revenue: match rev.and_then(|i| r.get(i)) {
-                        Some(Raw::Real(f)) => *f,
-                        Some(Raw::Int(i)) => *i as f64,
-                        _ => 0.0,
-                    },
+                    revenue_cents: rev
+                        .and_then(|i| r.get(i))
+                        .and_then(|raw| schema::normalize(raw, ColType::Money).ok())
+                        .and_then(|v| v.as_decimal())
+                        .and_then(schema::to_cents)
+                        .unwrap_or(0),
                     repairs: match rep.and_then(|i| r.get(i)) {
                         Some(Raw::Int(n)) => *n,
                         _ => 0,

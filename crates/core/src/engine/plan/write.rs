@@ -17,7 +17,7 @@ pub(super) const CHANGED_COLUMNS: [&str; 12] = [
     "account_type",
     "special_needs",
     "country",
-    "annual_revenue",
+    "annual_revenue_cents",
     "repairs_12m",
     "segment",
     "priority",
@@ -40,7 +40,7 @@ pub(super) async fn write_chunk(
         let mut qb = crate::db::Builder::on(
             crate::db::Backend::of_pool(state),
             "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
-             annual_revenue, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
+             annual_revenue_cents, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
         );
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(p.legacy_id.clone())
@@ -49,7 +49,7 @@ pub(super) async fn write_chunk(
                 .push_bind(p.account_type.clone())
                 .push_bind(i64::from(p.special_needs))
                 .push_bind(p.country.clone())
-                .push_bind(p.revenue)
+                .push_bind(p.revenue_cents)
                 .push_bind(p.repairs)
                 .push_bind(p.segment.clone())
                 .push_bind(p.priority)

@@ -24,8 +24,8 @@ pub struct CustomerDetail {
     pub step: Option<String>,
     /// The customer's batch, if planned into one.
     pub batch_id: Option<String>,
-    /// Revenue in the 12 months before the as-of date, in the source's currency.
-    pub annual_revenue: f64,
+    /// Revenue in the 12 months before the as-of date, in cents of the source's currency.
+    pub annual_revenue_cents: i64,
     /// Repairs opened in the 12 months before the as-of date.
     pub repairs_12m: i64,
     /// Why.
@@ -128,7 +128,7 @@ struct Profile {
     status: String,
     step: Option<String>,
     batch_id: Option<String>,
-    annual_revenue: f64,
+    annual_revenue_cents: i64,
     repairs_12m: i64,
     reason: Option<String>,
     warnings: Option<String>,
@@ -143,7 +143,7 @@ pub async fn customer(
 ) -> eyre::Result<Option<CustomerDetail>> {
     let Some(p) = sqlx::query_as::<_, Profile>(
         "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
-                annual_revenue, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",
+                annual_revenue_cents, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",
     )
     .bind(legacy_id.to_string())
     .fetch_optional(state)
@@ -199,7 +199,7 @@ pub async fn customer(
         status: p.status,
         step: p.step,
         batch_id: p.batch_id,
-        annual_revenue: p.annual_revenue,
+        annual_revenue_cents: p.annual_revenue_cents,
         repairs_12m: p.repairs_12m,
         reason: p.reason,
         warnings: p.warnings,

@@ -85,8 +85,10 @@ pub struct SegmentStatus {
     pub quarantined: i64,
     /// Rolled back.
     pub rolled_back: i64,
-    /// Sum of the customers' annual revenue (currency units of the source).
-    pub revenue: f64,
+    /// Sum of the customers' annual revenue, in cents of the source's currency (exact: integer
+    /// cents kept by the state's triggers). JSON: `revenue`, in currency units.
+    #[serde(rename = "revenue", serialize_with = "crate::schema::serialize_cents")]
+    pub revenue_cents: i64,
     /// Percent (0–100), from the config.
     pub target_success_rate: f64,
     /// First and last day of the programme in its window.
@@ -97,9 +99,9 @@ pub struct SegmentStatus {
 
 impl SegmentStatus {
     /// Counts `n` customers of status `status` with `revenue` into the segment.
-    fn add(&mut self, status: &str, n: i64, revenue: f64) {
+    fn add(&mut self, status: &str, n: i64, revenue_cents: i64) {
         self.customers += n;
-        self.revenue += revenue;
+        self.revenue_cents += revenue_cents;
         match status {
             "pending" => self.pending += n,
             "running" | "rolling_back" => self.running += n,
@@ -231,7 +233,7 @@ struct CountRow {
     segment: String,
     status: String,
     customers: i64,
-    revenue: f64,
+    revenue_cents: i64,
 }
 
 /// Customers migrated per segment since a minute, and the earliest start among them.
@@ -278,14 +280,14 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
     .collect();
     // Counters kept by triggers (migration 0003): a few rows, whatever the number of customers.
     let rows: Vec<CountRow> = sqlx::query_as(
-        "SELECT segment, status, customers, revenue FROM customer_counts WHERE customers <> 0",
+        "SELECT segment, status, customers, revenue_cents FROM customer_counts WHERE customers <> 0",
     )
     .fetch_all(state)
     .await?;
     for r in rows {
         customers.add(&r.status, r.customers);
         if let Some(s) = segments.iter_mut().find(|s| s.name == r.segment) {
-            s.add(&r.status, r.customers, r.revenue);
+            s.add(&r.status, r.customers, r.revenue_cents);
         }
     }
     // Rate over the last 10 minutes, or since the segment's first completion in them (at

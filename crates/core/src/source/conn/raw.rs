@@ -79,6 +79,11 @@ pub fn raw_postgres(row: &PgRow, i: usize) -> Raw {
                 .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         ),
         "BYTEA" => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
+        // Re-serialised, so that a JSONB's own key order and spacing never reach a checksum.
+        "JSON" | "JSONB" => text(
+            row.try_get::<serde_json::Value, _>(i)
+                .map(|v| v.to_string()),
+        ),
         _ => text(row.try_get_unchecked::<String, _>(i)),
     }
 }
@@ -114,6 +119,10 @@ pub fn raw_mysql(row: &MySqlRow, i: usize) -> Raw {
             row.try_get::<chrono::NaiveDateTime, _>(i)
                 .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
         ),
+        "JSON" => text(
+            row.try_get::<serde_json::Value, _>(i)
+                .map(|v| v.to_string()),
+        ),
         "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BINARY" | "VARBINARY" => row
             .try_get_unchecked::<Vec<u8>, _>(i)
             .map_or(Raw::Null, Raw::Blob),
@@ -148,11 +157,13 @@ pub fn raw_any(row: &sqlx::any::AnyRow, i: usize) -> Raw {
     }
 }
 
-/// A decimal as an integer when it has no fraction, else as a real.
+/// A decimal as an integer when it has no fraction (a `NUMERIC` key reads as the integer it
+/// is), else exactly as it is: never through a double.
 fn decimal(d: sqlx::types::Decimal) -> Raw {
-    let t = d.normalize().to_string();
-    t.parse::<i64>()
-        .map(Raw::Int)
-        .or_else(|_| t.parse::<f64>().map(Raw::Real))
-        .unwrap_or(Raw::Text(t))
+    if d.fract().is_zero()
+        && let Ok(i) = i64::try_from(d)
+    {
+        return Raw::Int(i);
+    }
+    Raw::Dec(d)
 }
