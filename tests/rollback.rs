@@ -38,17 +38,22 @@ async fn customer_rollback_restores_the_backup_and_can_migrate_again() {
         .await
         .unwrap();
     assert_eq!((r.rolled_back, r.unverified.len()), (1, 0));
+    // Attributes compared as JSON: PostgreSQL's JSONB prints `{"origin": "crm"}`.
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT name, attributes FROM customers WHERE legacy_id = $1")
+        sqlx::query_as("SELECT name, CAST(attributes AS TEXT) FROM customers WHERE legacy_id = $1")
             .bind(keep.clone())
             .fetch_all(&ctx.target)
             .await
             .unwrap();
+    let rows: Vec<(String, serde_json::Value)> = rows
+        .into_iter()
+        .map(|(n, a)| (n, serde_json::from_str(&a).unwrap()))
+        .collect();
     assert_eq!(
         rows,
         vec![(
             "Pre-existing".to_string(),
-            "{\"origin\":\"crm\"}".to_string()
+            serde_json::json!({"origin": "crm"})
         )]
     );
     let st: String = sqlx::query_scalar("SELECT status FROM customers WHERE legacy_id = $1")

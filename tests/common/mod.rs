@@ -296,14 +296,14 @@ async fn rows_at(url: &str, sql: &str) -> String {
 
 /// The trigger-kept counters (what `status` and the console read) equal a real count.
 pub async fn assert_counts_match(state: &cutover_core::db::Pool) {
-    let counted: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT segment, status, COUNT(*) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
+    let counted: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT segment, status, COUNT(*), CAST(SUM(annual_revenue_cents) AS BIGINT) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
     )
     .fetch_all(state)
     .await
     .unwrap();
-    let kept: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT segment, status, customers FROM customer_counts WHERE customers <> 0 ORDER BY 1, 2",
+    let kept: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT segment, status, customers, revenue_cents FROM customer_counts WHERE customers <> 0 ORDER BY 1, 2",
     )
     .fetch_all(state)
     .await

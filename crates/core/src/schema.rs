@@ -176,9 +176,10 @@ pub enum Raw {
     Blob(Vec<u8>),
 }
 
-/// A normalised canonical value. Serialised untagged (JSON null, integer, float, string) for
-/// the backups of target rows.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A normalised canonical value. Serialised untagged (JSON null, integer, string) for the
+/// backups of target rows; a JSON float (money in a backup an earlier version wrote) reads back
+/// as money's canonical text.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum Val {
     /// NULL.
@@ -187,6 +188,44 @@ pub enum Val {
     Int(i64),
     /// Text (money too, as canonical decimal text: see [`ColType::Money`]).
     Text(String),
+}
+
+impl<'de> serde::Deserialize<'de> for Val {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Val;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("null, an integer, a number or a string")
+            }
+            fn visit_unit<E>(self) -> Result<Val, E> {
+                Ok(Val::Null)
+            }
+            fn visit_none<E>(self) -> Result<Val, E> {
+                Ok(Val::Null)
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Val, E> {
+                Ok(Val::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Val, E> {
+                i64::try_from(v)
+                    .map(Val::Int)
+                    .map_err(|_| E::custom(format!("{v} is out of range")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Val, E> {
+                parse_decimal(&v.to_string())
+                    .map(money_val)
+                    .ok_or_else(|| E::custom(format!("{v} is not an amount")))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Val, E> {
+                Ok(Val::Text(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Val, E> {
+                Ok(Val::Text(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl Val {
@@ -317,9 +356,9 @@ pub fn normalize(raw: &Raw, ty: ColType) -> Result<Val, ValueError> {
         ColType::Int => match (raw, text.as_deref().map(str::trim)) {
             (Raw::Int(i), _) => Ok(Val::Int(*i)),
             (Raw::Real(f), _) if f.fract() == 0.0 => Ok(Val::Int(*f as i64)),
-            (Raw::Dec(d), _) if d.fract().is_zero() => {
-                i64::try_from(*d).map(Val::Int).or_else(|_| bad("an integer"))
-            }
+            (Raw::Dec(d), _) if d.fract().is_zero() => i64::try_from(*d)
+                .map(Val::Int)
+                .or_else(|_| bad("an integer")),
             (_, Some("")) => Ok(Val::Null),
             (_, Some(t)) => t.parse().map(Val::Int).or_else(|_| bad("an integer")),
             _ => bad("an integer"),
@@ -576,8 +615,14 @@ mod tests {
         let dec = Decimal::new(232860, 2);
         assert_eq!(normalize(&Raw::Dec(dec), ColType::Money), want);
         assert_eq!(normalize(&Raw::Real(2328.6), ColType::Money), want);
-        assert_eq!(normalize(&Raw::Text(" 2328.60 ".into()), ColType::Money), want);
-        assert_eq!(normalize(&Raw::Text("2.3286e3".into()), ColType::Money), want);
+        assert_eq!(
+            normalize(&Raw::Text(" 2328.60 ".into()), ColType::Money),
+            want
+        );
+        assert_eq!(
+            normalize(&Raw::Text("2.3286e3".into()), ColType::Money),
+            want
+        );
         assert_eq!(
             normalize(&Raw::Int(12), ColType::Money),
             Ok(Val::Text("12".into()))
@@ -591,6 +636,18 @@ mod tests {
         assert_eq!(
             normalize(&Raw::Real(0.1), ColType::Money),
             Ok(Val::Text("0.1".into()))
+        );
+    }
+
+    #[test]
+    fn backups_round_trip_and_an_older_float_reads_as_money() {
+        let vals = vec![Val::Null, Val::Int(-3), Val::Text("2328.6".into())];
+        let json = serde_json::to_string(&vals).unwrap();
+        assert_eq!(json, r#"[null,-3,"2328.6"]"#);
+        assert_eq!(serde_json::from_str::<Vec<Val>>(&json).unwrap(), vals);
+        assert_eq!(
+            serde_json::from_str::<Val>("0.1").unwrap(),
+            Val::Text("0.1".into())
         );
     }
 

@@ -157,10 +157,8 @@ async fn upgrades(pool: &crate::db::Pool) -> eyre::Result<Vec<String>> {
     )
     .fetch_all(pool)
     .await?;
-    let found: HashMap<(String, String), String> = found
-        .into_iter()
-        .map(|(t, c, u)| ((t, c), u))
-        .collect();
+    let found: HashMap<(String, String), String> =
+        found.into_iter().map(|(t, c, u)| ((t, c), u)).collect();
     let mut out = Vec::new();
     for e in Entity::ALL {
         let wanted = e

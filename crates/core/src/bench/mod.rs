@@ -47,9 +47,10 @@ fn payments(customers: usize, per: usize) -> Vec<Row> {
             let mut v = vec![Val::Null; n];
             v[idx("legacy_id")] = Val::Text(format!("p{c}-{k}"));
             v[idx("customer_legacy_id")] = Val::Text(format!("c{c}"));
-            v[idx("amount")] = crate::schema::money_val(
-                crate::schema::Decimal::new(1250 + ((c * 7 + k) % 900) as i64 * 100, 2),
-            );
+            v[idx("amount")] = crate::schema::money_val(crate::schema::Decimal::new(
+                1250 + ((c * 7 + k) % 900) as i64 * 100,
+                2,
+            ));
             v[idx("currency")] = Val::Text("EUR".into());
             v[idx("paid_at")] =
                 Val::Text(format!("2026-{:02}-{:02} 10:00:00", 1 + k % 12, 1 + c % 28));
