@@ -171,8 +171,10 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
         .collect();
     let refs: Vec<&Row> = rows.iter().collect();
     let mut conn = pool.acquire().await.unwrap();
+    let layout = cutover_core::target::Layout::managed(cutover_core::db::Backend::Postgres);
     cutover_core::target::insert(
         &mut conn,
+        &layout,
         Entity::Customers,
         &refs,
         &Default::default(),
@@ -181,7 +183,7 @@ async fn the_unnest_copy_into_postgresql_keeps_hostile_text_byte_for_byte() {
     .await
     .unwrap();
     let ids: Vec<String> = (0..nasty.len()).map(|i| format!("c{i}")).collect();
-    let back = cutover_core::target::rows_for(&mut conn, Entity::Customers, &ids)
+    let back = cutover_core::target::rows_for(&mut conn, &layout, Entity::Customers, &ids)
         .await
         .unwrap();
     for (i, row) in rows.iter().enumerate() {

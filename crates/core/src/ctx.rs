@@ -23,6 +23,9 @@ pub struct Ctx {
     pub source: crate::source::Source,
     /// The platform database's pool.
     pub target: crate::db::Pool,
+    /// Where each entity sits on the platform: cutover's own tables, or the mapped schema of
+    /// `[target.entity.*]`, checked against the catalogue when the workspace was opened.
+    pub layout: Arc<target::Layout>,
     /// The operator recorded in the audit log and runner changes, whose `[roles]` entry
     /// grants what they may do: the OS user of this process's uid on a SQLite state, the
     /// database's authenticated login (`session_user`) on a PostgreSQL state ([`identity`]).
@@ -182,9 +185,13 @@ impl Ctx {
         let target = db::open(&cfg.target.url, "target", create, readonly)
             .await
             .map_err(|e| bad("target.url", e))?;
-        if !readonly {
+        // A mapped platform is another team's: cutover never runs DDL there.
+        if !readonly && cfg.target.managed {
             target::ensure_schema(&target).await?;
         }
+        let layout = target::Layout::resolve(&target, &cfg.target)
+            .await
+            .map_err(|e| ConfigError::new(&cfg.path, format!("{e:#}")))?;
         let dbs: Vec<(&'static str, PathBuf)> = [
             ("state.url", &cfg.state.url),
             ("source.url", &cfg.source.url),
@@ -213,6 +220,7 @@ impl Ctx {
             state,
             source,
             target,
+            layout: Arc::new(layout),
             actor,
             os_user,
             worker: format!("{}:{}", hostname(), std::process::id()),

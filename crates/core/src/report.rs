@@ -53,9 +53,13 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
             .source
             .count(&format!("SELECT COUNT(*) FROM ({q}) AS m"), &[])
             .await?;
+        let Some(table) = ctx.layout.table(e) else {
+            continue;
+        };
+        // On a mapped platform this counts every row of the table, the platform's own too.
         let target_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM {}",
-            e.name()
+            table.name
         )))
         .fetch_one(&ctx.target)
         .await?;

@@ -110,6 +110,7 @@ pub async fn copy(url: &str, rows: usize) -> eyre::Result<CopyBench> {
 async fn copy_in(url: &str, backend: Backend, rows: usize) -> eyre::Result<CopyBench> {
     let pool = db::open(url, "bench", true, false).await?;
     crate::target::ensure_schema(&pool).await?;
+    let layout = crate::target::Layout::managed(backend);
     let per = 10;
     let customers = rows.div_ceil(per);
     // Customers first (not timed): payments point at them.
@@ -128,6 +129,7 @@ async fn copy_in(url: &str, backend: Backend, rows: usize) -> eyre::Result<CopyB
     let refs: Vec<&Row> = cust_rows.iter().collect();
     crate::target::insert(
         &mut conn,
+        &layout,
         Entity::Customers,
         &refs,
         &HashMap::new(),
@@ -138,7 +140,7 @@ async fn copy_in(url: &str, backend: Backend, rows: usize) -> eyre::Result<CopyB
         .iter()
         .map(|r| r.legacy_id().to_string())
         .collect();
-    let platform = crate::target::customer_ids(&mut conn, &ids).await?;
+    let platform = crate::target::customer_ids(&mut conn, &layout, &ids).await?;
     // Back to the pool: `close` below waits for every connection.
     drop(conn);
     let mut pay = payments(customers, per);
@@ -148,7 +150,15 @@ async fn copy_in(url: &str, backend: Backend, rows: usize) -> eyre::Result<CopyB
     // Ours: one transaction, as the pipeline's migrate_data step does per batch.
     let t0 = Instant::now();
     let mut tx = db::write_tx(&pool).await?;
-    crate::target::insert(&mut tx, Entity::Payments, &refs, &platform, &HashMap::new()).await?;
+    crate::target::insert(
+        &mut tx,
+        &layout,
+        Entity::Payments,
+        &refs,
+        &platform,
+        &HashMap::new(),
+    )
+    .await?;
     tx.commit().await?;
     let ours = t0.elapsed().as_secs_f64();
 

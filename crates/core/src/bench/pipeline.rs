@@ -257,7 +257,7 @@ async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64
     .execute(&mut *conn)
     .await?;
     let result = async {
-        let platform = crate::target::customer_ids(&mut conn, wave).await?;
+        let platform = crate::target::customer_ids(&mut conn, &ctx.layout, wave).await?;
         let ids: Vec<i64> = platform.into_values().collect();
         for chunk in ids.chunks(5_000) {
             let mut b = db::Builder::on(Backend::Postgres, "INSERT INTO wave (id) ");

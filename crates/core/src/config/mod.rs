@@ -5,6 +5,7 @@ mod alerts;
 mod audit;
 mod health;
 mod notify;
+mod platform;
 pub mod segment;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, 
 pub use audit::{AuditRule, Check, Severity};
 pub use health::{Db, Health, HealthComponent, HealthLevel};
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
+pub use platform::{OnExisting, Platform, PlatformEntity};
 pub use segment::{Condition, Match, Op, SegmentRule};
 
 use crate::schema::Entity;
@@ -55,8 +57,8 @@ pub struct Config {
     pub state: Database,
     /// `[source]`: the legacy database.
     pub source: Source,
-    /// `[target]`: the platform database.
-    pub target: Database,
+    /// `[target]`: the platform database, managed or mapped.
+    pub target: Platform,
     /// `[mapping]`: the source queries.
     pub mapping: Mappings,
     /// `[[segment]]`: the priority waves' rules, tried in priority order.
@@ -275,6 +277,7 @@ impl Config {
         self.runner.check()?;
         health::check(&self.health)?;
         notify::check(&self.notify)?;
+        self.target.check(&self.mapping)?;
         alerts::check(&self.alerts, &self.escalation, &self.notify)?;
         if self.ui.poll_interval_ms < 50 {
             return Err("key `ui.poll_interval_ms`: must be at least 50".into());

@@ -102,7 +102,7 @@ pub async fn create(opts: &DemoOpts, mut progress: impl FnMut(usize)) -> eyre::R
         .map_err(|e| eyre::eyre!("cannot write {}: {e}", paths.config.display()))?;
     let cfg = Config::load(&paths.config)?;
     let ctx = Ctx::create(cfg).await?;
-    plan::build(&ctx.cfg, &ctx.state, &ctx.source).await?;
+    plan::build(&ctx.cfg, &ctx.state, &ctx.source, &ctx.layout).await?;
     seed_plans(&ctx.state, opts.seed, opts.as_of).await?;
     crate::alerts::evaluate(&ctx, chrono::Utc::now(), None).await?;
     crate::db::analyze(

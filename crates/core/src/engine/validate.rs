@@ -98,7 +98,7 @@ impl CustomerCheck {
 /// checksum, and repairs' device links.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
     let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
-    let tgt = target::read_all(&ctx.target, ids).await?;
+    let tgt = target::read_all(&ctx.target, &ctx.layout, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut entities = Vec::new();
@@ -111,7 +111,8 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 .get(&e)
                 .and_then(|m| m.get(id))
                 .map_or(&[], Vec::as_slice);
-            let sc = checksum(&mut s.iter().collect::<Vec<_>>());
+            let kept: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
+            let sc = checksum(&mut kept.iter().collect::<Vec<_>>());
             let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
             let broken_links = if e == Entity::Repairs {
                 broken_links(&tgt, id, t)
@@ -171,7 +172,7 @@ pub async fn against_backup(
     all: &[String],
     expected: &HashMap<(String, Entity), Checksum>,
 ) -> eyre::Result<HashMap<String, String>> {
-    let mut now_all = target::read_all(&ctx.target, all).await?;
+    let mut now_all = target::read_all(&ctx.target, &ctx.layout, all).await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
         let now = now_all.remove(&e).unwrap_or_default();
@@ -250,16 +251,20 @@ const ORPHAN_PAGE: i64 = 5000;
 pub async fn orphans(ctx: &Ctx, only: Option<&str>) -> eyre::Result<Vec<Orphan>> {
     let mut out = Vec::new();
     let mut after = String::new();
+    let c = ctx.layout.customers();
+    // Pages in the key's text order: on a managed platform that is its unique index.
+    let key = c.key_text("t");
+    let sql = format!(
+        "SELECT {key} FROM {} t WHERE {key} > $1 AND ($2 IS NULL OR {key} = $2) ORDER BY {key} LIMIT $3",
+        c.name
+    );
     loop {
-        let page: Vec<String> = sqlx::query_scalar(
-            "SELECT legacy_id FROM customers WHERE legacy_id > $1 AND ($2 IS NULL OR legacy_id = $2)
-             ORDER BY legacy_id LIMIT $3",
-        )
-        .bind(after.clone())
-        .bind(only.map(str::to_string))
-        .bind(ORPHAN_PAGE)
-        .fetch_all(&ctx.target)
-        .await?;
+        let page: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(after.clone())
+            .bind(only.map(str::to_string))
+            .bind(ORPHAN_PAGE)
+            .fetch_all(&ctx.target)
+            .await?;
         let Some(last) = page.last() else { break };
         after = last.clone();
         for chunk in page.chunks(CHUNK) {

@@ -212,6 +212,59 @@ fn field(
     }
 }
 
+/// Values the platform's enum columns cannot take: for each mapped column whose platform type is
+/// an enum ([`crate::target::Col::labels`]), the source rows whose value is outside its labels,
+/// as blocking findings under the rule `enum:<entity>.<column>`. The customer is quarantined by
+/// the plan instead of failing its batch on the platform's refusal.
+///
+/// Errors: a mapping query failing on the source.
+pub async fn enum_findings(
+    pool: &Source,
+    mappings: &Mappings,
+    layout: &crate::target::Layout,
+) -> eyre::Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    for entity in Entity::ALL {
+        let (Some(q), Some(t)) = (mappings.get(entity), layout.table(entity)) else {
+            continue;
+        };
+        for c in t.cols.iter().filter(|c| !c.labels.is_empty()) {
+            let crate::target::Slot::Value(i) = c.slot else {
+                continue;
+            };
+            let col = entity.columns()[i].name;
+            let labels = c
+                .labels
+                .iter()
+                .map(|l| format!("'{}'", l.replace('\'', "''")))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let owner = entity.customer_key();
+            let v = pool.cast_text(&format!("m.{}", pool.ident(col)));
+            let sql = format!(
+                "SELECT m.{owner}, m.legacy_id, m.{} FROM ({q}) AS m WHERE m.{0} IS NOT NULL AND {v} NOT IN ({labels})",
+                pool.ident(col)
+            );
+            for (cust, id, value) in triples(pool, &sql).await? {
+                out.push(Finding {
+                    customer: cust,
+                    rule: format!("enum:{}.{col}", entity.name()),
+                    severity: Severity::Block,
+                    detail: format!(
+                        "{} {}: {col} = {} is not one of the platform's {} ({})",
+                        entity.name(),
+                        shown(&id),
+                        raw_text(&value),
+                        t.name,
+                        c.labels.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The built-in rule for a legacy id that two source rows of one entity share.
 pub const DUPLICATE_LEGACY_ID: &str = "duplicate_legacy_id";
 

@@ -9,21 +9,27 @@
 //! 0/1 and attributes are checked by `json_valid`. Every value is read back through
 //! [`crate::schema::normalize`], so a checksum compares values, never column types.
 //!
-//! Writes are multi-row `INSERT`s and `DELETE … WHERE customer_id IN (…)`, never one
-//! statement per row.
+//! A platform another team built is reached through its [`Layout`]: each entity's table, its
+//! external-id key, parent references and the columns the canonical ones go to, checked against
+//! the catalogue at start. Every function here reads and writes through the layout, managed or
+//! not.
+//!
+//! Writes are multi-row `INSERT`s and `DELETE … WHERE parent IN (…)`, never one statement per
+//! row.
 
 use std::collections::HashMap;
 
 use sqlx::{AssertSqlSafe, Column as _, Row as _};
 
-use crate::db::{Backend, placeholders};
+use crate::db::Backend;
 use crate::schema::{ColType, Entity, Row, Val};
 use crate::source::{self, CHUNK};
 
 mod ddl;
+mod layout;
 
-use ddl::pg_type;
 pub use ddl::{FENCE_DDL, advance_fence, ddl, ensure_schema};
+pub use layout::{Col, Layout, Slot, Table};
 
 /// Rows per `INSERT` statement: well under SQLite's bound-variable limit for any entity.
 const INSERT_ROWS: usize = 400;
@@ -33,63 +39,103 @@ const INSERT_ROWS: usize = 400;
 /// UTC and `DateStyle` to ISO, so a `TIMESTAMPTZ` reads `2024-02-03 04:05:06+00`), which the
 /// `Any` driver reads whatever the column's type; SQLite's are read as stored.
 /// `t` is `None` for the attributes column (JSON).
-fn read_expr(backend: Backend, expr: &str, t: Option<ColType>) -> String {
-    match (backend, t) {
+/// On a mapped PostgreSQL platform every column is read as text: its types (enums, `int4`,
+/// `varchar`) are the other team's, and the normaliser reads them all from text.
+fn read_expr(layout: &Layout, expr: &str, t: Option<ColType>) -> String {
+    match (layout.backend, t) {
+        (Backend::Postgres, _) if !layout.managed => format!("CAST({expr} AS TEXT)"),
         (Backend::Postgres, Some(ColType::Id | ColType::Text | ColType::Int)) => expr.to_string(),
         (Backend::Postgres, _) => format!("CAST({expr} AS TEXT)"),
         _ => expr.to_string(),
     }
 }
 
+/// `n` placeholders from `$start`, each cast as `t`'s key column needs.
+fn key_params(t: &Table, start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| t.key_param(&format!("${i}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Platform ids of the customers whose legacy ids are `ids`.
 pub async fn customer_ids(
     conn: &mut crate::db::Conn,
+    layout: &Layout,
     ids: &[String],
 ) -> eyre::Result<HashMap<String, i64>> {
+    let c = layout.customers();
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let mut q =
-            crate::db::Builder::new("SELECT legacy_id, id FROM customers WHERE legacy_id IN ");
-        q.push_list(chunk.iter().cloned());
-        out.extend(
-            q.build_query_as::<(String, i64)>()
-                .fetch_all(&mut *conn)
-                .await?,
+        let sql = format!(
+            "SELECT {} AS k, CAST(t.{} AS BIGINT) AS id FROM {} t WHERE t.{} IN ({})",
+            c.key_text("t"),
+            c.id,
+            c.name,
+            c.key,
+            key_params(c, 1, chunk.len())
         );
+        let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
     }
     Ok(out)
 }
 
 /// Removes every platform row of the customers `ids` (children first). Returns rows deleted.
-pub async fn delete_customers(conn: &mut crate::db::Conn, ids: &[String]) -> eyre::Result<u64> {
-    let mut n = delete_children(conn, ids).await?;
+pub async fn delete_customers(
+    conn: &mut crate::db::Conn,
+    layout: &Layout,
+    ids: &[String],
+) -> eyre::Result<u64> {
+    let mut n = delete_children(conn, layout, ids).await?;
+    let c = layout.customers();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
-            "DELETE FROM customers WHERE legacy_id IN ({})",
-            placeholders(1, chunk.len())
+            "DELETE FROM {} WHERE {} IN ({})",
+            c.name,
+            c.key,
+            key_params(c, 1, chunk.len())
         );
         n += delete_where(conn, &sql, chunk).await?;
     }
     Ok(n)
 }
 
+/// `SELECT id FROM` the customers' table `WHERE key IN ($1…)`, for `n` legacy ids.
+fn customers_in(layout: &Layout, n: usize) -> String {
+    let c = layout.customers();
+    format!(
+        "SELECT {} FROM {} WHERE {} IN ({})",
+        c.id,
+        c.name,
+        c.key,
+        key_params(c, 1, n)
+    )
+}
+
 /// Removes the child rows (not the customer rows) of the customers `ids`.
-pub async fn delete_children(conn: &mut crate::db::Conn, ids: &[String]) -> eyre::Result<u64> {
+pub async fn delete_children(
+    conn: &mut crate::db::Conn,
+    layout: &Layout,
+    ids: &[String],
+) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        let sub = format!(
-            "SELECT id FROM customers WHERE legacy_id IN ({})",
-            placeholders(1, chunk.len())
-        );
+        let sub = customers_in(layout, chunk.len());
         for e in [
             Entity::Repairs,
             Entity::Payments,
             Entity::Communications,
             Entity::Devices,
         ] {
+            let Some(t) = layout.table(e) else { continue };
+            let Some(parent) = &t.parent else { continue };
             n += delete_where(
                 conn,
-                &format!("DELETE FROM {} WHERE customer_id IN ({sub})", e.name()),
+                &format!("DELETE FROM {} WHERE {parent} IN ({sub})", t.name),
                 chunk,
             )
             .await?;
@@ -119,12 +165,13 @@ enum Cell<'a> {
     Attrs(&'a str),
 }
 
-/// The `k`-th cell of `row` written with the platform ids `ids` in front.
-fn cell<'a>(row: &'a Row, ids: &[Option<i64>], k: usize) -> Cell<'a> {
-    match k.checked_sub(ids.len()) {
-        None => Cell::Id(ids[k]),
-        Some(v) if v < row.values.len() => Cell::Val(&row.values[v]),
-        Some(_) => Cell::Attrs(&row.attributes),
+/// The cell of `row` for column `c`, with the row's platform ids (customer, device).
+fn cell<'a>(row: &'a Row, ids: [Option<i64>; 2], c: &Col) -> Cell<'a> {
+    match c.slot {
+        Slot::Parent => Cell::Id(ids[0]),
+        Slot::Device => Cell::Id(ids[1]),
+        Slot::Value(i) => Cell::Val(&row.values[i]),
+        Slot::Attrs => Cell::Attrs(&row.attributes),
     }
 }
 
@@ -143,31 +190,26 @@ fn push_cell(b: &mut crate::db::Values<'_>, c: Cell<'_>, ty: ColType) {
     };
 }
 
-/// Inserts `rows` of `entity`. Children need their customer's platform id in `customers`;
-/// repairs get `device_id` from `devices` keyed by (customer legacy id, device legacy id), NULL
-/// where the device does not exist.
+/// Inserts `rows` of `entity` into its platform table as `layout` describes it. Children need
+/// their customer's platform id in `customers`; repairs get their device's from `devices`
+/// keyed by (customer legacy id, device legacy id), NULL where the device does not exist.
 ///
-/// On PostgreSQL each chunk is one `INSERT … SELECT FROM UNNEST(…)` with one array per column
-/// (a handful of parameters however many rows); on SQLite a multi-row `VALUES`.
+/// On PostgreSQL each chunk is one `INSERT … SELECT FROM UNNEST(…)` with one array per column,
+/// cast to the column's own type (a handful of parameters however many rows); on SQLite a
+/// multi-row `VALUES`.
 ///
 /// Errors: a child whose customer has no platform row, or the database refusing the insert.
 pub async fn insert(
     conn: &mut crate::db::Conn,
+    layout: &Layout,
     entity: Entity,
     rows: &[&Row],
     customers: &HashMap<String, i64>,
     devices: &HashMap<(String, String), i64>,
 ) -> eyre::Result<()> {
-    let mut cols: Vec<(&str, ColType)> = Vec::new();
-    if entity != Entity::Customers {
-        cols.push(("customer_id", ColType::Int));
-    }
-    if entity == Entity::Repairs {
-        cols.push(("device_id", ColType::Int));
-    }
-    let n_ids = cols.len();
-    cols.extend(entity.columns().iter().map(|c| (c.name, c.ty)));
-    cols.push(("attributes", ColType::Text));
+    let Some(t) = layout.table(entity) else {
+        return Ok(());
+    };
     let dev_idx = entity.column_index("device_legacy_id");
     // Each row's platform ids (customer, then device), resolved once.
     let mut ids: Vec<[Option<i64>; 2]> = Vec::with_capacity(rows.len());
@@ -191,30 +233,21 @@ pub async fn insert(
         }
         ids.push(r);
     }
-    let table: Vec<(&Row, &[Option<i64>])> = rows
-        .iter()
-        .zip(&ids)
-        .map(|(r, i)| (*r, &i[..n_ids]))
-        .collect();
-    let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
-    let head = format!("INSERT INTO {} ({}) ", entity.name(), names.join(", "));
+    let table: Vec<(&Row, [Option<i64>; 2])> = rows.iter().copied().zip(ids).collect();
+    let names: Vec<&str> = t.cols.iter().map(|c| c.name.as_str()).collect();
+    let head = format!("INSERT INTO {} ({}) ", t.name, names.join(", "));
     let backend = Backend::of_conn(conn);
     if backend.has_array_unnest() {
         for chunk in table.chunks(UNNEST_ROWS) {
             let mut b = crate::db::Builder::new(head.clone());
             b.push("SELECT * FROM UNNEST(");
-            for (k, (name, ty)) in cols.iter().enumerate() {
+            for (k, c) in t.cols.iter().enumerate() {
                 if k > 0 {
                     b.push(", ");
                 }
-                let array = if *name == "attributes" {
-                    "JSONB"
-                } else {
-                    pg_type(*ty)
-                };
                 b.push("CAST(");
-                b.push_bind(pg_array(chunk.iter().map(|(r, i)| cell(r, i, k))));
-                b.push(format!(" AS {array}[])"));
+                b.push_bind(pg_array(chunk.iter().map(|(r, i)| cell(r, *i, c))));
+                b.push(format!(" AS {}[])", c.pg));
             }
             b.push(")");
             b.build().execute(&mut *conn).await?;
@@ -225,8 +258,8 @@ pub async fn insert(
     for chunk in table.chunks(INSERT_ROWS) {
         let mut b = crate::db::Builder::on(backend, head.clone());
         b.push_values(chunk, |mut v, (row, ids)| {
-            for (k, (_, ty)) in cols.iter().enumerate() {
-                push_cell(&mut v, cell(row, ids, k), *ty);
+            for c in &t.cols {
+                push_cell(&mut v, cell(row, *ids, c), c.ty);
             }
         });
         b.build().execute(&mut *conn).await?;
@@ -279,20 +312,32 @@ fn pg_array<'a>(cells: impl Iterator<Item = Cell<'a>>) -> String {
 /// legacy id).
 pub async fn device_ids(
     conn: &mut crate::db::Conn,
+    layout: &Layout,
     ids: &[String],
 ) -> eyre::Result<HashMap<(String, String), i64>> {
     let mut out = HashMap::new();
+    let Some(d) = layout.table(Entity::Devices) else {
+        return Ok(out);
+    };
+    let c = layout.customers();
+    let parent = d.parent.as_deref().unwrap_or("customer_id");
     for chunk in ids.chunks(CHUNK) {
-        let mut q = crate::db::Builder::new(
-            "SELECT customer_legacy_id, legacy_id, id FROM devices WHERE customer_id IN \
-             (SELECT id FROM customers WHERE legacy_id IN ",
+        let sql = format!(
+            "SELECT {}, {}, CAST(d.{} AS BIGINT) FROM {} d JOIN {} c ON c.{} = d.{parent} WHERE c.{} IN ({})",
+            c.key_text("c"),
+            d.key_text("d"),
+            d.id,
+            d.name,
+            c.name,
+            c.id,
+            c.key,
+            key_params(c, 1, chunk.len())
         );
-        q.push_list(chunk.iter().cloned()).push(")");
-        let rows = q
-            .build_query_as::<(Option<String>, Option<String>, i64)>()
-            .fetch_all(&mut *conn)
-            .await?;
-        for (cust, dev, id) in rows {
+        let mut q = sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for (cust, dev, id) in q.fetch_all(&mut *conn).await? {
             out.insert((cust.unwrap_or_default(), dev.unwrap_or_default()), id);
         }
     }
@@ -305,6 +350,7 @@ pub async fn device_ids(
 /// Errors: as [`rows_for`], naming the platform database.
 pub async fn read_all(
     pool: &crate::db::Pool,
+    layout: &Layout,
     ids: &[String],
 ) -> eyre::Result<HashMap<Entity, HashMap<String, Vec<TargetRow>>>> {
     use crate::db::InDb;
@@ -312,7 +358,7 @@ pub async fn read_all(
         let mut conn = pool.acquire().await?;
         let mut out = HashMap::new();
         for e in Entity::ALL {
-            out.insert(e, rows_for(&mut conn, e, ids).await?);
+            out.insert(e, rows_for(&mut conn, layout, e, ids).await?);
         }
         Ok::<_, eyre::Report>(out)
     }
@@ -331,46 +377,78 @@ pub struct TargetRow {
     pub device_id: Option<i64>,
 }
 
-/// The platform rows of `entity` owned (through `customer_id`) by the customers `ids`, grouped
-/// by customer legacy id.
+/// The `SELECT` list that reads `t`'s rows back under canonical column names: the key as
+/// `legacy_id`, the owning customer's key through the parent reference, the device's key
+/// through the device reference, each written column, the attributes, and the platform ids
+/// (`__id`, `__device_id`).
+fn select_list(layout: &Layout, t: &Table) -> String {
+    let e = t.entity;
+    let c = layout.customers();
+    let mut out = vec![format!("{} AS legacy_id", t.key_text("t"))];
+    let written = |i: usize| t.cols.iter().find(|c| c.slot == Slot::Value(i));
+    for (i, col) in e.columns().iter().enumerate().skip(1) {
+        let expr = match (written(i), col.name) {
+            (Some(w), _) => read_expr(layout, &format!("t.{}", w.name), Some(col.ty)),
+            (None, "customer_legacy_id") => format!(
+                "(SELECT {} FROM {} p WHERE p.{} = t.{})",
+                c.key_text("p"),
+                c.name,
+                c.id,
+                t.parent.as_deref().unwrap_or("customer_id")
+            ),
+            (None, "device_legacy_id") => match (&t.device, layout.table(Entity::Devices)) {
+                (Some(dev), Some(d)) => format!(
+                    "(SELECT {} FROM {} dv WHERE dv.{} = t.{dev})",
+                    d.key_text("dv"),
+                    d.name,
+                    d.id
+                ),
+                _ => continue,
+            },
+            (None, _) => continue,
+        };
+        out.push(format!("{expr} AS {}", col.name));
+    }
+    if let Some(a) = t.cols.iter().find(|c| c.slot == Slot::Attrs) {
+        out.push(format!(
+            "{} AS attributes",
+            read_expr(layout, &format!("t.{}", a.name), None)
+        ));
+    }
+    out.push(format!("CAST(t.{} AS BIGINT) AS __id", t.id));
+    if let Some(dev) = &t.device {
+        out.push(format!("CAST(t.{dev} AS BIGINT) AS __device_id"));
+    }
+    out.join(", ")
+}
+
+/// The platform rows of `entity` owned (through its parent reference) by the customers `ids`,
+/// grouped by customer legacy id.
 ///
 /// Errors: a stored value that no longer normalises (the platform was edited by hand), or SQL.
 pub async fn rows_for(
     conn: &mut crate::db::Conn,
+    layout: &Layout,
     entity: Entity,
     ids: &[String],
 ) -> eyre::Result<HashMap<String, Vec<TargetRow>>> {
     let mut out: HashMap<String, Vec<TargetRow>> = HashMap::new();
-    let backend = Backend::of_conn(conn);
-    let extra = if entity == Entity::Repairs {
-        ", t.device_id AS __device_id"
-    } else {
-        ""
+    let Some(t) = layout.table(entity) else {
+        return Ok(out);
     };
+    let c = layout.customers();
+    let select = select_list(layout, t);
     for chunk in ids.chunks(CHUNK) {
         let filter = if entity == Entity::Customers {
-            format!("t.legacy_id IN ({})", placeholders(1, chunk.len()))
+            format!("t.{} IN ({})", c.key, key_params(c, 1, chunk.len()))
         } else {
             format!(
-                "t.customer_id IN (SELECT id FROM customers WHERE legacy_id IN ({}))",
-                placeholders(1, chunk.len())
+                "t.{} IN ({})",
+                t.parent.as_deref().unwrap_or("customer_id"),
+                customers_in(layout, chunk.len())
             )
         };
-        let sql = format!(
-            "SELECT {}, {} AS attributes, t.id AS __id{extra} FROM {} t WHERE {filter}",
-            entity
-                .columns()
-                .iter()
-                .map(|c| format!(
-                    "{} AS {}",
-                    read_expr(backend, &format!("t.{}", c.name), Some(c.ty)),
-                    c.name
-                ))
-                .collect::<Vec<_>>()
-                .join(", "),
-            read_expr(backend, "t.attributes", None),
-            entity.name()
-        );
+        let sql = format!("SELECT {select} FROM {} t WHERE {filter}", t.name);
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for id in chunk {
             q = q.bind(id.clone());
@@ -388,7 +466,7 @@ pub async fn rows_for(
             let row = source::canonical(&raw, entity, &shape)
                 .map_err(|e| eyre::eyre!("platform {e} (edited on the platform?)"))?;
             let id = r.try_get::<i64, _>("__id")?;
-            let device_id = if entity == Entity::Repairs {
+            let device_id = if t.device.is_some() {
                 r.try_get("__device_id")?
             } else {
                 None

@@ -14,16 +14,18 @@ use crate::target;
 /// whatever the platform had for them. With `customers_too` unset only child rows are replaced.
 pub async fn write_target(
     conn: &mut crate::db::Conn,
+    layout: &target::Layout,
     ids: &[String],
     rows: &HashMap<Entity, Vec<&Row>>,
     customers_too: bool,
 ) -> eyre::Result<()> {
     let empty = Vec::new();
     if customers_too {
-        target::delete_customers(conn, ids).await?;
+        target::delete_customers(conn, layout, ids).await?;
         let cs = rows.get(&Entity::Customers).unwrap_or(&empty);
         target::insert(
             conn,
+            layout,
             Entity::Customers,
             cs,
             &HashMap::new(),
@@ -31,15 +33,24 @@ pub async fn write_target(
         )
         .await?;
     } else {
-        target::delete_children(conn, ids).await?;
+        target::delete_children(conn, layout, ids).await?;
     }
-    let platform = target::customer_ids(conn, ids).await?;
+    let platform = target::customer_ids(conn, layout, ids).await?;
     let devs = rows.get(&Entity::Devices).unwrap_or(&empty);
-    target::insert(conn, Entity::Devices, devs, &platform, &HashMap::new()).await?;
-    let device_ids = target::device_ids(conn, ids).await?;
+    target::insert(
+        conn,
+        layout,
+        Entity::Devices,
+        devs,
+        &platform,
+        &HashMap::new(),
+    )
+    .await?;
+    let device_ids = target::device_ids(conn, layout, ids).await?;
     for e in [Entity::Repairs, Entity::Payments, Entity::Communications] {
         target::insert(
             conn,
+            layout,
             e,
             rows.get(&e).unwrap_or(&empty),
             &platform,
@@ -113,7 +124,7 @@ pub async fn restore(
         for l in fences {
             lease::fence_platform(&mut tx, l).await?;
         }
-        write_target(&mut tx, &with_backup, &refs, true).await?;
+        write_target(&mut tx, &ctx.layout, &with_backup, &refs, true).await?;
         tx.commit().await?;
         Ok::<_, eyre::Report>(())
     }

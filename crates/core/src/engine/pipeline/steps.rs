@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::platform::write_target;
 use super::record::{record_step, set_outcome};
 use super::{Member, Step, StepOutcome, read_source};
+use crate::config::OnExisting;
 use crate::ctx::Ctx;
 use crate::db::{Backend, Builder, InDb, placeholders, write_tx};
 use crate::engine::lease::{self, Lease, fence};
@@ -50,18 +51,26 @@ impl Run<'_> {
         let (ctx, lease) = (self.ctx, self.lease);
         let ids = self.ids();
         let src = read_source(ctx, &ids).await?;
-        let pre = target::read_all(&ctx.target, &ids).await?;
+        let pre = target::read_all(&ctx.target, &ctx.layout, &ids).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let mut out = StepOutcome::default();
         let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
+        let refuse_existing = ctx.cfg.target.on_existing() == OnExisting::Fail;
         for m in self.todo {
             if let Some(why) = src.bad.get(&m.legacy_id) {
                 out.quarantined.insert(m.id, why.clone());
                 continue;
             }
             for e in Entity::ALL {
-                let s = checksum(&mut src.of(e, &m.legacy_id).iter().collect::<Vec<_>>());
+                // What the platform will hold of these rows: all of them on a managed platform,
+                // the mapped columns on another team's.
+                let kept: Vec<Row> = src
+                    .of(e, &m.legacy_id)
+                    .iter()
+                    .map(|r| ctx.layout.project(e, r))
+                    .collect();
+                let s = checksum(&mut kept.iter().collect::<Vec<_>>());
                 let t_rows: Vec<&Row> = pre
                     .get(&e)
                     .and_then(|x| x.get(&m.legacy_id))
@@ -69,6 +78,25 @@ impl Run<'_> {
                     .unwrap_or_default();
                 let t = checksum(&mut t_rows.clone());
                 backups.push((m.id, e, s, t, serde_json::to_string(&t_rows)?));
+            }
+            // Its backup is kept: `validate` then knows the platform row as its own, not an
+            // orphan, and a rollback leaves it as it is.
+            if refuse_existing
+                && pre
+                    .get(&Entity::Customers)
+                    .is_some_and(|c| c.contains_key(&m.legacy_id))
+            {
+                let t = ctx.layout.customers();
+                out.quarantined.insert(
+                    m.id,
+                    format!(
+                        "already on the platform: {}.{} = '{}' exists and cutover did not create \
+                         it (target.on_existing = \"fail\"); resolve it with the platform's owners",
+                        t.name,
+                        t.key,
+                        crate::schema::shown(&m.legacy_id)
+                    ),
+                );
             }
         }
         // A resumed backup step replaces the snapshot it took before the crash.
@@ -139,10 +167,11 @@ impl Run<'_> {
             let mut tx = write_tx(&ctx.target).await?;
             lease::fence_platform(&mut tx, lease).await?;
             if step == Step::CreateAccount {
-                target::delete_customers(&mut tx, &go).await?;
+                target::delete_customers(&mut tx, &ctx.layout, &go).await?;
                 let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
                 target::insert(
                     &mut tx,
+                    &ctx.layout,
                     Entity::Customers,
                     &cs,
                     &HashMap::new(),
@@ -150,7 +179,7 @@ impl Run<'_> {
                 )
                 .await?;
             } else {
-                write_target(&mut tx, &go, &rows, false).await?;
+                write_target(&mut tx, &ctx.layout, &go, &rows, false).await?;
             }
             tx.commit().await?;
             Ok::<_, eyre::Report>(())
@@ -163,7 +192,7 @@ impl Run<'_> {
         if step == Step::CreateAccount {
             let pids = async {
                 let mut conn = ctx.target.acquire().await?;
-                target::customer_ids(&mut conn, &go).await
+                target::customer_ids(&mut conn, &ctx.layout, &go).await
             }
             .await
             .in_db("platform")?;

@@ -71,7 +71,7 @@ const PLAN_CHUNK: usize = 2000;
 /// re-evaluated; running it again finishes the job.
 pub async fn plan(ctx: &super::Ctx) -> eyre::Result<PlanSummary> {
     ctx.require(crate::roles::Action::Plan, "all").await?;
-    let s = build(&ctx.cfg, &ctx.state, &ctx.source).await?;
+    let s = build(&ctx.cfg, &ctx.state, &ctx.source, &ctx.layout).await?;
     // The plan writes in many transactions; its audit row commits after the last one.
     let mut tx = write_tx(&ctx.state).await?;
     let detail = format!("{} customers, {} quarantined", s.customers, s.quarantined);
@@ -85,6 +85,7 @@ pub async fn build(
     cfg: &Config,
     state: &crate::db::Pool,
     src: &Source,
+    layout: &crate::target::Layout,
 ) -> eyre::Result<PlanSummary> {
     let t0 = std::time::Instant::now();
     // The audit's queries run one after another on a pool of one SQLite connection (the
@@ -103,7 +104,8 @@ pub async fn build(
     };
     let auditor = single.as_ref().unwrap_or(src);
     let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
-    let (found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
+    let (mut found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
+    found.extend(audit::enum_findings(auditor, &cfg.mapping, layout).await?);
     drop(single);
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
