@@ -29,7 +29,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{Ws, platform_dump, state_rows};
+use common::{PgSchema, Ws, platform_dump, state_rows};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -61,16 +61,33 @@ async fn receiver() -> (String, Got) {
     (format!("http://{addr}/hook"), got)
 }
 
-/// The demo workspace of the reference seed, telling the receiver when a customer moved.
-async fn workspace() -> (Ws, Got) {
-    let ws = Ws::demo(CUSTOMERS, SEED).await;
+/// The demo workspace of the reference seed, telling the receiver when a customer moved; with
+/// `mapped`, its platform is the other team's schema (`common::theirs`), planned against it.
+async fn workspace(mapped: bool) -> (Ws, Got, Option<PgSchema>) {
+    let mut ws = Ws::demo(CUSTOMERS, SEED).await;
+    let mut theirs = None;
+    if mapped {
+        let (w, t) = common::theirs::map(ws).await;
+        ws = w;
+        theirs = Some(t);
+        let out = ws.cli(&["plan"]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+    }
     let (url, got) = receiver().await;
     ws.edit_config(|t| {
         format!(
             "{t}\n[notify]\nmoved = \"t\"\n[notify.target.t]\nkind = \"slack\"\nurl = \"{url}\"\n"
         )
     });
-    (ws, got)
+    (ws, got, theirs)
+}
+
+/// The platform's rows, managed or the other team's.
+async fn dump(ws: &Ws, theirs: &Option<PgSchema>) -> String {
+    match theirs {
+        Some(t) => common::theirs::dump(&t.url).await,
+        None => platform_dump(ws).await,
+    }
 }
 
 async fn state_exec(ws: &Ws, sql: &str) {
@@ -178,10 +195,27 @@ const COMPARED: [&str; 4] = [
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result() {
     let sqlite = !common::on_postgres();
+    harness(false, if sqlite { 300 } else { 150 }).await;
+}
+
+/// The same harness against a platform that is not ours (the PostgreSQL leg): 60 kills by
+/// default, `CUTOVER_TEST_KILLS=N` for more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_anywhere_on_a_mapped_platform_resume_to_the_uninterrupted_result() {
+    if !common::on_postgres() {
+        return common::skip(
+            "killed_anywhere_on_a_mapped_platform",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    harness(true, 60).await;
+}
+
+async fn harness(mapped: bool, default_kills: usize) {
     let wanted: usize = std::env::var("CUTOVER_TEST_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if sqlite { 300 } else { 150 });
+        .unwrap_or(default_kills);
     let seed: u64 = std::env::var("CUTOVER_TEST_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -189,31 +223,43 @@ async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
     // The uninterrupted reference.
-    let (reference, _) = workspace().await;
+    let (reference, _, reference_theirs) = workspace(mapped).await;
     let out = reference.cli(&["run"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let migrated_dump = platform_dump(&reference).await;
+    let migrated_dump = dump(&reference, &reference_theirs).await;
     let mut migrated_counts = Vec::new();
     for sql in COMPARED {
         migrated_counts.push(count(&reference, sql).await);
     }
+    let unfinished = state_rows(
+        &reference,
+        "SELECT legacy_id, status, reason FROM customers WHERE status NOT IN ('migrated', 'quarantined')",
+    )
+    .await;
+    assert!(
+        unfinished.is_empty(),
+        "the reference run left: {unfinished}"
+    );
     let out = reference.cli(&["rollback", "--all", "--yes"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let rolled_back_dump = platform_dump(&reference).await;
+    let rolled_back_dump = dump(&reference, &reference_theirs).await;
     let mut rolled_back_counts = Vec::new();
     for sql in COMPARED {
         rolled_back_counts.push(count(&reference, sql).await);
     }
-    assert!(migrated_counts[0] > 0 && rolled_back_counts[2] == migrated_counts[0]);
+    assert!(
+        migrated_counts[0] > 0 && rolled_back_counts[2] == migrated_counts[0],
+        "migrated {migrated_counts:?}, rolled back {rolled_back_counts:?}"
+    );
 
     let t0 = Instant::now();
     let (mut kills, mut rounds, mut sent, mut unknown, mut unsent) = (0, 0, 0, 0, 0);
     let mut points = BTreeMap::new();
     while kills < wanted {
         rounds += 1;
-        let (ws, got) = workspace().await;
+        let (ws, got, theirs) = workspace(mapped).await;
         kills += until_done(&ws, &["run"], &mut rng, &mut points, |o| o.status.success()).await;
-        assert_eq!(platform_dump(&ws).await, migrated_dump, "round {rounds}");
+        assert_eq!(dump(&ws, &theirs).await, migrated_dump, "round {rounds}");
         for (sql, want) in COMPARED.iter().zip(&migrated_counts) {
             assert_eq!(count(&ws, sql).await, *want, "round {rounds}: {sql}");
         }
@@ -289,7 +335,7 @@ async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result
             |o| o.status.success() || common::stderr(o).contains("nothing to roll back"),
         )
         .await;
-        assert_eq!(platform_dump(&ws).await, rolled_back_dump, "round {rounds}");
+        assert_eq!(dump(&ws, &theirs).await, rolled_back_dump, "round {rounds}");
         for (sql, want) in COMPARED.iter().zip(&rolled_back_counts) {
             assert_eq!(count(&ws, sql).await, *want, "round {rounds}: {sql}");
         }
@@ -303,8 +349,9 @@ async fn killed_anywhere_a_run_and_a_rollback_resume_to_the_uninterrupted_result
             "round {rounds}: a rollback not verified"
         );
     }
+    let platform = if mapped { "mapped" } else { "managed" };
     println!(
-        "faults: {kills} kills survived in {rounds} rounds ({:.0} s, seed {seed}); by point: {points:?}; \
+        "faults ({platform} platform): {kills} kills survived in {rounds} rounds ({:.0} s, seed {seed}); by point: {points:?}; \
          {sent} moved notices received once each; {unknown} senders killed mid-request, of which \
          {unsent} never reached the receiver (dead letters that say so); 0 platform rows lost, 0 duplicated",
         t0.elapsed().as_secs_f64()

@@ -10,6 +10,8 @@ use cutover_core::config::Config;
 use cutover_core::demo::{self, DemoOpts};
 use cutover_core::engine::Ctx;
 
+pub mod theirs;
+
 pub const AS_OF: &str = "2026-11-21";
 
 pub fn as_of() -> NaiveDate {

@@ -212,13 +212,17 @@ fn field(
     }
 }
 
-/// Values the platform's enum columns cannot take: for each mapped column whose platform type is
-/// an enum ([`crate::target::Col::labels`]), the source rows whose value is outside its labels,
-/// as blocking findings under the rule `enum:<entity>.<column>`. The customer is quarantined by
-/// the plan instead of failing its batch on the platform's refusal.
+/// What a mapped platform cannot hold, as blocking findings, so that the plan quarantines the
+/// customer instead of its batch failing on the platform (or validation failing on a loss):
+///
+/// - `enum:<entity>.<column>`: a value outside the labels of the platform's enum column
+///   ([`crate::target::Col::labels`]);
+/// - `device_link:repairs.device_legacy_id`: a repair pointing at a device its customer does
+///   not have, where the platform keeps the link only as the device's platform id (no column
+///   holds `device_legacy_id`): the link would be lost.
 ///
 /// Errors: a mapping query failing on the source.
-pub async fn enum_findings(
+pub async fn platform_findings(
     pool: &Source,
     mappings: &Mappings,
     layout: &crate::target::Layout,
@@ -260,6 +264,44 @@ pub async fn enum_findings(
                     ),
                 });
             }
+        }
+    }
+    let repairs = layout.table(Entity::Repairs);
+    let kept = |t: &crate::target::Table| {
+        let i = Entity::Repairs.column_index("device_legacy_id");
+        t.cols
+            .iter()
+            .any(|c| Some(c.slot) == i.map(crate::target::Slot::Value))
+    };
+    if let (Some(t), Some(rq), Some(dq)) = (
+        repairs,
+        mappings.get(Entity::Repairs),
+        mappings.get(Entity::Devices),
+    ) && t.device.is_some()
+        && !kept(t)
+    {
+        let sql = format!(
+            "SELECT m.customer_legacy_id, m.legacy_id, m.device_legacy_id FROM ({rq}) AS m \
+             WHERE m.device_legacy_id IS NOT NULL AND trim({}) <> '' AND NOT EXISTS \
+             (SELECT 1 FROM ({dq}) AS d WHERE d.legacy_id = m.device_legacy_id \
+              AND d.customer_legacy_id = m.customer_legacy_id)",
+            pool.cast_text("m.device_legacy_id")
+        );
+        for (cust, id, value) in triples(pool, &sql).await? {
+            out.push(Finding {
+                customer: cust,
+                rule: "device_link:repairs.device_legacy_id".into(),
+                severity: Severity::Block,
+                detail: format!(
+                    "repairs {}: device_legacy_id = {} is not one of the customer's devices, and \
+                     {} keeps a repair's device only as a link ({}): the reference would be lost \
+                     (fix the source, or map device_legacy_id to a column)",
+                    shown(&id),
+                    raw_text(&value),
+                    t.name,
+                    t.device.as_deref().unwrap_or_default()
+                ),
+            });
         }
     }
     Ok(out)

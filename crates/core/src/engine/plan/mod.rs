@@ -105,7 +105,7 @@ pub async fn build(
     let auditor = single.as_ref().unwrap_or(src);
     let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
     let (mut found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
-    found.extend(audit::enum_findings(auditor, &cfg.mapping, layout).await?);
+    found.extend(audit::platform_findings(auditor, &cfg.mapping, layout).await?);
     drop(single);
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
