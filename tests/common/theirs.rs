@@ -5,103 +5,21 @@ use cutover_core::source::Source;
 
 use super::{PgSchema, Ws};
 
-/// The other team's schema.
-pub const THEIRS: &str = "
-CREATE TYPE payment_state AS ENUM ('PAID', 'REFUNDED', 'VOID');
-CREATE TABLE accounts (
-    account_id       BIGSERIAL PRIMARY KEY,
-    external_ref     TEXT UNIQUE,
-    display_name     TEXT NOT NULL,
-    email_address    TEXT,
-    phone            TEXT,
-    kind             TEXT,
-    signed_up_at     TIMESTAMPTZ,
-    country_code     TEXT,
-    needs_assistance BOOLEAN NOT NULL DEFAULT false,
-    revenue          NUMERIC(12,2),
-    extra            JSONB NOT NULL DEFAULT '{}',
-    created_by       TEXT NOT NULL DEFAULT 'platform'
-);
-CREATE TABLE assets (
-    asset_id     BIGSERIAL PRIMARY KEY,
-    account_id   BIGINT NOT NULL REFERENCES accounts (account_id),
-    external_ref TEXT NOT NULL,
-    kind TEXT, brand TEXT, model TEXT, serial_no TEXT,
-    warranty_end DATE
-);
-CREATE TABLE tickets (
-    ticket_id    BIGSERIAL PRIMARY KEY,
-    account_id   BIGINT NOT NULL REFERENCES accounts (account_id),
-    asset_id     BIGINT REFERENCES assets (asset_id),
-    external_ref TEXT NOT NULL,
-    opened_at TIMESTAMPTZ, closed_at TIMESTAMPTZ, state TEXT, notes TEXT,
-    cost         NUMERIC(12,2)
-);
-CREATE TABLE billing_payments (
-    payment_id   BIGSERIAL PRIMARY KEY,
-    account_id   BIGINT NOT NULL REFERENCES accounts (account_id),
-    external_ref TEXT NOT NULL,
-    amount       NUMERIC(12,2),
-    currency     TEXT,
-    paid_at      TIMESTAMPTZ,
-    method       TEXT,
-    state        payment_state
-);
-CREATE TABLE message_log (
-    message_id   BIGSERIAL PRIMARY KEY,
-    account_id   BIGINT NOT NULL REFERENCES accounts (account_id),
-    external_ref TEXT NOT NULL,
-    sent_at TIMESTAMPTZ, channel TEXT, direction TEXT, subject TEXT, body TEXT
-);
-CREATE TABLE cutover_fence (batch_id TEXT PRIMARY KEY, token BIGINT NOT NULL);
-";
+/// The other team's schema: the example's (`assets/examples/mapped-platform.sql`).
+pub const THEIRS: &str = include_str!("../../assets/examples/mapped-platform.sql");
 
-/// `[target]` for that schema at `url`.
+/// `[target]` for that schema at `url`: the example's (`assets/examples/mapped-platform.toml`)
+/// with the URL replaced, so the example is what the tests run.
 pub fn mapped_target(url: &str) -> String {
-    format!(
-        r#"[target]
-url = "{url}"
-managed = false
-
-[target.entity.customers]
-table = "accounts"
-id = "account_id"
-key = "external_ref"
-attributes = "extra"
-columns = {{ name = "display_name", email = "email_address", phone = "phone", account_type = "kind", created_at = "signed_up_at", country = "country_code", special_needs = "needs_assistance", annual_revenue = "revenue" }}
-
-[target.entity.devices]
-table = "assets"
-id = "asset_id"
-key = "external_ref"
-parent = "account_id"
-columns = {{ kind = "kind", brand = "brand", model = "model", serial = "serial_no", warranty_until = "warranty_end" }}
-
-[target.entity.repairs]
-table = "tickets"
-id = "ticket_id"
-key = "external_ref"
-parent = "account_id"
-device = "asset_id"
-columns = {{ opened_at = "opened_at", closed_at = "closed_at", status = "state", description = "notes", amount = "cost" }}
-
-[target.entity.payments]
-table = "billing_payments"
-id = "payment_id"
-key = "external_ref"
-parent = "account_id"
-columns = {{ amount = "amount", currency = "currency", paid_at = "paid_at", method = "method", status = "state" }}
-
-[target.entity.communications]
-table = "message_log"
-id = "message_id"
-key = "external_ref"
-parent = "account_id"
-columns = {{ occurred_at = "sent_at", channel = "channel", direction = "direction", subject = "subject", body = "body" }}
-"#
+    let t = include_str!("../../assets/examples/mapped-platform.toml");
+    let t = &t[t
+        .find("\n[target]\n")
+        .expect("the example has a [target] table")..];
+    t.replace(
+        "postgres://platform-host/platform?options=-c%20search_path%3Dcrm",
+        url,
     )
 }
-
 /// Every row of the other team's tables, without the platform's own ids, each child named by
 /// its account's external ref: two equal dumps are the same platform.
 pub async fn dump(url: &str) -> String {

@@ -73,3 +73,44 @@ fn bad_operator_names_the_segment_rule() {
         .to_string();
     assert!(e.contains("segment[0].rules[0].op"), "{e}");
 }
+
+#[test]
+fn a_mapped_target_names_what_is_wrong_with_its_key() {
+    let with = |extra: &str| {
+        let text = MIN.replace(
+            "url = \"sqlite://platform.db\"\n",
+            &format!("url = \"sqlite://platform.db\"\n{extra}\n"),
+        );
+        Config::from_toml(&text, Path::new("/ws/cutover.toml"))
+            .map(|c| c.target.on_existing())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(with(""), Ok(OnExisting::Replace));
+    let e = with("[target.entity.customers]\ntable = 'a'\nkey = 'k'").unwrap_err();
+    assert!(
+        e.contains(
+            "key `target.entity.customers`: entities are mapped only with `target.managed = false`"
+        ),
+        "{e}"
+    );
+    let e = with("managed = false").unwrap_err();
+    assert!(e.contains("key `target.entity.customers`: missing"), "{e}");
+    let ok =
+        "managed = false\n[target.entity.customers]\ntable = 'crm.accounts'\nkey = 'external_ref'";
+    assert_eq!(with(ok), Ok(OnExisting::Fail));
+    let e = with(&format!("{ok}\ncolumns = {{ nme = 'display_name' }}")).unwrap_err();
+    assert!(
+        e.contains("key `target.entity.customers.columns.nme`: not a canonical column"),
+        "{e}"
+    );
+    let e = with(&format!("{ok}\ncolumns = {{ name = 'x; DROP TABLE y' }}")).unwrap_err();
+    assert!(e.contains("is not a plain SQL identifier"), "{e}");
+    let e = with(&format!(
+        "{ok}\n[target.entity.payments]\ntable = 'p'\nkey = 'k'"
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("key `target.entity.payments.parent`: missing"),
+        "{e}"
+    );
+}
