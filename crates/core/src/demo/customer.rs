@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDateTime};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::legacy::{Chunk, Ids};
 use super::names::{DEVICES, FAULTS, SCRIPTS};
 
 pub(super) fn pick<'a, T>(rng: &mut ChaCha8Rng, xs: &'a [T]) -> &'a T {
@@ -395,4 +394,22 @@ fn messages(rng: &mut ChaCha8Rng, as_of: NaiveDateTime, cid: i64, ids: &mut Ids,
             csat,
         ));
     }
+}
+
+/// Rows of one chunk of customers, written together, in the legacy tables' column order.
+#[derive(Default)]
+pub(super) struct Chunk {
+    pub clients: Vec<ClientRow>,
+    pub devices: Vec<DeviceRow>,
+    pub repairs: Vec<RepairRow>,
+    pub payments: Vec<PaymentRow>,
+    pub messages: Vec<MessageRow>,
+}
+
+/// The last id given out per legacy table.
+pub(super) struct Ids {
+    pub device: i64,
+    pub repair: i64,
+    pub payment: i64,
+    pub message: i64,
 }

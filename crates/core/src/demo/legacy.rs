@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use chrono::Duration;
 
-use super::customer::{ClientRow, DeviceRow, MessageRow, PaymentRow, RepairRow, customer, ts};
+use super::customer::{Chunk, Ids, customer, ts};
 
 const LEGACY_SCHEMA: &str = "
 CREATE TABLE clients (client_id INTEGER PRIMARY KEY, full_name TEXT, email_addr TEXT, phone_no TEXT,
@@ -29,24 +29,6 @@ CREATE INDEX repair_tickets_client ON repair_tickets (client_id);
 CREATE INDEX payments_client ON payments (client_id);
 CREATE INDEX messages_client ON messages (client_id);
 ";
-
-/// Rows of one chunk of customers, written together, in the legacy tables' column order.
-#[derive(Default)]
-pub(super) struct Chunk {
-    pub clients: Vec<ClientRow>,
-    pub devices: Vec<DeviceRow>,
-    pub repairs: Vec<RepairRow>,
-    pub payments: Vec<PaymentRow>,
-    pub messages: Vec<MessageRow>,
-}
-
-/// The last id given out per legacy table.
-pub(super) struct Ids {
-    pub device: i64,
-    pub repair: i64,
-    pub payment: i64,
-    pub message: i64,
-}
 
 async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
     const ROWS: usize = 500;
