@@ -175,3 +175,86 @@ async fn a_mapped_schema_that_does_not_match_is_refused_before_anything_is_writt
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// The other team's schema as a SQLite platform would have it: no enums or `TIMESTAMPTZ`, an
+/// `INTEGER PRIMARY KEY` the database fills, money as `NUMERIC` affinity.
+const THEIRS_SQLITE: &str = "
+CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, external_ref TEXT UNIQUE, display_name TEXT NOT NULL,
+  email_address TEXT, phone TEXT, kind TEXT, signed_up_at TEXT, country_code TEXT,
+  needs_assistance INTEGER NOT NULL DEFAULT 0, revenue NUMERIC, extra TEXT NOT NULL DEFAULT '{}',
+  created_by TEXT NOT NULL DEFAULT 'platform');
+CREATE TABLE assets (asset_id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (account_id),
+  external_ref TEXT NOT NULL, kind TEXT, brand TEXT, model TEXT, serial_no TEXT, warranty_end TEXT);
+CREATE TABLE tickets (ticket_id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (account_id),
+  asset_id INTEGER REFERENCES assets (asset_id), external_ref TEXT NOT NULL, opened_at TEXT, closed_at TEXT,
+  state TEXT, notes TEXT, cost NUMERIC);
+CREATE TABLE billing_payments (payment_id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (account_id),
+  external_ref TEXT NOT NULL, amount NUMERIC, currency TEXT, paid_at TEXT, method TEXT, state TEXT);
+CREATE TABLE message_log (message_id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts (account_id),
+  external_ref TEXT NOT NULL, sent_at TEXT, channel TEXT, direction TEXT, subject TEXT, body TEXT);
+CREATE TABLE cutover_fence (batch_id TEXT PRIMARY KEY, token BIGINT NOT NULL);
+";
+
+/// The same mapping on SQLite (in every run of the suite): the catalogue read through
+/// `pragma_table_info`, a customer who was there first left alone, migrate, validate, roll back
+/// to exactly what was there, migrate again to exactly the first result.
+#[tokio::test]
+async fn a_mapped_sqlite_platform_migrates_validates_and_rolls_back_exactly() {
+    if on_postgres() {
+        return skip("a_mapped_sqlite_platform", "the SQLite leg");
+    }
+    let ws = common::Ws::demo(40, 49).await;
+    let file = ws.path().join("theirs.db");
+    let url = format!("sqlite://{}", file.display());
+    let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(THEIRS_SQLITE).execute(&pool).await.unwrap();
+    let state = ws.ctx().await.state.clone();
+    let first: String = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&state)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO accounts (external_ref, display_name, created_by) VALUES ($1, 'Pre-existing', 'signup')")
+        .bind(first.clone())
+        .execute(&pool)
+        .await
+        .unwrap();
+    ws.edit_config(|t| {
+        let start = t.find("[target]").unwrap();
+        let end = start + t[start..].find("\n\n").unwrap();
+        let mapped = common::theirs::mapped_target(&url);
+        format!("{}{}{}", &t[..start], mapped, &t[end..])
+    });
+    ok(&ws.cli(&["plan"]));
+    let dump = async || {
+        common::sqlite_rows(
+            &file,
+            "SELECT a.external_ref, a.display_name, a.revenue, a.extra, a.created_by, \
+             (SELECT COUNT(*) FROM assets s WHERE s.account_id = a.account_id), \
+             (SELECT group_concat(p.external_ref || ':' || p.amount || ':' || p.state, ',') FROM billing_payments p WHERE p.account_id = a.account_id), \
+             (SELECT group_concat(t.external_ref || ':' || COALESCE((SELECT s.external_ref FROM assets s WHERE s.asset_id = t.asset_id), '-'), ',') FROM tickets t WHERE t.account_id = a.account_id) \
+             FROM accounts a ORDER BY a.external_ref",
+        )
+        .await
+    };
+    let before = dump().await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let out = ok(&ws.cli(&["validate"]));
+    assert!(out.contains(": 0 mismatched; 0 orphaned"), "{out}");
+    let migrated = dump().await;
+    assert!(migrated.lines().count() > 20, "{migrated}");
+    assert!(
+        migrated.contains(&format!("{first}|Pre-existing||{{}}|signup|0||")),
+        "the platform's own customer is untouched:\n{migrated}"
+    );
+    ok(&ws.cli(&["rollback", "--all", "--yes"]));
+    assert_eq!(dump().await, before);
+    ok(&ws.cli(&["resume"]));
+    ok(&ws.cli(&["plan"]));
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    assert_eq!(dump().await, migrated);
+}
