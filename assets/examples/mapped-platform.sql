@@ -5,7 +5,7 @@
 CREATE TYPE payment_state AS ENUM ('PAID', 'REFUNDED', 'VOID');
 CREATE TABLE accounts (
     account_id       BIGSERIAL PRIMARY KEY,
-    external_ref     TEXT UNIQUE,
+    external_ref     BIGINT UNIQUE,  -- the legacy id, as the platform keeps its external ids: a number
     display_name     TEXT NOT NULL,
     email_address    TEXT,
     phone            TEXT,
