@@ -112,7 +112,7 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 .and_then(|m| m.get(id))
                 .map_or(&[], Vec::as_slice);
             let kept: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
-            let sc = checksum(&mut kept.iter().collect::<Vec<_>>());
+            let sc = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
             let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
             let broken_links = if e == Entity::Repairs {
                 broken_links(&tgt, id, t)

@@ -2,6 +2,7 @@
 //! schema another team built, mapped entity by entity under `[target.entity.<name>]` and
 //! checked against the database before anything is written (brief 3.3).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use sqlx::AssertSqlSafe;
@@ -181,13 +182,14 @@ impl Layout {
     /// `row` (of `entity`, as the source gave it) with only what the platform keeps: canonical
     /// columns the layout does not write become NULL and, without an attributes column, the
     /// attributes `{}`. Validation checksums the source through this, so that a mapped
-    /// platform is compared on what it holds. The identity on a managed platform.
-    pub fn project(&self, entity: Entity, row: &Row) -> Row {
+    /// platform is compared on what it holds. On a managed platform the row itself, borrowed:
+    /// the backup and validate steps call this for every source row.
+    pub fn project<'a>(&self, entity: Entity, row: &'a Row) -> Cow<'a, Row> {
         if self.managed {
-            return row.clone();
+            return Cow::Borrowed(row);
         }
         let Some(t) = self.table(entity) else {
-            return row.clone();
+            return Cow::Borrowed(row);
         };
         let kept = |i: usize| {
             i == 0
@@ -195,7 +197,7 @@ impl Layout {
                 || t.cols.iter().any(|c| c.slot == Slot::Value(i))
                 || (t.device.is_some() && entity.columns()[i].name == "device_legacy_id")
         };
-        Row {
+        Cow::Owned(Row {
             values: row
                 .values
                 .iter()
@@ -207,7 +209,7 @@ impl Layout {
             } else {
                 "{}".into()
             },
-        }
+        })
     }
 }
 

@@ -65,12 +65,12 @@ impl Run<'_> {
             for e in Entity::ALL {
                 // What the platform will hold of these rows: all of them on a managed platform,
                 // the mapped columns on another team's.
-                let kept: Vec<Row> = src
+                let kept: Vec<_> = src
                     .of(e, &m.legacy_id)
                     .iter()
                     .map(|r| ctx.layout.project(e, r))
                     .collect();
-                let s = checksum(&mut kept.iter().collect::<Vec<_>>());
+                let s = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
                 let t_rows: Vec<&Row> = pre
                     .get(&e)
                     .and_then(|x| x.get(&m.legacy_id))
