@@ -276,3 +276,60 @@ async fn the_bundled_sqlite_keeps_a_page_cache_per_connection() {
     assert!(!has("ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
     assert!(has("DEFAULT_MEMSTATUS=0"), "{options:?}");
 }
+
+/// A component that queries the platform (`database = "target"`) reads it in its own types:
+/// on PostgreSQL a `SUM` over the managed platform's `NUMERIC` money, which the `Any` pool
+/// cannot decode. The reader is opened once with the workspace.
+#[tokio::test]
+async fn a_component_reads_the_platform_in_its_own_types() {
+    let ws = Ws::demo(40, 57).await;
+    run(&ws.ctx().await, &RunOpts::default()).await.unwrap();
+    ws.edit_config(|t| {
+        let at = t.find("name = \"financial\"").unwrap();
+        let end = at + t[at..].find("\"\"\"\n").unwrap() + 3;
+        let end = end + t[end..].find("\"\"\"").unwrap() + 3;
+        format!(
+            "{}name = \"financial\"\nweight = 20\ndatabase = \"target\"\ndefault = 20\nquery = \"\"\"\n\
+             SELECT customer_legacy_id AS legacy_id, 40 + SUM(amount) / 50 AS value FROM payments\n\
+             WHERE status = 'PAID' GROUP BY customer_legacy_id\"\"\"{}",
+            &t[..at],
+            &t[end..]
+        )
+    });
+    let ctx = ws.ctx().await;
+    assert!(ctx.target_reader.is_some());
+    health::score(&ctx, None, "test").await.unwrap();
+    let migrated: Vec<String> = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'migrated' ORDER BY id LIMIT 10",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert!(!migrated.is_empty());
+    let legacy = format!("sqlite://{}", ws.path().join("legacy.db").display());
+    let lp = sqlx::SqlitePool::connect(&legacy).await.unwrap();
+    let mut paid_somewhere = false;
+    for id in &migrated {
+        let cents: Option<i64> = sqlx::query_scalar(
+            "SELECT SUM(amount_cents) FROM payments WHERE client_id = CAST($1 AS INTEGER) AND status = 'PAID'",
+        )
+        .bind(id.clone())
+        .fetch_one(&lp)
+        .await
+        .unwrap();
+        let want = cents.map_or(20.0, |c| (40.0 + c as f64 / 5000.0).min(100.0));
+        paid_somewhere |= cents.is_some();
+        let e = health::explain(&ctx.state, id).await.unwrap().unwrap();
+        let got = e
+            .parts
+            .iter()
+            .find(|p| p.name == "financial")
+            .unwrap()
+            .value;
+        assert!(
+            (got - want).abs() < 0.01,
+            "customer {id}: financial {got}, want {want}"
+        );
+    }
+    assert!(paid_somewhere);
+}

@@ -26,6 +26,10 @@ pub struct Ctx {
     /// Where each entity sits on the platform: cutover's own tables, or the mapped schema of
     /// `[target.entity.*]`, checked against the catalogue when the workspace was opened.
     pub layout: Arc<target::Layout>,
+    /// The platform through its native driver, read-only, one connection, for the health
+    /// components that query it (`database = "target"`): the `Any` pool cannot decode
+    /// PostgreSQL's `NUMERIC`, `TIMESTAMPTZ` or `JSONB`. `None` when no component does.
+    pub target_reader: Option<crate::source::Source>,
     /// The operator recorded in the audit log and runner changes, whose `[roles]` entry
     /// grants what they may do: the OS user of this process's uid on a SQLite state, the
     /// database's authenticated login (`session_user`) on a PostgreSQL state ([`identity`]).
@@ -192,6 +196,20 @@ impl Ctx {
         let layout = target::Layout::resolve(&target, &cfg.target)
             .await
             .map_err(|e| ConfigError::new(&cfg.path, format!("{e:#}")))?;
+        let target_reader = if cfg
+            .health
+            .component
+            .iter()
+            .any(|c| c.database == crate::config::Db::Target)
+        {
+            Some(
+                crate::source::Source::open_with(&cfg.target.url, true, 1)
+                    .await
+                    .map_err(|e| bad("target.url", e))?,
+            )
+        } else {
+            None
+        };
         let dbs: Vec<(&'static str, PathBuf)> = [
             ("state.url", &cfg.state.url),
             ("source.url", &cfg.source.url),
@@ -221,6 +239,7 @@ impl Ctx {
             source,
             target,
             layout: Arc::new(layout),
+            target_reader,
             actor,
             os_user,
             worker: format!("{}:{}", hostname(), std::process::id()),

@@ -49,14 +49,16 @@ pub fn enabled(h: &Health) -> bool {
     !h.component.is_empty()
 }
 
-/// Where a component's query runs. The platform is read through its native driver (one
-/// read-only connection for the scoring run): the `Any` pool cannot decode PostgreSQL's
-/// `NUMERIC`, `TIMESTAMPTZ` or `JSONB`, which a managed platform now has.
-async fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
+/// Where a component's query runs; the platform through the workspace's native reader
+/// ([`Ctx::target_reader`]), opened once with the workspace.
+fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
     Ok(match db {
         Db::State => Source::any(ctx.state.clone()),
         Db::Source => ctx.source.clone(),
-        Db::Target => Source::open_with(&ctx.cfg.target.url, true, 1).await?,
+        Db::Target => ctx
+            .target_reader
+            .clone()
+            .ok_or_else(|| eyre::eyre!("the platform reader was not opened"))?,
     })
 }
 
@@ -248,7 +250,7 @@ async fn gather(
     let h = &ctx.cfg.health;
     let mut clamped = 0i64;
     for (c, comp) in h.component.iter().enumerate() {
-        let db = pool(ctx, comp.database).await?;
+        let db = pool(ctx, comp.database)?;
         let as_int = only.is_some() && db.key_is_int(&comp.query, "legacy_id").await;
         // After a batch only its customers are scored, through the same query filtered by id.
         let filters: Vec<(String, Vec<source::conn::Bind>)> = match only {
