@@ -1,24 +1,11 @@
 //! The managed platform's tables in the database's own types, the in-place upgrade of a
 //! platform an earlier version created, and the fence table.
 
-use std::collections::HashMap;
-
 use sqlx::AssertSqlSafe;
 
+use super::layout::{Layout, Slot, catalogue, pg_type};
 use crate::db::Backend;
 use crate::schema::{ColType, Entity};
-
-/// The PostgreSQL type of a managed platform column of canonical type `t`.
-pub(super) fn pg_type(t: ColType) -> &'static str {
-    match t {
-        ColType::Int => "BIGINT",
-        ColType::Bool => "BOOLEAN",
-        ColType::Money => "NUMERIC",
-        ColType::Timestamp => "TIMESTAMPTZ",
-        ColType::Date => "DATE",
-        ColType::Id | ColType::Text => "TEXT",
-    }
-}
 
 /// A managed platform column's definition on `backend`.
 fn column_def(backend: Backend, name: &str, t: ColType) -> String {
@@ -30,44 +17,50 @@ fn column_def(backend: Backend, name: &str, t: ColType) -> String {
     }
 }
 
-/// The platform's DDL for `backend`, generated from the canonical schema.
+/// The platform's DDL for `backend`: the tables of the managed [`Layout`] (so the schema is
+/// defined once, where the writes and reads take it from), their parent indexes, and the
+/// repairs' device index.
 pub fn ddl(backend: Backend) -> Vec<String> {
-    let id = backend.identity_column();
+    let layout = Layout::managed(backend);
     let mut out = Vec::new();
     for e in Entity::ALL {
-        let mut cols = vec![id.to_string()];
-        if e != Entity::Customers {
-            cols.push("customer_id BIGINT NOT NULL REFERENCES customers (id)".into());
+        let Some(t) = layout.table(e) else { continue };
+        let mut cols = vec![backend.identity_column().to_string()];
+        for c in &t.cols {
+            cols.push(match c.slot {
+                Slot::Parent => format!("{} BIGINT NOT NULL REFERENCES customers (id)", c.name),
+                Slot::Device => format!("{} BIGINT REFERENCES devices (id)", c.name),
+                Slot::Value(0) if e == Entity::Customers => {
+                    format!("{} NOT NULL UNIQUE", column_def(backend, &c.name, c.ty))
+                }
+                Slot::Value(_) => column_def(backend, &c.name, c.ty),
+                Slot::Attrs => match backend {
+                    Backend::Postgres => format!("{} {} NOT NULL DEFAULT '{{}}'", c.name, c.pg),
+                    _ => format!(
+                        "{0} TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid({0}))",
+                        c.name
+                    ),
+                },
+            });
         }
-        if e == Entity::Repairs {
-            cols.push("device_id BIGINT REFERENCES devices (id)".into());
-        }
-        for c in e.columns() {
-            let mut d = column_def(backend, c.name, c.ty);
-            if e == Entity::Customers && c.name == "legacy_id" {
-                d.push_str(" NOT NULL UNIQUE");
-            }
-            cols.push(d);
-        }
-        cols.push(match backend {
-            Backend::Postgres => "attributes JSONB NOT NULL DEFAULT '{}'".into(),
-            _ => "attributes TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(attributes))".into(),
-        });
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {} (\n  {}\n)",
-            e.name(),
+            t.name,
             cols.join(",\n  ")
         ));
-        if e != Entity::Customers {
+        if let Some(p) = &t.parent {
             out.push(format!(
-                "CREATE INDEX IF NOT EXISTS {0}_customer ON {0} (customer_id)",
-                e.name()
+                "CREATE INDEX IF NOT EXISTS {0}_customer ON {0} ({p})",
+                t.name
             ));
         }
-        if e == Entity::Repairs {
+        if let Some(d) = &t.device {
             // Deleting a device checks that no repair still points at it; without this index
             // that check scanned every repair for each device (a rollback's deletes: perf).
-            out.push("CREATE INDEX IF NOT EXISTS repairs_device ON repairs (device_id)".into());
+            out.push(format!(
+                "CREATE INDEX IF NOT EXISTS {0}_device ON {0} ({d})",
+                t.name
+            ));
         }
     }
     out
@@ -120,62 +113,32 @@ pub async fn ensure_schema(pool: &crate::db::Pool) -> eyre::Result<()> {
     Ok(())
 }
 
-/// The `ALTER TABLE` statements that give each managed PostgreSQL column its type, for the
-/// columns whose type (`udt_name`) differs.
+/// The `ALTER TABLE` statements that give each managed PostgreSQL column of the managed
+/// [`Layout`] its type, for the columns whose type (as the catalogue prints it) differs.
 async fn upgrades(pool: &crate::db::Pool) -> eyre::Result<Vec<String>> {
-    let found: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, udt_name::text FROM information_schema.columns \
-         WHERE table_schema = current_schema()",
-    )
-    .fetch_all(pool)
-    .await?;
-    let found: HashMap<(String, String), String> =
-        found.into_iter().map(|(t, c, u)| ((t, c), u)).collect();
+    let layout = Layout::managed(Backend::Postgres);
     let mut out = Vec::new();
     for e in Entity::ALL {
-        let wanted = e
-            .columns()
-            .iter()
-            .map(|c| (c.name, Some(c.ty)))
-            .chain([("attributes", None)]);
-        for (col, ty) in wanted {
-            let (want, udt) = match ty {
-                Some(t) => (pg_type(t), pg_udt(t)),
-                None => ("JSONB", "jsonb"),
-            };
-            let Some(have) = found.get(&(e.name().to_string(), col.to_string())) else {
-                continue;
-            };
-            if have == udt {
+        let Some(t) = layout.table(e) else { continue };
+        let found = catalogue(pool, Backend::Postgres, &t.name).await?;
+        for c in &t.cols {
+            let (col, want) = (&c.name, &c.pg);
+            if matches!(c.slot, Slot::Parent | Slot::Device)
+                || found.get(col).is_none_or(|f| &f.ty == want)
+            {
                 continue;
             }
             // Through text: a double's text is its shortest decimal, a 0/1 reads as a boolean.
-            let using = match ty {
-                Some(ColType::Bool) => format!("CAST(CAST({col} AS TEXT) AS BOOLEAN)"),
-                _ => format!("CAST(CAST({col} AS TEXT) AS {want})"),
-            };
-            let default = if ty.is_none() {
-                format!(", ALTER COLUMN {col} SET DEFAULT '{{}}'")
-            } else {
-                String::new()
-            };
-            out.push(format!(
-                "ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT, ALTER COLUMN {col} TYPE {want} USING {using}{default}",
-                e.name()
-            ));
+            let mut stmt = format!(
+                "ALTER TABLE {} ALTER COLUMN {col} DROP DEFAULT, \
+                 ALTER COLUMN {col} TYPE {want} USING CAST(CAST({col} AS TEXT) AS {want})",
+                t.name
+            );
+            if c.slot == Slot::Attrs {
+                stmt.push_str(&format!(", ALTER COLUMN {col} SET DEFAULT '{{}}'"));
+            }
+            out.push(stmt);
         }
     }
     Ok(out)
-}
-
-/// PostgreSQL's `udt_name` for [`pg_type`].
-fn pg_udt(t: ColType) -> &'static str {
-    match t {
-        ColType::Int => "int8",
-        ColType::Bool => "bool",
-        ColType::Money => "numeric",
-        ColType::Timestamp => "timestamptz",
-        ColType::Date => "date",
-        ColType::Id | ColType::Text => "text",
-    }
 }

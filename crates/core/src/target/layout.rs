@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use sqlx::AssertSqlSafe;
 
-use super::ddl::pg_type;
 use crate::config::{Platform, PlatformEntity};
 use crate::db::Backend;
 use crate::schema::{ColType, Entity, Row, Val};
@@ -102,7 +101,7 @@ impl Layout {
                 cols.push(Col {
                     slot: Slot::Attrs,
                     name: "attributes".into(),
-                    pg: "JSONB".into(),
+                    pg: "jsonb".into(),
                     ty: ColType::Text,
                     labels: Vec::new(),
                 });
@@ -213,17 +212,36 @@ impl Layout {
     }
 }
 
+/// The PostgreSQL type of a managed platform column of canonical type `t`, spelled as the
+/// catalogue prints it (`format_type`), so that the in-place upgrade compares it as it is.
+pub(super) fn pg_type(t: ColType) -> &'static str {
+    match t {
+        ColType::Int => "bigint",
+        ColType::Bool => "boolean",
+        ColType::Money => "numeric",
+        ColType::Timestamp => "timestamp with time zone",
+        ColType::Date => "date",
+        ColType::Id | ColType::Text => "text",
+    }
+}
+
 fn id_col(slot: Slot, name: &str) -> Col {
     Col {
         slot,
         name: name.to_string(),
-        pg: "BIGINT".into(),
+        pg: "bigint".into(),
         ty: ColType::Int,
         labels: Vec::new(),
     }
 }
 
 impl Table {
+    /// The column holding the owning customer's platform id: a child's parent reference (the
+    /// config check requires one, the managed layout names it), the customers' own id.
+    pub fn owner_id(&self) -> &str {
+        self.parent.as_deref().unwrap_or(&self.id)
+    }
+
     /// `expr` (a bound legacy id) compared with this table's key column.
     pub fn key_param(&self, expr: &str) -> String {
         match &self.key_cast {
@@ -243,16 +261,16 @@ impl Table {
 
 /// One platform column as the catalogue describes it.
 #[derive(Debug, Clone)]
-struct Found {
+pub(super) struct Found {
     /// Its type as the database names it (`numeric(12,2)`, `timestamp with time zone`).
-    ty: String,
+    pub(super) ty: String,
     not_null: bool,
     has_default: bool,
     labels: Vec<String>,
 }
 
 /// The columns of `table` on the platform; empty when there is no such table.
-async fn catalogue(
+pub(super) async fn catalogue(
     pool: &crate::db::Pool,
     backend: Backend,
     table: &str,
@@ -374,7 +392,7 @@ fn table(
         }
         Some(f.clone())
     };
-    let id = look("id", &m.id, Some(Some(ColType::Int)));
+    look("id", &m.id, Some(Some(ColType::Int)));
     let key_found = look("key", &m.key, Some(Some(ColType::Id)));
     let mut cols = Vec::new();
     if let Some(p) = &m.parent {
@@ -439,7 +457,6 @@ fn table(
             backend == Backend::Postgres && !(f.ty == "text" || f.ty.starts_with("character"))
         })
         .map(|f| f.ty);
-    drop(id);
     Ok(Table {
         entity: e,
         name: m.table.clone(),

@@ -320,7 +320,7 @@ pub async fn device_ids(
         return Ok(out);
     };
     let c = layout.customers();
-    let parent = d.parent.as_deref().unwrap_or("customer_id");
+    let parent = d.owner_id();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT {}, {}, CAST(d.{} AS BIGINT) FROM {} d JOIN {} c ON c.{} = d.{parent} WHERE c.{} IN ({})",
@@ -394,7 +394,7 @@ fn select_list(layout: &Layout, t: &Table) -> String {
                 c.key_text("p"),
                 c.name,
                 c.id,
-                t.parent.as_deref().unwrap_or("customer_id")
+                t.owner_id()
             ),
             (None, "device_legacy_id") => match (&t.device, layout.table(Entity::Devices)) {
                 (Some(dev), Some(d)) => format!(
@@ -444,7 +444,7 @@ pub async fn rows_for(
         } else {
             format!(
                 "t.{} IN ({})",
-                t.parent.as_deref().unwrap_or("customer_id"),
+                t.owner_id(),
                 customers_in(layout, chunk.len())
             )
         };
