@@ -70,8 +70,7 @@ async fn workspace(mapped: bool) -> (Ws, Got, Option<PgSchema>) {
         let (w, t) = common::theirs::map(ws).await;
         ws = w;
         theirs = Some(t);
-        let out = ws.cli(&["plan"]);
-        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::ok(&ws.cli(&["plan"]));
     }
     let (url, got) = receiver().await;
     ws.edit_config(|t| {

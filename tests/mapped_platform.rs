@@ -6,20 +6,9 @@
 
 mod common;
 
-use common::on_postgres;
-use common::skip;
 use common::theirs::{dump, exec, workspace};
+use common::{ok, on_postgres, skip};
 use cutover_core::engine::run::{RunOpts, run};
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        common::stdout(out),
-        common::stderr(out)
-    );
-    common::stdout(out)
-}
 
 #[tokio::test]
 async fn a_mapped_postgresql_schema_migrates_validates_rolls_back_and_migrates_again_exactly() {
@@ -169,11 +158,30 @@ async fn a_mapped_schema_that_does_not_match_is_refused_before_anything_is_writt
     ] {
         assert!(e.contains(want), "missing {want:?} in:\n{e}");
     }
+    let pool = sqlx::PgPool::connect(&theirs.url).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-        .fetch_one(&sqlx::PgPool::connect(&theirs.url).await.unwrap())
+        .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(n, 0);
+    // No DDL either: their schema holds their tables and nothing cutover would create.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "accounts",
+            "assets",
+            "billing_payments",
+            "cutover_fence",
+            "message_log",
+            "tickets"
+        ]
+    );
 }
 
 /// The other team's schema as a SQLite platform would have it: no enums or `TIMESTAMPTZ`, an
