@@ -5,8 +5,6 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use sqlx::AssertSqlSafe;
-
 use crate::config::{Platform, PlatformEntity};
 use crate::db::Backend;
 use crate::schema::{ColType, Entity, Row, Val};
@@ -290,10 +288,10 @@ pub(super) async fn catalogue(
         }
         _ => {
             // An INTEGER PRIMARY KEY is the rowid: SQLite fills it.
-            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-                "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk FROM pragma_table_info('{}')",
-                table.replace('\'', "''")
-            )))
+            let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+                "SELECT name, type, \"notnull\", dflt_value IS NOT NULL, pk FROM pragma_table_info($1)",
+            )
+            .bind(table.to_string())
             .fetch_all(pool)
             .await?;
             rows.into_iter()
