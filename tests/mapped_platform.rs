@@ -204,14 +204,21 @@ CREATE TABLE cutover_fence (batch_id TEXT PRIMARY KEY, token BIGINT NOT NULL);
 ";
 
 /// The same mapping on SQLite (in every run of the suite): the catalogue read through
-/// `pragma_table_info`, a customer who was there first left alone, migrate, validate, roll back
-/// to exactly what was there, migrate again to exactly the first result.
+/// `pragma_table_info`, a customer who was there first left alone (`fail`) or merged into its
+/// own row (`merge`: SQLite's `UPDATE … FROM (VALUES …)`), migrate, validate, roll back to
+/// exactly what was there, migrate again to exactly the first result.
 #[tokio::test]
 async fn a_mapped_sqlite_platform_migrates_validates_and_rolls_back_exactly() {
     if on_postgres() {
         return skip("a_mapped_sqlite_platform", "the SQLite leg");
     }
-    let ws = common::Ws::demo(40, 49).await;
+    for (how, seed) in [("fail", 49), ("merge", 50)] {
+        mapped_sqlite(how, seed).await;
+    }
+}
+
+async fn mapped_sqlite(how: &str, seed: u64) {
+    let ws = common::Ws::demo(40, seed).await;
     let file = ws.path().join("theirs.db");
     let url = format!("sqlite://{}", file.display());
     let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
@@ -233,7 +240,10 @@ async fn a_mapped_sqlite_platform_migrates_validates_and_rolls_back_exactly() {
     ws.edit_config(|t| {
         let start = t.find("[target]").unwrap();
         let end = start + t[start..].find("\n\n").unwrap();
-        let mapped = common::theirs::mapped_target(&url);
+        let mapped = common::theirs::mapped_target(&url).replace(
+            "managed = false\n",
+            &format!("managed = false\non_existing = \"{how}\"\n"),
+        );
         format!("{}{}{}", &t[..start], mapped, &t[end..])
     });
     ok(&ws.cli(&["plan"]));
@@ -255,14 +265,151 @@ async fn a_mapped_sqlite_platform_migrates_validates_and_rolls_back_exactly() {
     assert!(out.contains(": 0 mismatched; 0 orphaned"), "{out}");
     let migrated = dump().await;
     assert!(migrated.lines().count() > 20, "{migrated}");
-    assert!(
-        migrated.contains(&format!("{first}|Pre-existing||{{}}|signup|0||")),
-        "the platform's own customer is untouched:\n{migrated}"
-    );
+    let id_of = async || -> i64 {
+        sqlx::query_scalar("SELECT account_id FROM accounts WHERE external_ref = $1")
+            .bind(first.clone())
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let own_id = id_of().await;
+    if how == "fail" {
+        assert!(
+            migrated.contains(&format!("{first}|Pre-existing||{{}}|signup|0||")),
+            "the platform's own customer is untouched:\n{migrated}"
+        );
+    } else {
+        let line = migrated
+            .lines()
+            .find(|l| l.starts_with(&format!("{first}|")))
+            .unwrap();
+        assert!(
+            !line.contains("Pre-existing") && line.contains("|signup|"),
+            "merged: the mapped columns from the source, the platform's own kept: {line}"
+        );
+    }
     ok(&ws.cli(&["rollback", "--all", "--yes"]));
     assert_eq!(dump().await, before);
+    assert_eq!(
+        id_of().await,
+        own_id,
+        "{how}: the platform's row is the same row"
+    );
     ok(&ws.cli(&["resume"]));
     ok(&ws.cli(&["plan"]));
     run(&ctx, &RunOpts::default()).await.unwrap();
     assert_eq!(dump().await, migrated);
+}
+
+/// A customer who signed up on the platform first, with a payment of its own, under
+/// `on_existing = "merge"` and `"skip"` (issue 23, part 3): migrated into its own platform row
+/// (the same `account_id`), its own payment kept next to the migrated ones, validated; a
+/// rollback gives the platform back exactly as it was (same row, same id, the platform's
+/// columns untouched) and deletes only what cutover created; a second migration equals the
+/// first.
+#[tokio::test]
+async fn a_customer_already_on_the_platform_is_merged_or_skipped_and_rolled_back_to_its_own_row() {
+    if !on_postgres() {
+        return skip(
+            "a_customer_already_on_the_platform",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    for (how, seed) in [("merge", 51), ("skip", 52)] {
+        let (ws, theirs) = workspace(seed).await;
+        ws.edit_config(|t| {
+            t.replace(
+                "managed = false\n",
+                &format!("managed = false\non_existing = \"{how}\"\n"),
+            )
+        });
+        let state = ws.ctx().await.state.clone();
+        let (first, name): (String, String) = sqlx::query_as(
+            "SELECT legacy_id, name FROM customers WHERE status = 'pending' ORDER BY id LIMIT 1",
+        )
+        .fetch_one(&state)
+        .await
+        .unwrap();
+        exec(
+            &theirs.url,
+            &format!(
+                "INSERT INTO accounts (external_ref, display_name, phone, extra, created_by) \
+                 VALUES ('{first}', 'Signed up early', '+1 555 0100', '{{\"origin\": \"web\"}}', 'signup');
+                 INSERT INTO billing_payments (account_id, external_ref, amount, currency, state) \
+                 SELECT account_id, 'WEB-1', 9.99, 'EUR', 'PAID' FROM accounts"
+            ),
+        )
+        .await;
+        let pool = sqlx::PgPool::connect(&theirs.url).await.unwrap();
+        let account = async || -> (i64, String, Option<String>, String, i64) {
+            sqlx::query_as(
+                "SELECT a.account_id, a.display_name, a.phone, a.created_by, \
+                 (SELECT COUNT(*) FROM billing_payments p WHERE p.account_id = a.account_id) \
+                 FROM accounts a WHERE external_ref = CAST($1 AS BIGINT)",
+            )
+            .bind(first.clone())
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        };
+        let own = account().await;
+        ok(&ws.cli(&["plan"]));
+        let before = dump(&theirs.url).await;
+        let ctx = ws.ctx().await;
+        run(&ctx, &RunOpts::default()).await.unwrap();
+        let (status, write): (String, Option<String>) =
+            sqlx::query_as("SELECT status, platform_write FROM customers WHERE legacy_id = $1")
+                .bind(first.clone())
+                .fetch_one(&state)
+                .await
+                .unwrap();
+        assert_eq!(status, "migrated", "{how}");
+        let word = if how == "merge" { "merged" } else { "skipped" };
+        assert_eq!(write.as_deref(), Some(word));
+        let others: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT COALESCE(platform_write, '-') FROM customers WHERE legacy_id <> $1 AND status = 'migrated'",
+        )
+        .bind(first.clone())
+        .fetch_all(&state)
+        .await
+        .unwrap();
+        assert_eq!(others, ["created"]);
+        let src_payments: i64 = {
+            let legacy = format!("sqlite://{}", ws.path().join("legacy.db").display());
+            let lp = sqlx::SqlitePool::connect(&legacy).await.unwrap();
+            let n = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM payments WHERE client_id = CAST($1 AS INTEGER)",
+            )
+            .bind(first.clone())
+            .fetch_one(&lp)
+            .await
+            .unwrap();
+            lp.close().await;
+            n
+        };
+        let after = account().await;
+        assert_eq!(after.0, own.0, "{how}: the same platform row");
+        let shown = if how == "merge" { &name } else { &own.1 };
+        assert_eq!(&after.1, shown, "{how}: display_name");
+        assert_eq!(
+            after.3, "signup",
+            "{how}: the platform's own column untouched"
+        );
+        assert_eq!(after.4, own.4 + src_payments, "{how}: its own payment kept");
+        let out = ok(&ws.cli(&["validate"]));
+        assert!(out.contains(": 0 mismatched; 0 orphaned"), "{how}: {out}");
+        let migrated = dump(&theirs.url).await;
+
+        ok(&ws.cli(&["rollback", "--all", "--yes"]));
+        assert_eq!(dump(&theirs.url).await, before, "{how}: rollback");
+        assert_eq!(account().await, own, "{how}: the same row, as it was");
+
+        ok(&ws.cli(&["resume"]));
+        ok(&ws.cli(&["plan"]));
+        run(&ctx, &RunOpts::default()).await.unwrap();
+        assert!(ok(&ws.cli(&["validate"])).contains(": 0 mismatched"));
+        assert_eq!(dump(&theirs.url).await, migrated, "{how}: again");
+        assert_eq!(account().await.0, own.0);
+        pool.close().await;
+    }
 }

@@ -19,7 +19,7 @@ pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, 
 pub use audit::{AuditRule, Check, Severity};
 pub use health::{Db, Health, HealthComponent, HealthLevel};
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
-pub use platform::{OnExisting, Platform, PlatformEntity};
+pub use platform::{Kind as PlatformKind, OnExisting, Platform, PlatformEntity};
 pub use segment::{Condition, Match, Op, SegmentRule};
 
 use crate::schema::Entity;

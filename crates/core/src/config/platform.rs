@@ -12,8 +12,29 @@ use crate::schema::Entity;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Platform {
-    /// A sqlx URL. A relative `sqlite://` path is relative to the config file's directory.
+    /// How the platform is reached: `sql` (a database, the default) or `http` (its API).
+    #[serde(default)]
+    pub kind: Kind,
+    /// A sqlx URL (a relative `sqlite://` path is relative to the config file's directory);
+    /// with `kind = "http"`, the API's base URL (`https://platform.example/api/v1`).
     pub url: String,
+    /// `kind = "http"`: the bearer token sent as `Authorization`, given as the value, `token_env`
+    /// (an environment variable's name) or `token_file` (an owner-only file).
+    pub token: Option<String>,
+    /// The environment variable holding the token.
+    pub token_env: Option<String>,
+    /// An owner-only file holding the token.
+    pub token_file: Option<std::path::PathBuf>,
+    /// `kind = "http"`: requests started per second, at most. Default: 50.
+    #[serde(default = "rate_default")]
+    pub requests_per_second: u32,
+    /// `kind = "http"`: requests in flight at once, at most. Default: 4.
+    #[serde(default = "concurrency_default")]
+    pub concurrency: usize,
+    /// `kind = "http"`: tries per request; 429, 5xx and connection failures are retried after
+    /// the server's `Retry-After` or a doubling backoff (the outbox's rule). Default: 6.
+    #[serde(default = "attempts_default")]
+    pub max_attempts: u32,
     /// Whether cutover creates and types the platform's tables itself (the demo, a new
     /// workspace). With `false` it never runs DDL there: every mapped entity's table is
     /// described under `[target.entity.<name>]` and checked before anything is written, and
@@ -29,17 +50,67 @@ pub struct Platform {
     pub on_existing: Option<OnExisting>,
 }
 
-/// `target.on_existing`: a customer who is already on the platform when its batch reaches it.
+/// `target.kind`: how the platform is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A database cutover connects to (`target.url` is a sqlx URL).
+    #[default]
+    Sql,
+    /// The platform's HTTP API (`target.url` is its base URL); each entity is described by its
+    /// `path` under `[target.entity.<name>]`. See [`crate::target::http`].
+    Http,
+}
+
+fn rate_default() -> u32 {
+    50
+}
+
+fn concurrency_default() -> usize {
+    4
+}
+
+fn attempts_default() -> u32 {
+    6
+}
+
+/// `target.on_existing`: a customer who is already on the platform when its batch reaches it
+/// (signed up on the new platform before their wave). Whatever the choice, the backup step
+/// records the platform's rows of that customer (the pre-image, with their platform ids) and
+/// `customers.platform_write` records what cutover did: `created`, `merged`, `skipped` or
+/// `replaced`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnExisting {
     /// The customer is quarantined with a reason naming the platform row; nothing is written.
-    /// The default on a mapped platform: cutover never overwrites what it did not create.
+    /// The default on a mapped platform.
     Fail,
-    /// The platform's rows are backed up, replaced by the source's, and restored by a
-    /// rollback. Columns the layout does not write are reset to their defaults, so this is the
-    /// default only where cutover owns the tables.
+    /// The platform's customer row is kept as it is (not updated); the customer's devices,
+    /// repairs, payments and communications are added under it. Validation expects the
+    /// platform's own row and its own children next to the migrated ones; a rollback removes
+    /// only the rows cutover created.
+    Skip,
+    /// The platform's customer row gets the mapped columns from the source (only those; the
+    /// others stay as the platform had them) and the children are added under it. A rollback
+    /// writes the pre-image back into the same row (same platform id) and removes only the rows
+    /// cutover created.
+    Merge,
+    /// The platform's rows are backed up, deleted, replaced by the source's, and re-inserted
+    /// by a rollback. Only where cutover owns the tables (the default there): on a mapped
+    /// platform it would delete rows cutover did not create, and is refused at load.
     Replace,
+}
+
+impl OnExisting {
+    /// The word `customers.platform_write` records for a customer the platform already held.
+    pub fn recorded(self) -> &'static str {
+        match self {
+            OnExisting::Fail => "refused",
+            OnExisting::Skip => "skipped",
+            OnExisting::Merge => "merged",
+            OnExisting::Replace => "replaced",
+        }
+    }
 }
 
 impl Platform {
@@ -61,9 +132,15 @@ fn managed_default() -> bool {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlatformEntity {
-    /// The table (optionally `schema.table`).
+    /// The table (optionally `schema.table`); not for `kind = "http"`.
+    #[serde(default)]
     pub table: String,
-    /// The platform's own key, an integer column the platform fills. Default: `id`.
+    /// `kind = "http"`: the entity's collection path under the base URL. `{customer}` is
+    /// replaced by the owning customer's platform id (`/accounts/{customer}/payments`). A row
+    /// is created by `POST path`, read back by `GET path` (customers: `GET path?key=…`),
+    /// updated by `PATCH path/{id}` and deleted by `DELETE path/{id}`.
+    pub path: Option<String>,
+    /// The platform's own key, an integer column (or JSON field) the platform fills. Default: `id`.
     #[serde(default = "id_default")]
     pub id: String,
     /// The external-id column holding the legacy id: how cutover finds its rows again (idempotency).
@@ -104,6 +181,51 @@ impl Platform {
     ///
     /// Errors: the first problem, naming its key.
     pub fn check(&self, mapping: &Mappings) -> Result<(), String> {
+        if self.kind == Kind::Http {
+            if self.managed {
+                return Err(
+                    "key `target.managed`: an HTTP platform is never managed by cutover; \
+                            set `managed = false` and describe each entity's `path`"
+                        .into(),
+                );
+            }
+            if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+                return Err(
+                    "key `target.url`: with `kind = \"http\"` the API's base URL, \
+                            http:// or https://"
+                        .into(),
+                );
+            }
+            if self.requests_per_second == 0 || self.concurrency == 0 || self.max_attempts == 0 {
+                return Err("keys `target.requests_per_second`, `target.concurrency`, \
+                            `target.max_attempts`: at least 1"
+                    .into());
+            }
+            for (name, t) in &self.entity {
+                match &t.path {
+                    Some(p) if p.starts_with('/') => {}
+                    _ => {
+                        return Err(format!(
+                            "key `target.entity.{name}.path`: missing or not starting with `/`"
+                        ));
+                    }
+                }
+            }
+        } else if let Some((name, _)) = self.entity.iter().find(|(_, t)| t.path.is_some()) {
+            return Err(format!(
+                "key `target.entity.{name}.path`: only with `target.kind = \"http\"`"
+            ));
+        } else if let Some((name, _)) = self.entity.iter().find(|(_, t)| t.table.is_empty()) {
+            return Err(format!("key `target.entity.{name}.table`: missing"));
+        }
+        if !self.managed && self.on_existing == Some(OnExisting::Replace) {
+            return Err(
+                "key `target.on_existing`: \"replace\" deletes the platform's own rows, \
+                        so it is only for a managed platform; on a mapped one use \"merge\", \
+                        \"skip\" or \"fail\""
+                    .into(),
+            );
+        }
         if self.managed {
             if let Some(name) = self.entity.keys().next() {
                 return Err(format!(
@@ -131,8 +253,9 @@ impl Platform {
                 }
                 continue;
             };
+            let table = (self.kind == Kind::Sql).then_some(&t.table);
             let names = [
-                ("table", Some(&t.table)),
+                ("table", table),
                 ("id", Some(&t.id)),
                 ("key", Some(&t.key)),
                 ("parent", t.parent.as_ref()),

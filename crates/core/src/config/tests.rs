@@ -98,6 +98,15 @@ fn a_mapped_target_names_what_is_wrong_with_its_key() {
     let ok =
         "managed = false\n[target.entity.customers]\ntable = 'crm.accounts'\nkey = 'external_ref'";
     assert_eq!(with(ok), Ok(OnExisting::Fail));
+    assert_eq!(
+        with(&format!("on_existing = 'merge'\n{ok}")),
+        Ok(OnExisting::Merge)
+    );
+    let e = with(&format!("on_existing = 'replace'\n{ok}")).unwrap_err();
+    assert!(
+        e.contains("key `target.on_existing`: \"replace\" deletes the platform's own rows"),
+        "{e}"
+    );
     let e = with(&format!("{ok}\ncolumns = {{ nme = 'display_name' }}")).unwrap_err();
     assert!(
         e.contains("key `target.entity.customers.columns.nme`: not a canonical column"),

@@ -56,6 +56,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "revenue_cents",
                 include_str!("../../migrations/postgres/0013_revenue_cents.sql"),
             ),
+            m(
+                14,
+                "platform_write",
+                include_str!("../../migrations/postgres/0014_platform_write.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -117,6 +122,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 13,
                 "revenue_cents",
                 include_str!("../../migrations/sqlite/0013_revenue_cents.sql"),
+            ),
+            m(
+                14,
+                "platform_write",
+                include_str!("../../migrations/sqlite/0014_platform_write.sql"),
             ),
         ]),
     }

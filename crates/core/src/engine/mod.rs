@@ -9,6 +9,7 @@
 pub mod lease;
 pub mod pipeline;
 pub mod plan;
+pub mod preimage;
 pub mod rollback;
 pub mod run;
 pub mod runner;

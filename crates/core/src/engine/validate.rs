@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::ctx::Ctx;
+use crate::engine::preimage::{self, Kept};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::CHUNK;
 use crate::target;
@@ -95,10 +96,13 @@ impl CustomerCheck {
 }
 
 /// Re-reads the source and the platform for `ids` and compares every entity by count and
-/// checksum, and repairs' device links.
+/// checksum, and repairs' device links. For a customer the platform had before cutover
+/// (merged or skipped) the expected rows are the source's plus the platform's own from the
+/// pre-image (its customer row too, when skipped); `source_*` then describe those.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
     let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
     let tgt = target::read_all(&ctx.target, &ctx.layout, ids).await?;
+    let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let mut entities = Vec::new();
@@ -111,8 +115,21 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 .get(&e)
                 .and_then(|m| m.get(id))
                 .map_or(&[], Vec::as_slice);
-            let kept: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
-            let sc = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
+            let projected: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
+            let mut want: Vec<&Row> = projected.iter().map(|r| r.as_ref()).collect();
+            // A customer the platform had keeps its own rows next to the migrated ones, and
+            // a skipped one its own customer row instead of the source's.
+            if let Some((how, image)) = kept.get(id) {
+                let own = image.rows.get(&e).map_or(&[][..], Vec::as_slice);
+                if e == Entity::Customers {
+                    if *how == Kept::Skipped {
+                        want = own.iter().collect();
+                    }
+                } else {
+                    want.extend(own);
+                }
+            }
+            let sc = checksum(&mut want);
             let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
             let broken_links = if e == Entity::Repairs {
                 broken_links(&tgt, id, t)

@@ -43,7 +43,7 @@ pub struct Col {
 pub struct Table {
     /// The entity.
     pub entity: Entity,
-    /// The table, as SQL names it.
+    /// The table, as SQL names it; on an HTTP platform the collection path.
     pub name: String,
     /// The platform's own integer key.
     pub id: String,
@@ -65,6 +65,9 @@ pub struct Table {
 pub struct Layout {
     /// Whether cutover owns (created, may alter) these tables.
     pub managed: bool,
+    /// Whether the platform is an HTTP API ([`super::http`]): each table's `name` is then its
+    /// collection path and its columns are JSON fields.
+    pub http: bool,
     /// Whether the platform is PostgreSQL.
     pub backend: Backend,
     tables: HashMap<Entity, Table>,
@@ -118,6 +121,7 @@ impl Layout {
             .collect();
         Layout {
             managed: true,
+            http: false,
             backend,
             tables,
         }
@@ -161,9 +165,74 @@ impl Layout {
         }
         Ok(Layout {
             managed: false,
+            http: false,
             backend,
             tables,
         })
+    }
+
+    /// The layout of an HTTP platform (`target.kind = "http"`): per entity its `path`, the JSON
+    /// fields of its key, id, parent and device, and a field per mapped canonical column. There
+    /// is no catalogue to check against: the first request finds out.
+    pub fn http(cfg: &Platform) -> Layout {
+        let tables = Entity::ALL
+            .into_iter()
+            .filter_map(|e| {
+                let m = cfg.entity.get(e.name())?;
+                let mut cols = Vec::new();
+                if let Some(p) = &m.parent {
+                    cols.push(id_col(Slot::Parent, p));
+                }
+                if let Some(d) = &m.device {
+                    cols.push(id_col(Slot::Device, d));
+                }
+                cols.push(Col {
+                    slot: Slot::Value(0),
+                    name: m.key.clone(),
+                    pg: String::new(),
+                    ty: ColType::Id,
+                    labels: Vec::new(),
+                });
+                for (canon, field) in &m.columns {
+                    let Some(i) = e.column_index(canon) else {
+                        continue;
+                    };
+                    cols.push(Col {
+                        slot: Slot::Value(i),
+                        name: field.clone(),
+                        pg: String::new(),
+                        ty: e.columns()[i].ty,
+                        labels: Vec::new(),
+                    });
+                }
+                if let Some(a) = &m.attributes {
+                    cols.push(Col {
+                        slot: Slot::Attrs,
+                        name: a.clone(),
+                        pg: String::new(),
+                        ty: ColType::Text,
+                        labels: Vec::new(),
+                    });
+                }
+                let t = Table {
+                    entity: e,
+                    name: m.path.clone().unwrap_or_default(),
+                    id: m.id.clone(),
+                    key: m.key.clone(),
+                    key_cast: None,
+                    parent: m.parent.clone(),
+                    device: m.device.clone(),
+                    cols,
+                };
+                Some((e, t))
+            })
+            .collect();
+        Layout {
+            managed: false,
+            http: true,
+            backend: Backend::Sqlite,
+            tables,
+        }
     }
 
     /// `entity`'s table, if the platform has one for it.

@@ -27,9 +27,11 @@ use crate::source::{self, CHUNK};
 
 mod ddl;
 mod layout;
+mod merge;
 
 pub use ddl::{FENCE_DDL, advance_fence, ddl, ensure_schema};
 pub use layout::{Col, Layout, Slot, Table};
+pub use merge::update;
 
 /// Rows per `INSERT` statement: well under SQLite's bound-variable limit for any entity.
 const INSERT_ROWS: usize = 400;
@@ -90,7 +92,7 @@ pub async fn delete_customers(
     layout: &Layout,
     ids: &[String],
 ) -> eyre::Result<u64> {
-    let mut n = delete_children(conn, layout, ids).await?;
+    let mut n = delete_children(conn, layout, ids, &Keep::new()).await?;
     let c = layout.customers();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
@@ -116,11 +118,14 @@ fn customers_in(layout: &Layout, n: usize) -> String {
     )
 }
 
-/// Removes the child rows (not the customer rows) of the customers `ids`.
+/// Removes the child rows (not the customer rows) of the customers `ids`, except the rows whose
+/// platform id is in `keep` for their entity: a customer the platform held before cutover
+/// keeps its own rows (the ids its backup saw), so only what cutover created goes.
 pub async fn delete_children(
     conn: &mut crate::db::Conn,
     layout: &Layout,
     ids: &[String],
+    keep: &Keep,
 ) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
@@ -133,9 +138,18 @@ pub async fn delete_children(
         ] {
             let Some(t) = layout.table(e) else { continue };
             let Some(parent) = &t.parent else { continue };
+            // Platform ids are integers: written into the statement, not bound.
+            let except = match keep.get(&e) {
+                Some(k) if !k.is_empty() => format!(
+                    " AND {} NOT IN ({})",
+                    t.id,
+                    k.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                ),
+                _ => String::new(),
+            };
             n += delete_where(
                 conn,
-                &format!("DELETE FROM {} WHERE {parent} IN ({sub})", t.name),
+                &format!("DELETE FROM {} WHERE {parent} IN ({sub}){except}", t.name),
                 chunk,
             )
             .await?;
@@ -143,6 +157,9 @@ pub async fn delete_children(
     }
     Ok(n)
 }
+
+/// Platform ids per entity that a delete leaves alone: the platform's own rows.
+pub type Keep = HashMap<Entity, Vec<i64>>;
 
 async fn delete_where(
     conn: &mut crate::db::Conn,
@@ -159,14 +176,14 @@ async fn delete_where(
 /// One cell of a platform row as it is written: a platform id it points at, one of the row's
 /// canonical values, or its attributes. Borrowed, so the copy loop does not clone the rows.
 #[derive(Clone, Copy)]
-enum Cell<'a> {
+pub(super) enum Cell<'a> {
     Id(Option<i64>),
     Val(&'a Val),
     Attrs(&'a str),
 }
 
 /// The cell of `row` for column `c`, with the row's platform ids (customer, device).
-fn cell<'a>(row: &'a Row, ids: [Option<i64>; 2], c: &Col) -> Cell<'a> {
+pub(super) fn cell<'a>(row: &'a Row, ids: [Option<i64>; 2], c: &Col) -> Cell<'a> {
     match c.slot {
         Slot::Parent => Cell::Id(ids[0]),
         Slot::Device => Cell::Id(ids[1]),
@@ -177,7 +194,7 @@ fn cell<'a>(row: &'a Row, ids: [Option<i64>; 2], c: &Col) -> Cell<'a> {
 
 /// Binds `c` for a column of type `ty`; a NULL is typed as the column is, which PostgreSQL
 /// requires.
-fn push_cell(b: &mut crate::db::Values<'_>, c: Cell<'_>, ty: ColType) {
+pub(super) fn push_cell(b: &mut crate::db::Values<'_>, c: Cell<'_>, ty: ColType) {
     match c {
         Cell::Id(id) => b.push_bind(id),
         Cell::Attrs(a) => b.push_bind(a.to_string()),
@@ -275,7 +292,7 @@ const UNNEST_ROWS: usize = 5000;
 /// A PostgreSQL array literal of `cells` (`{1,NULL,"a \\"b\\""}`), cast to the column's array
 /// type in the statement. Every text element is quoted, so commas, braces, quotes, backslashes
 /// and the word NULL survive.
-fn pg_array<'a>(cells: impl Iterator<Item = Cell<'a>>) -> String {
+pub(super) fn pg_array<'a>(cells: impl Iterator<Item = Cell<'a>>) -> String {
     use std::fmt::Write;
     let mut s = String::from("{");
     for (i, c) in cells.enumerate() {

@@ -6,34 +6,49 @@ use std::collections::HashMap;
 use crate::ctx::Ctx;
 use crate::db::{Builder, InDb, write_tx};
 use crate::engine::lease::{self, Lease};
+use crate::engine::preimage::{self, PreImage};
 use crate::schema::{Checksum, Entity, Row};
 use crate::source::CHUNK;
 use crate::target;
 
 /// Writes `rows` (all of these customers' rows, every entity) to the platform, replacing
-/// whatever the platform had for them. With `customers_too` unset only child rows are replaced.
+/// whatever cutover wrote for them before. With `customers_too` unset only child rows are
+/// replaced. A customer in `kept` (the platform had it before cutover) keeps its platform row
+/// and the rows its pre-image names: only the other children are deleted, and its customer
+/// row is never deleted or inserted here.
 pub async fn write_target(
     conn: &mut crate::db::Conn,
     layout: &target::Layout,
     ids: &[String],
     rows: &HashMap<Entity, Vec<&Row>>,
     customers_too: bool,
+    kept: &HashMap<String, PreImage>,
 ) -> eyre::Result<()> {
     let empty = Vec::new();
+    let (fresh, in_place) = preimage::split(ids, kept);
     if customers_too {
-        target::delete_customers(conn, layout, ids).await?;
-        let cs = rows.get(&Entity::Customers).unwrap_or(&empty);
+        target::delete_customers(conn, layout, &fresh).await?;
+        let cs: Vec<&Row> = rows
+            .get(&Entity::Customers)
+            .unwrap_or(&empty)
+            .iter()
+            .copied()
+            .filter(|r| !kept.contains_key(r.legacy_id()))
+            .collect();
         target::insert(
             conn,
             layout,
             Entity::Customers,
-            cs,
+            &cs,
             &HashMap::new(),
             &HashMap::new(),
         )
         .await?;
     } else {
-        target::delete_children(conn, layout, ids).await?;
+        target::delete_children(conn, layout, &fresh, &target::Keep::new()).await?;
+    }
+    if !in_place.is_empty() {
+        target::delete_children(conn, layout, &in_place, &preimage::keep(kept.values())).await?;
     }
     let platform = target::customer_ids(conn, layout, ids).await?;
     let devs = rows.get(&Entity::Devices).unwrap_or(&empty);
@@ -65,11 +80,13 @@ pub async fn write_target(
 #[derive(sqlx::FromRow)]
 struct BackupOf {
     legacy_id: String,
+    platform_write: Option<String>,
     entity: String,
     /// The platform's rows, canonical, as JSON.
     target_rows: String,
     target_count: i64,
     target_checksum: String,
+    target_ids: Option<String>,
 }
 
 /// Restores the platform to the customers' backups (nothing, for a customer that had nothing)
@@ -86,21 +103,18 @@ pub async fn restore(
     ids: &[(i64, String)],
     fences: &[Lease],
 ) -> eyre::Result<HashMap<String, String>> {
-    let mut backups: HashMap<Entity, Vec<Row>> = HashMap::new();
+    let mut backups: HashMap<String, (Option<String>, PreImage)> = HashMap::new();
     let mut expected: HashMap<(String, Entity), Checksum> = HashMap::new();
-    let mut with_backup: Vec<String> = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         let mut b = Builder::new(
-            "SELECT c.legacy_id, b.entity, b.target_rows, b.target_count, b.target_checksum
-             FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ",
+            "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_count,
+                    b.target_checksum, b.target_ids FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ",
         );
         b.push_list(chunk.iter().map(|(id, _)| *id));
         for r in b.build_query_as::<BackupOf>().fetch_all(&ctx.state).await? {
             let Some(e) = Entity::parse(&r.entity) else {
                 continue;
             };
-            let rows: Vec<Row> = serde_json::from_str(&r.target_rows)?;
-            backups.entry(e).or_default().extend(rows);
             expected.insert(
                 (r.legacy_id.clone(), e),
                 Checksum {
@@ -108,23 +122,58 @@ pub async fn restore(
                     sha256: r.target_checksum,
                 },
             );
-            if e == Entity::Customers {
-                with_backup.push(r.legacy_id);
-            }
+            let (_, image) = backups
+                .entry(r.legacy_id)
+                .or_insert_with(|| (r.platform_write, PreImage::default()));
+            image.rows.insert(e, serde_json::from_str(&r.target_rows)?);
+            image
+                .ids
+                .insert(e, preimage::parse_ids(r.target_ids.as_deref())?);
         }
     }
     // A customer without a backup never reached create_account: the platform has nothing of it.
     let all: Vec<String> = ids.iter().map(|(_, l)| l.clone()).collect();
-    let refs: HashMap<Entity, Vec<&Row>> = backups
-        .iter()
-        .map(|(e, v)| (*e, v.iter().collect()))
+    let with_backup: Vec<String> = backups.keys().cloned().collect();
+    // A customer the platform had before is restored in place: cutover deletes only what it
+    // created and writes a merged row back; a replaced one (cutover's own tables) is
+    // re-inserted from the backup. A backup from before `platform_write` existed was
+    // replaced on a managed platform and refused on a mapped one.
+    let (in_place, replaced): (HashMap<_, _>, HashMap<_, _>) =
+        backups.into_iter().partition(|(_, (write, image))| {
+            let had = image
+                .rows
+                .get(&Entity::Customers)
+                .is_some_and(|r| !r.is_empty());
+            had && match write.as_deref() {
+                Some("replaced") => false,
+                Some(_) => true,
+                None => !ctx.layout.managed,
+            }
+        });
+    let mut refs: HashMap<Entity, Vec<&Row>> = HashMap::new();
+    for (_, image) in replaced.values() {
+        for (e, rows) in &image.rows {
+            refs.entry(*e).or_default().extend(rows);
+        }
+    }
+    let merged: Vec<Row> = in_place
+        .values()
+        .filter(|(w, _)| w.as_deref() == Some("merged"))
+        .flat_map(|(_, image)| image.rows.get(&Entity::Customers).into_iter().flatten())
+        .cloned()
+        .collect();
+    let in_place: HashMap<String, PreImage> = in_place
+        .into_iter()
+        .map(|(k, (_, image))| (k, image))
         .collect();
     async {
         let mut tx = write_tx(&ctx.target).await?;
         for l in fences {
             lease::fence_platform(&mut tx, l).await?;
         }
-        write_target(&mut tx, &ctx.layout, &with_backup, &refs, true).await?;
+        write_target(&mut tx, &ctx.layout, &with_backup, &refs, true, &in_place).await?;
+        let merged: Vec<&Row> = merged.iter().collect();
+        target::update(&mut tx, &ctx.layout, Entity::Customers, &merged).await?;
         tx.commit().await?;
         Ok::<_, eyre::Report>(())
     }

@@ -11,12 +11,13 @@ use crate::config::OnExisting;
 use crate::ctx::Ctx;
 use crate::db::{Backend, Builder, InDb, placeholders, write_tx};
 use crate::engine::lease::{self, Lease, fence};
+use crate::engine::preimage::{self, Kept};
 use crate::engine::validate::{EntityCheck, validate};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK, SourceRows};
 use crate::{clock, target};
 
-/// Rows per multi-row upsert of backups and validations (8 values each).
+/// Rows per multi-row upsert of backups and validations (9 and 8 values each).
 const UPSERT_ROWS: usize = 400;
 
 /// One step's run: the batch's lease, the customers it runs for, and when it started.
@@ -56,7 +57,8 @@ impl Run<'_> {
         fence(ctx, &mut tx, lease).await?;
         let mut out = StepOutcome::default();
         let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
-        let refuse_existing = ctx.cfg.target.on_existing() == OnExisting::Fail;
+        let on_existing = ctx.cfg.target.on_existing();
+        let mut writes: HashMap<&'static str, Vec<i64>> = HashMap::new();
         for m in self.todo {
             if let Some(why) = src.bad.get(&m.legacy_id) {
                 out.quarantined.insert(m.id, why.clone());
@@ -71,21 +73,33 @@ impl Run<'_> {
                     .map(|r| ctx.layout.project(e, r))
                     .collect();
                 let s = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
-                let t_rows: Vec<&Row> = pre
+                let t_rows: &[target::TargetRow] = pre
                     .get(&e)
                     .and_then(|x| x.get(&m.legacy_id))
-                    .map(|v| v.iter().map(|t| &t.row).collect())
-                    .unwrap_or_default();
-                let t = checksum(&mut t_rows.clone());
-                backups.push((m.id, e, s, t, serde_json::to_string(&t_rows)?));
+                    .map_or(&[], Vec::as_slice);
+                let refs: Vec<&Row> = t_rows.iter().map(|t| &t.row).collect();
+                let t = checksum(&mut refs.clone());
+                let pids: Vec<i64> = t_rows.iter().map(|t| t.id).collect();
+                backups.push(Backup {
+                    customer: m.id,
+                    entity: e,
+                    source: s,
+                    target: t,
+                    rows: serde_json::to_string(&refs)?,
+                    ids: serde_json::to_string(&pids)?,
+                });
             }
+            let existing = pre
+                .get(&Entity::Customers)
+                .is_some_and(|c| c.contains_key(&m.legacy_id));
+            if !existing {
+                writes.entry("created").or_default().push(m.id);
+                continue;
+            }
+            writes.entry(on_existing.recorded()).or_default().push(m.id);
             // Its backup is kept: `validate` then knows the platform row as its own, not an
             // orphan, and a rollback leaves it as it is.
-            if refuse_existing
-                && pre
-                    .get(&Entity::Customers)
-                    .is_some_and(|c| c.contains_key(&m.legacy_id))
-            {
+            if on_existing == OnExisting::Fail {
                 let t = ctx.layout.customers();
                 out.quarantined.insert(
                     m.id,
@@ -97,6 +111,20 @@ impl Run<'_> {
                         crate::schema::shown(&m.legacy_id)
                     ),
                 );
+            }
+        }
+        // Decided here, before any platform write, so that a step re-run after a crash (when
+        // the platform already holds what cutover created) still knows what was there first.
+        for (word, who) in &writes {
+            for chunk in who.chunks(CHUNK) {
+                let mut b = Builder::on(
+                    Backend::of_pool(&ctx.state),
+                    "UPDATE customers SET platform_write = ",
+                );
+                b.push_bind(*word)
+                    .push(" WHERE id IN ")
+                    .push_list(chunk.iter().copied());
+                b.build().execute(&mut *tx).await?;
             }
         }
         // A resumed backup step replaces the snapshot it took before the crash.
@@ -163,12 +191,24 @@ impl Run<'_> {
         for e in Entity::ALL {
             rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
         }
+        let kept = preimage::load(ctx, &go).await?;
         async {
             let mut tx = write_tx(&ctx.target).await?;
             lease::fence_platform(&mut tx, lease).await?;
             if step == Step::CreateAccount {
-                target::delete_customers(&mut tx, &ctx.layout, &go).await?;
-                let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                // A customer the platform had keeps its row: merged into, or left alone.
+                let (fresh, _) = preimage::split(&go, &kept);
+                target::delete_customers(&mut tx, &ctx.layout, &fresh).await?;
+                let (cs, merge): (Vec<&Row>, Vec<&Row>) = rows
+                    .get(&Entity::Customers)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| {
+                        kept.get(r.legacy_id())
+                            .is_none_or(|(k, _)| *k == Kept::Merged)
+                    })
+                    .partition(|r| !kept.contains_key(r.legacy_id()));
                 target::insert(
                     &mut tx,
                     &ctx.layout,
@@ -178,8 +218,13 @@ impl Run<'_> {
                     &HashMap::new(),
                 )
                 .await?;
+                target::update(&mut tx, &ctx.layout, Entity::Customers, &merge).await?;
             } else {
-                write_target(&mut tx, &ctx.layout, &go, &rows, false).await?;
+                let images = kept
+                    .iter()
+                    .map(|(k, (_, p))| (k.clone(), p.clone()))
+                    .collect();
+                write_target(&mut tx, &ctx.layout, &go, &rows, false, &images).await?;
             }
             tx.commit().await?;
             Ok::<_, eyre::Report>(())
@@ -320,36 +365,46 @@ impl Run<'_> {
     }
 }
 
-/// A backup row: customer, entity, source checksum, the platform's checksum and its rows.
-type BackupRow = (i64, Entity, Checksum, Checksum, String);
+/// A backup row: what the source had of one customer's entity and what the platform had.
+struct Backup {
+    customer: i64,
+    entity: Entity,
+    source: Checksum,
+    target: Checksum,
+    /// The platform's rows, canonical, as JSON.
+    rows: String,
+    /// Their platform ids, as a JSON array.
+    ids: String,
+}
 
 /// Upserts backups in one multi-row statement (a resumed step replaces its snapshot).
 async fn upsert_backups(
     tx: &mut crate::db::Tx,
     backend: Backend,
-    chunk: &[BackupRow],
+    chunk: &[Backup],
     started: &str,
 ) -> sqlx::Result<()> {
     let mut b = Builder::on(
         backend,
         "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
-         target_count, target_checksum, target_rows) ",
+         target_count, target_checksum, target_rows, target_ids) ",
     );
-    b.push_values(chunk, |mut v, (id, e, s, t, rows)| {
-        v.push_bind(*id)
-            .push_bind(e.name())
+    b.push_values(chunk, |mut v, r| {
+        v.push_bind(r.customer)
+            .push_bind(r.entity.name())
             .push_bind(started.to_string())
-            .push_bind(s.count)
-            .push_bind(s.sha256.clone())
-            .push_bind(t.count)
-            .push_bind(t.sha256.clone())
-            .push_bind(rows.clone());
+            .push_bind(r.source.count)
+            .push_bind(r.source.sha256.clone())
+            .push_bind(r.target.count)
+            .push_bind(r.target.sha256.clone())
+            .push_bind(r.rows.clone())
+            .push_bind(r.ids.clone());
     });
     b.push(
         " ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
          source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
          target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
-         target_rows = excluded.target_rows",
+         target_rows = excluded.target_rows, target_ids = excluded.target_ids",
     );
     b.build().execute(&mut **tx).await?;
     Ok(())
