@@ -21,8 +21,12 @@ pub struct Ctx {
     pub state: crate::db::Pool,
     /// The legacy database.
     pub source: crate::source::Source,
-    /// The platform database's pool.
+    /// The platform database's pool. With an HTTP platform (`target.kind = "http"`, see
+    /// [`Ctx::api`]) there is no platform database: this is an empty in-memory SQLite database
+    /// that no code path reads as the platform (each checks `api` first).
     pub target: crate::db::Pool,
+    /// The platform's HTTP API, when `target.kind = "http"`.
+    pub api: Option<Arc<target::http::Api>>,
     /// Where each entity sits on the platform: cutover's own tables, or the mapped schema of
     /// `[target.entity.*]`, checked against the catalogue when the workspace was opened.
     pub layout: Arc<target::Layout>,
@@ -185,17 +189,28 @@ impl Ctx {
         let state = db::open_state(&cfg.state.url, create, readonly)
             .await
             .map_err(|e| bad("state.url", e))?;
-        missing("target.url", &cfg.target.url, create)?;
-        let target = db::open(&cfg.target.url, "target", create, readonly)
-            .await
-            .map_err(|e| bad("target.url", e))?;
-        // A mapped platform is another team's: cutover never runs DDL there.
-        if !readonly && cfg.target.managed {
-            target::ensure_schema(&target).await?;
-        }
-        let layout = target::Layout::resolve(&target, &cfg.target)
-            .await
-            .map_err(|e| ConfigError::new(&cfg.path, format!("{e:#}")))?;
+        let http = cfg.target.kind == crate::config::PlatformKind::Http;
+        let (target, layout, api) = if http {
+            let api =
+                target::http::Api::new(&cfg.target).map_err(|m| ConfigError::new(&cfg.path, m))?;
+            let none = db::open("sqlite::memory:", "target", false, false)
+                .await
+                .map_err(|e| bad("target.url", e))?;
+            (none, target::Layout::http(&cfg.target), Some(Arc::new(api)))
+        } else {
+            missing("target.url", &cfg.target.url, create)?;
+            let target = db::open(&cfg.target.url, "target", create, readonly)
+                .await
+                .map_err(|e| bad("target.url", e))?;
+            // A mapped platform is another team's: cutover never runs DDL there.
+            if !readonly && cfg.target.managed {
+                target::ensure_schema(&target).await?;
+            }
+            let layout = target::Layout::resolve(&target, &cfg.target)
+                .await
+                .map_err(|e| ConfigError::new(&cfg.path, format!("{e:#}")))?;
+            (target, layout, None)
+        };
         let target_reader = if cfg
             .health
             .component
@@ -238,6 +253,7 @@ impl Ctx {
             state,
             source,
             target,
+            api,
             layout: Arc::new(layout),
             target_reader,
             actor,

@@ -56,13 +56,25 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
         let Some(table) = ctx.layout.table(e) else {
             continue;
         };
-        // On a mapped platform this counts every row of the table, the platform's own too.
-        let target_rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM {}",
-            table.name
-        )))
-        .fetch_one(&ctx.target)
-        .await?;
+        let target_rows: i64 = if ctx.api.is_some() {
+            // An HTTP platform cannot be counted: the rows its API returned when each migrated
+            // customer was validated.
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(v.target_count), 0) AS BIGINT) FROM validations v \
+                 JOIN customers c ON c.id = v.customer_id WHERE v.entity = $1 AND c.status = 'migrated'",
+            )
+            .bind(e.name())
+            .fetch_one(&ctx.state)
+            .await?
+        } else {
+            // On a mapped platform this counts every row of the table, the platform's own too.
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {}",
+                table.name
+            )))
+            .fetch_one(&ctx.target)
+            .await?
+        };
         let orphans: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM rejected_rows WHERE entity = $1")
                 .bind(e.name())

@@ -66,6 +66,12 @@ pub async fn pipeline(
     batch_size: Option<usize>,
 ) -> eyre::Result<PipelineBench> {
     use crate::engine::{plan, run};
+    if ctx.api.is_some() {
+        eyre::bail!(
+            "bench pipeline compares the pipeline with the platform database's own copy; an HTTP \
+             platform has no database (time `cutover run` instead)"
+        );
+    }
     if let Some(n) = batch_size {
         plan::rebatch(&ctx.state, n).await?;
     }

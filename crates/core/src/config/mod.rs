@@ -18,6 +18,7 @@ use serde::Deserialize;
 pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, EscalationLevel};
 pub use audit::{AuditRule, Check, Severity};
 pub use health::{Db, Health, HealthComponent, HealthLevel};
+pub(crate) use notify::secret;
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
 pub use platform::{Kind as PlatformKind, OnExisting, Platform, PlatformEntity};
 pub use segment::{Condition, Match, Op, SegmentRule};
@@ -278,6 +279,19 @@ impl Config {
         health::check(&self.health)?;
         notify::check(&self.notify)?;
         self.target.check(&self.mapping)?;
+        if self.target.kind == PlatformKind::Http
+            && let Some(c) = self
+                .health
+                .component
+                .iter()
+                .find(|c| c.database == health::Db::Target)
+        {
+            return Err(format!(
+                "key `health.component.database` of `{}`: \"target\" queries the platform's \
+                 database, and an HTTP platform (`target.kind = \"http\"`) has none",
+                c.name
+            ));
+        }
         alerts::check(&self.alerts, &self.escalation, &self.notify)?;
         if self.ui.poll_interval_ms < 50 {
             return Err("key `ui.poll_interval_ms`: must be at least 50".into());

@@ -84,7 +84,7 @@ impl std::fmt::Debug for ResolvedTarget {
 }
 
 /// Reads one secret from its value, environment variable or owner-only file.
-fn secret(
+pub(crate) fn secret(
     key: &str,
     value: &Option<String>,
     env: &Option<String>,

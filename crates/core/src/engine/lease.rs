@@ -223,3 +223,21 @@ pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Checks that the state still gives `lease`'s batch its token: on an HTTP platform, where no
+/// platform transaction can fence, the check made right before a step's requests (see
+/// [`crate::target::http`]).
+///
+/// Errors: [`LeaseLost`] when a newer token was taken (a claim or a rollback).
+pub async fn still_held(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM batches WHERE id = $1 AND lease_token = $2")
+            .bind(lease.batch.clone())
+            .bind(lease.token)
+            .fetch_one(&ctx.state)
+            .await?;
+    if n != 1 {
+        return Err(LeaseLost::of(lease).into());
+    }
+    Ok(())
+}

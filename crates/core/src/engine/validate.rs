@@ -101,7 +101,7 @@ impl CustomerCheck {
 /// pre-image (its customer row too, when skipped); `source_*` then describe those.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
     let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
-    let tgt = target::read_all(&ctx.target, &ctx.layout, ids).await?;
+    let tgt = crate::engine::pipeline::read_platform(ctx, ids).await?;
     let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -189,7 +189,7 @@ pub async fn against_backup(
     all: &[String],
     expected: &HashMap<(String, Entity), Checksum>,
 ) -> eyre::Result<HashMap<String, String>> {
-    let mut now_all = target::read_all(&ctx.target, &ctx.layout, all).await?;
+    let mut now_all = crate::engine::pipeline::read_platform(ctx, all).await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
         let now = now_all.remove(&e).unwrap_or_default();
@@ -260,7 +260,8 @@ pub struct Orphan {
 const ORPHAN_PAGE: i64 = 5000;
 
 /// Finds the platform's orphans ([`Orphan`]): every platform customer row, or only the one of
-/// `only` (a legacy id), compared with the state. Customers `running` (their batch will
+/// `only` (a legacy id), compared with the state. On an HTTP platform, which cannot be listed,
+/// every customer of the plan cutover wrote for and does not call migrated. Customers `running` (their batch will
 /// rewrite or restore them) are not judged. Reads the platform's customers by pages of
 /// legacy ids (its unique index), so memory stays bounded at any size.
 ///
@@ -275,12 +276,24 @@ pub async fn orphans(ctx: &Ctx, only: Option<&str>) -> eyre::Result<Vec<Orphan>>
         "SELECT {key} FROM {} t WHERE {key} > $1 AND ($2 IS NULL OR {key} = $2) ORDER BY {key} LIMIT $3",
         c.name
     );
+    // An HTTP platform cannot be listed: the candidates are the customers cutover wrote for
+    // (they have a backup) that the state does not call migrated or in flight.
+    let (sql, pool) = match ctx.api {
+        Some(_) => (
+            "SELECT c.legacy_id FROM customers c WHERE c.legacy_id > $1 AND ($2 IS NULL OR c.legacy_id = $2) \
+             AND c.status NOT IN ('migrated', 'running') \
+             AND EXISTS (SELECT 1 FROM backups b WHERE b.customer_id = c.id) ORDER BY c.legacy_id LIMIT $3"
+                .to_string(),
+            &ctx.state,
+        ),
+        None => (sql, &ctx.target),
+    };
     loop {
         let page: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()))
             .bind(after.clone())
             .bind(only.map(str::to_string))
             .bind(ORPHAN_PAGE)
-            .fetch_all(&ctx.target)
+            .fetch_all(pool)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.clone();

@@ -26,6 +26,7 @@ use crate::schema::{ColType, Entity, Row, Val};
 use crate::source::{self, CHUNK};
 
 mod ddl;
+pub mod http;
 mod layout;
 mod merge;
 
@@ -287,7 +288,7 @@ pub async fn insert(
 
 /// Rows per `INSERT … SELECT FROM UNNEST` on PostgreSQL: one parameter per column, so the
 /// bound is memory, not the parameter limit.
-const UNNEST_ROWS: usize = 5000;
+pub(super) const UNNEST_ROWS: usize = 5000;
 
 /// A PostgreSQL array literal of `cells` (`{1,NULL,"a \\"b\\""}`), cast to the column's array
 /// type in the statement. Every text element is quoted, so commas, braces, quotes, backslashes

@@ -8,6 +8,7 @@
 //! `validate` gates `notify`: a customer that did not validate is restored to its backup and
 //! marked failed, and is never told it moved.
 
+mod http;
 mod platform;
 mod record;
 mod steps;
@@ -16,7 +17,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use super::validate::{CustomerCheck, EntityCheck, validate};
-pub use platform::{restore, write_target};
+pub use platform::{read_platform, restore, write_target};
 
 use super::lease::{Lease, fence, heartbeat};
 use super::runner::{Gate, gate};

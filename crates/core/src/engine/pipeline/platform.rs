@@ -166,6 +166,17 @@ pub async fn restore(
         .into_iter()
         .map(|(k, (_, image))| (k, image))
         .collect();
+    if let Some(api) = &ctx.api {
+        if refs.values().any(|r| !r.is_empty()) {
+            eyre::bail!(
+                "an HTTP platform cannot re-insert replaced rows (on_existing = \"replace\")"
+            );
+        }
+        let merged: Vec<&Row> = merged.iter().collect();
+        super::http::restore(ctx, api, fences, &with_backup, &in_place, &merged).await?;
+        crate::fault::point("commit.target");
+        return crate::engine::validate::against_backup(ctx, &all, &expected).await;
+    }
     async {
         let mut tx = write_tx(&ctx.target).await?;
         for l in fences {
@@ -181,4 +192,18 @@ pub async fn restore(
     .in_db("platform")?;
     crate::fault::point("commit.target");
     crate::engine::validate::against_backup(ctx, &all, &expected).await
+}
+
+/// The platform's rows of the customers `ids`, per entity and customer legacy id: read from
+/// its database, or through its API.
+///
+/// Errors: the database or the API failing, or a row that does not normalise.
+pub async fn read_platform(
+    ctx: &Ctx,
+    ids: &[String],
+) -> eyre::Result<HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>> {
+    match &ctx.api {
+        Some(api) => target::http::read_all(api, &ctx.layout, ids).await,
+        None => target::read_all(&ctx.target, &ctx.layout, ids).await,
+    }
 }

@@ -52,7 +52,7 @@ impl Run<'_> {
         let (ctx, lease) = (self.ctx, self.lease);
         let ids = self.ids();
         let src = read_source(ctx, &ids).await?;
-        let pre = target::read_all(&ctx.target, &ctx.layout, &ids).await?;
+        let pre = super::read_platform(ctx, &ids).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let mut out = StepOutcome::default();
@@ -192,12 +192,68 @@ impl Run<'_> {
             rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
         }
         let kept = preimage::load(ctx, &go).await?;
+        let mut http_ids = None;
+        if let Some(api) = &ctx.api {
+            if step == Step::CreateAccount {
+                let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                http_ids =
+                    Some(super::http::create_accounts(ctx, api, lease, &ok, &cs, &kept).await?);
+            } else {
+                super::http::migrate_data(ctx, api, lease, &ok, &rows).await?;
+            }
+        } else {
+            self.write_sql(step, &go, &rows, &kept).await?;
+        }
+        crate::fault::point("commit.target");
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
+        if step == Step::CreateAccount {
+            let pids = match http_ids {
+                Some(p) => p,
+                None => async {
+                    let mut conn = ctx.target.acquire().await?;
+                    target::customer_ids(&mut conn, &ctx.layout, &go).await
+                }
+                .await
+                .in_db("platform")?,
+            };
+            // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
+            let backend = Backend::of_pool(&ctx.state);
+            for chunk in ok.chunks(UPSERT_ROWS) {
+                let mut b = Builder::on(backend, "UPDATE customers SET platform_id = CASE id");
+                for m in chunk {
+                    b.push(" WHEN ")
+                        .push_bind(m.id)
+                        .push(" THEN ")
+                        .push_bind(pids.get(&m.legacy_id).copied());
+                }
+                b.push(" END WHERE id IN ")
+                    .push_list(chunk.iter().map(|m| m.id));
+                b.build().execute(&mut *tx).await?;
+            }
+        }
+        record_step(&mut tx, &ok, &lease.batch, step, self.started, "ok", None).await?;
+        crate::fault::point("commit.state");
+        tx.commit().await?;
+        *source = Some(src);
+        Ok(out)
+    }
+
+    /// The copy's platform writes on a database: one transaction, fenced in the platform.
+    async fn write_sql(
+        &self,
+        step: Step,
+        go: &[String],
+        rows: &HashMap<Entity, Vec<&Row>>,
+        kept: &HashMap<String, (Kept, preimage::PreImage)>,
+    ) -> eyre::Result<()> {
+        let (ctx, lease) = (self.ctx, self.lease);
         async {
             let mut tx = write_tx(&ctx.target).await?;
             lease::fence_platform(&mut tx, lease).await?;
             if step == Step::CreateAccount {
                 // A customer the platform had keeps its row: merged into, or left alone.
-                let (fresh, _) = preimage::split(&go, &kept);
+                let (fresh, _) = preimage::split(go, kept);
                 target::delete_customers(&mut tx, &ctx.layout, &fresh).await?;
                 let (cs, merge): (Vec<&Row>, Vec<&Row>) = rows
                     .get(&Entity::Customers)
@@ -224,43 +280,14 @@ impl Run<'_> {
                     .iter()
                     .map(|(k, (_, p))| (k.clone(), p.clone()))
                     .collect();
-                write_target(&mut tx, &ctx.layout, &go, &rows, false, &images).await?;
+                write_target(&mut tx, &ctx.layout, go, rows, false, &images).await?;
             }
             tx.commit().await?;
             Ok::<_, eyre::Report>(())
         }
         .await
         .in_db("platform")?;
-        crate::fault::point("commit.target");
-        let mut tx = write_tx(&ctx.state).await?;
-        fence(ctx, &mut tx, lease).await?;
-        if step == Step::CreateAccount {
-            let pids = async {
-                let mut conn = ctx.target.acquire().await?;
-                target::customer_ids(&mut conn, &ctx.layout, &go).await
-            }
-            .await
-            .in_db("platform")?;
-            // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
-            let backend = Backend::of_pool(&ctx.state);
-            for chunk in ok.chunks(UPSERT_ROWS) {
-                let mut b = Builder::on(backend, "UPDATE customers SET platform_id = CASE id");
-                for m in chunk {
-                    b.push(" WHEN ")
-                        .push_bind(m.id)
-                        .push(" THEN ")
-                        .push_bind(pids.get(&m.legacy_id).copied());
-                }
-                b.push(" END WHERE id IN ")
-                    .push_list(chunk.iter().map(|m| m.id));
-                b.build().execute(&mut *tx).await?;
-            }
-        }
-        record_step(&mut tx, &ok, &lease.batch, step, self.started, "ok", None).await?;
-        crate::fault::point("commit.state");
-        tx.commit().await?;
-        *source = Some(src);
-        Ok(out)
+        Ok(())
     }
 
     /// `validate`: each customer's entities, source against platform, stored; a customer
