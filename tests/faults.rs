@@ -17,6 +17,8 @@
 //! 300 kills on SQLite and 150 on PostgreSQL by default; `CUTOVER_TEST_KILLS=N` asks for more
 //! (the opt-in long run), `CUTOVER_TEST_SEED` replays a sequence.
 
+#[path = "common/api.rs"]
+mod api;
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
@@ -139,6 +141,19 @@ async fn attempt(ws: &Ws, args: &[&str], at: Option<u64>, after: Duration) -> En
     End::Finished(out)
 }
 
+/// Where kills land: fault points up to `points`, outside kills up to `millis` after start.
+#[derive(Clone, Copy)]
+struct Reach {
+    points: u64,
+    millis: u64,
+}
+
+/// A database platform's steps pass a few dozen fault points each.
+const REACH: Reach = Reach {
+    points: 60,
+    millis: 250,
+};
+
 /// Drives `args` to the end through kills; returns how many landed.
 async fn until_done(
     ws: &Ws,
@@ -147,13 +162,28 @@ async fn until_done(
     points: &mut BTreeMap<String, usize>,
     done: impl Fn(&std::process::Output) -> bool,
 ) -> usize {
+    until_done_within(ws, args, rng, points, done, REACH).await
+}
+
+/// [`until_done`] with kills landing within `reach`.
+async fn until_done_within(
+    ws: &Ws,
+    args: &[&str],
+    rng: &mut ChaCha8Rng,
+    points: &mut BTreeMap<String, usize>,
+    done: impl Fn(&std::process::Output) -> bool,
+    reach: Reach,
+) -> usize {
     let mut kills = 0;
     for _ in 0..500 {
         // Most kills land on a named point; one in four comes from outside at any moment.
         let (at, after) = if rng.random_range(0..4) == 0 {
-            (None, Duration::from_millis(rng.random_range(5..250)))
+            (
+                None,
+                Duration::from_millis(rng.random_range(5..reach.millis)),
+            )
         } else {
-            (Some(rng.random_range(1..=60)), Duration::ZERO)
+            (Some(rng.random_range(1..=reach.points)), Duration::ZERO)
         };
         match attempt(ws, args, at, after).await {
             End::Killed(point) => {
@@ -353,6 +383,121 @@ async fn harness(mapped: bool, default_kills: usize) {
         "faults ({platform} platform): {kills} kills survived in {rounds} rounds ({:.0} s, seed {seed}); by point: {points:?}; \
          {sent} moved notices received once each; {unknown} senders killed mid-request, of which \
          {unsent} never reached the receiver (dead letters that say so); 0 platform rows lost, 0 duplicated",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// Every create request is a fault point, and a batch's children are a few hundred requests.
+const HTTP_REACH: Reach = Reach {
+    points: 200,
+    millis: 1500,
+};
+
+/// A platform that is only an HTTP API (`common::api`: 429s, 500s, answers lost after a
+/// create): `run` and `rollback --all` killed again and again, at any fault point (each create
+/// request is one, `http.create`) or from outside. Every round ends with exactly the objects of
+/// an uninterrupted run, a customer the API already had merged into its own object, and the
+/// server's own records show no object created twice and no create without an idempotency
+/// key; the rollback leaves the API exactly as it was. 40 kills by default (a fifth of
+/// `CUTOVER_TEST_KILLS` when set), in the SQLite leg: the state's backend does not change what
+/// reaches the API, and the PostgreSQL leg runs the HTTP journey.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_anywhere_a_run_against_an_http_platform_never_creates_twice() {
+    if common::on_postgres() {
+        return common::skip(
+            "killed_anywhere_a_run_against_an_http_platform",
+            "the SQLite leg",
+        );
+    }
+    let wanted: usize = std::env::var("CUTOVER_TEST_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(40, |n: usize| n / 5);
+    let seed: u64 = std::env::var("CUTOVER_TEST_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let setup = async || {
+        let (ws, api) = api::workspace(10, 71, true).await;
+        let first: String = state_rows(
+            &ws,
+            "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY id LIMIT 1",
+        )
+        .await
+        .trim()
+        .to_string();
+        let id = api.records.lock().unwrap().insert(
+            "accounts",
+            serde_json::json!({"external_id": first, "display_name": "Signed up early"}),
+        );
+        api.records.lock().unwrap().insert(
+            "payments",
+            serde_json::json!({"account_id": id, "external_id": "WEB-1", "amount": "9.99"}),
+        );
+        let out = ws.cli(&["plan"]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let before = api.records.lock().unwrap().dump();
+        (ws, api, before)
+    };
+    let (reference, reference_api, _) = setup().await;
+    let out = reference.cli(&["run"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let migrated = reference_api.records.lock().unwrap().dump();
+    let t0 = Instant::now();
+    let (mut kills, mut rounds) = (0, 0);
+    let mut points = BTreeMap::new();
+    while kills < wanted {
+        rounds += 1;
+        let (ws, api, before) = setup().await;
+        kills += until_done_within(
+            &ws,
+            &["run"],
+            &mut rng,
+            &mut points,
+            |o| o.status.success(),
+            HTTP_REACH,
+        )
+        .await;
+        {
+            let r = api.records.lock().unwrap();
+            assert_eq!(r.dump(), migrated, "round {rounds}");
+            assert_eq!(
+                r.duplicates(),
+                Vec::<(String, String)>::new(),
+                "round {rounds}"
+            );
+            assert_eq!(r.keyless, 0, "round {rounds}");
+        }
+        let out = ws.cli(&["validate"]);
+        assert!(
+            out.status.success(),
+            "round {rounds}: {}",
+            common::stdout(&out)
+        );
+        kills += until_done_within(
+            &ws,
+            &["rollback", "--all", "--yes"],
+            &mut rng,
+            &mut points,
+            |o| o.status.success() || common::stderr(o).contains("nothing to roll back"),
+            HTTP_REACH,
+        )
+        .await;
+        assert_eq!(api.records.lock().unwrap().dump(), before, "round {rounds}");
+        assert_eq!(
+            count(
+                &ws,
+                "SELECT COUNT(*) FROM customers WHERE status = 'failed'"
+            )
+            .await,
+            0,
+            "round {rounds}: a rollback not verified"
+        );
+    }
+    println!(
+        "faults (HTTP platform): {kills} kills survived in {rounds} rounds ({:.0} s, seed {seed}); \
+         by point: {points:?}; 0 objects created twice, 0 creates without an idempotency key",
         t0.elapsed().as_secs_f64()
     );
 }

@@ -3,9 +3,11 @@
 //! keeps its own records. The journey: plan, migrate, validate by read-back, roll back
 //! everything, migrate again; a customer the API already had is merged into its own object.
 
+#[path = "common/api.rs"]
+mod api;
 mod common;
 
-use common::api::workspace;
+use api::workspace;
 use common::ok;
 use cutover_core::engine::run::{RunOpts, run};
 use serde_json::json;

@@ -1,4 +1,6 @@
-//! A platform that is only an HTTP API, played by a small axum server: the API of
+//! A platform that is only an HTTP API, played by a small axum server (included only by the
+//! tests that use it, as `#[path = "common/api.rs"] mod api;`, so the other test binaries do
+//! not build it): the API of
 //! `assets/examples/http-platform.toml`. It keeps its own records (every object, every create
 //! per external id, every idempotency key), checks the bearer token, answers one request in
 //! eleven with 429 and one in seventeen with 500 before doing anything, and one create in five
@@ -128,9 +130,21 @@ pub async fn start(flaky: bool) -> PlatformApi {
             axum::routing::delete(delete_child),
         )
         .with_state(records.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Its own thread and runtime: a test blocked on a child process (a `cutover` command that
+    // talks to this server) must not hold the task that answers it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap()
+        });
+    });
     PlatformApi {
         url: format!("http://127.0.0.1:{port}/api"),
         records,
@@ -156,7 +170,7 @@ fn gate(r: &mut Records, headers: &HeaderMap) -> Option<Response> {
         ));
     }
     r.requests += 1;
-    if r.flaky && r.requests % 11 == 0 {
+    if r.flaky && r.requests.is_multiple_of(11) {
         r.throttled += 1;
         return Some(
             (
@@ -167,7 +181,7 @@ fn gate(r: &mut Records, headers: &HeaderMap) -> Option<Response> {
                 .into_response(),
         );
     }
-    if r.flaky && r.requests % 17 == 0 {
+    if r.flaky && r.requests.is_multiple_of(17) {
         r.failed += 1;
         return Some(answer(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -215,7 +229,7 @@ fn create(
         None => r.keyless += 1,
     }
     let o = r.objects[&(coll.to_string(), id)].clone();
-    if r.flaky && r.creates.values().sum::<usize>() % 5 == 0 {
+    if r.flaky && r.creates.values().sum::<usize>().is_multiple_of(5) {
         r.failed_after += 1;
         return answer(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -392,8 +406,12 @@ pub fn http_target(url: &str, token_file: &std::path::Path) -> String {
 }
 
 /// A demo workspace of `customers` whose platform is the server, planned.
-pub async fn workspace(customers: usize, seed: u64, flaky: bool) -> (super::Ws, PlatformApi) {
-    let ws = super::Ws::demo(customers, seed).await;
+pub async fn workspace(
+    customers: usize,
+    seed: u64,
+    flaky: bool,
+) -> (crate::common::Ws, PlatformApi) {
+    let ws = crate::common::Ws::demo(customers, seed).await;
     let api = start(flaky).await;
     let token = ws.path().join("platform-token");
     std::fs::write(&token, TOKEN).unwrap();

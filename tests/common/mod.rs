@@ -10,7 +10,6 @@ use cutover_core::config::Config;
 use cutover_core::demo::{self, DemoOpts};
 use cutover_core::engine::Ctx;
 
-pub mod api;
 pub mod theirs;
 
 pub const AS_OF: &str = "2026-11-21";
