@@ -123,3 +123,26 @@ fn a_mapped_target_names_what_is_wrong_with_its_key() {
         "{e}"
     );
 }
+
+#[test]
+fn an_http_target_names_what_is_wrong_with_its_key() {
+    let with = |target: &str| {
+        let text = MIN.replace("url = \"sqlite://platform.db\"\n", &format!("{target}\n"));
+        Config::from_toml(&text, Path::new("/ws/cutover.toml"))
+            .map(|c| c.target.kind)
+            .map_err(|e| e.to_string())
+    };
+    let ok = "kind = 'http'\nurl = 'https://api.example/v1'\nmanaged = false\n\
+              [target.entity.customers]\npath = '/accounts'\nkey = 'external_id'";
+    assert_eq!(with(ok), Ok(crate::config::PlatformKind::Http));
+    let e = with(&ok.replace("managed = false\n", "")).unwrap_err();
+    assert!(e.contains("key `target.managed`: an HTTP platform is never managed"), "{e}");
+    let e = with(&ok.replace("https://api.example/v1", "sqlite://x.db")).unwrap_err();
+    assert!(e.contains("key `target.url`: with `kind = \"http\"` the API's base URL"), "{e}");
+    let e = with(&ok.replace("path = '/accounts'\n", "")).unwrap_err();
+    assert!(e.contains("key `target.entity.customers.path`: missing"), "{e}");
+    let e = with(&ok.replace("kind = 'http'\n", "")).unwrap_err();
+    assert!(e.contains("key `target.entity.customers.path`: only with"), "{e}");
+    let e = with(&ok.replace("managed = false", "managed = false\nconcurrency = 0")).unwrap_err();
+    assert!(e.contains("`target.concurrency`"), "{e}");
+}
