@@ -387,4 +387,3 @@ async fn delete_child(
         None => answer(StatusCode::NOT_FOUND, json!({"error": "no such object"})),
     }
 }
-

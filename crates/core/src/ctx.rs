@@ -266,6 +266,25 @@ impl Ctx {
         })
     }
 
+    /// The platform's rows of the customers `ids` (legacy ids), canonical, per entity and
+    /// customer: read from its database, or through its API.
+    ///
+    /// Errors: the database or the API failing, or a row that does not normalise.
+    pub async fn platform_rows(
+        &self,
+        ids: &[String],
+    ) -> eyre::Result<
+        std::collections::HashMap<
+            crate::schema::Entity,
+            std::collections::HashMap<String, Vec<target::TargetRow>>,
+        >,
+    > {
+        match &self.api {
+            Some(api) => target::http::read_all(api, &self.layout, ids).await,
+            None => target::read_all(&self.target, &self.layout, ids).await,
+        }
+    }
+
     /// Errors when a SQLite database of the state or the platform disappeared (deleted,
     /// moved, replaced) since the workspace was opened: the engine must stop rather than write
     /// into a file nobody will see again. Costs one `stat` per database.

@@ -136,13 +136,25 @@ fn an_http_target_names_what_is_wrong_with_its_key() {
               [target.entity.customers]\npath = '/accounts'\nkey = 'external_id'";
     assert_eq!(with(ok), Ok(crate::config::PlatformKind::Http));
     let e = with(&ok.replace("managed = false\n", "")).unwrap_err();
-    assert!(e.contains("key `target.managed`: an HTTP platform is never managed"), "{e}");
+    assert!(
+        e.contains("key `target.managed`: an HTTP platform is never managed"),
+        "{e}"
+    );
     let e = with(&ok.replace("https://api.example/v1", "sqlite://x.db")).unwrap_err();
-    assert!(e.contains("key `target.url`: with `kind = \"http\"` the API's base URL"), "{e}");
+    assert!(
+        e.contains("key `target.url`: with `kind = \"http\"` the API's base URL"),
+        "{e}"
+    );
     let e = with(&ok.replace("path = '/accounts'\n", "")).unwrap_err();
-    assert!(e.contains("key `target.entity.customers.path`: missing"), "{e}");
+    assert!(
+        e.contains("key `target.entity.customers.path`: missing"),
+        "{e}"
+    );
     let e = with(&ok.replace("kind = 'http'\n", "")).unwrap_err();
-    assert!(e.contains("key `target.entity.customers.path`: only with"), "{e}");
+    assert!(
+        e.contains("key `target.entity.customers.path`: only with"),
+        "{e}"
+    );
     let e = with(&ok.replace("managed = false", "managed = false\nconcurrency = 0")).unwrap_err();
     assert!(e.contains("`target.concurrency`"), "{e}");
 }

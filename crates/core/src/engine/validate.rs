@@ -101,7 +101,7 @@ impl CustomerCheck {
 /// pre-image (its customer row too, when skipped); `source_*` then describe those.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
     let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
-    let tgt = crate::engine::pipeline::read_platform(ctx, ids).await?;
+    let tgt = ctx.platform_rows(ids).await?;
     let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
@@ -189,7 +189,7 @@ pub async fn against_backup(
     all: &[String],
     expected: &HashMap<(String, Entity), Checksum>,
 ) -> eyre::Result<HashMap<String, String>> {
-    let mut now_all = crate::engine::pipeline::read_platform(ctx, all).await?;
+    let mut now_all = ctx.platform_rows(all).await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
         let now = now_all.remove(&e).unwrap_or_default();

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 pub use super::validate::{CustomerCheck, EntityCheck, validate};
-pub use platform::{read_platform, restore, write_target};
+pub use platform::{restore, write_target};
 
 use super::lease::{Lease, fence, heartbeat};
 use super::runner::{Gate, gate};

@@ -193,17 +193,3 @@ pub async fn restore(
     crate::fault::point("commit.target");
     crate::engine::validate::against_backup(ctx, &all, &expected).await
 }
-
-/// The platform's rows of the customers `ids`, per entity and customer legacy id: read from
-/// its database, or through its API.
-///
-/// Errors: the database or the API failing, or a row that does not normalise.
-pub async fn read_platform(
-    ctx: &Ctx,
-    ids: &[String],
-) -> eyre::Result<HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>> {
-    match &ctx.api {
-        Some(api) => target::http::read_all(api, &ctx.layout, ids).await,
-        None => target::read_all(&ctx.target, &ctx.layout, ids).await,
-    }
-}

@@ -52,7 +52,7 @@ impl Run<'_> {
         let (ctx, lease) = (self.ctx, self.lease);
         let ids = self.ids();
         let src = read_source(ctx, &ids).await?;
-        let pre = super::read_platform(ctx, &ids).await?;
+        let pre = ctx.platform_rows(&ids).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let mut out = StepOutcome::default();
