@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyConnectOptions;
 use sqlx::{Any, AssertSqlSafe, Executor, Transaction};
 
 mod audit;
@@ -133,6 +133,17 @@ fn install_drivers() {
     ONCE.call_once(sqlx::any::install_default_drivers);
 }
 
+/// Pool options for every pool cutover opens: no idle timeout and no maximum lifetime, so sqlx
+/// runs no background maintenance task. sqlx-core 0.9.0's task can spin at 100% CPU for good
+/// once a connection is reaped while another is returned (sqlx issue #3645: `num_idle`
+/// underflows), which a console left open for ten minutes met. A dead connection is still
+/// found: each is pinged before it is handed out.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 /// Opens a pool at `url` (`sqlite://path` or `postgres://…`), creating a SQLite file when
 /// `create` is set. `readonly` opens SQLite with `mode=ro` and makes every PostgreSQL
 /// transaction `READ ONLY`, so that even a bug cannot write.
@@ -182,7 +193,7 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         setup = format!("{setup}; {cap}");
     }
     let setup: std::sync::Arc<str> = setup.into();
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options::<sqlx::Any>()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
         // A connection whose COMMIT failed (a full disk, an I/O error) can come back still
         // counting itself inside a transaction, and every later BEGIN on it would fail; such a

@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, Statement, TypeInfo};
 
 use crate::db::{self, Backend};
@@ -147,7 +147,7 @@ impl Source {
                     kib => opts.pragma("cache_size", format!("-{kib}")),
                 };
                 Driver::Sqlite(
-                    SqlitePoolOptions::new()
+                    db::pool_options::<sqlx::Sqlite>()
                         .max_connections(connections)
                         .connect_with(opts)
                         .await
@@ -163,7 +163,7 @@ impl Source {
                 };
                 db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::Postgres(
-                    PgPoolOptions::new()
+                    db::pool_options::<sqlx::Postgres>()
                         .max_connections(connections)
                         .connect_with(opts)
                         .await
@@ -175,7 +175,7 @@ impl Source {
                 let opts = MySqlConnectOptions::from_str(&url).map_err(|e| err(&e))?;
                 db::probe(&opts).await.map_err(|e| err(&e))?;
                 Driver::MySql(
-                    MySqlPoolOptions::new()
+                    db::pool_options::<sqlx::MySql>()
                         .max_connections(connections)
                         .after_connect(move |conn, _| {
                             Box::pin(async move {
