@@ -108,7 +108,23 @@ async fn an_http_platform_migrates_validates_rolls_back_and_migrates_again_exact
     assert!(src_cents > 0);
     assert_eq!(api_cents, src_cents, "payments to the cent");
 
+    // The customer goes on using the platform: a payment the platform makes after the
+    // migration is its own, neither validated against the source nor rolled back.
+    let later = api.records.lock().unwrap().insert(
+        "payments",
+        json!({"account_id": own_id, "external_id": "WEB-2", "amount": "5.00", "currency": "EUR"}),
+    );
+    assert!(ok(&ws.cli(&["validate"])).contains(": 0 mismatched; 0 orphaned"));
     ok(&ws.cli(&["rollback", "--all", "--yes"]));
+    assert!(
+        api.records
+            .lock()
+            .unwrap()
+            .objects
+            .remove(&("payments".to_string(), later))
+            .is_some(),
+        "the platform's later payment kept"
+    );
     assert_eq!(
         api.records.lock().unwrap().dump(),
         before,

@@ -400,7 +400,30 @@ async fn a_customer_already_on_the_platform_is_merged_or_skipped_and_rolled_back
         assert!(out.contains(": 0 mismatched; 0 orphaned"), "{how}: {out}");
         let migrated = dump(&theirs.url).await;
 
+        // The customer goes on using the platform: a payment the platform makes after the
+        // migration is its own, neither validated against the source nor rolled back.
+        exec(
+            &theirs.url,
+            &format!(
+                "INSERT INTO billing_payments (account_id, external_ref, amount, currency, state) \
+                 VALUES ({}, 'WEB-2', 5.00, 'EUR', 'PAID')",
+                own.0
+            ),
+        )
+        .await;
+        let out = ok(&ws.cli(&["validate"]));
+        assert!(out.contains(": 0 mismatched; 0 orphaned"), "{how}: {out}");
         ok(&ws.cli(&["rollback", "--all", "--yes"]));
+        assert_eq!(
+            account().await.4,
+            own.4 + 1,
+            "{how}: the platform's later payment kept"
+        );
+        exec(
+            &theirs.url,
+            "DELETE FROM billing_payments WHERE external_ref = 'WEB-2'",
+        )
+        .await;
         assert_eq!(dump(&theirs.url).await, before, "{how}: rollback");
         assert_eq!(account().await, own, "{how}: the same row, as it was");
 

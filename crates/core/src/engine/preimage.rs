@@ -42,6 +42,23 @@ pub struct PreImage {
     pub rows: HashMap<Entity, Vec<Row>>,
     /// Their platform ids, per entity.
     pub ids: HashMap<Entity, Vec<i64>>,
+    /// The keys of the rows cutover writes for the customer (the source's legacy ids), per
+    /// entity: the rows that are cutover's and no one else's.
+    pub keys: HashMap<Entity, Vec<String>>,
+}
+
+impl PreImage {
+    /// Whether `row` (of `entity`, with platform id `id`) is one validation and a restore look
+    /// at: the platform's own from the backup, or one cutover wrote. A row the platform added
+    /// since is neither.
+    pub fn covers(&self, entity: Entity, id: i64, key: &str) -> bool {
+        entity == Entity::Customers
+            || self.ids.get(&entity).is_some_and(|v| v.contains(&id))
+            || self
+                .keys
+                .get(&entity)
+                .is_some_and(|v| v.iter().any(|k| k == key))
+    }
 }
 
 /// The kept customers among `ids` (legacy ids), with how and their pre-images. Empty, after
@@ -52,16 +69,23 @@ pub async fn load(ctx: &Ctx, ids: &[String]) -> eyre::Result<HashMap<String, (Ke
     let mut out: HashMap<String, (Kept, PreImage)> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let mut b = Builder::new(
-            "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_ids \
-             FROM customers c JOIN backups b ON b.customer_id = c.id \
+            "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_ids, \
+             b.source_keys FROM customers c JOIN backups b ON b.customer_id = c.id \
              WHERE c.platform_write IN ('merged', 'skipped') AND c.legacy_id IN ",
         );
         b.push_list(chunk.iter().cloned());
         let rows = b
-            .build_query_as::<(String, String, String, String, Option<String>)>()
+            .build_query_as::<(
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+            )>()
             .fetch_all(&ctx.state)
             .await?;
-        for (legacy, write, entity, rows, pids) in rows {
+        for (legacy, write, entity, rows, pids, keys) in rows {
             let (Some(kept), Some(e)) = (Kept::parse(&write), Entity::parse(&entity)) else {
                 continue;
             };
@@ -70,6 +94,7 @@ pub async fn load(ctx: &Ctx, ids: &[String]) -> eyre::Result<HashMap<String, (Ke
                 .or_insert_with(|| (kept, PreImage::default()));
             slot.1.rows.insert(e, serde_json::from_str(&rows)?);
             slot.1.ids.insert(e, parse_ids(pids.as_deref())?);
+            slot.1.keys.insert(e, parse_keys(keys.as_deref())?);
         }
     }
     Ok(out)
@@ -84,15 +109,32 @@ pub fn parse_ids(s: Option<&str>) -> eyre::Result<Vec<i64>> {
     })
 }
 
-/// The rows a delete of these customers' children must leave: every kept customer's own.
+/// `backups.source_keys`: a JSON array of legacy ids; NULL (a customer the platform did not
+/// have, or a backup from before the column) is none.
+pub fn parse_keys(s: Option<&str>) -> eyre::Result<Vec<String>> {
+    Ok(match s {
+        Some(s) => serde_json::from_str(s)?,
+        None => Vec::new(),
+    })
+}
+
+/// What a delete of these kept customers' children may touch: only the rows cutover wrote, and
+/// never one the backup saw.
 pub fn keep<'a>(images: impl IntoIterator<Item = &'a PreImage>) -> Keep {
-    let mut keep = Keep::new();
+    let mut ids: HashMap<Entity, Vec<i64>> = HashMap::new();
+    let mut only: HashMap<Entity, Vec<String>> = HashMap::new();
     for p in images {
-        for (e, ids) in &p.ids {
-            keep.entry(*e).or_default().extend(ids);
+        for (e, v) in &p.ids {
+            ids.entry(*e).or_default().extend(v);
+        }
+        for (e, v) in &p.keys {
+            only.entry(*e).or_default().extend(v.iter().cloned());
         }
     }
-    keep
+    Keep {
+        ids,
+        only: Some(only),
+    }
 }
 
 /// The legacy ids of `ids` that are kept, and the rest.

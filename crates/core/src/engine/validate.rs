@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::ctx::Ctx;
-use crate::engine::preimage::{self, Kept};
+use crate::engine::preimage::{self, Kept, PreImage};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::CHUNK;
 use crate::target;
@@ -111,10 +111,24 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
                 continue;
             }
             let s = src.of(e, id);
-            let t: &[target::TargetRow] = tgt
+            let all_rows: &[target::TargetRow] = tgt
                 .get(&e)
                 .and_then(|m| m.get(id))
                 .map_or(&[], Vec::as_slice);
+            // A kept customer's rows that are neither the platform's from the backup nor
+            // cutover's were added by the platform since: not this validation's business.
+            let covered: Vec<target::TargetRow>;
+            let t: &[target::TargetRow] = match kept.get(id) {
+                Some((_, image)) => {
+                    covered = all_rows
+                        .iter()
+                        .filter(|r| image.covers(e, r.id, r.row.legacy_id()))
+                        .cloned()
+                        .collect();
+                    &covered
+                }
+                None => all_rows,
+            };
             let projected: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
             let mut want: Vec<&Row> = projected.iter().map(|r| r.as_ref()).collect();
             // A customer the platform had keeps its own rows next to the migrated ones, and
@@ -180,7 +194,9 @@ fn broken_links(
 
 /// Compares the platform's rows of the customers `all` (legacy ids) with `expected`, the
 /// checksums their backups took of the platform before migration (a customer or entity
-/// missing from it is expected to have no rows). Returns the customers that differ, with the
+/// missing from it is expected to have no rows). For a customer in `kept` (the platform had it)
+/// only its pre-image's rows and the ones cutover wrote are compared: what the platform added
+/// since is its own. Returns the customers that differ, with the
 /// first entity that does.
 ///
 /// Errors: a database failing, or a platform row that no longer normalises.
@@ -188,15 +204,22 @@ pub async fn against_backup(
     ctx: &Ctx,
     all: &[String],
     expected: &HashMap<(String, Entity), Checksum>,
+    kept: &HashMap<String, PreImage>,
 ) -> eyre::Result<HashMap<String, String>> {
     let mut now_all = ctx.platform_rows(all).await?;
     let mut bad = HashMap::new();
     for e in Entity::ALL {
         let now = now_all.remove(&e).unwrap_or_default();
         for id in all {
+            let image = kept.get(id);
             let mut rows: Vec<&Row> = now
                 .get(id)
-                .map(|v| v.iter().map(|t| &t.row).collect())
+                .map(|v| {
+                    v.iter()
+                        .filter(|t| image.is_none_or(|p| p.covers(e, t.id, t.row.legacy_id())))
+                        .map(|t| &t.row)
+                        .collect()
+                })
                 .unwrap_or_default();
             let got = checksum(&mut rows);
             let want = expected
@@ -345,7 +368,12 @@ async fn orphans_among(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<Orphan>> {
             expected.insert((cust, e), Checksum { count, sha256 });
         }
     }
-    let differ = against_backup(ctx, &suspects, &expected).await?;
+    let kept: HashMap<String, PreImage> = preimage::load(ctx, &suspects)
+        .await?
+        .into_iter()
+        .map(|(k, (_, p))| (k, p))
+        .collect();
+    let differ = against_backup(ctx, &suspects, &expected, &kept).await?;
     let mut out: Vec<Orphan> = differ
         .into_iter()
         .map(|(legacy_id, reason)| Orphan {

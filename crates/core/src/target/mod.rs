@@ -93,7 +93,7 @@ pub async fn delete_customers(
     layout: &Layout,
     ids: &[String],
 ) -> eyre::Result<u64> {
-    let mut n = delete_children(conn, layout, ids, &Keep::new()).await?;
+    let mut n = delete_children(conn, layout, ids, &Keep::default()).await?;
     let c = layout.customers();
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
@@ -119,9 +119,10 @@ fn customers_in(layout: &Layout, n: usize) -> String {
     )
 }
 
-/// Removes the child rows (not the customer rows) of the customers `ids`, except the rows whose
-/// platform id is in `keep` for their entity: a customer the platform held before cutover
-/// keeps its own rows (the ids its backup saw), so only what cutover created goes.
+/// Removes the child rows (not the customer rows) of the customers `ids`, as `keep` allows: a
+/// customer the platform held before cutover keeps the rows its backup saw (`keep.ids`), and
+/// loses only the rows cutover wrote (`keep.only`: their keys), so a row the platform added
+/// since stays too.
 pub async fn delete_children(
     conn: &mut crate::db::Conn,
     layout: &Layout,
@@ -140,7 +141,7 @@ pub async fn delete_children(
             let Some(t) = layout.table(e) else { continue };
             let Some(parent) = &t.parent else { continue };
             // Platform ids are integers: written into the statement, not bound.
-            let except = match keep.get(&e) {
+            let except = match keep.ids.get(&e) {
                 Some(k) if !k.is_empty() => format!(
                     " AND {} NOT IN ({})",
                     t.id,
@@ -148,19 +149,34 @@ pub async fn delete_children(
                 ),
                 _ => String::new(),
             };
-            n += delete_where(
-                conn,
-                &format!("DELETE FROM {} WHERE {parent} IN ({sub}){except}", t.name),
-                chunk,
-            )
-            .await?;
+            let base = format!("DELETE FROM {} WHERE {parent} IN ({sub}){except}", t.name);
+            let Some(only) = &keep.only else {
+                n += delete_where(conn, &base, chunk).await?;
+                continue;
+            };
+            for keys in only.get(&e).map_or(&[][..], Vec::as_slice).chunks(CHUNK) {
+                let sql = format!(
+                    "{base} AND {} IN ({})",
+                    t.key,
+                    key_params(t, chunk.len() + 1, keys.len())
+                );
+                let binds: Vec<String> = chunk.iter().chain(keys).cloned().collect();
+                n += delete_where(conn, &sql, &binds).await?;
+            }
         }
     }
     Ok(n)
 }
 
-/// Platform ids per entity that a delete leaves alone: the platform's own rows.
-pub type Keep = HashMap<Entity, Vec<i64>>;
+/// What a delete of customers' children leaves: see [`delete_children`].
+#[derive(Debug, Clone, Default)]
+pub struct Keep {
+    /// Platform ids left alone, per entity: the platform's own rows.
+    pub ids: HashMap<Entity, Vec<i64>>,
+    /// When set, only rows whose key is listed for their entity are deleted: the rows cutover
+    /// wrote.
+    pub only: Option<HashMap<Entity, Vec<String>>>,
+}
 
 async fn delete_where(
     conn: &mut crate::db::Conn,

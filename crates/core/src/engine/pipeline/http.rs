@@ -177,13 +177,24 @@ pub(super) async fn restore(
         let Some(of) = now.get(&e) else { continue };
         let mut gone: Vec<(Option<i64>, i64)> = Vec::new();
         for (cust, rows) in of {
-            let keep = in_place.get(cust).and_then(|p| p.ids.get(&e));
+            let image = in_place.get(cust);
             let parent = (e != Entity::Customers)
                 .then(|| owner.get(cust.as_str()).copied())
                 .flatten();
             gone.extend(
                 rows.iter()
-                    .filter(|r: &&TargetRow| !keep.is_some_and(|k| k.contains(&r.id)))
+                    // A kept customer loses only what cutover wrote: never a row its
+                    // backup saw, nor one the platform added since.
+                    .filter(|r: &&TargetRow| match image {
+                        None => true,
+                        Some(p) => {
+                            e != Entity::Customers
+                                && !p.ids.get(&e).is_some_and(|k| k.contains(&r.id))
+                                && p.keys
+                                    .get(&e)
+                                    .is_some_and(|k| k.iter().any(|x| x == r.row.legacy_id()))
+                        }
+                    })
                     .map(|r| (parent, r.id)),
             );
         }

@@ -45,7 +45,7 @@ pub async fn write_target(
         )
         .await?;
     } else {
-        target::delete_children(conn, layout, &fresh, &target::Keep::new()).await?;
+        target::delete_children(conn, layout, &fresh, &target::Keep::default()).await?;
     }
     if !in_place.is_empty() {
         target::delete_children(conn, layout, &in_place, &preimage::keep(kept.values())).await?;
@@ -87,6 +87,7 @@ struct BackupOf {
     target_count: i64,
     target_checksum: String,
     target_ids: Option<String>,
+    source_keys: Option<String>,
 }
 
 /// Restores the platform to the customers' backups (nothing, for a customer that had nothing)
@@ -108,7 +109,7 @@ pub async fn restore(
     for chunk in ids.chunks(CHUNK) {
         let mut b = Builder::new(
             "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_count,
-                    b.target_checksum, b.target_ids FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ",
+                    b.target_checksum, b.target_ids, b.source_keys FROM backups b JOIN customers c ON c.id = b.customer_id WHERE b.customer_id IN ",
         );
         b.push_list(chunk.iter().map(|(id, _)| *id));
         for r in b.build_query_as::<BackupOf>().fetch_all(&ctx.state).await? {
@@ -129,6 +130,9 @@ pub async fn restore(
             image
                 .ids
                 .insert(e, preimage::parse_ids(r.target_ids.as_deref())?);
+            image
+                .keys
+                .insert(e, preimage::parse_keys(r.source_keys.as_deref())?);
         }
     }
     // A customer without a backup never reached create_account: the platform has nothing of it.
@@ -175,7 +179,7 @@ pub async fn restore(
         let merged: Vec<&Row> = merged.iter().collect();
         super::http::restore(ctx, api, fences, &with_backup, &in_place, &merged).await?;
         crate::fault::point("commit.target");
-        return crate::engine::validate::against_backup(ctx, &all, &expected).await;
+        return crate::engine::validate::against_backup(ctx, &all, &expected, &in_place).await;
     }
     async {
         let mut tx = write_tx(&ctx.target).await?;
@@ -191,5 +195,5 @@ pub async fn restore(
     .await
     .in_db("platform")?;
     crate::fault::point("commit.target");
-    crate::engine::validate::against_backup(ctx, &all, &expected).await
+    crate::engine::validate::against_backup(ctx, &all, &expected, &in_place).await
 }

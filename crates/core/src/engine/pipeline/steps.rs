@@ -17,7 +17,7 @@ use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, CHUNK, SourceRows};
 use crate::{clock, target};
 
-/// Rows per multi-row upsert of backups and validations (9 and 8 values each).
+/// Rows per multi-row upsert of backups and validations (10 and 8 values each).
 const UPSERT_ROWS: usize = 400;
 
 /// One step's run: the batch's lease, the customers it runs for, and when it started.
@@ -64,6 +64,9 @@ impl Run<'_> {
                 out.quarantined.insert(m.id, why.clone());
                 continue;
             }
+            let existing = pre
+                .get(&Entity::Customers)
+                .is_some_and(|c| c.contains_key(&m.legacy_id));
             for e in Entity::ALL {
                 // What the platform will hold of these rows: all of them on a managed platform,
                 // the mapped columns on another team's.
@@ -80,6 +83,17 @@ impl Run<'_> {
                 let refs: Vec<&Row> = t_rows.iter().map(|t| &t.row).collect();
                 let t = checksum(&mut refs.clone());
                 let pids: Vec<i64> = t_rows.iter().map(|t| t.id).collect();
+                // For a customer the platform had: which of its rows will be cutover's.
+                let keys = existing
+                    .then(|| {
+                        let k: Vec<&str> = src
+                            .of(e, &m.legacy_id)
+                            .iter()
+                            .map(|r| r.legacy_id())
+                            .collect();
+                        serde_json::to_string(&k)
+                    })
+                    .transpose()?;
                 backups.push(Backup {
                     customer: m.id,
                     entity: e,
@@ -87,11 +101,9 @@ impl Run<'_> {
                     target: t,
                     rows: serde_json::to_string(&refs)?,
                     ids: serde_json::to_string(&pids)?,
+                    keys,
                 });
             }
-            let existing = pre
-                .get(&Entity::Customers)
-                .is_some_and(|c| c.contains_key(&m.legacy_id));
             if !existing {
                 writes.entry("created").or_default().push(m.id);
                 continue;
@@ -402,6 +414,8 @@ struct Backup {
     rows: String,
     /// Their platform ids, as a JSON array.
     ids: String,
+    /// For a customer the platform had: the keys of the source's rows, as a JSON array.
+    keys: Option<String>,
 }
 
 /// Upserts backups in one multi-row statement (a resumed step replaces its snapshot).
@@ -414,7 +428,7 @@ async fn upsert_backups(
     let mut b = Builder::on(
         backend,
         "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
-         target_count, target_checksum, target_rows, target_ids) ",
+         target_count, target_checksum, target_rows, target_ids, source_keys) ",
     );
     b.push_values(chunk, |mut v, r| {
         v.push_bind(r.customer)
@@ -425,13 +439,15 @@ async fn upsert_backups(
             .push_bind(r.target.count)
             .push_bind(r.target.sha256.clone())
             .push_bind(r.rows.clone())
-            .push_bind(r.ids.clone());
+            .push_bind(r.ids.clone())
+            .push_bind(r.keys.clone());
     });
     b.push(
         " ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
          source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
          target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
-         target_rows = excluded.target_rows, target_ids = excluded.target_ids",
+         target_rows = excluded.target_rows, target_ids = excluded.target_ids, \
+         source_keys = excluded.source_keys",
     );
     b.build().execute(&mut **tx).await?;
     Ok(())
