@@ -199,6 +199,15 @@ pub fn backoff(base_ms: u64, attempt: i64, retry_after: Option<u64>) -> chrono::
     chrono::Duration::milliseconds(exp.saturating_add(jitter).min(3_600_000) as i64)
 }
 
+/// A 429 or 503 answer's `Retry-After`, in seconds (the delay form; a date is ignored and the
+/// backoff applies).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 /// One outbox message on its way to a target.
 pub struct Message<'a> {
     /// Sent as the `Idempotency-Key` header.
@@ -239,11 +248,7 @@ pub async fn send(
         Ok(r) if r.status().is_success() => return Outcome::Delivered,
         Ok(r) => {
             let code = r.status().as_u16();
-            let after = r
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
+            let after = retry_after(r.headers());
             (
                 code == 429 || code >= 500,
                 format!("target {name} answered HTTP {code}"),

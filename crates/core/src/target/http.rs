@@ -155,11 +155,7 @@ impl Api {
                 }
                 Ok(r) => {
                     let code = r.status().as_u16();
-                    let after = r
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let after = crate::notify::retry_after(r.headers());
                     let text = r.text().await.unwrap_or_default();
                     let why = format!("HTTP {code} {}", excerpt(&text));
                     if !(code == 429 || code >= 500) {

@@ -19,6 +19,14 @@ fn key(e: Entity, customer: &str, row: &str, attempt: i64) -> String {
     format!("cutover:{}:{customer}:{row}:{attempt}", e.name())
 }
 
+/// Each customer's attempt, by legacy id, for its idempotency keys.
+fn attempts<'a>(members: &[&'a Member]) -> HashMap<&'a str, i64> {
+    members
+        .iter()
+        .map(|m| (m.legacy_id.as_str(), m.attempts))
+        .collect()
+}
+
 /// `create_account` on an HTTP platform: each new customer created (`POST`), each merged one
 /// written into its own object (`PATCH`), a skipped one left. Returns each customer's platform
 /// id.
@@ -34,10 +42,7 @@ pub(super) async fn create_accounts(
     kept: &HashMap<String, (Kept, PreImage)>,
 ) -> eyre::Result<HashMap<String, i64>> {
     lease::still_held(ctx, lease).await?;
-    let attempt: HashMap<&str, i64> = members
-        .iter()
-        .map(|m| (m.legacy_id.as_str(), m.attempts))
-        .collect();
+    let attempt = attempts(members);
     let mut pids: HashMap<String, i64> = HashMap::new();
     let mut merge: Vec<(&Row, i64)> = Vec::new();
     let mut fresh: Vec<Create<'_>> = Vec::new();
@@ -86,10 +91,7 @@ pub(super) async fn migrate_data(
     rows: &HashMap<Entity, Vec<&Row>>,
 ) -> eyre::Result<()> {
     lease::still_held(ctx, lease).await?;
-    let attempt: HashMap<&str, i64> = members
-        .iter()
-        .map(|m| (m.legacy_id.as_str(), m.attempts))
-        .collect();
+    let attempt = attempts(members);
     let mut pids: HashMap<String, i64> = HashMap::new();
     for chunk in members.chunks(CHUNK) {
         let mut b = Builder::new(
