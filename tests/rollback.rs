@@ -224,3 +224,177 @@ async fn rollback_of_nothing_says_so() {
         "no --yes and no terminal: bad usage"
     );
 }
+
+#[tokio::test]
+async fn the_blast_radius_is_shown_before_and_a_wave_rolls_back_whole() {
+    let ws = Ws::demo(60, 15).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let before = common::platform_dump(&ws).await;
+    let out = ws.cli(&["rollback", "--segment", "VIP", "--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let migrated: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM customers WHERE segment = 'VIP' AND status = 'migrated'",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert!(migrated > 0);
+    assert_eq!(r["customers"], migrated, "{r}");
+    assert_eq!(
+        r["told_moved"], migrated,
+        "every migrated VIP got its moved notice"
+    );
+    assert_eq!(r["waves"], serde_json::json!(["VIP"]));
+    // The payments it names are the VIP customers' rows on the platform, counted there.
+    let vip_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE segment = 'VIP' AND status = 'migrated'",
+    )
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    let mut on_platform = 0i64;
+    for id in &vip_ids {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM payments WHERE customer_legacy_id = $1")
+                .bind(id)
+                .fetch_one(&ctx.target)
+                .await
+                .unwrap();
+        on_platform += n;
+    }
+    let payments = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["entity"] == "payments")
+        .map_or(0, |e| e["rows"].as_i64().unwrap());
+    assert_eq!(payments, on_platform, "{r}");
+    assert!(
+        r["estimate_seconds"].is_null(),
+        "no rollback measured yet: {r}"
+    );
+    assert_eq!(
+        common::platform_dump(&ws).await,
+        before,
+        "--dry-run changed nothing"
+    );
+
+    let text = stdout(&ws.cli(&["rollback", "--segment", "VIP", "--dry-run"]));
+    assert!(text.contains(&format!("{migrated} customers")), "{text}");
+    assert!(text.contains("no rollback measured"), "{text}");
+
+    let out = ws.cli(&["rollback", "--segment", "VIP", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        stdout(&out).contains("`cutover plan` requeues"),
+        "{}",
+        stdout(&out)
+    );
+    let s = status::status(&ctx.state).await.unwrap();
+    let vip = s.segments.iter().find(|g| g.name == "VIP").unwrap();
+    assert_eq!((vip.migrated, vip.rolled_back), (0, migrated));
+    assert!(!vip.done(), "a wave with rolled-back customers is not done");
+    assert_eq!(
+        vip.success_rate(),
+        Some(0.0),
+        "rolled back counts against it"
+    );
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM batches WHERE segment = 'VIP' AND status IN ('running', 'done')",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "the wave's batches are rolled back");
+    // Measured now: the next radius has an estimate.
+    let r: serde_json::Value = serde_json::from_str(&stdout(&ws.cli(&[
+        "rollback",
+        "--all",
+        "--dry-run",
+        "--json",
+    ])))
+    .unwrap();
+    assert!(r["measured_per_second"].as_f64().unwrap() > 0.0, "{r}");
+    let unknown = ws.cli(&["rollback", "--segment", "Nope", "--dry-run"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(common::stderr(&unknown).contains("wave Nope: no such segment"));
+}
+
+#[tokio::test]
+async fn an_open_customer_view_follows_the_poll_through_a_rollback() {
+    use cutover_tui::app::{App, Command, Mode};
+    use cutover_tui::snapshot::{View, snapshot};
+    let ws = Ws::demo(40, 16).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let (id, payments): (String, i64) = sqlx::query_as(
+        "SELECT customer_legacy_id, COUNT(*) FROM payments GROUP BY customer_legacy_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    .fetch_one(&ctx.target)
+    .await
+    .unwrap();
+    let mut app = App::new(
+        "t".into(),
+        "ops".into(),
+        false,
+        cutover_tui::theme::Theme::plain(),
+        "2026-11-21".into(),
+    );
+    let view = View {
+        limit: 100,
+        ..Default::default()
+    };
+    app.on_snapshot(std::sync::Arc::new(
+        snapshot(&ctx.state, &view).await.unwrap(),
+    ));
+    app.mode = Mode::Customer(id.clone());
+    app.on_detail(status::customer(&ctx.state, &id).await.unwrap());
+    let draw = |app: &App| {
+        let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        t.draw(|f| app.render(f)).unwrap();
+        let b = t.backend().buffer().clone();
+        (0..b.area.height)
+            .map(|y| {
+                (0..b.area.width)
+                    .map(|x| b[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let shown = draw(&app);
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("payments "))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        row(&shown).starts_with(&format!("{payments} {payments}")),
+        "{shown}"
+    );
+
+    rollback(&ctx, &Scope::Customer(id.clone()), "test")
+        .await
+        .unwrap();
+    // The next poll reloads the open customer, as the loop does with what on_snapshot asks.
+    let cmds = app.on_snapshot(std::sync::Arc::new(
+        snapshot(&ctx.state, &view).await.unwrap(),
+    ));
+    assert_eq!(cmds, vec![Command::LoadCustomer(id.clone())]);
+    app.on_detail(status::customer(&ctx.state, &id).await.unwrap());
+    let shown = draw(&app);
+    assert!(shown.contains("rolled_back"), "{shown}");
+    assert!(
+        row(&shown).starts_with(&format!("{payments} 0")),
+        "payments on the platform after the rollback: {shown}"
+    );
+}

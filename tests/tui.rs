@@ -1,4 +1,4 @@
-//! The console rendered on ratatui's TestBackend: snapshots of every pane at 80×24 and 160×48,
+//! The console rendered on ratatui's TestBackend: snapshots of every pane at 80×24 and 120×40,
 //! no panic at any size, and key sequences driving the app as an operator would.
 
 use std::sync::Arc;
@@ -68,7 +68,7 @@ fn screen(t: &Terminal<TestBackend>) -> String {
 fn grid_snapshots() {
     let a = app(false);
     insta::assert_snapshot!("grid_80x24", screen(&draw(&a, 80, 24)));
-    insta::assert_snapshot!("grid_160x48", screen(&draw(&a, 160, 48)));
+    insta::assert_snapshot!("grid_120x40", screen(&draw(&a, 120, 40)));
 }
 
 #[test]
@@ -81,7 +81,7 @@ fn each_pane_zoomed_at_both_sizes() {
         assert_eq!(a.focus, p);
         let name = format!("{:?}", p).to_lowercase();
         insta::assert_snapshot!(format!("{name}_80x24"), screen(&draw(&a, 80, 24)));
-        insta::assert_snapshot!(format!("{name}_160x48"), screen(&draw(&a, 160, 48)));
+        insta::assert_snapshot!(format!("{name}_120x40"), screen(&draw(&a, 120, 40)));
     }
 }
 
@@ -108,13 +108,35 @@ fn no_panic_at_any_size_and_too_small_says_so() {
 #[test]
 fn rollback_asks_with_cancel_focused_and_a_batch_needs_its_id_typed() {
     let mut a = app(false);
-    a.on_key(key('r'));
+    assert_eq!(
+        a.on_key(key('r')),
+        vec![Command::LoadBlast(vec![
+            Scope::Customer("1100".into()),
+            Scope::Batch("HIGH-VALUE-0003".into())
+        ])],
+        "the blast radius of each option is read before anything changes"
+    );
     let Mode::Confirm(c) = &a.mode else {
         panic!("r opens a confirmation")
     };
     assert_eq!(c.focus, 0, "Cancel is focused");
     assert_eq!(c.options.len(), 3, "cancel, the customer, its batch");
+    assert!(screen(&draw(&a, 80, 24)).contains("reading what it would touch"));
+    a.on_blast(Scope::Customer("1100".into()), Ok(radius(1, 1).lines()));
+    a.on_blast(
+        Scope::Batch("HIGH-VALUE-0003".into()),
+        Ok(radius(25, 2).lines()),
+    );
     insta::assert_snapshot!("confirm_rollback_80x24", screen(&draw(&a, 80, 24)));
+    a.on_key(code(KeyCode::Tab));
+    a.on_key(code(KeyCode::Tab));
+    let batch = screen(&draw(&a, 80, 24));
+    assert!(
+        batch.contains("25 customers (25 migrated) · 1,450 platform rows")
+            || batch.contains("25 customers (25 migrated) · 1450 platform rows"),
+        "{batch}"
+    );
+    a.on_key(code(KeyCode::Esc));
     assert!(
         a.on_key(code(KeyCode::Enter)).is_empty(),
         "Enter on Cancel does nothing"
@@ -141,6 +163,59 @@ fn rollback_asks_with_cancel_focused_and_a_batch_needs_its_id_typed() {
     assert_eq!(
         a.on_key(code(KeyCode::Enter)),
         vec![Command::Rollback(Scope::Batch("HIGH-VALUE-0003".into()))]
+    );
+}
+
+/// A blast radius as `blast_radius` would read it for `n` customers.
+fn radius(n: i64, told: i64) -> cutover_core::engine::rollback::BlastRadius {
+    use cutover_core::engine::rollback::{BlastRadius, EntityRows};
+    BlastRadius {
+        scope: "batch HIGH-VALUE-0003".into(),
+        customers: n,
+        migrated: n,
+        rows: [
+            "customers",
+            "devices",
+            "repairs",
+            "payments",
+            "communications",
+        ]
+        .iter()
+        .zip([1, 2, 25, 17, 13])
+        .map(|(e, k)| EntityRows {
+            entity: e.to_string(),
+            rows: n * k,
+        })
+        .collect(),
+        batches: vec!["HIGH-VALUE-0003".into()],
+        waves: vec!["High-value".into()],
+        told_moved: told,
+        estimate_seconds: Some(n as f64 / 120.0),
+        measured_per_second: Some(120.0),
+    }
+}
+
+#[test]
+fn the_segments_pane_offers_a_wave_rollback_with_the_wave_typed() {
+    let mut a = app(false);
+    a.on_key(key('2'));
+    assert_eq!(
+        a.on_key(key('r')),
+        vec![Command::LoadBlast(vec![Scope::Segment("VIP".into())])]
+    );
+    a.on_blast(Scope::Segment("VIP".into()), Ok(radius(89, 89).lines()));
+    a.on_key(code(KeyCode::Tab));
+    insta::assert_snapshot!("confirm_wave_rollback_80x24", screen(&draw(&a, 80, 24)));
+    assert!(
+        a.on_key(code(KeyCode::Enter)).is_empty(),
+        "the wave's name first"
+    );
+    for ch in "VIP".chars() {
+        a.on_key(key(ch));
+    }
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::Rollback(Scope::Segment("VIP".into()))]
     );
 }
 

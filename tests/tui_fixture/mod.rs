@@ -40,21 +40,27 @@ fn seg(
     }
 }
 
-/// A snapshot as the poller would read it mid-migration.
+/// A snapshot as the poller would read it mid-migration: a wave with a rolled-back batch, one
+/// with failures, quarantined customers everywhere, and a wave of 11,908 customers moving at
+/// 2,511 a minute (the numbers a cut column once showed as `11908/119` and `2511.`).
 pub fn fixture() -> Snapshot {
-    let segments = vec![
-        seg("VIP", 1, 116, 114, 0, 2, 0, 100.0),
+    let mut segments = vec![
+        seg("VIP", 1, 116, 89, 0, 2, 0, 100.0),
         seg("High-value", 2, 123, 60, 2, 2, 25, 95.0),
         seg("Regular", 3, 274, 0, 0, 3, 0, 90.0),
         seg("Inactive", 4, 187, 0, 0, 14, 0, 85.0),
+        seg("REST-OF-WORLD", 5, 11_908, 9_397, 0, 0, 0, 85.0),
     ];
+    segments[0].pending = 0;
+    segments[0].rolled_back = 25;
+    segments[4].rate_per_min = 2511.4;
     let customers = Counts {
-        total: 700,
-        pending: 450,
+        total: 12_608,
+        pending: 2_961,
         running: 25,
-        migrated: 174,
+        migrated: 9_546,
         failed: 2,
-        rolled_back: 0,
+        rolled_back: 25,
         quarantined: 21,
         rolling_back: 0,
     };
@@ -65,7 +71,7 @@ pub fn fixture() -> Snapshot {
             batch_id: Some(if i < 25 {
                 "HIGH-VALUE-0003".into()
             } else {
-                "HIGH-VALUE-0002".into()
+                "REST-OF-WORLD-0001".into()
             }),
             status: if i < 25 {
                 "running".into()
@@ -150,6 +156,7 @@ pub fn fixture() -> Snapshot {
         .map(|i| PlanRow {
             id: i,
             customer: format!("{}", 1002 + i * 5),
+            name: ["Zoë Müller", "王伟", "محمد العلي", "Alice Smith"][i as usize % 4].into(),
             title: format!("Onboarding {}", 1002 + i * 5),
             kind: "onboarding".into(),
             status: "active".into(),

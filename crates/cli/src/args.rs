@@ -50,8 +50,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Roll back one customer, a batch, or everything, and verify the platform against the
-    /// backup checksums. Asks for confirmation unless --yes.
+    /// Roll back one customer, a batch, a wave or everything, and verify the platform against
+    /// the backup checksums. Shows what it will touch first and asks for confirmation unless
+    /// --yes; --dry-run only shows it. The next `plan` requeues the customers rolled back.
     Rollback(RollbackArgs),
     /// Re-check migrated customers against the source by row counts and checksums. Exits 1 on
     /// any mismatch.
@@ -170,9 +171,20 @@ pub struct RollbackArgs {
     /// A batch id (as `status` and the console show it, e.g. VIP-0001).
     #[arg(long, value_name = "ID")]
     pub batch: Option<String>,
+    /// A wave: every customer of this segment (its name, as `status` shows it, e.g. VIP).
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
     /// Halt the runner and roll back every customer the migration touched.
     #[arg(long)]
     pub all: bool,
+    /// Print what the rollback would touch (customers, platform rows per entity, batches,
+    /// waves, customers already told they moved, an estimate from measured rollbacks) and
+    /// change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print it as JSON.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,

@@ -29,3 +29,33 @@ pub fn age(secs: i64) -> String {
         _ => format!("{}d", s / 86400),
     }
 }
+
+/// A duration in seconds as an operator reads an estimate: "0.4 s", "12 s", "3 min 20 s",
+/// "2 h 05 min". Whole units, never cut.
+pub fn duration(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 0.05 {
+        return "under 0.1 s".into();
+    }
+    if s < 10.0 {
+        return format!("{s:.1} s");
+    }
+    let whole = s.round() as i64;
+    match whole {
+        0..60 => format!("{whole} s"),
+        60..3600 => format!("{} min {:02} s", whole / 60, whole % 60),
+        _ => format!("{} h {:02} min", whole / 3600, whole % 3600 / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_whole() {
+        assert_eq!(super::duration(0.04), "under 0.1 s");
+        assert_eq!(super::duration(9.94), "9.9 s");
+        assert_eq!(super::duration(59.4), "59 s");
+        assert_eq!(super::duration(200.0), "3 min 20 s");
+        assert_eq!(super::duration(7500.0), "2 h 05 min");
+    }
+}

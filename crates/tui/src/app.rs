@@ -28,6 +28,8 @@ pub enum Command {
     Pause,
     Halt,
     Rollback(RollbackScope),
+    /// Read the blast radius of each scope for the open confirmation.
+    LoadBlast(Vec<RollbackScope>),
     LoadCustomer(String),
     SetView(View),
     /// An operator action on an alert (by id).
@@ -49,6 +51,35 @@ pub struct Confirm {
     pub focus: usize,
     pub typed: String,
     pub error: Option<String>,
+    /// Per option, what it would touch (lines of the blast radius), once read; an option
+    /// without a rollback has none.
+    pub radius: Vec<Option<Result<Vec<String>, String>>>,
+}
+
+impl Confirm {
+    /// A confirmation of `options` (option 0 is Cancel), nothing read yet.
+    pub fn new(title: String, options: Vec<(String, Command, Option<String>)>) -> Self {
+        let n = options.len();
+        Self {
+            title,
+            options,
+            focus: 0,
+            typed: String::new(),
+            error: None,
+            radius: vec![None; n],
+        }
+    }
+
+    /// The rollback scopes among the options, for [`Command::LoadBlast`].
+    pub fn scopes(&self) -> Vec<RollbackScope> {
+        self.options
+            .iter()
+            .filter_map(|(_, c, _)| match c {
+                Command::Rollback(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// What a line of text typed in [`Mode::Input`] is for.
@@ -363,53 +394,16 @@ impl App {
             Action::Start => return vec![Command::Start],
             Action::Pause => return vec![Command::Pause],
             Action::Halt => {
-                self.mode = Mode::Confirm(Confirm {
-                    title:
-                        "Halt everything: no worker claims or continues work until released with s"
-                            .into(),
-                    options: vec![
+                self.mode = Mode::Confirm(Confirm::new(
+                    "Halt everything: no worker claims or continues work until released with s"
+                        .into(),
+                    vec![
                         ("Cancel".into(), Command::Quit, None),
                         ("Halt".into(), Command::Halt, Some("HALT".into())),
                     ],
-                    focus: 0,
-                    typed: String::new(),
-                    error: None,
-                })
+                ))
             }
-            Action::Rollback => match self.selection() {
-                None => {
-                    self.message = Some((
-                        "select a customer first (Migration, Alerts or Plans)".into(),
-                        Tone::Bad,
-                    ))
-                }
-                Some((id, batch)) => {
-                    let mut options = vec![
-                        ("Cancel".into(), Command::Quit, None),
-                        (
-                            format!("Customer {id}"),
-                            Command::Rollback(RollbackScope::Customer(id.clone())),
-                            None,
-                        ),
-                    ];
-                    if let Some(b) = batch {
-                        options.push((
-                            format!("Batch {b}"),
-                            Command::Rollback(RollbackScope::Batch(b.clone())),
-                            Some(b),
-                        ));
-                    }
-                    self.mode = Mode::Confirm(Confirm {
-                        title: format!(
-                            "Roll back customer {id} or its whole batch? The platform is restored to the backup and verified."
-                        ),
-                        options,
-                        focus: 0,
-                        typed: String::new(),
-                        error: None,
-                    });
-                }
-            },
+            Action::Rollback => return self.ask_rollback(),
             Action::Acknowledge
             | Action::Escalate
             | Action::Resolve
@@ -421,6 +415,75 @@ impl App {
             _ => {}
         }
         vec![]
+    }
+
+    /// Opens the rollback confirmation for the selection: the customer or its batch, or in the
+    /// Segments pane the wave; asks for each option's blast radius.
+    fn ask_rollback(&mut self) -> Vec<Command> {
+        let wave = (self.focus == PaneId::Segments && matches!(self.mode, Mode::Normal))
+            .then(|| {
+                let s = self.snap.as_ref()?;
+                let rows = panes::segments::rows(s, &self.filters[1]);
+                rows.get(self.lists[1].selected).map(|s| s.name.clone())
+            })
+            .flatten();
+        let c = if let Some(w) = wave {
+            Confirm::new(
+                format!(
+                    "Roll back wave {w}: every customer of it the migration touched. The platform is restored to the backups and verified."
+                ),
+                vec![
+                    ("Cancel".into(), Command::Quit, None),
+                    (
+                        format!("Wave {w}"),
+                        Command::Rollback(RollbackScope::Segment(w.clone())),
+                        Some(w),
+                    ),
+                ],
+            )
+        } else if let Some((id, batch)) = self.selection() {
+            let mut options = vec![
+                ("Cancel".into(), Command::Quit, None),
+                (
+                    format!("Customer {id}"),
+                    Command::Rollback(RollbackScope::Customer(id.clone())),
+                    None,
+                ),
+            ];
+            if let Some(b) = batch {
+                options.push((
+                    format!("Batch {b}"),
+                    Command::Rollback(RollbackScope::Batch(b.clone())),
+                    Some(b),
+                ));
+            }
+            Confirm::new(
+                format!(
+                    "Roll back customer {id} or its whole batch? The platform is restored to the backup and verified."
+                ),
+                options,
+            )
+        } else {
+            self.message = Some((
+                "select a customer (Migration, Alerts, Plans) or a wave (Segments) first".into(),
+                Tone::Bad,
+            ));
+            return vec![];
+        };
+        let scopes = c.scopes();
+        self.mode = Mode::Confirm(c);
+        vec![Command::LoadBlast(scopes)]
+    }
+
+    /// The blast radius of `scope`, read for the open confirmation.
+    pub fn on_blast(&mut self, scope: RollbackScope, r: Result<Vec<String>, String>) {
+        if let Mode::Confirm(c) = &mut self.mode {
+            for (i, (_, cmd, _)) in c.options.iter().enumerate() {
+                if *cmd == Command::Rollback(scope.clone()) {
+                    c.radius[i] = Some(r.clone());
+                }
+            }
+        }
     }
 
     pub(super) fn view_changed(&mut self) -> Vec<Command> {

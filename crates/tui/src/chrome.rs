@@ -171,7 +171,6 @@ impl App {
 
     pub(super) fn render_confirm(&self, c: &Confirm, area: Rect, f: &mut Frame) {
         let th = &self.theme;
-        let r = area.centered(Constraint::Length(72), Constraint::Length(9));
         let mut buttons = Vec::new();
         for (i, (label, _, _)) in c.options.iter().enumerate() {
             let style = if i == c.focus {
@@ -187,6 +186,23 @@ impl App {
             Line::raw(""),
             Line::from(buttons),
         ];
+        // What the focused option would touch, read before anything changes; with Cancel
+        // focused, the first rollback's.
+        let shown = if c.focus == 0 { 1 } else { c.focus };
+        match c.radius.get(shown) {
+            Some(Some(Ok(radius))) => {
+                lines.push(Line::styled(
+                    format!("{} would touch:", c.options[shown].0),
+                    th.warn(),
+                ));
+                lines.extend(radius.iter().map(|l| Line::raw(format!(" {l}"))));
+            }
+            Some(Some(Err(e))) => lines.push(Line::styled(e.clone(), th.danger())),
+            Some(None) if matches!(c.options[shown].1, super::app::Command::Rollback(_)) => {
+                lines.push(Line::styled("reading what it would touch …", th.muted()))
+            }
+            _ => {}
+        }
         if let Some(want) = c.options.get(c.focus).and_then(|o| o.2.clone()) {
             lines.push(Line::raw(""));
             lines.push(Line::from(vec![
@@ -197,14 +213,16 @@ impl App {
         if let Some(e) = &c.error {
             lines.push(Line::styled(e.clone(), th.danger()));
         }
+        let width = area.width.min(78);
+        let para = Paragraph::new(lines).wrap(Wrap { trim: true });
+        let height = (para.line_count(width.saturating_sub(2)) as u16 + 2).min(area.height);
+        let r = area.centered(Constraint::Length(width), Constraint::Length(height));
         Clear.render(r, f.buffer_mut());
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(
-                Block::bordered()
-                    .title(" Confirm — Tab to choose, Enter, Esc cancels ")
-                    .border_style(th.danger()),
-            )
-            .render(r, f.buffer_mut());
+        para.block(
+            Block::bordered()
+                .title(" Confirm — Tab to choose, Enter, Esc cancels ")
+                .border_style(th.danger()),
+        )
+        .render(r, f.buffer_mut());
     }
 }

@@ -39,6 +39,11 @@ pub enum Msg {
     /// Show this plan (a recovery plan was just opened).
     OpenPlan(i64),
     Said(String, Tone),
+    /// A rollback scope's blast radius (its lines), or why it could not be read.
+    Blast(
+        cutover_core::engine::rollback::Scope,
+        Result<Vec<String>, String>,
+    ),
 }
 
 /// The page cache each of the console's SQLite connections may keep, in KiB
@@ -143,6 +148,7 @@ async fn event_loop(
                 Msg::Plan(p) => { app.on_plan(p.map(|p| *p)); vec![] }
                 Msg::OpenPlan(id) => app.open_plan(id),
                 Msg::Said(t, tone) => { app.on_message(t, tone); nudge.notify_one(); vec![] }
+                Msg::Blast(scope, r) => { app.on_blast(scope, r); vec![] }
             },
             // The terminal is gone or we are told to go: no drawing on the way out.
             _ = hup.recv() => { stop_worker_quietly(engine).await; break }
@@ -185,6 +191,18 @@ async fn event_loop(
                                 let _ = tx.send(Msg::OpenPlan(id));
                             }
                             Err(e) => say(&tx, Err(e)),
+                        }
+                    });
+                }
+                Command::LoadBlast(scopes) => {
+                    let (ctx, tx) = (ctx.clone(), msg_tx.clone());
+                    tokio::spawn(async move {
+                        for scope in scopes {
+                            let r = cutover_core::engine::rollback::blast_radius(&ctx, &scope)
+                                .await
+                                .map(|b| b.lines())
+                                .map_err(|e| format!("{e:#}"));
+                            let _ = tx.send(Msg::Blast(scope, r));
                         }
                     });
                 }

@@ -1,4 +1,5 @@
-//! `cutover rollback`: one customer, a batch or everything, confirmed, then verified.
+//! `cutover rollback`: one customer, a batch, a wave or everything; its blast radius shown,
+//! confirmed, then verified.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,31 +9,63 @@ use crate::workspace::{open, refuse_readonly};
 use crate::{Usage, outln};
 use cutover_core::engine::rollback;
 
-/// Rolls back what `a` names, after confirmation.
+/// Rolls back what `a` names, after showing its blast radius and a confirmation; with
+/// `--dry-run` only shows the radius.
 ///
-/// Errors: bad usage, nothing to roll back, a batch in flight, a database failing.
+/// Errors: bad usage, an unknown customer, batch or wave, nothing to roll back, a batch in
+/// flight, a database failing.
 pub async fn run(cli: &Cli, a: &RollbackArgs) -> eyre::Result<ExitCode> {
-    refuse_readonly(cli, "rollback")?;
-    let scope = match (&a.customer, &a.batch, a.all) {
-        (Some(c), None, false) => rollback::Scope::Customer(c.clone()),
-        (None, Some(b), false) => rollback::Scope::Batch(b.clone()),
-        (None, None, true) => rollback::Scope::All,
+    let scope = match (&a.customer, &a.batch, &a.segment, a.all) {
+        (Some(c), None, None, false) => rollback::Scope::Customer(c.clone()),
+        (None, Some(b), None, false) => rollback::Scope::Batch(b.clone()),
+        (None, None, Some(s), false) => rollback::Scope::Segment(s.clone()),
+        (None, None, None, true) => rollback::Scope::All,
         _ => {
             return Err(Usage(
-                "rollback takes exactly one of --customer ID, --batch ID, --all".into(),
+                "rollback takes exactly one of --customer ID, --batch ID, --segment NAME, --all"
+                    .into(),
             )
             .into());
         }
     };
-    if !a.yes {
-        if !std::io::stdin().is_terminal() {
+    if !a.dry_run {
+        refuse_readonly(cli, "rollback")?;
+        if !a.yes && !std::io::stdin().is_terminal() {
             return Err(Usage(format!(
-                "rollback of {} needs confirmation: pass --yes",
+                "rollback of {} needs confirmation: pass --yes (or --dry-run to see what it touches)",
                 scope.label()
             ))
             .into());
         }
-        eprint!("Roll back {}? Type yes to confirm: ", scope.label());
+    }
+    let ctx = open(cli).await?;
+    let radius = rollback::blast_radius(&ctx, &scope).await?;
+    if a.dry_run {
+        if a.json {
+            outln!("{}", serde_json::to_string_pretty(&radius)?);
+        } else {
+            outln!(
+                "rollback of {} would touch (nothing changed):",
+                radius.scope
+            );
+            for l in radius.lines() {
+                outln!("  {l}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if radius.customers == 0 {
+        eyre::bail!(
+            "{}: nothing to roll back (no customer in it was migrated or started)",
+            scope.label()
+        );
+    }
+    if !a.yes {
+        eprintln!("Rollback of {}:", radius.scope);
+        for l in radius.lines() {
+            eprintln!("  {l}");
+        }
+        eprint!("Type yes to roll back: ");
         std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
@@ -41,7 +74,6 @@ pub async fn run(cli: &Cli, a: &RollbackArgs) -> eyre::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
-    let ctx = open(cli).await?;
     let reason = if a.yes {
         "confirmed with --yes"
     } else {
@@ -61,5 +93,6 @@ pub async fn run(cli: &Cli, a: &RollbackArgs) -> eyre::Result<ExitCode> {
     if !r.unverified.is_empty() {
         return Ok(ExitCode::from(1));
     }
+    outln!("`cutover plan` requeues the customers rolled back; `cutover run` migrates them again");
     Ok(ExitCode::SUCCESS)
 }

@@ -175,7 +175,7 @@ pub const BINDINGS: &[Binding] = &[
         modes: BROWSE_PLAN,
         action: Action::Rollback,
         hint: "rollback",
-        help: "roll back the selected customer or its batch",
+        help: "roll back the selected customer or its batch; in Segments, the wave",
         scope: Scope::Selection,
     },
     Binding {

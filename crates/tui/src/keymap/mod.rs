@@ -166,7 +166,7 @@ pub fn footer_scopes(mode: KeyMode, customer: bool, focus: PaneId) -> &'static [
     match mode {
         KeyMode::Plan => &[Scope::Plan],
         _ if customer => &[Scope::Global, Scope::Selection],
-        _ if focus == PaneId::Segments => &[Scope::Global, Scope::List],
+        _ if focus == PaneId::Segments => &[Scope::Global, Scope::List, Scope::Selection],
         _ if focus == PaneId::Alerts => &[Scope::Alert],
         _ => &[Scope::Global, Scope::List, Scope::Selection],
     }

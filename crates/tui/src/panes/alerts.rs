@@ -4,12 +4,12 @@
 use chrono::Utc;
 use cutover_core::config::AlertSeverity;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Widget};
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
 
 use super::{PaneCtx, PaneId, age_since, frame};
 use crate::theme::Theme;
-use crate::widgets::table::{self, TableRow};
+use crate::widgets::table::{self, Col, Column, TableRow};
 use cutover_core::alerts::AlertView;
 use cutover_core::config::EscalationLevel;
 
@@ -67,32 +67,32 @@ struct Row<'a> {
 }
 
 impl TableRow for Row<'_> {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         let a = self.a;
         let sev = match a.severity {
             AlertSeverity::Critical => theme.danger(),
             AlertSeverity::Warning => theme.warn(),
             AlertSeverity::Info => theme.muted(),
         };
-        let customer = format!("{} {}", a.legacy_id, a.name);
+        let customer = Col::new(format!("{} {}", a.legacy_id, a.name));
         if !self.wide {
             return vec![
-                Cell::from(level_cell(a, self.ladder)).style(sev),
-                Cell::from(customer),
-                Cell::from(a.rule.as_str()),
-                Cell::from(score_move(a)),
+                Col::new(level_cell(a, self.ladder)).style(sev),
+                customer,
+                Col::new(a.rule.as_str()),
+                Col::new(score_move(a)),
             ];
         }
         vec![
-            Cell::from(a.severity.as_str()).style(sev),
-            Cell::from(customer),
-            Cell::from(a.segment.as_str()).style(theme.muted()),
-            Cell::from(a.rule.as_str()),
-            Cell::from(score_move(a)),
-            Cell::from(level_cell(a, self.ladder)),
-            Cell::from(a.owner.clone().unwrap_or_default()),
-            Cell::from(age_since(&a.opened_at)).style(theme.muted()),
-            Cell::from(a.detail.as_str()).style(theme.muted()),
+            Col::new(a.severity.as_str()).style(sev),
+            customer,
+            Col::new(a.segment.as_str()).style(theme.muted()),
+            Col::new(a.rule.as_str()),
+            Col::new(score_move(a)),
+            Col::new(level_cell(a, self.ladder)),
+            Col::new(a.owner.clone().unwrap_or_default()),
+            Col::new(age_since(&a.opened_at)).style(theme.muted()),
+            Col::new(a.detail.as_str()).style(theme.muted()),
         ]
     }
 }
@@ -117,37 +117,28 @@ impl Widget for View<'_> {
                 wide,
             })
             .collect();
-        let (header, widths): (&[&'static str], Vec<Constraint>) = if wide {
-            (
-                &[
-                    "Severity", "Customer", "Segment", "Rule", "Score", "Level", "Owner", "Age",
-                    "Detail",
-                ],
-                vec![
-                    Constraint::Length(8),
-                    Constraint::Length(24),
-                    Constraint::Length(10),
-                    Constraint::Length(16),
-                    Constraint::Length(8),
-                    Constraint::Length(8),
-                    Constraint::Length(12),
-                    Constraint::Length(4),
-                    Constraint::Fill(1),
-                ],
-            )
+        // The level's countdown and the score are numbers: never cut. The rule is as wide as
+        // the longest rule shown, the customer takes the rest.
+        let cols: &[Column] = if wide {
+            &[
+                Column::text("Severity").min(4),
+                Column::text("Customer").min(12),
+                Column::text("Segment").optional(),
+                Column::text("Rule").min(10),
+                Column::num("Score"),
+                Column::num("Level"),
+                Column::text("Owner").optional(),
+                Column::num("Age"),
+                Column::text("Detail").fill().optional(),
+            ]
         } else {
-            (
-                &["Level", "Customer", "Rule", "Score"],
-                vec![
-                    Constraint::Length(7),
-                    Constraint::Fill(1),
-                    Constraint::Length(11),
-                    Constraint::Length(7),
-                ],
-            )
+            &[
+                Column::num("Level"),
+                Column::text("Customer").min(8).fill(),
+                Column::text("Rule").min(8),
+                Column::num("Score"),
+            ]
         };
-        table::render(
-            inner, buf, header, &widths, &rows, cx.list, cx.focused, cx.theme,
-        );
+        table::render(inner, buf, cols, &rows, cx.list, cx.focused, cx.theme);
     }
 }

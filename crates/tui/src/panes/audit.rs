@@ -2,22 +2,22 @@
 //! and result. `/` filters on any of them.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Widget};
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
 
 use super::{PaneCtx, PaneId, frame};
 use crate::theme::Theme;
-use crate::widgets::table::{self, TableRow};
+use crate::widgets::table::{self, Col, Column, TableRow};
 use cutover_core::engine::status::AuditRow;
 
 impl TableRow for AuditRow {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         // `2026-11-21T07:50:00.123Z` → `11-21 07:50:00`.
         let at = self.at.get(5..19).unwrap_or(&self.at).replace('T', " ");
         let result = if self.outcome == "ok" {
-            Cell::from("ok").style(theme.ok())
+            Col::new("ok").style(theme.ok())
         } else {
-            Cell::from(self.outcome.as_str()).style(theme.danger())
+            Col::new(self.outcome.as_str()).style(theme.danger())
         };
         let why = match (self.reason.is_empty(), self.detail.as_deref()) {
             (false, Some(d)) if !d.is_empty() => format!("{} · {d}", self.reason),
@@ -25,13 +25,13 @@ impl TableRow for AuditRow {
             (true, d) => d.unwrap_or("").to_string(),
         };
         vec![
-            Cell::from(at).style(theme.muted()),
-            Cell::from(self.actor.as_str()),
-            Cell::from(self.role.as_str()).style(theme.muted()),
-            Cell::from(self.action.as_str()),
-            Cell::from(self.scope.as_str()),
+            Col::new(at).style(theme.muted()),
+            Col::new(self.actor.as_str()),
+            Col::new(self.role.as_str()).style(theme.muted()),
+            Col::new(self.action.as_str()),
+            Col::new(self.scope.as_str()),
             result,
-            Cell::from(why),
+            Col::new(why),
         ]
     }
 }
@@ -44,27 +44,17 @@ impl Widget for View<'_> {
         let block = frame(PaneId::Audit, cx, String::new());
         let inner = block.inner(area);
         block.render(area, buf);
-        let wide = inner.width >= 90;
         table::render(
             inner,
             buf,
             &[
-                "When",
-                "Actor",
-                "Role",
-                "Action",
-                "Scope",
-                "Result",
-                "Reason / detail",
-            ],
-            &[
-                Constraint::Length(14),
-                Constraint::Length(10),
-                Constraint::Length(if wide { 8 } else { 0 }),
-                Constraint::Length(18),
-                Constraint::Length(if wide { 22 } else { 14 }),
-                Constraint::Length(6),
-                Constraint::Fill(1),
+                Column::num("When"),
+                Column::text("Actor").min(8),
+                Column::text("Role").optional(),
+                Column::text("Action").min(8),
+                Column::text("Scope").min(10),
+                Column::text("Result").min(6),
+                Column::text("Reason / detail").fill(),
             ],
             &cx.snap.audit,
             cx.list,

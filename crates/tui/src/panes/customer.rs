@@ -66,13 +66,27 @@ impl Widget for View<'_> {
             "entity          source  target  source sha    target sha    ",
             th.header(),
         ));
-        if d.validations.is_empty() {
+        // Rolled back: the platform holds what its backup saw before the migration (verified
+        // by the rollback), so the last validation no longer describes it.
+        let rolled_back = matches!(d.status.as_str(), "rolled_back" | "rolling_back");
+        if rolled_back {
+            lines.push(Line::styled(
+                "rolled back: the platform holds what it had before the migration (the backup's rows); \
+                 the last validation is in the step timeline",
+                th.warn(),
+            ));
+        }
+        if d.validations.is_empty() || rolled_back {
             for b in &d.backups {
                 lines.push(Line::raw(format!(
                     "{:<15} {:>6}  {:>6}  {:<12}  (backup: platform had {})",
                     b.entity,
                     b.source_count,
-                    "-",
+                    if rolled_back {
+                        b.target_count.to_string()
+                    } else {
+                        "-".into()
+                    },
                     short(&b.source_checksum),
                     b.target_count
                 )));
@@ -81,7 +95,7 @@ impl Widget for View<'_> {
                 lines.push(Line::styled("not backed up or validated yet", th.muted()));
             }
         }
-        for v in &d.validations {
+        for v in d.validations.iter().filter(|_| !rolled_back) {
             lines.push(Line::from(vec![
                 Span::raw(format!(
                     "{:<15} {:>6}  {:>6}  {:<12}  {:<12}  ",

@@ -4,73 +4,93 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Gauge, Sparkline, Widget};
+use ratatui::widgets::{Gauge, Sparkline, Widget};
 
-use super::{PaneCtx, PaneId, age_since, clip, frame};
+use super::{PaneCtx, PaneId, age_since, frame};
 use crate::theme::Theme;
-use crate::widgets::table::{self, TableRow};
-use cutover_core::engine::status::{RecentRow, SegmentStatus};
+use crate::widgets::num;
+use crate::widgets::table::{self, Col, Column, TableRow};
+use cutover_core::engine::RunnerState;
+use cutover_core::engine::status::{Eta, RecentRow, SegmentStatus};
 
 impl TableRow for RecentRow {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         vec![
-            Cell::from(self.legacy_id.as_str()),
-            Cell::from(self.name.as_str()),
-            Cell::from(self.batch_id.clone().unwrap_or_default()).style(theme.muted()),
-            Cell::from(self.status.as_str()).style(theme.status(&self.status)),
-            Cell::from(self.step.clone().unwrap_or_default()),
-            Cell::from(age_since(&self.updated_at)).style(theme.muted()),
+            Col::new(self.legacy_id.as_str()),
+            Col::new(self.name.as_str()),
+            Col::new(self.batch_id.clone().unwrap_or_default()).style(theme.muted()),
+            Col::new(self.status.as_str()).style(theme.status(&self.status)),
+            Col::new(self.step.clone().unwrap_or_default()),
+            Col::new(age_since(&self.updated_at)).style(theme.muted()),
         ]
     }
 }
 
-struct Wave<'a>(&'a SegmentStatus, bool);
+/// The customer list's columns: ids and batch ids are never cut (batches would look alike),
+/// the batch and step go first when space runs out.
+const RECENT: [Column; 6] = [
+    Column::num("Id"),
+    Column::text("Customer").fill(),
+    Column::num("Batch").optional(),
+    Column::text("Status").min(8),
+    Column::text("Step").optional(),
+    Column::num("Age"),
+];
 
-/// "12m", "3h", or "-" when nothing remains or nothing moved recently.
-fn eta(s: &SegmentStatus) -> String {
-    match s.eta_minutes() {
-        Some(m) if m < 1.0 => "<1m".into(),
-        Some(m) => cutover_core::clock::age((m * 60.0) as i64),
-        None if s.pending + s.running == 0 && s.customers > 0 => "done".into(),
-        None => "-".into(),
-    }
+struct Wave<'a> {
+    s: &'a SegmentStatus,
+    wide: bool,
+    runner: RunnerState,
+}
+
+/// `migrated/customers`, short `11.9k/11.9k`.
+fn done(s: &SegmentStatus) -> Col {
+    Col::new(format!("{}/{}", s.migrated, s.customers)).or_short(format!(
+        "{}/{}",
+        num::count(s.migrated),
+        num::count(s.customers)
+    ))
 }
 
 impl TableRow for Wave<'_> {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
-        let s = self.0;
-        if !self.1 {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
+        let s = self.s;
+        let eta = s.eta(self.runner);
+        let eta_style = match eta {
+            Eta::Done => theme.ok(),
+            Eta::Paused | Eta::Held => theme.warn(),
+            Eta::Halted => theme.danger(),
+            _ => Style::new(),
+        };
+        let rate = Col::new(num::rate(s.rate_per_min)).or_short(num::rate_short(s.rate_per_min));
+        let bad = |n: i64, style| if n > 0 { style } else { theme.muted() };
+        if !self.wide {
             return vec![
-                Cell::from(s.name.as_str()),
-                Cell::from(format!("{}/{}", s.migrated, s.customers)).style(theme.ok()),
-                Cell::from(format!("{}/{}/{}", s.failed, s.quarantined, s.running)).style(
-                    if s.failed > 0 {
-                        theme.danger()
-                    } else {
-                        theme.muted()
-                    },
-                ),
-                Cell::from(format!("{:.1}", s.rate_per_min)),
-                Cell::from(eta(s)),
+                Col::new(s.name.as_str()),
+                done(s).style(theme.ok()),
+                Col::new(format!("{}/{}/{}", s.failed, s.quarantined, s.rolled_back))
+                    .or_short(format!(
+                        "{}/{}/{}",
+                        num::count(s.failed),
+                        num::count(s.quarantined),
+                        num::count(s.rolled_back)
+                    ))
+                    .style(bad(s.failed + s.quarantined + s.rolled_back, theme.warn())),
+                rate,
+                Col::new(eta.to_string()).style(eta_style),
             ];
         }
         vec![
-            Cell::from(s.name.as_str()),
-            Cell::from(format!("{}/{}", s.migrated, s.customers)).style(theme.ok()),
-            Cell::from(s.failed.to_string()).style(if s.failed > 0 {
-                theme.danger()
-            } else {
-                theme.muted()
-            }),
-            Cell::from(s.quarantined.to_string()).style(if s.quarantined > 0 {
-                theme.warn()
-            } else {
-                theme.muted()
-            }),
-            Cell::from(s.running.to_string()),
-            Cell::from(format!("{:.1}", s.rate_per_min)),
-            Cell::from(eta(s)),
+            Col::new(s.name.as_str()),
+            done(s).style(theme.ok()),
+            Col::count(s.failed).style(bad(s.failed, theme.danger())),
+            Col::count(s.quarantined).style(bad(s.quarantined, theme.warn())),
+            Col::count(s.rolled_back).style(bad(s.rolled_back, theme.warn())),
+            Col::count(s.running),
+            rate,
+            Col::new(eta.to_string()).style(eta_style),
         ]
     }
 }
@@ -110,54 +130,61 @@ impl Widget for View<'_> {
         .areas(inner);
         let pct = c.settled_pct();
         let label = format!(
-            "{}/{} migrated · {} failed · {} quar · {:.0}% settled",
-            c.migrated, c.total, c.failed, c.quarantined, pct
+            "{}/{} migrated · {} failed · {} quarantined · {} rolled back · {:.0}% settled",
+            c.migrated, c.total, c.failed, c.quarantined, c.rolled_back, pct
         );
+        let label = if Line::raw(label.as_str()).width() <= gauge.width as usize {
+            label
+        } else {
+            // Short forms with their units, never a number cut.
+            format!(
+                "{}/{} · {}F {}Q {}RB · {:.0}%",
+                num::count(c.migrated),
+                num::count(c.total),
+                num::count(c.failed),
+                num::count(c.quarantined),
+                num::count(c.rolled_back),
+                pct
+            )
+        };
         Gauge::default()
             .ratio((pct / 100.0).clamp(0.0, 1.0))
-            .label(clip(&label, gauge.width as usize))
+            .label(label)
             .gauge_style(cx.theme.ok())
             .render(gauge, buf);
         let wide = wave_area.width >= 60;
+        let runner = cx.snap.status.runner.state;
         let rows: Vec<Wave> = cx
             .snap
             .status
             .segments
             .iter()
-            .map(|s| Wave(s, wide))
+            .map(|s| Wave { s, wide, runner })
             .collect();
-        let (header, widths): (&[&'static str], Vec<Constraint>) = if wide {
-            (
-                &[
-                    "Wave", "Done", "Failed", "Quarant.", "Running", "Rate/min", "ETA",
-                ],
-                vec![
-                    Constraint::Fill(1),
-                    Constraint::Length(15),
-                    Constraint::Length(6),
-                    Constraint::Length(8),
-                    Constraint::Length(7),
-                    Constraint::Length(8),
-                    Constraint::Length(5),
-                ],
-            )
+        let cols: &[Column] = if wide {
+            &[
+                Column::text("Wave").fill(),
+                Column::num("Done"),
+                Column::num("Failed"),
+                Column::num("Quarant.").short("Q"),
+                Column::num("Rolled back").short("RB"),
+                Column::num("Running").short("Run"),
+                Column::num("Rate/min").short("/min"),
+                Column::num("ETA"),
+            ]
         } else {
-            (
-                &["Wave", "Done", "F/Q/Run", "/min", "ETA"],
-                vec![
-                    Constraint::Fill(1),
-                    Constraint::Length(9),
-                    Constraint::Length(8),
-                    Constraint::Length(5),
-                    Constraint::Length(4),
-                ],
-            )
+            &[
+                Column::text("Wave").fill(),
+                Column::num("Done"),
+                Column::num("F/Q/RB"),
+                Column::num("/min"),
+                Column::num("ETA"),
+            ]
         };
         table::render(
             wave_area,
             buf,
-            header,
-            &widths,
+            cols,
             &rows,
             &Default::default(),
             false,
@@ -219,15 +246,7 @@ impl Widget for View<'_> {
             table::render(
                 list_area,
                 buf,
-                &["Id", "Customer", "Batch", "Status", "Step", "Age"],
-                &[
-                    Constraint::Length(7),
-                    Constraint::Fill(1),
-                    Constraint::Length(if cx.zoomed { 15 } else { 0 }),
-                    Constraint::Length(11),
-                    Constraint::Length(if list_area.width >= 60 { 14 } else { 0 }),
-                    Constraint::Length(4),
-                ],
+                &RECENT,
                 &cx.snap.recent,
                 cx.list,
                 cx.focused,

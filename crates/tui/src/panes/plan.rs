@@ -4,30 +4,40 @@ use cutover_core::plans::MilestoneStatus;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Widget};
+use ratatui::widgets::{Block, Paragraph, Widget};
 
 use crate::theme::Theme;
-use crate::widgets::table::{self, ListState, TableRow};
+use crate::widgets::table::{self, Col, Column, ListState, TableRow};
 use cutover_core::plans::{Milestone, PlanDetail};
 
 impl TableRow for Milestone {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         let prio = if self.priority == "critical" {
             theme.danger()
         } else {
             theme.muted()
         };
         vec![
-            Cell::from(self.seq.to_string()),
-            Cell::from(self.title.as_str()),
-            Cell::from(self.owner.as_str()),
-            Cell::from(self.priority.as_str()).style(prio),
-            Cell::from(self.due_on.as_str()),
-            Cell::from(self.status.as_str().replace('_', " "))
+            Col::new(self.seq.to_string()),
+            Col::new(self.title.as_str()),
+            Col::new(self.owner.as_str()),
+            Col::new(self.priority.as_str()).style(prio),
+            Col::new(self.due_on.as_str()),
+            Col::new(self.status.as_str().replace('_', " "))
                 .style(theme.status(self.status.as_str())),
         ]
     }
 }
+
+/// The milestone's title takes what the others leave: it is what the row is about.
+const COLUMNS: [Column; 6] = [
+    Column::num("#"),
+    Column::text("Milestone").min(16).fill(),
+    Column::text("Owner").min(8),
+    Column::text("Priority").short("Prio").optional(),
+    Column::num("Due"),
+    Column::text("Status").min(7),
+];
 
 pub struct View<'a> {
     pub plan: Option<&'a PlanDetail>,
@@ -80,22 +90,6 @@ impl Widget for View<'_> {
         ])
         .render(head, buf);
         let state = ListState::at(self.selected);
-        table::render(
-            list,
-            buf,
-            &["#", "Milestone", "Owner", "Priority", "Due", "Status"],
-            &[
-                Constraint::Length(2),
-                Constraint::Fill(1),
-                Constraint::Length(14),
-                Constraint::Length(8),
-                Constraint::Length(10),
-                Constraint::Length(11),
-            ],
-            &p.milestones,
-            &state,
-            true,
-            th,
-        );
+        table::render(list, buf, &COLUMNS, &p.milestones, &state, true, th);
     }
 }

@@ -1,13 +1,12 @@
 //! Plans: success plans with milestone progress, the next milestone due and overdue counts.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Widget};
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
 
 use super::{PaneCtx, PaneId, frame};
 use crate::theme::Theme;
-use crate::widgets::table::{self, TableRow};
+use crate::widgets::table::{self, Col, Column, TableRow};
 use cutover_core::engine::status::PlanRow;
 
 /// `■■■□□ 3/5`: completed of total milestones.
@@ -26,23 +25,36 @@ fn progress(done: i64, total: i64) -> String {
 }
 
 impl TableRow for PlanRow {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         let overdue = if self.overdue > 0 {
-            Cell::from(format!("{} late", self.overdue)).style(theme.danger())
+            Col::new(format!("{} late", self.overdue)).style(theme.danger())
         } else {
-            Cell::from("")
+            Col::new("")
         };
         vec![
-            Cell::from(self.customer.as_str()),
-            Cell::from(Line::from(vec![Span::raw(self.kind.as_str())])),
-            Cell::from(self.owner.as_str()).style(theme.muted()),
-            Cell::from(self.status.replace('_', " ")).style(theme.status(&self.status)),
-            Cell::from(progress(self.completed, self.milestones)).style(theme.status(&self.status)),
-            Cell::from(self.next_due.clone().unwrap_or_else(|| "-".into())),
+            Col::new(format!("{} {}", self.customer, self.name)),
+            Col::new(self.kind.as_str()),
+            Col::new(self.status.replace('_', " ")).style(theme.status(&self.status)),
+            Col::new(self.owner.as_str()).style(theme.muted()),
+            Col::new(progress(self.completed, self.milestones))
+                .or_short(format!("{}/{}", self.completed, self.milestones))
+                .style(theme.status(&self.status)),
+            Col::new(self.next_due.clone().unwrap_or_else(|| "-".into())),
             overdue,
         ]
     }
 }
+
+/// Customer and plan type first: a plan is read by whose it is and what it is for.
+const COLUMNS: [Column; 7] = [
+    Column::text("Customer").min(10).fill(),
+    Column::text("Type").min(8),
+    Column::text("Status").min(6),
+    Column::text("Owner").optional(),
+    Column::num("Progress").short("Done"),
+    Column::num("Next due").short("Due").optional(),
+    Column::num("Late"),
+];
 
 pub struct View<'a>(pub PaneCtx<'a>);
 
@@ -53,22 +65,10 @@ impl Widget for View<'_> {
         let block = frame(PaneId::Plans, cx, String::new());
         let inner = block.inner(area);
         block.render(area, buf);
-        let wide = inner.width >= 70;
         table::render(
             inner,
             buf,
-            &[
-                "Plan for", "Type", "Owner", "Status", "Progress", "Next due", "Late",
-            ],
-            &[
-                Constraint::Length(if wide { 16 } else { 6 }),
-                Constraint::Length(if wide { 10 } else { 0 }),
-                Constraint::Length(if wide { 14 } else { 0 }),
-                Constraint::Length(if wide { 9 } else { 0 }),
-                Constraint::Length(9),
-                Constraint::Length(10),
-                Constraint::Fill(1),
-            ],
+            &COLUMNS,
             &cx.snap.plans,
             cx.list,
             cx.focused,

@@ -1,12 +1,13 @@
 //! Segments: each priority wave's customers, revenue and outcome against its success target.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Widget};
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
 
 use super::{PaneCtx, PaneId, frame};
 use crate::theme::Theme;
-use crate::widgets::table::{self, TableRow};
+use crate::widgets::num;
+use crate::widgets::table::{self, Col, Column, TableRow};
 use cutover_core::engine::status::SegmentStatus;
 
 /// The segments the filter lets through.
@@ -20,19 +21,7 @@ pub fn rows<'a>(cx_snap: &'a crate::snapshot::Snapshot, filter: &str) -> Vec<&'a
         .collect()
 }
 
-/// Revenue abbreviated with its unit: `1.2M`, `35k`, `812`, from exact cents.
-fn money(cents: i64) -> String {
-    let x = cents as f64 / 100.0;
-    if x >= 1_000_000.0 {
-        format!("{:.1}M", x / 1_000_000.0)
-    } else if x >= 1_000.0 {
-        format!("{:.0}k", x / 1_000.0)
-    } else {
-        format!("{x:.0}")
-    }
-}
-
-fn success(s: &SegmentStatus, theme: &Theme, with_target: bool) -> Cell<'static> {
+fn success(s: &SegmentStatus, theme: &Theme, with_target: bool) -> Col {
     let target = if with_target {
         format!("/{:.0}%", s.target_success_rate)
     } else {
@@ -45,43 +34,53 @@ fn success(s: &SegmentStatus, theme: &Theme, with_target: bool) -> Cell<'static>
             } else {
                 theme.danger()
             };
-            Cell::from(format!("{r:.0}{target}")).style(style)
+            Col::new(format!("{r:.0}{target}")).style(style)
         }
-        None => Cell::from(format!("-{target}")).style(theme.muted()),
+        None if with_target => Col::new(format!("-{target}")).style(theme.muted()),
+        None => Col::new("-").style(theme.muted()),
     }
 }
 
-/// A segment row; `wide` shows every column, narrow combines failed/quarantined.
+/// A segment row; `wide` shows every column, narrow combines failed/quarantined/rolled back.
 struct SegRow<'a> {
     s: &'a SegmentStatus,
     wide: bool,
 }
 
 impl TableRow for SegRow<'_> {
-    fn cells(&self, theme: &Theme) -> Vec<Cell<'_>> {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
         let s = self.s;
         let bad = |n: i64, style| if n > 0 { style } else { theme.muted() };
+        let revenue =
+            Col::new(num::money(s.revenue_cents)).or_short(num::money_short(s.revenue_cents));
         if !self.wide {
             return vec![
-                Cell::from(format!("{} {}", s.priority, s.name)),
-                Cell::from(s.customers.to_string()),
-                Cell::from(money(s.revenue_cents)),
-                Cell::from(s.migrated.to_string()).style(theme.ok()),
-                Cell::from(format!("{}/{}", s.failed, s.quarantined))
-                    .style(bad(s.failed + s.quarantined, theme.warn())),
+                Col::new(format!("{} {}", s.priority, s.name)),
+                Col::count(s.customers),
+                revenue,
+                Col::count(s.migrated).style(theme.ok()),
+                Col::new(format!("{}/{}/{}", s.failed, s.quarantined, s.rolled_back))
+                    .or_short(format!(
+                        "{}/{}/{}",
+                        num::count(s.failed),
+                        num::count(s.quarantined),
+                        num::count(s.rolled_back)
+                    ))
+                    .style(bad(s.failed + s.quarantined + s.rolled_back, theme.warn())),
                 success(s, theme, false),
             ];
         }
         vec![
-            Cell::from(s.priority.to_string()),
-            Cell::from(s.name.as_str()),
-            Cell::from(format!("d{}–{}", s.window_days[0], s.window_days[1])).style(theme.muted()),
-            Cell::from(s.customers.to_string()),
-            Cell::from(money(s.revenue_cents)),
-            Cell::from(s.migrated.to_string()).style(theme.ok()),
-            Cell::from(s.failed.to_string()).style(bad(s.failed, theme.danger())),
-            Cell::from(s.quarantined.to_string()).style(bad(s.quarantined, theme.warn())),
-            Cell::from(s.running.to_string()),
+            Col::new(s.priority.to_string()),
+            Col::new(s.name.as_str()),
+            Col::new(format!("d{}–{}", s.window_days[0], s.window_days[1])).style(theme.muted()),
+            Col::count(s.customers),
+            revenue,
+            Col::count(s.migrated).style(theme.ok()),
+            Col::count(s.failed).style(bad(s.failed, theme.danger())),
+            Col::count(s.quarantined).style(bad(s.quarantined, theme.warn())),
+            Col::count(s.rolled_back).style(bad(s.rolled_back, theme.warn())),
+            Col::count(s.running),
             success(s, theme, true),
         ]
     }
@@ -100,48 +99,30 @@ impl Widget for View<'_> {
             .into_iter()
             .map(|s| SegRow { s, wide })
             .collect();
-        let (header, widths): (&[&'static str], Vec<Constraint>) = if wide {
-            (
-                &[
-                    "P",
-                    "Segment",
-                    "Window",
-                    "Customers",
-                    "Revenue",
-                    "Migrated",
-                    "Failed",
-                    "Quarant.",
-                    "Running",
-                    "Success/target",
-                ],
-                vec![
-                    Constraint::Length(1),
-                    Constraint::Fill(1),
-                    Constraint::Length(7),
-                    Constraint::Length(9),
-                    Constraint::Length(7),
-                    Constraint::Length(8),
-                    Constraint::Length(6),
-                    Constraint::Length(8),
-                    Constraint::Length(7),
-                    Constraint::Length(14),
-                ],
-            )
+        let cols: &[Column] = if wide {
+            &[
+                Column::num("P"),
+                Column::text("Segment").fill(),
+                Column::num("Window").optional(),
+                Column::num("Customers").short("Cust"),
+                Column::num("Revenue").short("Rev"),
+                Column::num("Migrated").short("Migr"),
+                Column::num("Failed").short("F"),
+                Column::num("Quarant.").short("Q"),
+                Column::num("Rolled back").short("RB"),
+                Column::num("Running").short("Run"),
+                Column::num("Success/target").short("Succ"),
+            ]
         } else {
-            (
-                &["Segment", "Cust", "Rev", "Migr", "F/Q", "Succ"],
-                vec![
-                    Constraint::Fill(1),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Length(5),
-                    Constraint::Length(4),
-                ],
-            )
+            &[
+                Column::text("Segment").fill(),
+                Column::num("Cust"),
+                Column::num("Rev"),
+                Column::num("Migr"),
+                Column::num("F/Q/RB"),
+                Column::num("Succ"),
+            ]
         };
-        table::render(
-            inner, buf, header, &widths, &rows, cx.list, cx.focused, cx.theme,
-        );
+        table::render(inner, buf, cols, &rows, cx.list, cx.focused, cx.theme);
     }
 }

@@ -1,3 +1,4 @@
+pub mod num;
 pub mod table;
 
 /// Removes from `buf` every character that must not reach a terminal as it is

@@ -46,6 +46,8 @@ pub struct PlanRow {
     pub id: i64,
     /// The customer (legacy id).
     pub customer: String,
+    /// The customer's name (empty when the plan names a customer not in the plan).
+    pub name: String,
     /// Its title.
     pub title: String,
     /// Its kind.
@@ -238,7 +240,7 @@ pub async fn plans(
     Ok(sqlx::query_as(
         // The page of plans first, then one pass over each plan's milestones (was four
         // correlated subqueries per plan: 4.2–6.7 ms at p95 on PostgreSQL at 10^6).
-        "SELECT p.id, p.customer_legacy_id AS customer, p.title, p.kind, p.status, p.owner,
+        "SELECT p.id, p.customer_legacy_id AS customer, COALESCE(c.name, '') AS name, p.title, p.kind, p.status, p.owner,
            COUNT(m.plan_id) AS milestones,
            COALESCE(SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END), 0) AS completed,
            COALESCE(SUM(CASE WHEN m.status NOT IN ('completed', 'cancelled')
@@ -248,7 +250,8 @@ pub async fn plans(
                WHERE ($2 = '%%' OR lower(title) LIKE $2 OR lower(customer_legacy_id) LIKE $2 OR lower(owner) LIKE $2)
                ORDER BY id LIMIT $3) AS p
          LEFT JOIN milestones m ON m.plan_id = p.id
-         GROUP BY p.id, p.customer_legacy_id, p.title, p.kind, p.status, p.owner
+         LEFT JOIN customers c ON c.legacy_id = p.customer_legacy_id
+         GROUP BY p.id, p.customer_legacy_id, c.name, p.title, p.kind, p.status, p.owner
          ORDER BY p.id",
     )
     .bind(as_of.to_string())

@@ -113,17 +113,78 @@ impl SegmentStatus {
         }
     }
 
-    /// Migrated as a percent of those attempted (migrated + failed); `None` before any attempt.
+    /// The success rate, defined once for the panes, `status` and `report` (README, "Success
+    /// rate"): migrated ÷ (migrated + failed + rolled back), in percent. A rolled-back
+    /// customer counts against its wave until it is migrated again; quarantined customers were
+    /// never attempted and count in neither. `None` before any attempt.
     pub fn success_rate(&self) -> Option<f64> {
-        let tried = self.migrated + self.failed;
+        let tried = self.migrated + self.failed + self.rolled_back;
         (tried > 0).then(|| self.migrated as f64 * 100.0 / tried as f64)
     }
 
-    /// Minutes until the segment's remaining customers are done at the current rate; `None`
-    /// when nothing remains or nothing moved recently. Never negative.
+    /// Customers the runner still has to move: pending, in flight, or rolled back (the next
+    /// plan requeues them).
+    pub fn to_move(&self) -> i64 {
+        (self.pending + self.running + self.rolled_back).max(0)
+    }
+
+    /// Every customer of the wave is migrated. A wave with any customer not migrated (failed,
+    /// quarantined, rolled back) is never done.
+    pub fn done(&self) -> bool {
+        self.customers > 0 && self.migrated == self.customers
+    }
+
+    /// Minutes until the customers still to move are done at the current rate; `None` when
+    /// nothing remains or nothing moved recently. Never negative.
     pub fn eta_minutes(&self) -> Option<f64> {
-        let remaining = (self.pending + self.running).max(0);
+        let remaining = self.to_move();
         (remaining > 0 && self.rate_per_min > 0.0).then(|| remaining as f64 / self.rate_per_min)
+    }
+
+    /// The wave's ETA as the runner's state allows it (see [`Eta`]).
+    pub fn eta(&self, runner: RunnerState) -> Eta {
+        if self.done() {
+            return Eta::Done;
+        }
+        if self.to_move() == 0 {
+            return Eta::Held;
+        }
+        match runner {
+            RunnerState::Paused => Eta::Paused,
+            RunnerState::Halted => Eta::Halted,
+            _ => self.eta_minutes().map_or(Eta::Idle, Eta::Minutes),
+        }
+    }
+}
+
+/// A wave's ETA. It stops, and says why, while the runner is paused or halted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Eta {
+    /// Every customer migrated.
+    Done,
+    /// Nothing left to move, but failed or quarantined customers keep it from done.
+    Held,
+    /// The runner is paused: no ETA.
+    Paused,
+    /// The runner is halted: no ETA.
+    Halted,
+    /// Customers to move, none moved in the last 10 minutes.
+    Idle,
+    /// At the current rate.
+    Minutes(f64),
+}
+
+impl std::fmt::Display for Eta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Eta::Done => f.write_str("done"),
+            Eta::Held => f.write_str("held"),
+            Eta::Paused => f.write_str("paused"),
+            Eta::Halted => f.write_str("halted"),
+            Eta::Idle => f.write_str("-"),
+            Eta::Minutes(m) if *m < 1.0 => f.write_str("<1m"),
+            Eta::Minutes(m) => f.write_str(&clock::age((m * 60.0).ceil() as i64)),
+        }
     }
 }
 

@@ -6,6 +6,10 @@
 //! leaves the customer eligible for re-migration (the next plan queues it). Customers are
 //! first marked `rolling_back`, so an interrupted rollback is finished by running it again.
 
+mod blast;
+
+pub use blast::{BlastRadius, EntityRows, blast_radius};
+
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -27,6 +31,8 @@ pub enum Scope {
     Customer(String),
     /// A batch by id.
     Batch(String),
+    /// A wave: every customer of a segment (the migration plan's partial rollback level).
+    Segment(String),
     /// Halt the runner and roll back every customer the migration touched.
     All,
 }
@@ -37,9 +43,50 @@ impl Scope {
         match self {
             Scope::Customer(c) => format!("customer {c}"),
             Scope::Batch(b) => format!("batch {b}"),
+            Scope::Segment(s) => format!("wave {s}"),
             Scope::All => "all".into(),
         }
     }
+}
+
+/// The scope as a condition on `customers c` with its one bind (`$1`).
+fn scope_filter(scope: &Scope) -> (&'static str, Option<String>) {
+    match scope {
+        Scope::Customer(c) => ("c.legacy_id = $1", Some(c.clone())),
+        Scope::Batch(b) => ("c.batch_id = $1", Some(b.clone())),
+        Scope::Segment(s) => ("c.segment = $1", Some(s.clone())),
+        Scope::All => ("$1 IS NULL", None),
+    }
+}
+
+/// Fails, naming it, when the customer, batch or wave of `scope` does not exist.
+async fn check_exists(ctx: &Ctx, scope: &Scope) -> eyre::Result<()> {
+    let (sql, what, bind) = match scope {
+        Scope::Customer(c) => (
+            "SELECT COUNT(*) FROM customers WHERE legacy_id = $1",
+            format!("customer {c}: no such legacy id in the plan"),
+            c,
+        ),
+        Scope::Batch(b) => (
+            "SELECT COUNT(*) FROM batches WHERE id = $1",
+            format!("batch {b}: no such batch (`cutover batches` lists them)"),
+            b,
+        ),
+        Scope::Segment(s) => (
+            "SELECT COUNT(*) FROM segments WHERE name = $1",
+            format!("wave {s}: no such segment (`cutover status` lists them)"),
+            s,
+        ),
+        Scope::All => return Ok(()),
+    };
+    let n: i64 = sqlx::query_scalar(sql)
+        .bind(bind.clone())
+        .fetch_one(&ctx.state)
+        .await?;
+    if n == 0 {
+        eyre::bail!("{what}");
+    }
+    Ok(())
 }
 
 /// What a rollback did.
@@ -120,31 +167,8 @@ struct Targets {
 /// back, or the state database failing.
 async fn targets(ctx: &Ctx, scope: &Scope) -> eyre::Result<Targets> {
     let now = clock::now();
-    let (filter, bind): (&str, Option<String>) = match scope {
-        Scope::Customer(c) => ("c.legacy_id = $1", Some(c.clone())),
-        Scope::Batch(b) => ("c.batch_id = $1", Some(b.clone())),
-        Scope::All => ("$1 IS NULL", None),
-    };
-    let exists = match scope {
-        Scope::Customer(c) => Some((
-            "SELECT COUNT(*) FROM customers WHERE legacy_id = $1",
-            format!("customer {c}: no such legacy id in the plan"),
-        )),
-        Scope::Batch(b) => Some((
-            "SELECT COUNT(*) FROM batches WHERE id = $1",
-            format!("batch {b}: no such batch"),
-        )),
-        Scope::All => None,
-    };
-    if let Some((sql, what)) = exists {
-        let n: i64 = sqlx::query_scalar(sql)
-            .bind(bind.clone())
-            .fetch_one(&ctx.state)
-            .await?;
-        if n == 0 {
-            eyre::bail!("{what}");
-        }
-    }
+    let (filter, bind) = scope_filter(scope);
+    check_exists(ctx, scope).await?;
     let live: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT DISTINCT b.id FROM customers c JOIN batches b ON b.id = c.batch_id
          WHERE {filter} AND c.status = 'running' AND b.status = 'running' AND b.lease_until > $2 LIMIT 1"
@@ -318,12 +342,21 @@ async fn finish(
         "unverified"
     };
     let mut tx = write_tx(&ctx.state).await?;
-    if let Scope::Batch(b) = scope {
-        sqlx::query("UPDATE batches SET status = 'rolled_back', lease_until = NULL, finished_at = $1 WHERE id = $2")
-            .bind(clock::now())
-            .bind(b.clone())
-            .execute(&mut *tx)
-            .await?;
+    // A batch, or every batch of a wave that had started: none of their customers is on
+    // the platform any more (the next plan requeues them into new batches).
+    let batches = match scope {
+        Scope::Batch(_) => Some("id = $2"),
+        Scope::Segment(_) => Some("segment = $2 AND status IN ('running', 'done')"),
+        Scope::Customer(_) | Scope::All => None,
+    };
+    if let (Some(which), Scope::Batch(name) | Scope::Segment(name)) = (batches, scope) {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE batches SET status = 'rolled_back', lease_until = NULL, finished_at = $1 WHERE {which}"
+        )))
+        .bind(clock::now())
+        .bind(name.clone())
+        .execute(&mut *tx)
+        .await?;
     }
     let entry = crate::db::AuditEntry {
         actor: &ctx.actor,
