@@ -77,7 +77,7 @@ fn each_pane_zoomed_at_both_sizes() {
         let mut a = app(false);
         a.on_key(key(char::from(b'1' + i as u8)));
         a.on_key(code(KeyCode::Enter));
-        assert!(a.zoomed);
+        assert!(a.zoomed || p.is_view());
         assert_eq!(a.focus, p);
         let name = format!("{:?}", p).to_lowercase();
         insta::assert_snapshot!(format!("{name}_80x24"), screen(&draw(&a, 80, 24)));
@@ -418,7 +418,7 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
         milestones: vec![ms(1, "completed"), ms(2, "overdue"), ms(3, "pending")],
     }));
     insta::assert_snapshot!("plan_80x24", screen(&draw(&a, 80, 24)));
-    a.on_key(key('j'));
+    // The overdue milestone sorts first and is selected.
     assert_eq!(
         a.on_key(key('d')),
         vec![Command::Milestone(12, Some("completed".into()), None)]
@@ -463,4 +463,196 @@ fn an_unreadable_state_database_shows_a_banner_with_retries_and_data_age() {
     a.on_snapshot(Arc::new(fixture()));
     let s = screen(&draw(&a, 80, 24));
     assert!(!s.contains("unreadable"), "{s}");
+}
+
+#[test]
+fn the_command_line_completes_remembers_and_names_what_it_cannot_run() {
+    let mut a = app(false);
+    a.on_key(key(':'));
+    assert!(matches!(a.mode, Mode::Command { .. }));
+    for c in "al".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(code(KeyCode::Tab));
+    let Mode::Command { text, .. } = &a.mode else {
+        panic!("still typing")
+    };
+    assert_eq!(text, "alerts ");
+    assert!(a.on_key(code(KeyCode::Enter)).is_empty());
+    assert_eq!(
+        (a.focus, a.zoomed, &a.mode),
+        (PaneId::Alerts, true, &Mode::Normal)
+    );
+
+    // Typed text never runs a key's command: `q`, `r`, `s` are letters here.
+    a.on_key(key(':'));
+    for c in "qrs".chars() {
+        assert!(a.on_key(key(c)).is_empty());
+    }
+    assert_eq!(a.on_key(code(KeyCode::Enter)), vec![]);
+    let shown = screen(&draw(&a, 80, 24));
+    assert!(shown.contains(":qrs: no such command"), "{shown}");
+    a.on_key(code(KeyCode::Esc));
+
+    a.on_key(key(':'));
+    for c in "rollback batch VIP-0002".chars() {
+        a.on_key(key(c));
+    }
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::LoadBlast(vec![Scope::Batch("VIP-0002".into())])]
+    );
+    assert!(matches!(a.mode, Mode::Confirm(_)), "a command asks too");
+    a.on_key(code(KeyCode::Esc));
+
+    // ↑ brings back the last line run.
+    a.on_key(key(':'));
+    a.on_key(code(KeyCode::Up));
+    let Mode::Command { text, .. } = &a.mode else {
+        panic!("still typing")
+    };
+    assert_eq!(text, "rollback batch VIP-0002");
+    a.on_key(code(KeyCode::Up));
+    let Mode::Command { text, .. } = &a.mode else {
+        panic!("still typing")
+    };
+    assert_eq!(text, "alerts");
+    a.on_key(code(KeyCode::Esc));
+
+    a.on_key(key(':'));
+    for c in "customer 1053".chars() {
+        a.on_key(key(c));
+    }
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::LoadCustomer("1053".into())]
+    );
+    assert_eq!(a.mode, Mode::Customer("1053".into()));
+    a.on_key(key(':'));
+    a.on_key(key('q'));
+    assert_eq!(a.on_key(code(KeyCode::Enter)), vec![Command::Quit]);
+}
+
+#[test]
+fn a_filter_starts_fresh_esc_clears_it_and_the_title_shows_it() {
+    let mut a = app(false);
+    a.on_key(key('1'));
+    a.on_key(key('/'));
+    for c in "Zoë".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(code(KeyCode::Enter));
+    assert_eq!(a.filters[0], "Zoë");
+    assert!(
+        screen(&draw(&a, 80, 24)).contains("/Zoë"),
+        "the title shows it"
+    );
+    // A second `/` starts a new filter instead of appending to the old one.
+    let cmds = a.on_key(key('/'));
+    assert_eq!(a.filters[0], "");
+    assert!(matches!(cmds.last(), Some(Command::SetView(v)) if v.recent_filter.is_empty()));
+    a.on_key(key('x'));
+    assert_eq!(a.filters[0], "x");
+    // Esc while typing clears it.
+    let cmds = a.on_key(code(KeyCode::Esc));
+    assert_eq!((a.filters[0].as_str(), &a.mode), ("", &Mode::Normal));
+    assert!(matches!(cmds.last(), Some(Command::SetView(v)) if v.recent_filter.is_empty()));
+}
+
+#[test]
+fn typing_in_the_plan_view_filters_milestones_and_runs_nothing() {
+    let mut a = app(false);
+    a.on_key(key('4'));
+    a.on_key(code(KeyCode::Enter));
+    a.on_key(code(KeyCode::Enter));
+    let ms = |i: i64, status: &str| cutover_core::plans::Milestone {
+        id: 10 + i,
+        seq: i,
+        title: ["Discovery", "Technical setup", "Go-live"][(i - 1) as usize].into(),
+        owner: "li.wei".into(),
+        priority: "high".into(),
+        due_on: format!("2026-11-{:02}", 10 + i * 5),
+        status: cutover_core::plans::MilestoneStatus::parse(status).unwrap(),
+    };
+    a.on_plan(Some(cutover_core::plans::PlanDetail {
+        id: 0,
+        subject: "1002".into(),
+        title: "Onboarding 1002".into(),
+        kind: "onboarding".into(),
+        status: cutover_core::plans::PlanStatus::Active,
+        owner: "li.wei".into(),
+        milestones: vec![ms(1, "pending"), ms(2, "overdue"), ms(3, "pending")],
+    }));
+    let typed: Vec<Command> = "/mine".chars().flat_map(|c| a.on_key(key(c))).collect();
+    assert!(typed.is_empty(), "nothing runs while typing: {typed:?}");
+    assert_eq!(a.plan_filter, "mine");
+    a.on_key(code(KeyCode::Esc));
+    a.on_key(key('/'));
+    for c in "overdue".chars() {
+        a.on_key(key(c));
+    }
+    a.on_key(code(KeyCode::Enter));
+    assert_eq!(a.mode, Mode::Plan(0));
+    let shown: Vec<i64> = a.visible_milestones().iter().map(|m| m.id).collect();
+    assert_eq!(shown, vec![12]);
+    let s = screen(&draw(&a, 80, 24));
+    assert!(s.contains("/overdue"), "{s}");
+    // Esc clears the filter first, then leaves the plan.
+    a.on_key(code(KeyCode::Esc));
+    assert_eq!(a.visible_milestones().len(), 3);
+    assert_eq!(a.mode, Mode::Plan(0));
+}
+
+#[test]
+fn help_is_grouped_scrolls_and_closes_only_on_esc_question_mark_or_q() {
+    let mut a = app(false);
+    a.on_key(key('?'));
+    let first = screen(&draw(&a, 80, 24));
+    assert!(first.contains("Everywhere"), "{first}");
+    insta::assert_snapshot!("help_80x24", first);
+    a.on_key(key('x'));
+    assert_eq!(a.mode, Mode::Help, "a stray key does not close it");
+    for _ in 0..60 {
+        a.on_key(key('j'));
+    }
+    let end = screen(&draw(&a, 80, 24));
+    for want in ["in progress", "reassign", ":rollback", ":quarantine"] {
+        assert!(end.contains(want), "{want} reachable by scrolling: {end}");
+    }
+    assert!(end.lines().all(|l| l.chars().count() <= 80));
+    a.on_key(code(KeyCode::Esc));
+    for close in [code(KeyCode::Esc), key('?'), key('q')] {
+        a.on_key(key('?'));
+        assert_eq!(a.mode, Mode::Help);
+        assert!(a.on_key(close).is_empty(), "closing is not quitting");
+        assert_eq!(a.mode, Mode::Normal);
+    }
+}
+
+#[test]
+fn batches_and_quarantine_views_list_and_act() {
+    let mut a = app(false);
+    for (k, name) in [('6', "batches"), ('7', "quarantine")] {
+        let cmds = a.on_key(key(k));
+        let Some(Command::SetView(v)) = cmds.last() else {
+            panic!("the view is read only while it shows")
+        };
+        assert_eq!(v.batches_filter.is_some(), k == '6');
+        assert_eq!(v.quarantine_filter.is_some(), k == '7');
+        let shown = screen(&draw(&a, 80, 24));
+        assert!(shown.to_lowercase().contains(name), "{shown}");
+    }
+    a.on_key(key('6'));
+    a.on_key(key('j'));
+    assert_eq!(
+        a.on_key(key('r')),
+        vec![Command::LoadBlast(vec![Scope::Batch("VIP-0002".into())])]
+    );
+    a.on_key(code(KeyCode::Esc));
+    a.on_key(key('7'));
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::LoadCustomer("1630".into())],
+        "a view takes the screen already: Enter opens the customer"
+    );
 }

@@ -73,6 +73,8 @@ fn snapshot() -> Snapshot {
             outcome: "ok".into(),
             detail: Some("25 rolled back, 0 unverified, 0.31s".into()),
         }],
+        batches: vec![],
+        quarantine: vec![],
     }
 }
 

@@ -85,6 +85,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List every batch: id (what `rollback --batch` takes), wave, state, customers
+    /// planned and migrated, rows written (from the backups), started, finished, worker.
+    Batches {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List quarantined customers: id, name, wave, the rule that held each, its detail, and
+    /// since when. Fix the data at the source and run `cutover plan` to release them.
+    Quarantine {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Pause the runner: every worker stops at its next step boundary and waits.
     Pause,
     /// Resume a paused runner, or release a halted one (it stays idle until work is started).

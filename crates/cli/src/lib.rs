@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod table;
 mod workspace;
 
 use std::process::ExitCode;
@@ -130,6 +131,8 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         }) => bench::frame(&cli, *width, *height, *runs, *json).await,
         Command::Health { json } => health::run(&cli, *json).await,
         Command::Plans { json } => plans::run(&cli, *json).await,
+        Command::Batches { json } => lists::batches(&cli, *json).await,
+        Command::Quarantine { json } => lists::quarantine(&cli, *json).await,
         Command::Pause | Command::Resume | Command::Halt { .. } => runner::run(&cli, cmd).await,
     }
 }

@@ -96,8 +96,16 @@ pub enum InputFor {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
+    /// Typing the focused list's filter (or, with a plan open, the milestones').
     Filter,
+    /// The keys and commands, scrolled by [`App::help_scroll`].
     Help,
+    /// The `:` command line: what is typed, the completions on offer, and an error.
+    Command {
+        text: String,
+        shown: Vec<String>,
+        error: Option<String>,
+    },
     Confirm(Confirm),
     Customer(String),
     /// The plan view, on a plan id.
@@ -132,8 +140,15 @@ pub struct App {
     pub poll_error: Option<(String, u32)>,
     pub focus: PaneId,
     pub zoomed: bool,
-    pub lists: [ListState; 5],
-    pub filters: [String; 5],
+    pub lists: [ListState; 7],
+    pub filters: [String; 7],
+    /// The plan view's milestone filter (title, owner, priority or status, e.g. `overdue`).
+    pub plan_filter: String,
+    /// Lines the help is scrolled by.
+    pub help_scroll: u16,
+    /// Command lines run, oldest first, and where ↑/↓ is in them while typing.
+    pub history: Vec<String>,
+    pub history_pos: Option<usize>,
     pub mode: Mode,
     pub detail: Option<CustomerDetail>,
     pub detail_scroll: u16,
@@ -190,6 +205,10 @@ impl App {
             plan: None,
             plan_id: None,
             plan_sel: 0,
+            plan_filter: String::new(),
+            help_scroll: 0,
+            history: Vec::new(),
+            history_pos: None,
             too_small: StdCell::new(false),
         }
     }
@@ -239,6 +258,8 @@ impl App {
             PaneId::Alerts => s.alerts.len(),
             PaneId::Plans => s.plans.len(),
             PaneId::Audit => s.audit.len(),
+            PaneId::Batches => s.batches.len(),
+            PaneId::Quarantine => s.quarantine.len(),
         }
     }
 
@@ -256,7 +277,8 @@ impl App {
                 .map(|r| (r.legacy_id.clone(), r.batch_id.clone())),
             PaneId::Alerts => s.alerts.get(i).map(|r| (r.legacy_id.clone(), None)),
             PaneId::Plans => s.plans.get(i).map(|r| (r.customer.clone(), None)),
-            PaneId::Segments | PaneId::Audit => None,
+            PaneId::Quarantine => s.quarantine.get(i).map(|r| (r.customer.clone(), None)),
+            PaneId::Segments | PaneId::Audit | PaneId::Batches => None,
         }
     }
 
@@ -267,6 +289,7 @@ impl App {
             Mode::Plan(_) => KeyMode::Plan,
             Mode::Help => KeyMode::Help,
             Mode::Filter => KeyMode::Filter,
+            Mode::Command { .. } => KeyMode::Command,
             Mode::Confirm(_) => KeyMode::Confirm,
             Mode::Input { .. } => KeyMode::Input,
         }
@@ -291,14 +314,29 @@ impl App {
             Mode::Confirm(c) => self.on_confirm(c, a),
             Mode::Input { .. } => self.on_input(a),
             Mode::Filter => self.on_filter(a),
+            Mode::Command { .. } => self.on_command_key(a),
             Mode::Help => {
-                self.mode = Mode::Normal;
+                self.on_help_key(a);
                 vec![]
             }
             Mode::Plan(_) => match a {
                 Action::Quit => vec![Command::Quit],
                 Action::Help => {
-                    self.mode = Mode::Help;
+                    self.open_help();
+                    vec![]
+                }
+                Action::CommandLine => {
+                    self.open_command_line();
+                    vec![]
+                }
+                Action::Filter => {
+                    self.plan_filter.clear();
+                    self.plan_sel = 0;
+                    self.mode = Mode::Filter;
+                    vec![]
+                }
+                Action::Back if !self.plan_filter.is_empty() => {
+                    self.plan_filter.clear();
                     vec![]
                 }
                 Action::Back => {
@@ -333,7 +371,8 @@ impl App {
         let list = &mut self.lists[self.focus.index()];
         match a {
             Action::Quit => return vec![Command::Quit],
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => self.open_help(),
+            Action::CommandLine => self.open_command_line(),
             Action::FocusNext | Action::FocusPrev | Action::Focus(_) if !in_customer => {
                 let i = self.focus.index();
                 let n = PaneId::ALL.len();
@@ -343,12 +382,7 @@ impl App {
                     Action::Focus(k) => k.min(n - 1),
                     _ => i,
                 };
-                let was_audit = self.focus == PaneId::Audit;
-                self.focus = PaneId::ALL[next];
-                // The audit log is read only while it shows.
-                if was_audit != (self.focus == PaneId::Audit) {
-                    return self.view_changed();
-                }
+                return self.focus_on(PaneId::ALL[next]);
             }
             Action::Up if in_customer => self.detail_scroll = self.detail_scroll.saturating_sub(1),
             Action::Down if in_customer => {
@@ -368,7 +402,8 @@ impl App {
             Action::Top => list.selected = 0,
             Action::Bottom => list.selected = len.saturating_sub(1),
             Action::Enter if !in_customer => {
-                if !self.zoomed {
+                // The views already take the whole screen: Enter opens the row.
+                if !self.zoomed && !self.focus.is_view() {
                     self.zoomed = true;
                 } else if let Some(plan) = self.selected_plan() {
                     return self.open_plan(plan);
@@ -390,7 +425,21 @@ impl App {
                     return self.view_changed();
                 }
             }
-            Action::Filter if !in_customer => self.mode = Mode::Filter,
+            Action::Filter if !in_customer => {
+                // A new filter each time: `/` never appends to the last one.
+                let had = !self.filters[self.focus.index()].is_empty();
+                self.filters[self.focus.index()].clear();
+                self.mode = Mode::Filter;
+                if had {
+                    return self.view_changed();
+                }
+            }
+            Action::Filter => {
+                self.message = Some((
+                    "the customer view has no filter: Esc goes back to the list".into(),
+                    Tone::Info,
+                ))
+            }
             Action::Start => return vec![Command::Start],
             Action::Pause => return vec![Command::Pause],
             Action::Halt => {
@@ -417,9 +466,31 @@ impl App {
         vec![]
     }
 
-    /// Opens the rollback confirmation for the selection: the customer or its batch, or in the
-    /// Segments pane the wave; asks for each option's blast radius.
+    /// Moves the focus to `p`; the views read only while they show get their reads changed.
+    pub(crate) fn focus_on(&mut self, p: PaneId) -> Vec<Command> {
+        let before = self.focus;
+        self.focus = p;
+        if before != p && (before.is_view() || p.is_view()) {
+            return self.view_changed();
+        }
+        vec![]
+    }
+
+    /// Opens the rollback confirmation for the selection: the customer or its batch, in the
+    /// Segments pane the wave, in the Batches view the batch; asks for each option's blast
+    /// radius.
     fn ask_rollback(&mut self) -> Vec<Command> {
+        let batch = (self.focus == PaneId::Batches && matches!(self.mode, Mode::Normal))
+            .then(|| {
+                let s = self.snap.as_ref()?;
+                s.batches
+                    .get(self.lists[PaneId::Batches.index()].selected)
+                    .map(|b| b.id.clone())
+            })
+            .flatten();
+        if let Some(b) = batch {
+            return self.confirm_rollback(RollbackScope::Batch(b));
+        }
         let wave = (self.focus == PaneId::Segments && matches!(self.mode, Mode::Normal))
             .then(|| {
                 let s = self.snap.as_ref()?;
@@ -465,7 +536,7 @@ impl App {
             )
         } else {
             self.message = Some((
-                "select a customer (Migration, Alerts, Plans) or a wave (Segments) first".into(),
+                "select a customer (Migration, Alerts, Plans, Quarantine), a wave (Segments) or a batch (Batches) first".into(),
                 Tone::Bad,
             ));
             return vec![];
@@ -491,6 +562,9 @@ impl App {
         self.view.alerts_filter = self.filters[2].clone();
         self.view.plans_filter = self.filters[3].clone();
         self.view.audit_filter = (self.focus == PaneId::Audit).then(|| self.filters[4].clone());
+        self.view.batches_filter = (self.focus == PaneId::Batches).then(|| self.filters[5].clone());
+        self.view.quarantine_filter =
+            (self.focus == PaneId::Quarantine).then(|| self.filters[6].clone());
         vec![Command::SetView(self.view.clone())]
     }
 
@@ -500,7 +574,7 @@ impl App {
     /// glyphs behind when a whole screen is replaced.
     pub fn screen_key(&self) -> (u8, bool, usize) {
         let mode = match self.mode {
-            Mode::Normal | Mode::Filter => 0,
+            Mode::Normal | Mode::Filter | Mode::Command { .. } => 0,
             Mode::Help => 1,
             Mode::Confirm(_) => 2,
             Mode::Customer(_) => 3,

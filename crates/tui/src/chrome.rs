@@ -105,13 +105,35 @@ impl App {
             Line::from(spans).render(area, f.buffer_mut());
             return;
         }
+        if let Mode::Command { text, shown, error } = &self.mode {
+            let mut spans = vec![
+                Span::styled(" : ", th.focus()),
+                Span::raw(format!("{text}▏")),
+            ];
+            match (error, shown.is_empty()) {
+                (Some(e), _) => spans.push(Span::styled(format!("  {e}"), th.danger())),
+                (None, false) => {
+                    spans.push(Span::styled(format!("  {}", shown.join(" ")), th.accent()))
+                }
+                (None, true) => spans.push(Span::styled(
+                    format!("  {}", keymap::prompt_hints(KeyMode::Command)),
+                    th.muted(),
+                )),
+            }
+            Line::from(spans).render(area, f.buffer_mut());
+            return;
+        }
         let scopes: &[Scope] = match self.mode {
             Mode::Filter => {
+                let text = if self.plan_id.is_some() && self.plan.is_some() {
+                    &self.plan_filter
+                } else {
+                    &self.filters[self.focus.index()]
+                };
                 let line = Line::from(vec![
                     Span::styled(" filter ", th.focus()),
                     Span::raw(format!(
-                        "/{}▏ {}",
-                        self.filters[self.focus.index()],
+                        "/{text}▏ {}",
                         keymap::prompt_hints(KeyMode::Filter)
                     )),
                 ]);
@@ -138,34 +160,91 @@ impl App {
                     .filter(|(_, h)| *h == "help" || *h == "quit" || (*h == "back" && backable)),
             );
         }
-        for (k, h) in hints {
-            // Esc matters only with something to back out of; zoomed, Tab is room for Esc.
-            if (h == "back" && !backable) || (h == "pane" && self.zoomed) {
-                continue;
+        // Esc matters only with something to back out of; zoomed, Tab is room for Esc.
+        hints.retain(|(_, h)| !((*h == "back" && !backable) || (*h == "pane" && self.zoomed)));
+        // Too wide: the hints a user finds anyway go first (? lists them all), never quit,
+        // help or the runner's safety keys.
+        let width = |hs: &[(String, &str)]| -> usize {
+            1 + hs
+                .iter()
+                .map(|(k, h)| Line::raw(k.as_str()).width() + h.len() + 2)
+                .sum::<usize>()
+        };
+        for drop in ["open", "pane", "filter", "start", "cmd"] {
+            if width(&hints) <= area.width as usize {
+                break;
             }
+            hints.retain(|(_, h)| *h != drop);
+        }
+        for (k, h) in hints {
             spans.push(Span::styled(k, th.focus()));
             spans.push(Span::raw(format!(" {h} ")));
         }
         Line::from(spans).render(area, f.buffer_mut());
     }
 
+    /// The keys grouped by where they apply, then the commands; scrolled by `help_scroll`
+    /// (clamped here, where the height is known) and sized to the terminal, 80×24 included.
     pub(super) fn render_help(&self, area: Rect, f: &mut Frame) {
-        let lines: Vec<Line> = keymap::help(self.readonly)
-            .into_iter()
-            .map(|(k, h)| {
-                Line::from(vec![
-                    Span::styled(format!("{k:>14}  "), self.theme.focus()),
+        let th = &self.theme;
+        let mut lines: Vec<Line> = Vec::new();
+        for (scope, title) in keymap::HELP_GROUPS {
+            let keys = keymap::help(scope, self.readonly);
+            if keys.is_empty() {
+                continue;
+            }
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::styled(title, th.header()));
+            for (k, h) in keys {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{k:>13}  "), th.focus()),
                     Span::raw(h),
-                ])
-            })
-            .collect();
-        let r = area.centered(
-            Constraint::Length(70),
-            Constraint::Length(lines.len() as u16 + 2),
-        );
+                ]));
+            }
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            "Commands (: then Enter; Tab completes)",
+            th.header(),
+        ));
+        for c in crate::command::COMMANDS {
+            if self.readonly && c.word == "rollback" {
+                continue;
+            }
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:>13}  ", format!(":{}", c.word)), th.focus()),
+                Span::raw(if c.args.is_empty() {
+                    c.help.to_string()
+                } else {
+                    format!("{} — {}", c.args, c.help)
+                }),
+            ]));
+        }
+        let width = area.width.min(100);
+        let para = Paragraph::new(lines).wrap(Wrap { trim: false });
+        let total = para.line_count(width.saturating_sub(2)) as u16;
+        let height = (total + 2).min(area.height);
+        let room = height.saturating_sub(2);
+        let scroll = self.help_scroll.min(total.saturating_sub(room));
+        let more = if total > room {
+            format!(
+                " lines {}–{} of {total} · ↑↓ PgUp PgDn ",
+                scroll + 1,
+                (scroll + room).min(total)
+            )
+        } else {
+            String::new()
+        };
+        let r = area.centered(Constraint::Length(width), Constraint::Length(height));
         Clear.render(r, f.buffer_mut());
-        Paragraph::new(lines)
-            .block(Block::bordered().title(" Keys (any key closes) "))
+        para.scroll((scroll, 0))
+            .block(
+                Block::bordered()
+                    .title(" Keys — Esc ? q close ")
+                    .title_bottom(Line::from(more).right_aligned()),
+            )
             .render(r, f.buffer_mut());
     }
 

@@ -5,6 +5,8 @@
 pub mod app;
 pub mod bench;
 mod chrome;
+mod cmdline;
+pub mod command;
 pub mod keymap;
 pub mod panes;
 pub mod snapshot;

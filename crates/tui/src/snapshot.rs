@@ -16,6 +16,10 @@ pub struct View {
     pub plans_filter: String,
     /// The audit log's filter while the Audit pane is showing; `None` reads no audit rows.
     pub audit_filter: Option<String>,
+    /// The Batches view's filter while it shows; `None` reads no batches.
+    pub batches_filter: Option<String>,
+    /// The Quarantine view's filter while it shows; `None` reads no quarantined customers.
+    pub quarantine_filter: Option<String>,
     pub operator: String,
     /// At most this many rows per list (the console asks for what it can show and scroll to).
     pub limit: i64,
@@ -38,6 +42,10 @@ pub struct Snapshot {
     pub plans: Vec<status::PlanRow>,
     /// The newest audit rows, read only while the Audit pane shows (see [`View`]).
     pub audit: Vec<status::AuditRow>,
+    /// Batches, read only while the Batches view shows.
+    pub batches: Vec<status::BatchRow>,
+    /// Quarantined customers, read only while the Quarantine view shows.
+    pub quarantine: Vec<status::QuarantineRow>,
 }
 
 /// Reads a snapshot for `view`. Errors: the state database failing.
@@ -55,7 +63,17 @@ pub async fn snapshot(state: &cutover_core::db::Pool, view: &View) -> eyre::Resu
         Some(f) => status::audit_log(state, f, view.limit).await?,
         None => Vec::new(),
     };
+    let batches = match &view.batches_filter {
+        Some(f) => status::batches(state, f, Some(view.limit)).await?,
+        None => Vec::new(),
+    };
+    let quarantine = match &view.quarantine_filter {
+        Some(f) => status::quarantine(state, f, Some(view.limit)).await?,
+        None => Vec::new(),
+    };
     Ok(Snapshot {
+        batches,
+        quarantine,
         status,
         throughput,
         running,

@@ -136,14 +136,33 @@ impl App {
         vec![]
     }
 
+    /// The plan's milestones the filter lets through (title, owner, priority or status), in
+    /// the order shown: overdue first, then by due date.
+    pub fn visible_milestones(&self) -> Vec<&cutover_core::plans::Milestone> {
+        let f = self.plan_filter.to_lowercase();
+        self.plan.as_ref().map_or_else(Vec::new, |p| {
+            p.milestones
+                .iter()
+                .filter(|m| {
+                    f.is_empty()
+                        || [
+                            m.title.as_str(),
+                            m.owner.as_str(),
+                            m.priority.as_str(),
+                            m.status.as_str(),
+                        ]
+                        .iter()
+                        .any(|x| x.to_lowercase().contains(&f))
+                })
+                .collect()
+        })
+    }
+
     /// Keys of the plan view: move among milestones, mark one done or in progress, reassign it.
     pub(super) fn on_plan_action(&mut self, a: Action) -> Vec<Command> {
-        let n = self.plan.as_ref().map_or(0, |p| p.milestones.len());
-        let selected = self
-            .plan
-            .as_ref()
-            .and_then(|p| p.milestones.get(self.plan_sel))
-            .map(|m| m.id);
+        let shown = self.visible_milestones();
+        let n = shown.len();
+        let selected = shown.get(self.plan_sel).map(|m| m.id);
         match (a, selected) {
             (Action::Up, _) => self.plan_sel = self.plan_sel.saturating_sub(1),
             (Action::Down, _) => self.plan_sel = (self.plan_sel + 1).min(n.saturating_sub(1)),
@@ -172,6 +191,7 @@ impl App {
     /// Opens the plan view on plan `id` (after Enter on a plan, or a new recovery plan).
     pub fn open_plan(&mut self, id: i64) -> Vec<Command> {
         self.mode = Mode::Plan(id);
+        self.plan_filter.clear();
         self.plan_id = Some(id);
         self.plan = None;
         self.plan_sel = 0;
@@ -186,9 +206,19 @@ impl App {
             if p.is_none() {
                 self.message = Some((format!("plan {id} no longer exists"), Tone::Bad));
             }
-            let n = p.as_ref().map_or(0, |p| p.milestones.len());
-            self.plan_sel = self.plan_sel.min(n.saturating_sub(1));
+            let mut p = p;
+            if let Some(p) = &mut p {
+                // Overdue first, then by due date: what needs doing comes first.
+                p.milestones.sort_by(|a, b| {
+                    let late = |m: &cutover_core::plans::Milestone| {
+                        m.status != cutover_core::plans::MilestoneStatus::Overdue
+                    };
+                    (late(a), &a.due_on, a.seq).cmp(&(late(b), &b.due_on, b.seq))
+                });
+            }
             self.plan = p;
+            let n = self.visible_milestones().len();
+            self.plan_sel = self.plan_sel.min(n.saturating_sub(1));
         }
     }
 
@@ -222,18 +252,43 @@ pub fn parse_snooze(text: &str) -> Option<(chrono::DateTime<chrono::Utc>, String
 }
 
 impl App {
+    /// Keys while typing a filter: Enter keeps it, Esc clears it; both leave the text mode.
+    /// With a plan open the filter is the milestones', else the focused list's.
     pub(super) fn on_filter(&mut self, a: Action) -> Vec<Command> {
-        let f = &mut self.filters[self.focus.index()];
+        let in_plan = self.plan_id.is_some() && self.plan.is_some();
+        let f = if in_plan {
+            &mut self.plan_filter
+        } else {
+            &mut self.filters[self.focus.index()]
+        };
         match a {
-            Action::Submit | Action::Cancel => {
-                self.mode = Mode::Normal;
+            Action::Submit => {
+                self.mode = self
+                    .plan_id
+                    .filter(|_| in_plan)
+                    .map_or(Mode::Normal, Mode::Plan);
                 return vec![];
+            }
+            Action::Cancel => {
+                let had = !f.is_empty();
+                f.clear();
+                self.mode = self
+                    .plan_id
+                    .filter(|_| in_plan)
+                    .map_or(Mode::Normal, Mode::Plan);
+                if in_plan || !had {
+                    return vec![];
+                }
             }
             Action::DeleteChar => {
                 f.pop();
             }
             Action::Type(c) => f.push(c),
             _ => return vec![],
+        }
+        if in_plan {
+            self.plan_sel = 0;
+            return vec![];
         }
         self.lists[self.focus.index()].selected = 0;
         self.view_changed()

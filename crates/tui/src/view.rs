@@ -40,6 +40,7 @@ impl App {
         ])
         .areas(area);
         self.render_header(header, f);
+        // The plan view stays under what is typed or shown over it while a plan is open.
         let in_plan = matches!(
             self.mode,
             Mode::Plan(_)
@@ -47,10 +48,14 @@ impl App {
                     purpose: InputFor::Reassign(_),
                     ..
                 }
-        );
+        ) || (self.plan_id.is_some()
+            && self.plan.is_some()
+            && matches!(self.mode, Mode::Filter | Mode::Help | Mode::Command { .. }));
         match (&self.snap, &self.mode) {
             _ if in_plan => panes::plan::View {
                 plan: self.plan.as_ref(),
+                milestones: self.visible_milestones(),
+                filter: &self.plan_filter,
                 selected: self.plan_sel,
                 theme: &self.theme,
             }
@@ -65,7 +70,7 @@ impl App {
             (None, _) => Paragraph::new("reading the state database …")
                 .block(Block::bordered())
                 .render(body, f.buffer_mut()),
-            (Some(snap), _) if self.zoomed || self.focus == PaneId::Audit => {
+            (Some(snap), _) if self.zoomed || self.focus.is_view() => {
                 self.render_pane(self.focus, snap, body, f)
             }
             (Some(snap), _) => {
@@ -106,6 +111,8 @@ impl App {
             PaneId::Alerts => panes::alerts::View(cx).render(area, buf),
             PaneId::Plans => panes::plans::View(cx).render(area, buf),
             PaneId::Audit => panes::audit::View(cx).render(area, buf),
+            PaneId::Batches => panes::batches::View(cx).render(area, buf),
+            PaneId::Quarantine => panes::quarantine::View(cx).render(area, buf),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod console;
 pub mod demo;
 pub mod health;
 pub mod import;
+pub mod lists;
 pub mod plan;
 pub mod plans;
 pub mod report;

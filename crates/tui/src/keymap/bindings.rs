@@ -7,7 +7,14 @@ use super::{Action, Binding, KeyMode, Scope};
 const N: KeyModifiers = KeyModifiers::NONE;
 /// The panes and the plan view: the modes that read single keys as commands.
 const BROWSE_PLAN: &[KeyMode] = &[KeyMode::Browse, KeyMode::Plan];
-const TEXT: &[KeyMode] = &[KeyMode::Filter, KeyMode::Confirm, KeyMode::Input];
+/// Moving in a list, which also scrolls the help.
+const MOVE: &[KeyMode] = &[KeyMode::Browse, KeyMode::Plan, KeyMode::Help];
+const TEXT: &[KeyMode] = &[
+    KeyMode::Filter,
+    KeyMode::Confirm,
+    KeyMode::Input,
+    KeyMode::Command,
+];
 const S: KeyModifiers = KeyModifiers::SHIFT;
 const C: KeyModifiers = KeyModifiers::CONTROL;
 /// In a binding: whatever modifiers the key came with.
@@ -43,7 +50,7 @@ pub const BINDINGS: &[Binding] = &[
         modes: BROWSE_PLAN,
         action: Action::Focus(0),
         hint: "",
-        help: "focus a pane: 1 Migration, 2 Segments, 3 Alerts, 4 Plans",
+        help: "focus panes 1–4; views 5 audit log, 6 batches, 7 quarantine",
         scope: Scope::Global,
     },
     Binding {
@@ -75,12 +82,36 @@ pub const BINDINGS: &[Binding] = &[
         modes: BROWSE_PLAN,
         action: Action::Focus(4),
         hint: "",
-        help: "audit log: who did what, in which role, why; / filters",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('6'), N)],
+        modes: BROWSE_PLAN,
+        action: Action::Focus(5),
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('7'), N)],
+        modes: BROWSE_PLAN,
+        action: Action::Focus(6),
+        hint: "",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Char(':'), N), (KeyCode::Char(':'), S)],
+        modes: BROWSE_PLAN,
+        action: Action::CommandLine,
+        hint: "cmd",
+        help: "command line (Tab completes, ↑ history; commands below)",
         scope: Scope::Global,
     },
     Binding {
         keys: &[(KeyCode::Char('k'), N), (KeyCode::Up, N)],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::Up,
         hint: "",
         help: "move up / down",
@@ -88,7 +119,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('j'), N), (KeyCode::Down, N)],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::Down,
         hint: "",
         help: "",
@@ -96,7 +127,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::PageUp, N)],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::PageUp,
         hint: "",
         help: "page up / down",
@@ -104,7 +135,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::PageDown, N)],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::PageDown,
         hint: "",
         help: "",
@@ -112,7 +143,7 @@ pub const BINDINGS: &[Binding] = &[
     },
     Binding {
         keys: &[(KeyCode::Char('g'), N), (KeyCode::Home, N)],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::Top,
         hint: "",
         help: "first / last row",
@@ -124,7 +155,7 @@ pub const BINDINGS: &[Binding] = &[
             (KeyCode::Char('G'), N),
             (KeyCode::End, N),
         ],
-        modes: BROWSE_PLAN,
+        modes: MOVE,
         action: Action::Bottom,
         hint: "",
         help: "",
@@ -151,7 +182,7 @@ pub const BINDINGS: &[Binding] = &[
         modes: BROWSE_PLAN,
         action: Action::Filter,
         hint: "filter",
-        help: "filter the focused list",
+        help: "filter the focused list (a new filter; Esc clears it)",
         scope: Scope::List,
     },
     Binding {
@@ -175,7 +206,7 @@ pub const BINDINGS: &[Binding] = &[
         modes: BROWSE_PLAN,
         action: Action::Rollback,
         hint: "rollback",
-        help: "roll back the selected customer or its batch; in Segments, the wave",
+        help: "roll back the selection: customer, batch, or (Segments) wave",
         scope: Scope::Selection,
     },
     Binding {
@@ -267,12 +298,26 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Plan,
     },
     Binding {
+        keys: &[
+            (KeyCode::Esc, ANY),
+            (KeyCode::Char('?'), N),
+            (KeyCode::Char('?'), S),
+            (KeyCode::Char('q'), N),
+        ],
+        modes: &[KeyMode::Help],
+        action: Action::CloseHelp,
+        hint: "close",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
         keys: &[(KeyCode::Char('c'), C)],
         modes: &[
             KeyMode::Help,
             KeyMode::Filter,
             KeyMode::Confirm,
             KeyMode::Input,
+            KeyMode::Command,
         ],
         action: Action::ForceQuit,
         hint: "",
@@ -291,7 +336,47 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(KeyCode::Esc, ANY)],
         modes: &[KeyMode::Filter],
         action: Action::Cancel,
-        hint: "done",
+        hint: "clear",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, ANY)],
+        modes: &[KeyMode::Command],
+        action: Action::Submit,
+        hint: "run",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, ANY)],
+        modes: &[KeyMode::Command],
+        action: Action::Cancel,
+        hint: "cancel",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Tab, ANY)],
+        modes: &[KeyMode::Command],
+        action: Action::Complete,
+        hint: "complete",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Up, ANY)],
+        modes: &[KeyMode::Command],
+        action: Action::HistoryPrev,
+        hint: "history",
+        help: "",
+        scope: Scope::Global,
+    },
+    Binding {
+        keys: &[(KeyCode::Down, ANY)],
+        modes: &[KeyMode::Command],
+        action: Action::HistoryNext,
+        hint: "",
         help: "",
         scope: Scope::Global,
     },

@@ -54,6 +54,13 @@ pub enum Action {
     Type(char),
     /// Help: close it.
     CloseHelp,
+    /// Open the `:` command line.
+    CommandLine,
+    /// Command line: complete the word under the cursor.
+    Complete,
+    /// Command line: the previous / next line run.
+    HistoryPrev,
+    HistoryNext,
 }
 
 impl Action {
@@ -94,12 +101,17 @@ pub enum KeyMode {
     Confirm,
     /// Typing a note, a duration or an owner.
     Input,
+    /// The `:` command line.
+    Command,
 }
 
 impl KeyMode {
     /// Whether printable keys type text in this mode.
     fn types(self) -> bool {
-        matches!(self, KeyMode::Filter | KeyMode::Confirm | KeyMode::Input)
+        matches!(
+            self,
+            KeyMode::Filter | KeyMode::Confirm | KeyMode::Input | KeyMode::Command
+        )
     }
 }
 
@@ -132,8 +144,9 @@ mod bindings;
 
 pub use bindings::{ANY, BINDINGS};
 
-/// The action `key` means in `mode`: its binding there; in the help, any other key closes it;
-/// in a text mode, any other printable key is typed (in a filter, not with Ctrl).
+/// The action `key` means in `mode`: its binding there; in a text mode, any other printable
+/// key is typed (in a filter, not with Ctrl). In the help, unbound keys do nothing: it closes
+/// on Esc, `?` or `q` only, so a stray key does not lose the place scrolled to.
 pub fn lookup(key: &KeyEvent, mode: KeyMode) -> Option<Action> {
     let bound = BINDINGS
         .iter()
@@ -148,7 +161,6 @@ pub fn lookup(key: &KeyEvent, mode: KeyMode) -> Option<Action> {
         return bound;
     }
     match key.code {
-        _ if mode == KeyMode::Help => Some(Action::CloseHelp),
         KeyCode::Char(c)
             if mode.types()
                 && (mode != KeyMode::Filter || !key.modifiers.contains(KeyModifiers::CONTROL)) =>
@@ -219,13 +231,23 @@ pub fn hints(scopes: &[Scope], readonly: bool) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-/// Help lines `(keys, text)` for every binding, minus writes when read-only. A binding with
-/// no help text folds its keys into the line before (j after k, 2–4 after 1).
-pub fn help(readonly: bool) -> Vec<(String, &'static str)> {
+/// The help's groups, in order, with their titles: what applies everywhere, in a list, on a
+/// selection, in the Alerts pane, in the plan view.
+pub const HELP_GROUPS: [(Scope, &str); 5] = [
+    (Scope::Global, "Everywhere"),
+    (Scope::List, "In a list"),
+    (Scope::Selection, "On the selected customer, batch or wave"),
+    (Scope::Alert, "Alerts pane"),
+    (Scope::Plan, "Plan view"),
+];
+
+/// Help lines `(keys, text)` for every binding of `scope`, minus writes when read-only. A
+/// binding with no help text folds its keys into the line before (j after k, 2–7 after 1).
+pub fn help(scope: Scope, readonly: bool) -> Vec<(String, &'static str)> {
     let mut out: Vec<(Vec<String>, &'static str)> = Vec::new();
-    let listed = BINDINGS
-        .iter()
-        .filter(|b| b.modes.contains(&KeyMode::Browse) && !(readonly && b.action.writes()));
+    let listed = BINDINGS.iter().filter(|b| {
+        b.modes.contains(&KeyMode::Browse) && b.scope == scope && !(readonly && b.action.writes())
+    });
     for b in listed {
         let names = b.keys.iter().map(|k| key_name(*k));
         match out.last_mut() {
@@ -238,6 +260,14 @@ pub fn help(readonly: bool) -> Vec<(String, &'static str)> {
             k.dedup();
             (k.join(" "), h)
         })
+        .collect()
+}
+
+/// Every help line of every group, for tests and the read-only check.
+pub fn help_all(readonly: bool) -> Vec<(String, &'static str)> {
+    HELP_GROUPS
+        .iter()
+        .flat_map(|(s, _)| help(*s, readonly))
         .collect()
 }
 
@@ -263,14 +293,23 @@ mod tests {
 
     #[test]
     fn typed_text_never_runs_a_command() {
-        for mode in [KeyMode::Filter, KeyMode::Confirm, KeyMode::Input] {
-            for c in "qsprXaexzondiw/?12345".chars() {
+        for mode in [
+            KeyMode::Filter,
+            KeyMode::Confirm,
+            KeyMode::Input,
+            KeyMode::Command,
+        ] {
+            for c in "qsprXaexzondiw/?:1234567".chars() {
                 let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
                 assert_eq!(lookup(&key, mode), Some(Action::Type(c)), "{c} in {mode:?}");
             }
         }
         assert_eq!(prompt_hints(KeyMode::Input), "Enter ok · Esc cancel");
-        assert_eq!(prompt_hints(KeyMode::Filter), "Enter keep · Esc done");
+        assert_eq!(prompt_hints(KeyMode::Filter), "Enter keep · Esc clear");
+        assert_eq!(
+            prompt_hints(KeyMode::Command),
+            "Enter run · Esc cancel · Tab complete · ↑ history"
+        );
     }
 
     #[test]
@@ -289,7 +328,7 @@ mod tests {
             Scope::Plan,
         ];
         let shown: Vec<String> = hints(&scopes, true).into_iter().map(|(k, _)| k).collect();
-        let help: Vec<String> = help(true).into_iter().map(|(k, _)| k).collect();
+        let help: Vec<String> = help_all(true).into_iter().map(|(k, _)| k).collect();
         for c in writing.chars() {
             let k = c.to_string();
             assert!(!shown.contains(&k), "{c} in the read-only footer");
@@ -308,7 +347,7 @@ mod tests {
                 .all(|(_, h)| *h != "rollback" && *h != "HALT")
         );
         assert!(
-            help(false)
+            help_all(false)
                 .iter()
                 .any(|(_, h)| h.contains("halt everything"))
         );

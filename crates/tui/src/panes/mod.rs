@@ -3,10 +3,12 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod batches;
 pub mod customer;
 pub mod migration;
 pub mod plan;
 pub mod plans;
+pub mod quarantine;
 pub mod segments;
 
 use ratatui::widgets::Block;
@@ -15,7 +17,8 @@ use crate::snapshot::Snapshot;
 use crate::theme::Theme;
 use crate::widgets::table::ListState;
 
-/// The panes, in focus order. The first four share the screen; the audit log takes it whole.
+/// The panes, in focus order. The first four share the screen; the audit log, batches and
+/// quarantine take it whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneId {
     Migration,
@@ -23,15 +26,19 @@ pub enum PaneId {
     Alerts,
     Plans,
     Audit,
+    Batches,
+    Quarantine,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 5] = [
+    pub const ALL: [PaneId; 7] = [
         PaneId::Migration,
         PaneId::Segments,
         PaneId::Alerts,
         PaneId::Plans,
         PaneId::Audit,
+        PaneId::Batches,
+        PaneId::Quarantine,
     ];
 
     /// The panes of the 2×2 grid.
@@ -49,7 +56,14 @@ impl PaneId {
             PaneId::Alerts => "3 Alerts",
             PaneId::Plans => "4 Plans",
             PaneId::Audit => "5 Audit log",
+            PaneId::Batches => "6 Batches",
+            PaneId::Quarantine => "7 Quarantine",
         }
+    }
+
+    /// The views that take the whole screen and are read only while they show.
+    pub fn is_view(self) -> bool {
+        matches!(self, PaneId::Audit | PaneId::Batches | PaneId::Quarantine)
     }
 
     pub fn index(self) -> usize {

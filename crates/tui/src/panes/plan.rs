@@ -41,6 +41,10 @@ const COLUMNS: [Column; 6] = [
 
 pub struct View<'a> {
     pub plan: Option<&'a PlanDetail>,
+    /// The milestones shown: the filter's, overdue first.
+    pub milestones: Vec<&'a Milestone>,
+    /// The milestone filter, shown in the title.
+    pub filter: &'a str,
     pub selected: usize,
     pub theme: &'a Theme,
 }
@@ -54,8 +58,13 @@ impl Widget for View<'_> {
                 .render(area, buf);
             return;
         };
+        let filter = if self.filter.is_empty() {
+            String::new()
+        } else {
+            format!("/{} ", self.filter)
+        };
         let block = Block::bordered()
-            .title(format!(" Plan {} · {} ", p.id, p.title))
+            .title(format!(" Plan {} · {} {filter}", p.id, p.title))
             .border_style(th.focus());
         let inner = block.inner(area);
         block.render(area, buf);
@@ -90,6 +99,6 @@ impl Widget for View<'_> {
         ])
         .render(head, buf);
         let state = ListState::at(self.selected);
-        table::render(list, buf, &COLUMNS, &p.milestones, &state, true, th);
+        table::render(list, buf, &COLUMNS, &self.milestones, &state, true, th);
     }
 }

@@ -124,6 +124,12 @@ pub trait TableRow {
     fn cols(&self, theme: &Theme) -> Vec<Col>;
 }
 
+impl<T: TableRow> TableRow for &T {
+    fn cols(&self, theme: &Theme) -> Vec<Col> {
+        (*self).cols(theme)
+    }
+}
+
 /// Selection and scroll position of a list. The offset is adjusted while rendering, hence the
 /// `Cell`, so panes can render through `&self`.
 #[derive(Debug, Default)]

@@ -111,7 +111,7 @@ pub async fn audit_log(
 }
 
 /// What the console asks the poller for beyond the fixed panes.
-fn like(filter: &str) -> String {
+pub(super) fn like(filter: &str) -> String {
     format!("%{}%", filter.trim().to_lowercase())
 }
 

@@ -5,12 +5,14 @@
 
 mod customer;
 mod lists;
+mod ops;
 
 pub use customer::{AuditEntry, Backup, CustomerDetail, Finding, StepRow, Validation, customer};
 pub use lists::{
     AuditRow, PlanRow, RecentRow, RunningBatch, audit_log, plans, recent, running_batches,
     throughput,
 };
+pub use ops::{BatchRow, QuarantineRow, batches, quarantine};
 
 use chrono::Utc;
 use serde::Serialize;
