@@ -192,3 +192,55 @@ async fn plan_metrics_are_the_last_twelve_months_of_payments_and_repairs() {
     }
     assert!(planned.iter().any(|p| p.2 > 0) && planned.iter().any(|p| p.1 > 0));
 }
+
+#[tokio::test]
+async fn a_mapping_without_a_column_skips_the_default_rules_on_it_and_names_a_workspace_rule() {
+    let ws = Ws::demo(40, 19).await;
+    // No email in the customers mapping, and an account type the platform does not know.
+    ws.edit_config(|t| {
+        t.replace("email_addr AS email, ", "")
+            .replace("WHEN 'BUS' THEN 'business'", "WHEN 'BUS' THEN 'corporate'")
+    });
+    let out = ws.cli(&["plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.contains("note: default audit rule email_format:customers.email skipped: the customers mapping returns no `email` column"),
+        "{text}"
+    );
+    let ctx = ws.ctx().await;
+    let business = ctx
+        .source
+        .count("SELECT COUNT(*) FROM clients WHERE acct_type = 'BUS'", &[])
+        .await
+        .unwrap();
+    let quarantined: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT customer_legacy_id) FROM findings WHERE rule = 'one_of:customers.account_type' AND severity = 'block'",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert!(business > 0, "the demo has business customers");
+    assert_eq!(
+        quarantined, business,
+        "each 'corporate' account is a finding"
+    );
+    let list = common::stdout(&ws.cli(&["quarantine"]));
+    assert!(
+        list.contains("account_type \"corporate\" is not one of individual, business, enterprise"),
+        "{list}"
+    );
+
+    // A rule the workspace wrote on a column the mapping lacks is an error naming it.
+    ws.edit_config(|t| {
+        format!("{t}\n[[audit]]\ncheck = \"required\"\nfield = \"customers.email\"\nseverity = \"block\"\n")
+    });
+    let out = ws.cli(&["plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("audit rule required:customers.email (key `audit[0]`) reads customers.email, which the customers mapping does not return"),
+        "{err}"
+    );
+    assert!(!err.contains("no such column"), "{err}");
+}

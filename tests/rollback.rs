@@ -398,3 +398,93 @@ async fn an_open_customer_view_follows_the_poll_through_a_rollback() {
         "payments on the platform after the rollback: {shown}"
     );
 }
+
+#[tokio::test]
+async fn a_certificate_proves_the_move_names_the_rollbacks_and_detects_an_edit() {
+    let ws = Ws::demo(40, 17).await;
+    let ctx = ws.ctx().await;
+    run(&ctx, &RunOpts::default()).await.unwrap();
+    let (id, batch): (String, String) = sqlx::query_as(
+        "SELECT legacy_id, batch_id FROM customers WHERE status = 'migrated' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    let out = ws.cli(&["certificate", "--customer", &id, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let c: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(c["validated"], true, "{c}");
+    // Per entity, the counts are the platform's rows for the customer.
+    for e in c["entities"].as_array().unwrap() {
+        let entity = e["entity"].as_str().unwrap();
+        let key = if entity == "customers" {
+            "legacy_id"
+        } else {
+            "customer_legacy_id"
+        };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {entity} WHERE {key} = $1"
+        )))
+        .bind(&id)
+        .fetch_one(&ctx.target)
+        .await
+        .unwrap();
+        assert_eq!(e["platform_count"], n, "{entity}: {e}");
+        assert_eq!(e["source_count"], n, "{entity}: {e}");
+        assert_eq!(e["matched"], true);
+    }
+    let steps: Vec<&str> = c["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "backup",
+            "create_account",
+            "migrate_data",
+            "validate",
+            "notify"
+        ]
+    );
+    assert!(
+        c["steps"][0]["worker"]
+            .as_str()
+            .is_some_and(|w| w.contains(':')),
+        "each step names its worker: {c}"
+    );
+    let file = ws.path().join("certificate.json");
+    std::fs::write(&file, stdout(&out)).unwrap();
+    let ok = ws.cli(&["certificate", "--verify", file.to_str().unwrap()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let edited = stdout(&out).replacen("\"matched\": true", "\"matched\": false", 1);
+    std::fs::write(&file, edited).unwrap();
+    let bad = ws.cli(&["certificate", "--verify", file.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stdout(&bad).contains("does NOT match"));
+
+    // A rollback of its batch is on it, with the operator and role, and it is no longer valid.
+    rollback(&ctx, &Scope::Batch(batch.clone()), "test")
+        .await
+        .unwrap();
+    let c: serde_json::Value = serde_json::from_str(&stdout(&ws.cli(&[
+        "certificate",
+        "--customer",
+        &id,
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(c["validated"], false);
+    let r = &c["rollbacks"][0];
+    assert_eq!(r["scope"], format!("batch {batch}"));
+    assert_eq!(r["actor"], ctx.actor.as_str());
+    assert!(r["role"].as_str().is_some_and(|s| !s.is_empty()));
+    let text = stdout(&ws.cli(&["certificate", "--customer", &id]));
+    assert!(text.contains("NOT validated now"), "{text}");
+    assert!(
+        text.contains(&format!("rolled back batch {batch}")),
+        "{text}"
+    );
+}

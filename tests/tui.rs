@@ -297,6 +297,7 @@ fn navigation_filter_and_customer_view() {
             finished_at: "2026-11-21T08:00:00.100Z".into(),
             outcome: "ok".into(),
             detail: None,
+            worker: Some("jump1:4242".into()),
         }],
         validations: vec![Validation {
             entity: "customers".into(),

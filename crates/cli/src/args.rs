@@ -85,6 +85,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A customer's validation certificate: per entity the source's and the platform's counts
+    /// and checksums at validation, every step with its time, worker and outcome, any rollback
+    /// with its operator and role, and a SHA-256 over the record. `--verify FILE` checks an
+    /// archived one (exit 1 when it was changed).
+    Certificate(CertificateArgs),
     /// List every batch: id (what `rollback --batch` takes), wave, state, customers
     /// planned and migrated, rows written (from the backups), started, finished, worker.
     Batches {
@@ -202,6 +207,19 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateArgs {
+    /// The customer's legacy id.
+    #[arg(long, value_name = "ID", required_unless_present = "verify")]
+    pub customer: Option<String>,
+    /// Print it as JSON (what to archive).
+    #[arg(long)]
+    pub json: bool,
+    /// Check an archived certificate's digest against its content.
+    #[arg(long, value_name = "FILE", conflicts_with = "customer")]
+    pub verify: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,6 +2,7 @@
 //! the exit status.
 
 pub mod bench;
+pub mod certificate;
 pub mod console;
 pub mod demo;
 pub mod health;

@@ -1,9 +1,12 @@
 //! `cutover plan`: mapping → metrics → audit → segments → waves → batches.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use crate::args::Cli;
 use crate::outln;
+use crate::table::{Align, Table};
 use crate::workspace::{refuse_readonly, resolve_config, warn_exposed};
 use cutover_core::engine::{Ctx, plan};
 
@@ -20,7 +23,15 @@ pub async fn run(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
         Ctx::open(cfg, false).await?
     };
     warn_exposed(&ctx);
-    let s = plan::plan(&ctx).await?;
+    let (tx, rx) = tokio::sync::watch::channel(plan::PlanProgress::default());
+    // Progress on stderr for a person watching; nothing for a script or a pipe.
+    let shown = (!json && std::io::stderr().is_terminal()).then(|| tokio::spawn(show(rx)));
+    let s = plan::plan_with(&ctx, Some(&tx)).await;
+    drop(tx);
+    if let Some(t) = shown {
+        let _ = t.await;
+    }
+    let s = s?;
     cutover_core::alerts::refresh(&ctx, None).await;
     if json {
         outln!("{}", serde_json::to_string_pretty(&s)?);
@@ -32,26 +43,65 @@ pub async fn run(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
             s.warned,
             s.rejected_rows
         );
-        outln!(
-            "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
-            "prio",
-            "segment",
-            "customers",
-            "pending",
-            "quarantined",
-            "batches"
-        );
+        let mut t = Table::new(&[
+            ("prio", Align::Right),
+            ("segment", Align::Left),
+            ("customers", Align::Right),
+            ("pending", Align::Right),
+            ("quarantined", Align::Right),
+            ("batches", Align::Right),
+        ]);
         for g in &s.segments {
-            outln!(
-                "{:<4} {:<14} {:>9} {:>8} {:>11} {:>8}",
-                g.priority,
-                g.name,
-                g.customers,
-                g.pending,
-                g.quarantined,
-                g.batches_pending
-            );
+            t.push(vec![
+                g.priority.to_string(),
+                g.name.clone(),
+                g.customers.to_string(),
+                g.pending.to_string(),
+                g.quarantined.to_string(),
+                g.batches_pending.to_string(),
+            ]);
+        }
+        for l in t.lines() {
+            outln!("{l}");
+        }
+        for n in &s.notes {
+            outln!("note: {n}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Redraws one stderr line with the plan's phase, customers read and judged, their rate and
+/// the time so far, five times a second, until the plan ends (its sender is dropped).
+async fn show(mut rx: tokio::sync::watch::Receiver<plan::PlanProgress>) {
+    let t0 = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut drawn = false;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            r = rx.changed() => if r.is_err() { break },
+        }
+        let p = *rx.borrow();
+        let secs = t0.elapsed().as_secs_f64();
+        // Quick plans print nothing: the summary follows at once.
+        if secs < 0.5 {
+            continue;
+        }
+        let rate = if secs > 0.0 {
+            p.customers as f64 / secs
+        } else {
+            0.0
+        };
+        eprint!(
+            "\r\x1b[2Kplan: {} · {} customers read and judged · {:.0}/s · {:.1} s",
+            p.phase, p.customers, rate, secs
+        );
+        let _ = std::io::stderr().flush();
+        drawn = true;
+    }
+    if drawn {
+        eprint!("\r\x1b[2K");
+        let _ = std::io::stderr().flush();
+    }
 }

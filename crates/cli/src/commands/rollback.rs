@@ -39,6 +39,11 @@ pub async fn run(cli: &Cli, a: &RollbackArgs) -> eyre::Result<ExitCode> {
         }
     }
     let ctx = open(cli).await?;
+    if !a.dry_run {
+        // Refused before anything is read or asked: only on-call and admin roll back.
+        ctx.require(cutover_core::roles::Action::Rollback, &scope.label())
+            .await?;
+    }
     let radius = rollback::blast_radius(&ctx, &scope).await?;
     if a.dry_run {
         if a.json {

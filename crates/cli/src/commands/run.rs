@@ -15,6 +15,7 @@ pub async fn run(cli: &Cli, a: &RunArgs) -> eyre::Result<ExitCode> {
         refuse_readonly(cli, "run")?;
     }
     let mut ctx = open(cli).await?;
+    let state = ctx.state.clone();
     if let Some(n) = a.batch_size {
         if n == 0 {
             return Err(Usage("--batch-size must be at least 1".into()).into());
@@ -57,5 +58,19 @@ pub async fn run(cli: &Cli, a: &RunArgs) -> eyre::Result<ExitCode> {
             .map(|r| format!(" (stopped: {r})"))
             .unwrap_or_default()
     );
+    if s.batches == 0 {
+        // Nothing was queued: say what would queue something.
+        let c = cutover_core::engine::status::status(&state)
+            .await?
+            .customers;
+        let (rolled_back, pending) = (c.rolled_back, c.pending);
+        if rolled_back > 0 {
+            eprintln!(
+                "{rolled_back} customers are rolled back and wait for a plan: `cutover plan` requeues them into new batches"
+            );
+        } else if pending == 0 {
+            eprintln!("no customer is waiting: `cutover status` shows where they are");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

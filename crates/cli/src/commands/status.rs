@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::args::Cli;
 use crate::outln;
+use crate::table::{Align, Table};
 use crate::workspace::open;
 use cutover_core::engine::status;
 
@@ -31,17 +32,35 @@ pub async fn run(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
             c.rolled_back,
             c.quarantined
         );
+        let mut t = Table::new(&[
+            ("", Align::Right),
+            ("wave", Align::Left),
+            ("customers", Align::Right),
+            ("migrated", Align::Right),
+            ("failed", Align::Right),
+            ("quarantined", Align::Right),
+            ("rolled back", Align::Right),
+            ("success", Align::Right),
+            ("target", Align::Right),
+            ("state", Align::Left),
+        ]);
         for g in &s.segments {
-            outln!(
-                "  {} {:<12} {:>6} customers, {:>6} migrated, {:>4} failed, {:>4} quarantined (target {:.0}%)",
-                g.priority,
-                g.name,
-                g.customers,
-                g.migrated,
-                g.failed,
-                g.quarantined,
-                g.target_success_rate
-            );
+            t.push(vec![
+                g.priority.to_string(),
+                g.name.clone(),
+                g.customers.to_string(),
+                g.migrated.to_string(),
+                g.failed.to_string(),
+                g.quarantined.to_string(),
+                g.rolled_back.to_string(),
+                g.success_rate()
+                    .map_or_else(|| "-".into(), |r| format!("{r:.1}%")),
+                format!("{:.0}%", g.target_success_rate),
+                g.eta(s.runner.state).to_string(),
+            ]);
+        }
+        for l in t.lines() {
+            outln!("  {l}");
         }
         outln!(
             "batches: {} pending, {} running, {} done, {} rolled back; open alerts: {}",
@@ -50,6 +69,14 @@ pub async fn run(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
             s.batches.done,
             s.batches.rolled_back,
             s.alerts.open
+        );
+        let running = status::running_batches(&ctx.state).await?;
+        if !running.is_empty() {
+            let ids: Vec<&str> = running.iter().map(|b| b.id.as_str()).collect();
+            outln!("running batches: {}", ids.join(", "));
+        }
+        outln!(
+            "`cutover batches` lists every batch by id (what `rollback --batch` takes); `cutover quarantine` says why each customer is held"
         );
     }
     Ok(ExitCode::SUCCESS)

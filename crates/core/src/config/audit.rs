@@ -18,6 +18,8 @@ pub struct AuditRule {
     pub min: Option<f64>,
     /// Limit for `max_length` (characters).
     pub max: Option<u64>,
+    /// The allowed values for `one_of` (compared after trimming, case-sensitively).
+    pub values: Option<Vec<String>>,
     /// Name shown to operators; default `check:field`.
     pub name: Option<String>,
 }
@@ -64,6 +66,9 @@ pub enum Check {
     MaxLength,
     /// Control characters, terminal escape sequences among them.
     Printable,
+    /// A value outside `values` (an `account_type` of `corporate` where the platform knows
+    /// individual, business and enterprise).
+    OneOf,
 }
 
 impl Check {
@@ -80,6 +85,7 @@ impl Check {
             Check::ProfileCompleteness => "profile_completeness",
             Check::MaxLength => "max_length",
             Check::Printable => "printable",
+            Check::OneOf => "one_of",
         }
     }
 }
@@ -113,6 +119,11 @@ pub fn check_all(rules: &[AuditRule]) -> Result<(), String> {
                 "key `audit[{i}].max`: check `max_length` needs a limit in characters, e.g. `max = 200`"
             ));
         }
+        if a.check == Check::OneOf && a.values.as_ref().is_none_or(|v| v.is_empty()) {
+            return Err(format!(
+                "key `audit[{i}].values`: check `one_of` needs the allowed values, e.g. `values = [\"individual\", \"business\"]`"
+            ));
+        }
         let needs_field = a.check != Check::ProfileCompleteness;
         if needs_field && a.target().is_none() {
             return Err(format!(
@@ -123,4 +134,30 @@ pub fn check_all(rules: &[AuditRule]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+impl AuditRule {
+    /// Whether the embedded defaults ship this rule (same name and severity): a default that
+    /// cannot run on a workspace's mapping is skipped with a note; the workspace's own rule
+    /// is an error.
+    pub fn is_default(&self) -> bool {
+        static DEFAULT: std::sync::LazyLock<Vec<(String, Severity)>> =
+            std::sync::LazyLock::new(|| {
+                #[derive(Deserialize)]
+                struct Defaults {
+                    audit: Vec<AuditRule>,
+                }
+                toml::from_str::<Defaults>(super::DEFAULTS)
+                    .map(|d| {
+                        d.audit
+                            .iter()
+                            .map(|r| (r.display_name(), r.severity))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            });
+        DEFAULT
+            .iter()
+            .any(|(n, s)| *n == self.display_name() && *s == self.severity)
+    }
 }

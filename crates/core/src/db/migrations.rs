@@ -61,6 +61,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "platform_write",
                 include_str!("../../migrations/postgres/0014_platform_write.sql"),
             ),
+            m(
+                15,
+                "step_worker",
+                include_str!("../../migrations/postgres/0015_step_worker.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -127,6 +132,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 14,
                 "platform_write",
                 include_str!("../../migrations/sqlite/0014_platform_write.sql"),
+            ),
+            m(
+                15,
+                "step_worker",
+                include_str!("../../migrations/sqlite/0015_step_worker.sql"),
             ),
         ]),
     }

@@ -171,7 +171,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     match runner_state(&ctx.state).await? {
         RunnerState::Halted => {
             eyre::bail!(
-                "the runner is halted; release it with `cutover resume` (or `s` in the console) first"
+                "the runner is halted; release it with `cutover resume` (or `s` in the console) first; after a rollback, `cutover plan` requeues the customers rolled back"
             )
         }
         RunnerState::Running => {}

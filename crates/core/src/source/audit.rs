@@ -157,6 +157,21 @@ impl<'a> CustomerChecks<'a> {
                             crate::schema::shown(&truncate(&t, 60))
                         )
                     }),
+                Check::OneOf => text
+                    .filter(|t| {
+                        !t.trim().is_empty()
+                            && !rule
+                                .values
+                                .as_ref()
+                                .is_some_and(|v| v.iter().any(|x| x == t.trim()))
+                    })
+                    .map(|t| {
+                        format!(
+                            "{:?} is not one of {}",
+                            crate::schema::shown(t.trim()),
+                            rule.values.as_deref().unwrap_or_default().join(", ")
+                        )
+                    }),
                 Check::Reference => None,
             };
             if let Some(detail) = failed {
@@ -354,6 +369,16 @@ pub async fn entity_findings(
             },
             // Orphans are checked for every entity below.
             Check::Reference => continue,
+            Check::OneOf => format!(
+                "m.{c} IS NOT NULL AND {t} <> '' AND {t} NOT IN ({})",
+                r.values
+                    .as_deref()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             other => eyre::bail!(
                 "audit rule {}: check `{}` is only supported on customers",
                 r.display_name(),
@@ -480,4 +505,54 @@ mod tests {
         assert!(!is_phone("12-34"));
         assert!(!is_phone("call me"));
     }
+}
+
+/// The audit rules that can run on this workspace's mappings: a rule reading a column its
+/// entity's mapping does not return is left out. A default rule is skipped with a note (the
+/// second value); a rule the workspace wrote is an error naming it and how to fix it.
+///
+/// Errors: a workspace rule on a missing column; a mapping the source cannot prepare.
+pub async fn applicable(
+    pool: &Source,
+    mappings: &Mappings,
+    rules: &[AuditRule],
+) -> eyre::Result<(Vec<AuditRule>, Vec<String>)> {
+    let mut columns: HashMap<Entity, Vec<String>> = HashMap::new();
+    let (mut keep, mut notes) = (Vec::new(), Vec::new());
+    for (i, r) in rules.iter().enumerate() {
+        let Some((entity, col)) = r.target() else {
+            keep.push(r.clone());
+            continue;
+        };
+        let Some(q) = mappings.get(entity) else {
+            keep.push(r.clone());
+            continue;
+        };
+        if !columns.contains_key(&entity) {
+            let cols = pool
+                .columns(q)
+                .await
+                .map_err(|e| eyre::eyre!("key `mapping.{}.query`: {e}", entity.name()))?;
+            columns.insert(entity, cols.into_iter().map(|(n, _)| n).collect());
+        }
+        if columns[&entity].iter().any(|c| c == col) {
+            keep.push(r.clone());
+        } else if r.is_default() {
+            notes.push(format!(
+                "default audit rule {} skipped: the {} mapping returns no `{col}` column",
+                r.display_name(),
+                entity.name()
+            ));
+        } else {
+            eyre::bail!(
+                "audit rule {} (key `audit[{i}]`) reads {}.{col}, which the {} mapping does not return: \
+                 add `{col}` to `mapping.{}.query`, or remove the rule",
+                r.display_name(),
+                entity.name(),
+                entity.name(),
+                entity.name()
+            );
+        }
+    }
+    Ok((keep, notes))
 }

@@ -20,6 +20,24 @@ fn short(s: &str) -> &str {
     &s[..12.min(s.len())]
 }
 
+/// The stored scores as a dated sparkline: `11-20 ▁▃▅▇█ 12-02 · 12 scores, 41–88`.
+fn history(h: &[cutover_core::engine::status::HealthPoint]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let bars: String = h
+        .iter()
+        .map(|p| BARS[((p.score.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize])
+        .collect();
+    let lo = h.iter().map(|p| p.score).fold(f64::INFINITY, f64::min);
+    let hi = h.iter().map(|p| p.score).fold(f64::NEG_INFINITY, f64::max);
+    let day = |t: &str| t.get(5..10).unwrap_or(t).to_string();
+    format!(
+        "{} {bars} {} · {} scores, {lo:.0}–{hi:.0}",
+        day(&h[0].at),
+        day(&h[h.len() - 1].at),
+        h.len()
+    )
+}
+
 fn time(t: &str) -> &str {
     // "2026-11-21T07:52:37.811Z" → "11-21 07:52:37"
     t.get(5..19).unwrap_or(t)
@@ -127,6 +145,12 @@ impl Widget for View<'_> {
                     time(&h.scored_at)
                 )),
             ]));
+            if d.health_history.len() > 1 {
+                lines.push(Line::from(vec![
+                    Span::styled("history ", th.header()),
+                    Span::styled(history(&d.health_history), th.accent()),
+                ]));
+            }
             lines.push(Line::styled(
                 "component      value  weight  points  previous  moved",
                 th.header(),
@@ -157,7 +181,13 @@ impl Widget for View<'_> {
             }
         }
         lines.push(Line::raw(""));
-        lines.push(Line::styled("step timeline", th.header()));
+        lines.push(Line::styled(
+            format!(
+                "step timeline · signed copy: cutover certificate --customer {}",
+                d.legacy_id
+            ),
+            th.header(),
+        ));
         for s in &d.steps {
             lines.push(Line::from(vec![
                 Span::styled(
@@ -165,6 +195,13 @@ impl Widget for View<'_> {
                     th.muted(),
                 ),
                 Span::raw(format!("{:<15}", s.step)),
+                Span::styled(
+                    s.worker
+                        .as_deref()
+                        .map(|w| format!("{w}  "))
+                        .unwrap_or_default(),
+                    th.muted(),
+                ),
                 Span::styled(
                     s.outcome.clone(),
                     if s.outcome == "ok" {
@@ -219,5 +256,22 @@ impl Widget for View<'_> {
                     .border_style(th.focus()),
             )
             .render(area, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cutover_core::engine::status::HealthPoint;
+
+    #[test]
+    fn the_health_history_is_a_dated_sparkline() {
+        let h: Vec<HealthPoint> = [(20, 41.0), (25, 60.0), (30, 88.0)]
+            .iter()
+            .map(|(d, s)| HealthPoint {
+                at: format!("2026-11-{d}T08:00:00.000Z"),
+                score: *s,
+            })
+            .collect();
+        assert_eq!(super::history(&h), "11-20 ▄▅▇ 11-30 · 3 scores, 41–88");
     }
 }

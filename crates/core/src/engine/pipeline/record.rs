@@ -20,10 +20,17 @@ pub(super) async fn record_step(
     detail: Option<&HashMap<i64, String>>,
 ) -> eyre::Result<()> {
     let now = clock::now();
+    // The lease is this worker's inside the fenced transaction: its owner is who did the step.
+    let worker: Option<String> =
+        sqlx::query_scalar("SELECT lease_owner FROM batches WHERE id = $1")
+            .bind(batch.to_string())
+            .fetch_optional(&mut **tx)
+            .await?
+            .flatten();
     for chunk in members.chunks(CHUNK) {
         let mut qb = crate::db::Builder::on(
             crate::db::Backend::of_conn(tx),
-            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail) ",
+            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail, worker) ",
         );
         qb.push_values(chunk, |mut b, m| {
             b.push_bind(m.id)
@@ -32,7 +39,8 @@ pub(super) async fn record_step(
                 .push_bind(started.to_string())
                 .push_bind(now.clone())
                 .push_bind(outcome.to_string())
-                .push_bind(detail.and_then(|d| d.get(&m.id).cloned()));
+                .push_bind(detail.and_then(|d| d.get(&m.id).cloned()))
+                .push_bind(worker.clone());
         });
         qb.build().execute(&mut **tx).await?;
         if outcome == "ok" {

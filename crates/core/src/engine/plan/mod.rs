@@ -41,6 +41,8 @@ pub struct PlanSummary {
     pub batches_pending: i64,
     /// Per segment.
     pub segments: Vec<SegmentPlan>,
+    /// What the plan left out and why (a default audit rule whose column the mapping lacks).
+    pub notes: Vec<String>,
 }
 
 /// One segment as planned.
@@ -60,6 +62,17 @@ pub struct SegmentPlan {
     pub batches_pending: i64,
 }
 
+/// Where a plan is, for a progress display: its phase and the customers read and judged so
+/// far. Published through a `tokio::sync::watch` channel by [`plan_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanProgress {
+    /// `audit` (the entity rules and orphan checks over the mappings), `customers` (the
+    /// customers stream: read, judged, written), `batches`, `done`.
+    pub phase: &'static str,
+    /// Customers read from the source and judged.
+    pub customers: u64,
+}
+
 /// Customers read, judged and written per chunk.
 const PLAN_CHUNK: usize = 2000;
 
@@ -70,8 +83,16 @@ const PLAN_CHUNK: usize = 2000;
 /// database refusing a write. A plan that stops half way leaves every customer it reached
 /// re-evaluated; running it again finishes the job.
 pub async fn plan(ctx: &super::Ctx) -> eyre::Result<PlanSummary> {
+    plan_with(ctx, None).await
+}
+
+/// [`plan`], publishing its progress on `progress`.
+pub async fn plan_with(
+    ctx: &super::Ctx,
+    progress: Option<&tokio::sync::watch::Sender<PlanProgress>>,
+) -> eyre::Result<PlanSummary> {
     ctx.require(crate::roles::Action::Plan, "all").await?;
-    let s = build(&ctx.cfg, &ctx.state, &ctx.source, &ctx.layout).await?;
+    let s = build_with(&ctx.cfg, &ctx.state, &ctx.source, &ctx.layout, progress).await?;
     // The plan writes in many transactions; its audit row commits after the last one.
     let mut tx = write_tx(&ctx.state).await?;
     let detail = format!("{} customers, {} quarantined", s.customers, s.quarantined);
@@ -87,7 +108,24 @@ pub async fn build(
     src: &Source,
     layout: &crate::target::Layout,
 ) -> eyre::Result<PlanSummary> {
+    build_with(cfg, state, src, layout, None).await
+}
+
+/// [`build`], publishing its progress on `progress`.
+pub async fn build_with(
+    cfg: &Config,
+    state: &crate::db::Pool,
+    src: &Source,
+    layout: &crate::target::Layout,
+    progress: Option<&tokio::sync::watch::Sender<PlanProgress>>,
+) -> eyre::Result<PlanSummary> {
     let t0 = std::time::Instant::now();
+    let tell = |phase: &'static str, customers: u64| {
+        if let Some(p) = progress {
+            p.send_replace(PlanProgress { phase, customers });
+        }
+    };
+    tell("audit", 0);
     // The audit's queries run one after another on a pool of one SQLite connection (the
     // customers stream on the shared pool): through the shared pool, where
     // consecutive queries alternate between connections, the orphan checks ran 8–10× slower
@@ -103,8 +141,12 @@ pub async fn build(
         None
     };
     let auditor = single.as_ref().unwrap_or(src);
-    let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &cfg.audit).await?;
-    let (mut found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &cfg.audit).await?;
+    let (rules, notes) = audit::applicable(auditor, &cfg.mapping, &cfg.audit).await?;
+    for n in &notes {
+        tracing::info!("plan: {n}");
+    }
+    let checks = audit::CustomerChecks::prepare(auditor, &cfg.mapping, &rules).await?;
+    let (mut found, rejected) = audit::entity_findings(auditor, &cfg.mapping, &rules).await?;
     found.extend(audit::platform_findings(auditor, &cfg.mapping, layout).await?);
     drop(single);
     tracing::debug!(
@@ -163,6 +205,8 @@ pub async fn build(
     write_chunk(state, &[], &[], &rejected).await?;
 
     let mut judging = std::time::Duration::ZERO;
+    let mut judged_n = 0u64;
+    tell("customers", 0);
     let (sql, binds) = customers_with_metrics(src, cfg, judge.as_of).await;
     // The writer is a task of its own, so it runs on a runtime worker while the stream reads
     // and judges on this thread: as a future joined with the stream, both shared one thread,
@@ -211,8 +255,11 @@ pub async fn build(
                 })
                 .collect();
             let t = std::time::Instant::now();
+            let n = raws.len() as u64;
             let judged = judge.judge(rows)?;
             judging += t.elapsed();
+            judged_n += n;
+            tell("customers", judged_n);
             // The writer only stops early on an error, which its task returns.
             sender
                 .send(judged)
@@ -244,11 +291,13 @@ pub async fn build(
         seconds = t0.elapsed().as_secs_f64(),
         "plan: customers judged and written"
     );
+    tell("batches", judged_n);
     rebatch(state, cfg.runner.batch_size).await?;
     tracing::debug!(
         seconds = t0.elapsed().as_secs_f64(),
         "plan: batches rebuilt"
     );
+    tell("done", judged_n);
     crate::db::analyze(
         state,
         &[
@@ -260,9 +309,10 @@ pub async fn build(
         ],
     )
     .await?;
-    let s = summary(state).await;
+    let mut s = summary(state).await?;
     tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "plan: summary read");
-    s
+    s.notes = notes;
+    Ok(s)
 }
 
 /// The plan's current shape, from the state database.

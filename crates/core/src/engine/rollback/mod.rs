@@ -260,8 +260,9 @@ async fn roll_back_chunk(
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
-             SELECT id, batch_id, 'rollback', $1, $2, 'failed', $3 FROM customers WHERE id = $4",
+            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail, worker)
+             SELECT c.id, c.batch_id, 'rollback', $1, $2, 'failed', $3, b.lease_owner
+             FROM customers c LEFT JOIN batches b ON b.id = c.batch_id WHERE c.id = $4",
         )
         .bind(started.clone())
         .bind(done.clone())
@@ -295,8 +296,9 @@ async fn record_rolled_back(
     .execute(&mut **tx)
     .await?;
     by_ids(
-        "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail)
-         SELECT id, batch_id, 'rollback', $1, $2, 'ok', $3 FROM customers WHERE id IN",
+        "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail, worker)
+         SELECT c.id, c.batch_id, 'rollback', $1, $2, 'ok', $3, b.lease_owner
+         FROM customers c LEFT JOIN batches b ON b.id = c.batch_id WHERE c.id IN",
         &[started, done, detail],
         ids,
     )

@@ -44,6 +44,17 @@ pub struct CustomerDetail {
     pub audit: Vec<AuditEntry>,
     /// The latest health score, explained; `None` before the first scoring.
     pub health: Option<crate::health::Explanation>,
+    /// Its stored scores over the last 30 health runs, oldest first.
+    pub health_history: Vec<HealthPoint>,
+}
+
+/// One stored health score.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct HealthPoint {
+    /// When the run that scored it started (UTC, RFC 3339).
+    pub at: String,
+    /// The score (0–100).
+    pub score: f64,
 }
 
 /// One entity's validation: counts and checksums, source against platform.
@@ -89,6 +100,9 @@ pub struct StepRow {
     pub outcome: String,
     /// What happened, in words.
     pub detail: Option<String>,
+    /// The worker that recorded it (`host:pid`; `rollback:…` for a rollback); none for steps
+    /// recorded before workers were.
+    pub worker: Option<String>,
 }
 
 /// One audit finding.
@@ -166,7 +180,7 @@ pub async fn customer(
     .fetch_all(state)
     .await?;
     let mut steps: Vec<StepRow> = sqlx::query_as(
-        "SELECT step, started_at, finished_at, outcome, detail FROM steps WHERE customer_id = $1
+        "SELECT step, started_at, finished_at, outcome, detail, worker FROM steps WHERE customer_id = $1
          ORDER BY id DESC LIMIT 50",
     )
     .bind(p.id)
@@ -180,15 +194,27 @@ pub async fn customer(
     .fetch_all(state)
     .await?;
     let audit = sqlx::query_as(
-        // Entries about this customer, its batch, or everything (rollback --all, halts).
+        // Entries about this customer, its batch, its wave, or everything (rollback --all).
         "SELECT at, actor, action || ' (' || scope || ')' AS action, outcome FROM audit_log
-         WHERE scope IN ($1, $2, 'all') ORDER BY id DESC LIMIT 20",
+         WHERE scope IN ($1, $2, $3, 'all') ORDER BY id DESC LIMIT 20",
     )
     .bind(format!("customer {legacy_id}"))
     .bind(format!("batch {}", p.batch_id.clone().unwrap_or_default()))
+    .bind(format!("wave {}", p.segment))
     .fetch_all(state)
     .await?;
     let health = crate::health::explain(state, legacy_id).await?;
+    // Driven from the runs: the scores are keyed by (run, customer), one seek per run.
+    let mut health_history: Vec<HealthPoint> = sqlx::query_as(
+        "SELECT r.started_at AS at, s.score FROM
+           (SELECT id, started_at FROM health_runs ORDER BY id DESC LIMIT 30) AS r
+         JOIN health_scores s ON s.run_id = r.id AND s.customer_id = $1
+         ORDER BY r.id DESC",
+    )
+    .bind(p.id)
+    .fetch_all(state)
+    .await?;
+    health_history.reverse();
     Ok(Some(CustomerDetail {
         legacy_id: p.legacy_id,
         name: p.name,
@@ -209,5 +235,6 @@ pub async fn customer(
         findings,
         audit,
         health,
+        health_history,
     }))
 }

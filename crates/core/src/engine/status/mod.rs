@@ -3,11 +3,15 @@
 //! types; every number comes from a query, and every poll query reads an index range or a
 //! trigger-kept counter.
 
+mod certificate;
 mod customer;
 mod lists;
 mod ops;
 
-pub use customer::{AuditEntry, Backup, CustomerDetail, Finding, StepRow, Validation, customer};
+pub use certificate::{Certificate, EntityProof, RollbackEntry, certificate, verify};
+pub use customer::{
+    AuditEntry, Backup, CustomerDetail, Finding, HealthPoint, StepRow, Validation, customer,
+};
 pub use lists::{
     AuditRow, PlanRow, RecentRow, RunningBatch, audit_log, plans, recent, running_batches,
     throughput,
@@ -170,7 +174,7 @@ pub enum Eta {
     Paused,
     /// The runner is halted: no ETA.
     Halted,
-    /// Customers to move, none moved in the last 10 minutes.
+    /// Customers to move, none moved in the last 10 minutes (rolled-back ones wait for a plan).
     Idle,
     /// At the current rate.
     Minutes(f64),
@@ -183,7 +187,7 @@ impl std::fmt::Display for Eta {
             Eta::Held => f.write_str("held"),
             Eta::Paused => f.write_str("paused"),
             Eta::Halted => f.write_str("halted"),
-            Eta::Idle => f.write_str("-"),
+            Eta::Idle => f.write_str("idle"),
             Eta::Minutes(m) if *m < 1.0 => f.write_str("<1m"),
             Eta::Minutes(m) => f.write_str(&clock::age((m * 60.0).ceil() as i64)),
         }
