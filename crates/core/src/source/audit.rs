@@ -491,22 +491,6 @@ async fn triples(src: &super::Source, sql: &str) -> eyre::Result<Vec<(String, St
         .collect())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn email_and_phone_formats() {
-        assert!(is_email("ana@example.com"));
-        assert!(!is_email("ana@example"));
-        assert!(!is_email("ana example@x.com"));
-        assert!(!is_email("@x.com"));
-        assert!(is_phone("+44 20 7946 0958"));
-        assert!(!is_phone("12-34"));
-        assert!(!is_phone("call me"));
-    }
-}
-
 /// The audit rules that can run on this workspace's mappings: a rule reading a column its
 /// entity's mapping does not return is left out. A default rule is skipped with a note (the
 /// second value); a rule the workspace wrote is an error naming it and how to fix it.
@@ -528,12 +512,12 @@ pub async fn applicable(
             keep.push(r.clone());
             continue;
         };
-        if !columns.contains_key(&entity) {
+        if let std::collections::hash_map::Entry::Vacant(v) = columns.entry(entity) {
             let cols = pool
                 .columns(q)
                 .await
                 .map_err(|e| eyre::eyre!("key `mapping.{}.query`: {e}", entity.name()))?;
-            columns.insert(entity, cols.into_iter().map(|(n, _)| n).collect());
+            v.insert(cols.into_iter().map(|(n, _)| n).collect());
         }
         if columns[&entity].iter().any(|c| c == col) {
             keep.push(r.clone());
@@ -556,3 +540,20 @@ pub async fn applicable(
     }
     Ok((keep, notes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_and_phone_formats() {
+        assert!(is_email("ana@example.com"));
+        assert!(!is_email("ana@example"));
+        assert!(!is_email("ana example@x.com"));
+        assert!(!is_email("@x.com"));
+        assert!(is_phone("+44 20 7946 0958"));
+        assert!(!is_phone("12-34"));
+        assert!(!is_phone("call me"));
+    }
+}
+
