@@ -311,3 +311,110 @@ async fn quitting_or_losing_the_console_gives_its_workers_lease_back() {
         drop(t);
     }
 }
+
+#[tokio::test]
+async fn a_journey_through_the_command_line_filter_help_and_two_rollbacks() {
+    if !Tmux::available() {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let ws = Ws::demo(200, 43).await;
+    let out = ws.cli(&["run"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let t = Tmux::start(&ws, "journey", "NO_COLOR=1");
+    t.wait("the console", |s| {
+        s.contains("1 Migration") && s.contains("/200 migrated")
+    });
+
+    // `:` with completion: `:bat` Tab Enter shows the Batches view.
+    t.keys(&[":"]);
+    t.keys(&["-l", "bat"]);
+    t.keys(&["Tab"]);
+    t.wait("completion", |s| s.contains(": batches "));
+    t.keys(&["Enter"]);
+    let s = t.wait("the batches view", |s| {
+        s.contains("6 Batches") && s.contains("VIP-0001")
+    });
+    assert!(s.contains("done"), "{s}");
+
+    // `/` filters, the title shows it, Esc clears it.
+    t.keys(&["/"]);
+    t.keys(&["-l", "HIGH"]);
+    t.keys(&["Enter"]);
+    t.wait("the filter in the title", |s| {
+        s.contains("/HIGH") && !s.contains("VIP-0001")
+    });
+    t.keys(&["/"]);
+    t.keys(&["Escape"]);
+    t.wait("the filter cleared", |s| {
+        s.contains("VIP-0001") && !s.contains("/HIGH")
+    });
+
+    // `?` help closes on q without quitting.
+    t.keys(&["?"]);
+    t.wait("help", |s| s.contains("Keys") && s.contains("Everywhere"));
+    t.keys(&["q"]);
+    t.wait("help closed, console still there", |s| {
+        s.contains("6 Batches") && !s.contains("Everywhere")
+    });
+
+    // A batch rollback from the command line shows its blast radius before anything changes.
+    t.keys(&[":"]);
+    t.keys(&["-l", "rollback batch VIP-0001"]);
+    t.keys(&["Enter"]);
+    let s = t.wait("the blast radius", |s| s.contains("would touch:"));
+    assert!(s.contains("platform rows"), "{s}");
+    assert!(s.contains("told they moved"), "{s}");
+    let ctx = ws.ctx().await;
+    let migrated = async |q: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(q.to_string()))
+            .fetch_one(&ctx.state)
+            .await
+            .unwrap()
+    };
+    let before = migrated(
+        "SELECT COUNT(*) FROM customers WHERE batch_id = 'VIP-0001' AND status = 'migrated'",
+    )
+    .await;
+    assert!(before > 0);
+    assert!(
+        s.contains(&format!("{before} customers ({before} migrated)")),
+        "the radius counts the batch's migrated customers ({before}): {s}"
+    );
+    t.keys(&["Tab"]);
+    t.keys(&["-l", "VIP-0001"]);
+    t.keys(&["Enter"]);
+    t.wait("the rollback done", |s| s.contains("rolled back"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while migrated(
+        "SELECT COUNT(*) FROM customers WHERE batch_id = 'VIP-0001' AND status = 'migrated'",
+    )
+    .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "batch rolled back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A wave rollback from the Segments pane, its name typed.
+    t.keys(&["2"]);
+    t.keys(&["r"]);
+    t.wait("the wave's radius", |s| s.contains("Wave VIP would touch:"));
+    t.keys(&["Tab"]);
+    t.keys(&["-l", "VIP"]);
+    t.keys(&["Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while migrated("SELECT COUNT(*) FROM customers WHERE segment = 'VIP' AND status = 'migrated'")
+        .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "wave rolled back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = t.wait("the wave counted as rolled back", |s| {
+        s.lines().any(|l| l.contains("VIP") && l.contains("0/2"))
+    });
+    assert!(!s.contains("VIP         done"), "{s}");
+    t.keys(&["q"]);
+    restored(&ws, "journey");
+}

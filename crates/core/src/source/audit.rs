@@ -556,4 +556,3 @@ mod tests {
         assert!(!is_phone("call me"));
     }
 }
-

@@ -129,24 +129,46 @@ impl Widget for View<'_> {
         ])
         .areas(inner);
         let pct = c.settled_pct();
-        let label = format!(
-            "{}/{} migrated · {} failed · {} quarantined · {} rolled back · {:.0}% settled",
-            c.migrated, c.total, c.failed, c.quarantined, c.rolled_back, pct
-        );
-        let label = if Line::raw(label.as_str()).width() <= gauge.width as usize {
-            label
-        } else {
-            // Short forms with their units, never a number cut.
+        // The most that fits: words first, then letters for the counts, then short forms
+        // with their units; never a number cut.
+        let n = |x: i64| x.to_string();
+        let k = |x: i64| num::count(x);
+        let labels = [
             format!(
-                "{}/{} · {}F {}Q {}RB · {:.0}%",
-                num::count(c.migrated),
-                num::count(c.total),
-                num::count(c.failed),
-                num::count(c.quarantined),
-                num::count(c.rolled_back),
-                pct
-            )
-        };
+                "{}/{} migrated · {} failed · {} quarantined · {} rolled back · {pct:.0}% settled",
+                c.migrated, c.total, c.failed, c.quarantined, c.rolled_back
+            ),
+            format!(
+                "{}/{} migrated · {}F {}Q {}RB · {pct:.0}%",
+                n(c.migrated),
+                n(c.total),
+                n(c.failed),
+                n(c.quarantined),
+                n(c.rolled_back)
+            ),
+            format!(
+                "{}/{} migrated · {}F {}Q {}RB · {pct:.0}%",
+                k(c.migrated),
+                k(c.total),
+                k(c.failed),
+                k(c.quarantined),
+                k(c.rolled_back)
+            ),
+            format!(
+                "{}/{} · {}F {}Q {}RB",
+                k(c.migrated),
+                k(c.total),
+                k(c.failed),
+                k(c.quarantined),
+                k(c.rolled_back)
+            ),
+            format!("{}/{}", k(c.migrated), k(c.total)),
+        ];
+        let label = labels
+            .iter()
+            .find(|l| Line::raw(l.as_str()).width() <= gauge.width as usize)
+            .cloned()
+            .unwrap_or_default();
         Gauge::default()
             .ratio((pct / 100.0).clamp(0.0, 1.0))
             .label(label)
