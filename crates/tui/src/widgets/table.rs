@@ -200,9 +200,13 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
     let want: Vec<u16> = (0..n)
         .map(|i| full[i].max(width_of_header(&cols[i])).max(1))
         .collect();
+    // A number's column is never narrower than its header's short form: a count under a
+    // header cut to `Cu…` is a number nobody can read.
     let min: Vec<u16> = (0..n)
         .map(|i| match cols[i].kind {
-            Kind::Num => short[i].max(1),
+            Kind::Num => short[i]
+                .max(self::width(cols[i].short_header.unwrap_or(cols[i].header)))
+                .max(1),
             Kind::Text { min } => want[i].min(min).max(1),
         })
         .collect();

@@ -158,7 +158,9 @@ impl SegmentStatus {
         match runner {
             RunnerState::Paused => Eta::Paused,
             RunnerState::Halted => Eta::Halted,
-            _ => self.eta_minutes().map_or(Eta::Idle, Eta::Minutes),
+            RunnerState::Running => self.eta_minutes().map_or(Eta::Waiting, Eta::Minutes),
+            // Nothing is running: a rate from the last ten minutes promises nothing.
+            _ => Eta::Idle,
         }
     }
 }
@@ -174,8 +176,11 @@ pub enum Eta {
     Paused,
     /// The runner is halted: no ETA.
     Halted,
-    /// Customers to move, none moved in the last 10 minutes (rolled-back ones wait for a plan).
+    /// Customers to move and the runner idle (rolled-back customers wait for a plan).
     Idle,
+    /// The runner is running, but none of the wave's customers moved in the last 10 minutes
+    /// (it waits behind a wave of higher priority): no rate, no ETA.
+    Waiting,
     /// At the current rate.
     Minutes(f64),
 }
@@ -188,6 +193,7 @@ impl std::fmt::Display for Eta {
             Eta::Paused => f.write_str("paused"),
             Eta::Halted => f.write_str("halted"),
             Eta::Idle => f.write_str("idle"),
+            Eta::Waiting => f.write_str("-"),
             Eta::Minutes(m) if *m < 1.0 => f.write_str("<1m"),
             Eta::Minutes(m) => f.write_str(&clock::age((m * 60.0).ceil() as i64)),
         }
