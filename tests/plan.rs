@@ -203,6 +203,11 @@ async fn a_mapping_without_a_column_skips_the_default_rules_on_it_and_names_a_wo
     });
     let out = ws.cli(&["plan"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert!(
+        !common::stderr(&out).contains("read and judged"),
+        "no progress line when stderr is not a terminal: {}",
+        common::stderr(&out)
+    );
     let text = common::stdout(&out);
     assert!(
         text.contains("note: default audit rule email_format:customers.email skipped: the customers mapping returns no `email` column"),

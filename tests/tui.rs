@@ -310,6 +310,7 @@ fn navigation_filter_and_customer_view() {
         ..Default::default()
     }));
     insta::assert_snapshot!("customer_80x24", screen(&draw(&a, 80, 24)));
+    insta::assert_snapshot!("customer_120x40", screen(&draw(&a, 120, 40)));
     a.on_key(code(KeyCode::Esc));
     assert_eq!(a.mode, Mode::Normal);
     a.on_key(code(KeyCode::Esc));
@@ -419,6 +420,7 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
         milestones: vec![ms(1, "completed"), ms(2, "overdue"), ms(3, "pending")],
     }));
     insta::assert_snapshot!("plan_80x24", screen(&draw(&a, 80, 24)));
+    insta::assert_snapshot!("plan_120x40", screen(&draw(&a, 120, 40)));
     // The overdue milestone sorts first and is selected.
     assert_eq!(
         a.on_key(key('d')),
@@ -611,6 +613,7 @@ fn help_is_grouped_scrolls_and_closes_only_on_esc_question_mark_or_q() {
     let first = screen(&draw(&a, 80, 24));
     assert!(first.contains("Everywhere"), "{first}");
     insta::assert_snapshot!("help_80x24", first);
+    insta::assert_snapshot!("help_120x40", screen(&draw(&a, 120, 40)));
     a.on_key(key('x'));
     assert_eq!(a.mode, Mode::Help, "a stray key does not close it");
     for _ in 0..60 {
