@@ -52,6 +52,12 @@ impl BlastRadius {
 
     /// The radius as lines for a prompt or a dialog, most important first; numbers whole.
     pub fn lines(&self) -> Vec<String> {
+        if self.customers == 0 {
+            return vec![format!(
+                "nothing to roll back: no customer of {} was migrated or started",
+                self.scope
+            )];
+        }
         let mut out = vec![format!(
             "{} customer{} ({} migrated) · {} platform rows: {}",
             self.customers,
