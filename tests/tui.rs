@@ -32,6 +32,12 @@ fn app(readonly: bool) -> App {
     )
     .unwrap();
     a.ladder = cfg.escalation.level;
+    // Day 12 of a 30-day programme.
+    a.programme = Some(cutover_core::config::Programme {
+        start: "2026-11-10".into(),
+        days: 30,
+    });
+    a.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 21);
     a.on_snapshot(Arc::new(fixture()));
     a
 }
@@ -658,5 +664,24 @@ fn batches_and_quarantine_views_list_and_act() {
         a.on_key(code(KeyCode::Enter)),
         vec![Command::LoadCustomer("1630".into())],
         "a view takes the screen already: Enter opens the customer"
+    );
+}
+
+#[test]
+fn the_header_says_the_programme_day_and_segments_say_where_each_wave_stands() {
+    let mut a = app(false);
+    a.on_key(key('2'));
+    a.on_key(code(KeyCode::Enter));
+    let s = screen(&draw(&a, 120, 40));
+    assert!(s.contains("day 12 of 30"), "{s}");
+    // VIP (days 11–13) has its 25 rolled-back customers left: 12.5 a day over days 12 and 13.
+    assert!(s.contains("on time · 13/day"), "{s}");
+    let mut late = app(false);
+    late.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 30);
+    let s = screen(&draw(&late, 120, 40));
+    assert!(s.contains("day 21 of 30"), "{s}");
+    assert!(
+        s.contains("waves behind)"),
+        "the header counts waves behind: {s}"
     );
 }

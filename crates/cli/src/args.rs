@@ -90,6 +90,17 @@ pub enum Command {
     /// with its operator and role, and a SHA-256 over the record. `--verify FILE` checks an
     /// archived one (exit 1 when it was changed).
     Certificate(CertificateArgs),
+    /// The programme calendar (`[programme]`): today's day of the programme, each wave's
+    /// window as dates and whether it is early, on time or behind with the customers a day it
+    /// needs, then the programme day by day.
+    Calendar {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read it for this date instead of today (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
     /// List every batch: id (what `rollback --batch` takes), wave, state, customers
     /// planned and migrated, rows written (from the backups), started, finished, worker.
     Batches {

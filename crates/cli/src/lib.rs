@@ -132,6 +132,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Health { json } => health::run(&cli, *json).await,
         Command::Plans { json } => plans::run(&cli, *json).await,
         Command::Batches { json } => lists::batches(&cli, *json).await,
+        Command::Calendar { json, date } => calendar::run(&cli, *json, date.as_deref()).await,
         Command::Certificate(a) => certificate::run(&cli, a).await,
         Command::Quarantine { json } => lists::quarantine(&cli, *json).await,
         Command::Pause | Command::Resume | Command::Halt { .. } => runner::run(&cli, cmd).await,

@@ -20,6 +20,7 @@
 
 pub mod alerts;
 pub mod bench;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod ctx;

@@ -156,6 +156,10 @@ pub struct App {
     pub view: View,
     /// The escalation ladder, for the alerts' countdowns.
     pub ladder: Vec<cutover_core::config::EscalationLevel>,
+    /// The programme (`[programme]`), for the day in the header and the waves' windows.
+    pub programme: Option<cutover_core::config::Programme>,
+    /// The date the calendar is read for; `None`: today (UTC). Tests pin it.
+    pub today: Option<chrono::NaiveDate>,
     /// The plan view's plan, its id, and the selected milestone.
     pub plan: Option<cutover_core::plans::PlanDetail>,
     pub plan_id: Option<i64>,
@@ -202,6 +206,8 @@ impl App {
                 ..Default::default()
             },
             ladder: Vec::new(),
+            programme: None,
+            today: None,
             plan: None,
             plan_id: None,
             plan_sel: 0,
@@ -555,6 +561,19 @@ impl App {
                 }
             }
         }
+    }
+
+    /// The calendar of the latest snapshot's waves, when the workspace has a programme.
+    pub fn calendar(&self) -> Option<cutover_core::calendar::Calendar> {
+        let (p, s) = (self.programme.as_ref()?, self.snap.as_ref()?);
+        let today = self
+            .today
+            .unwrap_or_else(|| chrono::Utc::now().date_naive());
+        Some(cutover_core::calendar::calendar(
+            p,
+            &s.status.segments,
+            today,
+        ))
     }
 
     pub(super) fn view_changed(&mut self) -> Vec<Command> {

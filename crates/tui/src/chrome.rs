@@ -36,6 +36,26 @@ impl App {
             Span::styled(runner.to_uppercase(), runner_style),
             Span::raw(format!(" · data {age}")),
         ];
+        if let Some(c) = self.calendar() {
+            let behind = c
+                .waves
+                .iter()
+                .filter(|w| w.state == cutover_core::calendar::WindowState::Behind)
+                .count();
+            spans.push(Span::styled(
+                format!(" · day {} of {}", c.day, c.days),
+                th.accent(),
+            ));
+            if behind > 0 {
+                spans.push(Span::styled(
+                    format!(
+                        " ({behind} wave{} behind)",
+                        if behind == 1 { "" } else { "s" }
+                    ),
+                    th.danger(),
+                ));
+            }
+        }
         if self.snap.as_ref().is_some_and(|s| s.status.runner.stale) {
             // Running in the state database, but every worker stopped beating: one was killed.
             spans.insert(3, Span::styled(" (no live worker)", th.warn()));

@@ -77,6 +77,7 @@ async fn event_loop(
         ctx.cfg.as_of().format("%Y-%m-%d").to_string(),
     );
     app.ladder = ctx.cfg.escalation.level.clone();
+    app.programme = ctx.cfg.programme.clone();
     app.role = Some(ctx.role().as_str().to_string());
     if let Some(w) = ctx.warnings.first() {
         app.on_message(w.clone(), Tone::Bad);

@@ -95,7 +95,9 @@ impl App {
     }
 
     fn render_pane(&self, p: PaneId, snap: &Snapshot, area: Rect, f: &mut Frame) {
+        let calendar = self.calendar();
         let cx = PaneCtx {
+            calendar: calendar.as_ref(),
             snap,
             list: &self.lists[p.index()],
             filter: &self.filters[p.index()],

@@ -2,6 +2,7 @@
 //! the exit status.
 
 pub mod bench;
+pub mod calendar;
 pub mod certificate;
 pub mod console;
 pub mod demo;

@@ -6,6 +6,7 @@ mod audit;
 mod health;
 mod notify;
 mod platform;
+mod programme;
 pub mod segment;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ pub use health::{Db, Health, HealthComponent, HealthLevel};
 pub(crate) use notify::secret;
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
 pub use platform::{Kind as PlatformKind, OnExisting, Platform, PlatformEntity};
+pub use programme::Programme;
 pub use segment::{Condition, Match, Op, SegmentRule};
 
 use crate::schema::Entity;
@@ -82,6 +84,9 @@ pub struct Config {
     /// `[roles]`: who may do what (see [`crate::roles`]).
     #[serde(default)]
     pub roles: crate::roles::Roles,
+    /// `[programme]`: the calendar (day 1 and the length); none, no calendar.
+    #[serde(default)]
+    pub programme: Option<Programme>,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -172,6 +177,11 @@ pub struct Runner {
     pub retries: u32,
     /// The wait before the first retry, in milliseconds; it doubles with each retry.
     pub retry_backoff_ms: u64,
+    /// With a `[programme]`, claim a wave's batches only from its window's first day on (a
+    /// wave behind keeps going). `cutover run --segment NAME` still starts one by hand, and
+    /// the audit log records it.
+    #[serde(default)]
+    pub respect_windows: bool,
 }
 
 /// `[ui]`: the console.
@@ -274,6 +284,7 @@ impl Config {
             ));
         }
         segment::check_all(&self.segment)?;
+        programme::check(&self.programme, &self.segment)?;
         audit::check_all(&self.audit)?;
         self.runner.check()?;
         health::check(&self.health)?;

@@ -11,6 +11,8 @@ pub fn config_text(
 ) -> String {
     let state_url = state_url.unwrap_or("sqlite://state.db");
     let year_ago = as_of - chrono::Duration::days(365);
+    // Day 12 of 30 on the day it is made: the High-value wave's window (days 11–14) is open.
+    let start = as_of - chrono::Duration::days(11);
     let target_url = target_url.unwrap_or("sqlite://platform.db");
     format!(
         r#"# The demo workspace, written by `cutover demo`. See config.example.toml for every key.
@@ -20,6 +22,12 @@ as_of = "{as_of}"
 
 [state]
 url = "{state_url}"
+
+# The programme calendar: day 1 and its length. `cutover calendar` prints it; the console's
+# header says which day it is.
+[programme]
+start = "{start}"
+days = 30
 
 [source]
 url = "sqlite://legacy.db"

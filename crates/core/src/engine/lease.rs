@@ -92,16 +92,41 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
     // On SQLite the transaction holds the write lock, so one claimer runs at a time; on
     // PostgreSQL each claimer locks the row it takes and skips rows other claimers hold.
     let lock = db::Backend::of_pool(&ctx.state).skip_locked();
-    let row: Option<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    // Waves whose window has not opened wait, under `runner.respect_windows`; a batch already
+    // started (an expired lease) is always finished, and a wave named by hand always runs.
+    let closed: Vec<String> = match (&ctx.cfg.programme, ctx.cfg.runner.respect_windows, segment) {
+        (Some(p), true, None) => {
+            let today = Utc::now().date_naive();
+            ctx.cfg
+                .segment
+                .iter()
+                .filter(|s| !crate::calendar::may_claim(p, s.window_days, today))
+                .map(|s| s.name.clone())
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let waiting = if closed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND NOT (status = 'pending' AND segment IN ({}))",
+            db::placeholders(3, closed.len())
+        )
+    };
+    let sql = format!(
         "SELECT id, lease_token FROM batches
          WHERE (status = 'pending' OR (status = 'running' AND (lease_until IS NULL OR lease_until < $1)))
-           AND ($2 IS NULL OR segment = $2)
+           AND ($2 IS NULL OR segment = $2){waiting}
          ORDER BY priority, seq LIMIT 1{lock}"
-    )))
-    .bind(now.clone())
-    .bind(segment.map(str::to_string))
-    .fetch_optional(&mut *tx)
-    .await?;
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(now.clone())
+        .bind(segment.map(str::to_string));
+    for c in &closed {
+        q = q.bind(c.clone());
+    }
+    let row: Option<(String, i64)> = q.fetch_optional(&mut *tx).await?;
     let Some((batch, token)) = row else {
         return Ok(None);
     };

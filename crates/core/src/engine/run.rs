@@ -177,6 +177,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         RunnerState::Running => {}
         _ => set_runner_state(ctx, RunnerState::Running, "run started").await?,
     }
+    audit_outside_window(ctx, opts.segment.as_deref()).await?;
     // A run killed between a batch's done commit and its scoring left that scoring owed.
     with_retries(ctx, "scoring owed by an earlier run", || {
         pipeline::settle_owed(ctx)
@@ -300,4 +301,38 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
         reason: summary.stopped.clone().unwrap_or_else(|| "done".into()),
     });
     Ok(summary)
+}
+
+/// A wave started by hand before its window opens, under `runner.respect_windows`: allowed
+/// (a migration lead's call), and recorded in the audit log with the day and the window.
+async fn audit_outside_window(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<()> {
+    let (Some(p), true, Some(name)) = (&ctx.cfg.programme, ctx.cfg.runner.respect_windows, segment)
+    else {
+        return Ok(());
+    };
+    let Some(s) = ctx.cfg.segment.iter().find(|s| s.name == name) else {
+        return Ok(());
+    };
+    let today = chrono::Utc::now().date_naive();
+    if crate::calendar::may_claim(p, s.window_days, today) {
+        return Ok(());
+    }
+    let mut tx = crate::db::write_tx(&ctx.state).await?;
+    let detail = format!(
+        "day {} of {}; its window is days {}–{}",
+        crate::calendar::day_of(p, today),
+        p.days,
+        s.window_days[0],
+        s.window_days[1]
+    );
+    ctx.audit(
+        &mut tx,
+        "run outside window",
+        &format!("wave {name}"),
+        "started by hand",
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

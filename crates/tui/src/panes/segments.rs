@@ -45,6 +45,30 @@ fn success(s: &SegmentStatus, theme: &Theme, with_target: bool) -> Col {
 struct SegRow<'a> {
     s: &'a SegmentStatus,
     wide: bool,
+    /// Its place on the programme calendar, when there is one.
+    window: Option<&'a cutover_core::calendar::WaveWindow>,
+}
+
+/// `on time · 20/day`, `behind · 4/day`, `early`, `done`, `upcoming`.
+fn standing(w: Option<&cutover_core::calendar::WaveWindow>, theme: &Theme) -> Col {
+    use cutover_core::calendar::WindowState;
+    let Some(w) = w else {
+        return Col::new("-").style(theme.muted());
+    };
+    let text = match w.per_day_needed {
+        Some(n) if matches!(w.state, WindowState::Open | WindowState::Behind) => {
+            // Customers a day, rounded up: what it takes, not less.
+            format!("{} · {}/day", w.state.as_str(), n.ceil() as i64)
+        }
+        _ => w.state.as_str().to_string(),
+    };
+    let style = match w.state {
+        WindowState::Behind => theme.danger(),
+        WindowState::Done => theme.ok(),
+        WindowState::Early | WindowState::Open => theme.accent(),
+        WindowState::Upcoming => theme.muted(),
+    };
+    Col::new(text).style(style)
 }
 
 impl TableRow for SegRow<'_> {
@@ -68,12 +92,18 @@ impl TableRow for SegRow<'_> {
                     ))
                     .style(bad(s.failed + s.quarantined + s.rolled_back, theme.warn())),
                 success(s, theme, false),
+                standing(self.window, theme),
             ];
         }
         vec![
             Col::new(s.priority.to_string()),
             Col::new(s.name.as_str()),
-            Col::new(format!("d{}–{}", s.window_days[0], s.window_days[1])).style(theme.muted()),
+            Col::new(match self.window {
+                // Month-day: the year is the programme's.
+                Some(w) => format!("{}–{}", &w.dates[0][5..], &w.dates[1][5..]),
+                None => format!("d{}–{}", s.window_days[0], s.window_days[1]),
+            })
+            .style(theme.muted()),
             Col::count(s.customers),
             revenue,
             Col::count(s.migrated).style(theme.ok()),
@@ -82,6 +112,7 @@ impl TableRow for SegRow<'_> {
             Col::count(s.rolled_back).style(bad(s.rolled_back, theme.warn())),
             Col::count(s.running),
             success(s, theme, true),
+            standing(self.window, theme),
         ]
     }
 }
@@ -97,7 +128,13 @@ impl Widget for View<'_> {
         let wide = inner.width >= 100;
         let rows: Vec<SegRow> = rows(cx.snap, cx.filter)
             .into_iter()
-            .map(|s| SegRow { s, wide })
+            .map(|s| SegRow {
+                s,
+                wide,
+                window: cx
+                    .calendar
+                    .and_then(|c| c.waves.iter().find(|w| w.wave == s.name)),
+            })
             .collect();
         let cols: &[Column] = if wide {
             &[
@@ -112,6 +149,7 @@ impl Widget for View<'_> {
                 Column::num("Rolled back").short("RB"),
                 Column::num("Running").short("Run"),
                 Column::num("Success/target").short("Succ"),
+                Column::text("Calendar").min(6).optional(),
             ]
         } else {
             &[
@@ -121,6 +159,7 @@ impl Widget for View<'_> {
                 Column::num("Migr"),
                 Column::num("F/Q/RB"),
                 Column::num("Succ"),
+                Column::text("Window").min(6).optional(),
             ]
         };
         table::render(inner, buf, cols, &rows, cx.list, cx.focused, cx.theme);

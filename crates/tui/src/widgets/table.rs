@@ -197,6 +197,15 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
                 .unwrap_or(0)
         })
         .collect();
+    // What a column asks for: its content and the header it can show (the short one first;
+    // the full header only once every column has that).
+    let want_short: Vec<u16> = (0..n)
+        .map(|i| {
+            full[i]
+                .max(self::width(cols[i].short_header.unwrap_or(cols[i].header)))
+                .max(1)
+        })
+        .collect();
     let want: Vec<u16> = (0..n)
         .map(|i| full[i].max(width_of_header(&cols[i])).max(1))
         .collect();
@@ -241,17 +250,20 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
     }
     // Then every column toward what it wants, a column at a time, so the space is shared;
     // a number that did not get its whole width gains nothing from a part of it.
-    let mut grew = true;
+    let mut grew;
     let growing: Vec<usize> = (0..n)
         .filter(|i| active[*i] && (cols[*i].kind != Kind::Num || w[*i] >= full[*i]))
         .collect();
-    while rem > 0 && grew {
-        grew = false;
-        for &i in &growing {
-            if rem > 0 && w[i] < want[i] {
-                w[i] += 1;
-                rem -= 1;
-                grew = true;
+    for goal in [&want_short, &want] {
+        grew = true;
+        while rem > 0 && grew {
+            grew = false;
+            for &i in &growing {
+                if rem > 0 && w[i] < goal[i] {
+                    w[i] += 1;
+                    rem -= 1;
+                    grew = true;
+                }
             }
         }
     }
