@@ -1,7 +1,8 @@
 //! The one list widget every pane uses. Columns are sized from their content: a number is
 //! shown whole, or by its short form with a unit (`11.9k`) when the whole does not fit, and
 //! is never cut; text is cut with `…`; when even that does not fit, optional columns go first,
-//! then columns from the right, whole. Only the rows in view are turned into ratatui rows.
+//! then columns from the right, whole. Only the rows in view are turned into cells, and the
+//! columns are sized from them.
 
 use std::cell::Cell as StdCell;
 
@@ -167,11 +168,11 @@ impl ListState {
 }
 
 fn width(s: &str) -> u16 {
-    Line::raw(s).width().min(u16::MAX as usize) as u16
+    unicode_width::UnicodeWidthStr::width(s).min(u16::MAX as usize) as u16
 }
 
 /// The width of each column in `width` terminal columns (`None`: dropped), from the cells of
-/// every row (so a column does not change width while scrolling). Numbers are given their
+/// the rows in view. Numbers are given their
 /// whole width before text grows past its minimum; one column of space between columns.
 pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16>> {
     let n = cols.len();
@@ -338,7 +339,23 @@ pub fn render<R: TableRow>(
     if area.height == 0 || area.width == 0 {
         return;
     }
-    let cells: Vec<Vec<Col>> = rows.iter().map(|r| r.cols(theme)).collect();
+    let visible = area.height.saturating_sub(1) as usize;
+    // The window of rows in view first: only they are turned into cells, and the columns are
+    // sized from them (a column may widen as longer values scroll into view).
+    let (off, end, sel) = if rows.is_empty() {
+        (0, 0, 0)
+    } else {
+        let sel = state.selected.min(rows.len() - 1);
+        let mut off = state.offset.get().min(rows.len().saturating_sub(1));
+        if sel < off {
+            off = sel;
+        } else if visible > 0 && sel >= off + visible {
+            off = sel + 1 - visible;
+        }
+        state.offset.set(off);
+        (off, (off + visible).min(rows.len()), sel)
+    };
+    let cells: Vec<Vec<Col>> = rows[off..end].iter().map(|r| r.cols(theme)).collect();
     let ws = widths(cols, &cells, area.width);
     let shown: Vec<usize> = (0..cols.len()).filter(|i| ws[*i].is_some()).collect();
     let constraints: Vec<Constraint> = shown
@@ -351,7 +368,6 @@ pub fn render<R: TableRow>(
             .map(|i| Cell::from(header(&cols[*i], ws[*i].unwrap_or(0)))),
     )
     .style(theme.header());
-    let visible = area.height.saturating_sub(1) as usize;
     if rows.is_empty() {
         Table::new(Vec::<Row>::new(), constraints)
             .header(head)
@@ -369,16 +385,7 @@ pub fn render<R: TableRow>(
         }
         return;
     }
-    let sel = state.selected.min(rows.len() - 1);
-    let mut off = state.offset.get().min(rows.len().saturating_sub(1));
-    if sel < off {
-        off = sel;
-    } else if visible > 0 && sel >= off + visible {
-        off = sel + 1 - visible;
-    }
-    state.offset.set(off);
-    let end = (off + visible).min(rows.len());
-    let built = cells[off..end].iter().enumerate().map(|(k, r)| {
+    let built = cells.iter().enumerate().map(|(k, r)| {
         let row = Row::new(shown.iter().map(|i| {
             let c = r.get(*i).cloned().unwrap_or_default();
             Cell::from(fit(&c, cols[*i].kind, ws[*i].unwrap_or(0))).style(c.style)
