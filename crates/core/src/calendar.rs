@@ -73,12 +73,12 @@ pub struct Calendar {
 
 /// Programme day of `date` (day 1 is the start).
 pub fn day_of(p: &Programme, date: NaiveDate) -> i64 {
-    (date - p.start_date()).num_days() + 1
+    p.day_of(date)
 }
 
 /// The date of programme day `day`.
 pub fn date_of(p: &Programme, day: i64) -> NaiveDate {
-    p.start_date() + chrono::Duration::days(day - 1)
+    p.date_of(day)
 }
 
 /// The calendar of `segments` on `today`.
@@ -120,12 +120,6 @@ pub fn calendar(p: &Programme, segments: &[SegmentStatus], today: NaiveDate) -> 
         day,
         waves,
     }
-}
-
-/// Whether a wave's batches may be claimed on `today` under `runner.respect_windows`: inside
-/// its window, or after it while customers are left (a wave behind keeps going).
-pub fn may_claim(p: &Programme, window_days: [i64; 2], today: NaiveDate) -> bool {
-    day_of(p, today) >= window_days[0]
 }
 
 #[cfg(test)]
@@ -171,7 +165,7 @@ mod tests {
         let c = calendar(&p, &segs, d(16));
         assert_eq!(c.waves[1].state, WindowState::Behind);
         assert_eq!(c.waves[1].per_day_needed, Some(4.0));
-        assert!(may_claim(&p, [11, 14], d(16)));
-        assert!(!may_claim(&p, [15, 21], d(14)));
+        assert!(p.window_open([11, 14], d(16)));
+        assert!(!p.window_open([15, 21], d(14)));
     }
 }

@@ -24,6 +24,22 @@ impl Programme {
     pub fn start_date(&self) -> NaiveDate {
         NaiveDate::parse_from_str(&self.start, "%Y-%m-%d").unwrap_or_default()
     }
+
+    /// The programme day of `date` (day 1 is the start; below 1 before it).
+    pub fn day_of(&self, date: NaiveDate) -> i64 {
+        (date - self.start_date()).num_days() + 1
+    }
+
+    /// The date of programme day `day`.
+    pub fn date_of(&self, day: i64) -> NaiveDate {
+        self.start_date() + chrono::Duration::days(day - 1)
+    }
+
+    /// Whether a wave with `window_days` may have its batches claimed on `today` under
+    /// `runner.respect_windows`: from its window's first day on (a wave behind keeps going).
+    pub fn window_open(&self, window_days: [i64; 2], today: NaiveDate) -> bool {
+        self.day_of(today) >= window_days[0]
+    }
 }
 
 /// Checks the section against the waves: a start that is a date, a positive length, and every

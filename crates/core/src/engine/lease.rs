@@ -100,7 +100,7 @@ pub async fn claim(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<Option<(Lea
             ctx.cfg
                 .segment
                 .iter()
-                .filter(|s| !crate::calendar::may_claim(p, s.window_days, today))
+                .filter(|s| !p.window_open(s.window_days, today))
                 .map(|s| s.name.clone())
                 .collect()
         }

@@ -314,13 +314,13 @@ async fn audit_outside_window(ctx: &Ctx, segment: Option<&str>) -> eyre::Result<
         return Ok(());
     };
     let today = chrono::Utc::now().date_naive();
-    if crate::calendar::may_claim(p, s.window_days, today) {
+    if p.window_open(s.window_days, today) {
         return Ok(());
     }
     let mut tx = crate::db::write_tx(&ctx.state).await?;
     let detail = format!(
         "day {} of {}; its window is days {}–{}",
-        crate::calendar::day_of(p, today),
+        p.day_of(today),
         p.days,
         s.window_days[0],
         s.window_days[1]
