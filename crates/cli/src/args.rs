@@ -198,7 +198,7 @@ pub struct RollbackArgs {
     /// A customer's legacy id.
     #[arg(long, value_name = "ID")]
     pub customer: Option<String>,
-    /// A batch id (as `status` and the console show it, e.g. VIP-0001).
+    /// A batch id (as `cutover batches` and the console list them, e.g. VIP-0001).
     #[arg(long, value_name = "ID")]
     pub batch: Option<String>,
     /// A wave: every customer of this segment (its name, as `status` shows it, e.g. VIP).
