@@ -101,6 +101,9 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
+    /// Customer communications: the notices around a customer's move.
+    #[command(subcommand)]
+    Comms(CommsCmd),
     /// List every batch: id (what `rollback --batch` takes), wave, state, customers
     /// planned and migrated, rows written (from the backups), started, finished, worker.
     Batches {
@@ -156,6 +159,21 @@ pub struct DemoArgs {
     /// It must not hold platform rows yet.
     #[arg(long, value_name = "URL")]
     pub target_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CommsCmd {
+    /// Print a notice as a customer would get it: a `[[communication]]` entry's name or a
+    /// shipped template (announcement, guide, reminder, starts, moved, survey, moved_back,
+    /// crisis), its placeholders filled from the state.
+    Preview {
+        /// The customer's legacy id.
+        #[arg(long, value_name = "ID")]
+        customer: String,
+        /// The notice.
+        #[arg(long, value_name = "NAME")]
+        notice: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

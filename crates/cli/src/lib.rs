@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use cutover_core::config::ConfigError;
 
-use crate::args::{BenchCmd, Cli, Command, ImportCmd};
+use crate::args::{BenchCmd, Cli, Command, CommsCmd, ImportCmd};
 
 /// `println!` that returns the write's error instead of panicking: a reader that goes away
 /// (`cutover plans | head`) closes the pipe, and the command then stops quietly (see `main`).
@@ -132,6 +132,15 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Health { json } => health::run(&cli, *json).await,
         Command::Plans { json } => plans::run(&cli, *json).await,
         Command::Batches { json } => lists::batches(&cli, *json).await,
+        Command::Comms(CommsCmd::Preview { customer, notice }) => {
+            let ctx = crate::workspace::open(&cli).await?;
+            let text = cutover_core::comms::preview(&ctx, customer, notice).await?;
+            // Line by line: a name from the source is escaped, the template's newlines are not.
+            for line in text.trim_end().lines() {
+                outln!("{}", cutover_core::schema::shown(line));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Calendar { json, date } => calendar::run(&cli, *json, date.as_deref()).await,
         Command::Certificate(a) => certificate::run(&cli, a).await,
         Command::Quarantine { json } => lists::quarantine(&cli, *json).await,

@@ -22,6 +22,7 @@ pub mod alerts;
 pub mod bench;
 pub mod calendar;
 pub mod clock;
+pub mod comms;
 pub mod config;
 pub mod ctx;
 pub mod db;

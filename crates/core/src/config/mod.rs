@@ -3,6 +3,7 @@
 
 mod alerts;
 mod audit;
+mod communication;
 mod health;
 mod notify;
 mod platform;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 
 pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, EscalationLevel};
 pub use audit::{AuditRule, Check, Severity};
+pub use communication::{Communication, From as CommsFrom};
 pub use health::{Db, Health, HealthComponent, HealthLevel};
 pub(crate) use notify::secret;
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
@@ -87,6 +89,9 @@ pub struct Config {
     /// `[programme]`: the calendar (day 1 and the length); none, no calendar.
     #[serde(default)]
     pub programme: Option<Programme>,
+    /// `[[communication]]`: the customers' notices.
+    #[serde(default)]
+    pub communication: Vec<Communication>,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -304,6 +309,7 @@ impl Config {
             ));
         }
         alerts::check(&self.alerts, &self.escalation, &self.notify)?;
+        communication::check(self)?;
         if self.ui.poll_interval_ms < 50 {
             return Err("key `ui.poll_interval_ms`: must be at least 50".into());
         }

@@ -357,13 +357,48 @@ impl Run<'_> {
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let now = clock::now();
+        // The welcome the customer reads: the "moved" notice's template, one read for the batch.
+        let template = moved_template(ctx);
+        let who: HashMap<i64, (String, String, Option<String>)> = {
+            let sql = format!(
+                "SELECT c.id, c.name, c.segment, s.support FROM customers c
+                 LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN ({})",
+                placeholders(1, self.todo.len().max(1))
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, String, Option<String>)>(
+                sqlx::AssertSqlSafe(sql),
+            );
+            for m in self.todo {
+                q = q.bind(m.id);
+            }
+            if self.todo.is_empty() {
+                q = q.bind(0i64);
+            }
+            q.fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(id, n, w, s)| (id, (n, w, s)))
+                .collect()
+        };
         let moved: Vec<(String, Option<i64>, serde_json::Value)> = self
             .todo
             .iter()
             .map(|m| {
+                let message = who.get(&m.id).map(|(name, wave, support)| {
+                    crate::comms::render(
+                        &template,
+                        &crate::comms::Vars {
+                            name: name.clone(),
+                            customer_id: m.legacy_id.clone(),
+                            wave: wave.clone(),
+                            migration_date: now.get(..10).unwrap_or(&now).to_string(),
+                            support: support.clone().unwrap_or_else(|| "customer".into()),
+                        },
+                    )
+                });
                 let payload = serde_json::json!({
                     "event": "customer.moved", "at": now, "customer": { "legacy_id": m.legacy_id },
-                    "attempt": m.attempts,
+                    "attempt": m.attempts, "message": message,
                 });
                 (
                     format!("moved:{}:{}", m.legacy_id, m.attempts),
@@ -483,4 +518,20 @@ async fn upsert_validations(
     );
     b.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+/// The "moved" notice's template: a `[[communication]]` named `moved`, else the shipped one.
+/// A template that cannot be read was refused at load; the shipped one stands in regardless.
+fn moved_template(ctx: &Ctx) -> String {
+    let dir = ctx.cfg.path.parent().unwrap_or(std::path::Path::new("."));
+    ctx.cfg
+        .communication
+        .iter()
+        .find(|c| c.name == "moved")
+        .and_then(|c| crate::comms::template_text(dir, &c.template).ok())
+        .unwrap_or_else(|| {
+            crate::comms::built_in("moved")
+                .unwrap_or_default()
+                .to_string()
+        })
 }
