@@ -51,6 +51,8 @@ fn the_example_config_documents_valid_keys() {
     assert_eq!(c.audit.len(), 5);
     assert_eq!(c.health.component.len(), 2);
     assert_eq!(c.health.level(59.9), "Fair");
+    assert_eq!(c.communication.len(), 2);
+    assert_eq!(c.programme.as_ref().map(|p| p.days), Some(30));
 }
 
 #[test]
