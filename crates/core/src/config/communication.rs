@@ -37,13 +37,13 @@ pub fn check(cfg: &super::Config) -> Result<(), String> {
     let dir = cfg.path.parent().unwrap_or(std::path::Path::new("."));
     for (i, c) in cfg.communication.iter().enumerate() {
         let key = format!("communication[{i}]");
-        let text = crate::comms::template_text(dir, &c.template)
+        let text = crate::comms::template::template_text(dir, &c.template)
             .map_err(|e| format!("key `{key}.template` of `{}`: {e}", c.name))?;
-        if let Some(p) = crate::comms::unknown_placeholder(&text) {
+        if let Some(p) = crate::comms::template::unknown_placeholder(&text) {
             return Err(format!(
                 "key `{key}.template` of `{}`: unknown placeholder {{{p}}} (known: {})",
                 c.name,
-                crate::comms::PLACEHOLDERS
+                crate::comms::template::PLACEHOLDERS
                     .map(|p| format!("{{{p}}}"))
                     .join(", ")
             ));

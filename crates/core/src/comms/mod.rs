@@ -1,0 +1,97 @@
+//! Customer communications (brief section 2, "Customer communications"): the notices a
+//! customer gets around its move, as templates with placeholders. The eight shipped ones
+//! (`assets/templates/comms/`) are the brief's timeline — announcement, guide, reminder,
+//! starts, moved (the pipeline's `notify` step), survey — and the "moved back" and crisis
+//! notices. A `[[communication]]` entry may point at a file of its own instead.
+//!
+//! Scheduling the notices on the programme's calendar and delivering them through the outbox
+//! is not built yet: [`preview`] renders what a customer would get, and the `notify` step puts
+//! the rendered "moved" text in its message.
+
+pub mod template;
+
+pub use template::{
+    BUILT_IN, PLACEHOLDERS, Vars, built_in, placeholders_in, render, template_text,
+    unknown_placeholder,
+};
+
+use std::path::Path;
+
+#[derive(sqlx::FromRow)]
+struct Who {
+    legacy_id: String,
+    name: String,
+    segment: String,
+    support: Option<String>,
+    migrated_at: Option<String>,
+    window_start_day: Option<i64>,
+}
+
+/// One customer's [`Vars`], read from the state; `None` when the plan has no such customer.
+///
+/// Errors: the state database failing.
+pub async fn vars(ctx: &crate::ctx::Ctx, legacy_id: &str) -> eyre::Result<Option<Vars>> {
+    let Some(w) = sqlx::query_as::<_, Who>(
+        "SELECT c.legacy_id, c.name, c.segment, s.support, c.migrated_at, s.window_start_day
+         FROM customers c LEFT JOIN segments s ON s.name = c.segment WHERE c.legacy_id = $1",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(&ctx.state)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let planned = match (&ctx.cfg.programme, w.window_start_day) {
+        (Some(p), Some(d)) => Some(p.date_of(d).to_string()),
+        _ => None,
+    };
+    let migration_date = w
+        .migrated_at
+        .as_deref()
+        .and_then(|t| t.get(..10))
+        .map(str::to_string)
+        .or(planned)
+        .unwrap_or_else(|| "the day of your wave".into());
+    Ok(Some(Vars {
+        name: w.name,
+        customer_id: w.legacy_id,
+        wave: w.segment,
+        migration_date,
+        support: w.support.unwrap_or_else(|| "customer".into()),
+    }))
+}
+
+/// The text of notice `notice` (a `[[communication]]` entry's name, or a shipped template's)
+/// as customer `legacy_id` would get it.
+///
+/// Errors: an unknown customer or notice (naming the ones there are), an unreadable template,
+/// the state database failing.
+pub async fn preview(ctx: &crate::ctx::Ctx, legacy_id: &str, notice: &str) -> eyre::Result<String> {
+    let dir = ctx.cfg.path.parent().unwrap_or(Path::new("."));
+    let template = ctx
+        .cfg
+        .communication
+        .iter()
+        .find(|c| c.name == notice)
+        .map(|c| c.template.clone())
+        .or_else(|| built_in(notice).map(|_| notice.to_string()));
+    let Some(template) = template else {
+        let mut names: Vec<String> = ctx
+            .cfg
+            .communication
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        names.extend(BUILT_IN.iter().map(|(n, _)| n.to_string()));
+        names.dedup();
+        eyre::bail!(
+            "notice {notice}: no such notice (there are {})",
+            names.join(", ")
+        );
+    };
+    let text = template_text(dir, &template).map_err(|e| eyre::eyre!("notice {notice}: {e}"))?;
+    let Some(v) = vars(ctx, legacy_id).await? else {
+        eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
+    };
+    Ok(render(&text, &v))
+}
