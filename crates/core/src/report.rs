@@ -98,16 +98,18 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
         let Some(table) = ctx.layout.table(e) else {
             continue;
         };
+        // Rows the migration wrote and validated: the platform's count at each migrated
+        // customer's last validation.
+        let written: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(v.target_count), 0) AS BIGINT) FROM validations v \
+             JOIN customers c ON c.id = v.customer_id WHERE v.entity = $1 AND c.status = 'migrated'",
+        )
+        .bind(e.name())
+        .fetch_one(&ctx.state)
+        .await?;
         let target_rows: i64 = if ctx.api.is_some() {
-            // An HTTP platform cannot be counted: the rows its API returned when each migrated
-            // customer was validated.
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(v.target_count), 0) AS BIGINT) FROM validations v \
-                 JOIN customers c ON c.id = v.customer_id WHERE v.entity = $1 AND c.status = 'migrated'",
-            )
-            .bind(e.name())
-            .fetch_one(&ctx.state)
-            .await?
+            // An HTTP platform cannot be counted: the rows its API returned at validation.
+            written
         } else {
             // On a mapped platform this counts every row of the table, the platform's own too.
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -141,13 +143,6 @@ pub async fn build(ctx: &Ctx) -> eyre::Result<Report> {
                 .bind(e.name())
                 .fetch_one(&ctx.state)
                 .await?;
-        let written: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(v.target_count), 0) AS BIGINT) FROM validations v \
-             JOIN customers c ON c.id = v.customer_id WHERE v.entity = $1 AND c.status = 'migrated'",
-        )
-        .bind(e.name())
-        .fetch_one(&ctx.state)
-        .await?;
         entities.push(EntityReport {
             entity: e.name(),
             source_rows,

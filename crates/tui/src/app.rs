@@ -504,21 +504,10 @@ impl App {
                 rows.get(self.lists[1].selected).map(|s| s.name.clone())
             })
             .flatten();
-        let c = if let Some(w) = wave {
-            Confirm::new(
-                format!(
-                    "Roll back wave {w}: every customer of it the migration touched. The platform is restored to the backups and verified."
-                ),
-                vec![
-                    ("Cancel".into(), Command::Quit, None),
-                    (
-                        format!("Wave {w}"),
-                        Command::Rollback(RollbackScope::Segment(w.clone())),
-                        Some(w),
-                    ),
-                ],
-            )
-        } else if let Some((id, batch)) = self.selection() {
+        if let Some(w) = wave {
+            return self.confirm_rollback(RollbackScope::Segment(w));
+        }
+        let c = if let Some((id, batch)) = self.selection() {
             let mut options = vec![
                 ("Cancel".into(), Command::Quit, None),
                 (

@@ -11,7 +11,12 @@ use super::app::{App, Confirm, Mode, Tone};
 use super::keymap::{self, KeyMode, Scope};
 
 impl App {
-    pub(super) fn render_header(&self, area: Rect, f: &mut Frame) {
+    pub(super) fn render_header(
+        &self,
+        area: Rect,
+        calendar: Option<&cutover_core::calendar::Calendar>,
+        f: &mut Frame,
+    ) {
         let th = &self.theme;
         let runner = self
             .snap
@@ -36,7 +41,7 @@ impl App {
             Span::styled(runner.to_uppercase(), runner_style),
             Span::raw(format!(" · data {age}")),
         ];
-        if let Some(c) = self.calendar() {
+        if let Some(c) = calendar {
             let behind = c
                 .waves
                 .iter()

@@ -39,7 +39,9 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(area);
-        self.render_header(header, f);
+        // Read once a frame, for the header and the Segments pane.
+        let calendar = self.calendar();
+        self.render_header(header, calendar.as_ref(), f);
         // The plan view stays under what is typed or shown over it while a plan is open.
         let in_plan = matches!(
             self.mode,
@@ -71,7 +73,7 @@ impl App {
                 .block(Block::bordered())
                 .render(body, f.buffer_mut()),
             (Some(snap), _) if self.zoomed || self.focus.is_view() => {
-                self.render_pane(self.focus, snap, body, f)
+                self.render_pane(self.focus, snap, calendar.as_ref(), body, f)
             }
             (Some(snap), _) => {
                 let [top, bottom] =
@@ -81,7 +83,7 @@ impl App {
                 let [c, d] =
                     Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
                 for (p, r) in PaneId::GRID.into_iter().zip([a, b, c, d]) {
-                    self.render_pane(p, snap, r, f);
+                    self.render_pane(p, snap, calendar.as_ref(), r, f);
                 }
             }
         }
@@ -94,10 +96,16 @@ impl App {
         }
     }
 
-    fn render_pane(&self, p: PaneId, snap: &Snapshot, area: Rect, f: &mut Frame) {
-        let calendar = self.calendar();
+    fn render_pane(
+        &self,
+        p: PaneId,
+        snap: &Snapshot,
+        calendar: Option<&cutover_core::calendar::Calendar>,
+        area: Rect,
+        f: &mut Frame,
+    ) {
         let cx = PaneCtx {
-            calendar: calendar.as_ref(),
+            calendar,
             snap,
             list: &self.lists[p.index()],
             filter: &self.filters[p.index()],

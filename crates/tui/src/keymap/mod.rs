@@ -263,8 +263,9 @@ pub fn help(scope: Scope, readonly: bool) -> Vec<(String, &'static str)> {
         .collect()
 }
 
-/// Every help line of every group, for tests and the read-only check.
-pub fn help_all(readonly: bool) -> Vec<(String, &'static str)> {
+/// Every help line of every group, for the read-only checks.
+#[cfg(test)]
+fn help_all(readonly: bool) -> Vec<(String, &'static str)> {
     HELP_GROUPS
         .iter()
         .flat_map(|(s, _)| help(*s, readonly))

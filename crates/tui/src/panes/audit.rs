@@ -5,9 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use super::{PaneCtx, PaneId, frame};
+use super::{PaneCtx, PaneId, list};
 use crate::theme::Theme;
-use crate::widgets::table::{self, Col, Column, TableRow};
+use crate::widgets::table::{Col, Column, TableRow};
 use cutover_core::engine::status::AuditRow;
 
 impl TableRow for AuditRow {
@@ -36,30 +36,21 @@ impl TableRow for AuditRow {
     }
 }
 
+const COLUMNS: [Column; 7] = [
+    Column::num("When"),
+    Column::text("Actor").min(8),
+    Column::text("Role").optional(),
+    Column::text("Action").min(8),
+    Column::text("Scope").min(10),
+    Column::text("Result").min(6),
+    Column::text("Reason / detail").fill(),
+];
+
 pub struct View<'a>(pub PaneCtx<'a>);
 
 impl Widget for View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let cx = &self.0;
-        let block = frame(PaneId::Audit, cx, String::new());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        table::render(
-            inner,
-            buf,
-            &[
-                Column::num("When"),
-                Column::text("Actor").min(8),
-                Column::text("Role").optional(),
-                Column::text("Action").min(8),
-                Column::text("Scope").min(10),
-                Column::text("Result").min(6),
-                Column::text("Reason / detail").fill(),
-            ],
-            &cx.snap.audit,
-            cx.list,
-            cx.focused,
-            cx.theme,
-        );
+        list(PaneId::Audit, cx, &COLUMNS, &cx.snap.audit, area, buf);
     }
 }

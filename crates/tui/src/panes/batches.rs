@@ -5,9 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use super::{PaneCtx, PaneId, frame};
+use super::{PaneCtx, PaneId, list};
 use crate::theme::Theme;
-use crate::widgets::table::{self, Col, Column, TableRow};
+use crate::widgets::table::{Col, Column, TableRow};
 use cutover_core::engine::status::BatchRow;
 
 /// `2026-11-21T07:50:00.123Z` → `11-21 07:50:00`.
@@ -53,17 +53,6 @@ pub struct View<'a>(pub PaneCtx<'a>);
 impl Widget for View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let cx = &self.0;
-        let block = frame(PaneId::Batches, cx, String::new());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        table::render(
-            inner,
-            buf,
-            &COLUMNS,
-            &cx.snap.batches,
-            cx.list,
-            cx.focused,
-            cx.theme,
-        );
+        list(PaneId::Batches, cx, &COLUMNS, &cx.snap.batches, area, buf);
     }
 }

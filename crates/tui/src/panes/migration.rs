@@ -8,7 +8,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Sparkline, Widget};
 
-use super::{PaneCtx, PaneId, age_since, frame};
+use super::{PaneCtx, PaneId, age_since, frame, held};
 use crate::theme::Theme;
 use crate::widgets::num;
 use crate::widgets::table::{self, Col, Column, TableRow};
@@ -70,14 +70,7 @@ impl TableRow for Wave<'_> {
             return vec![
                 Col::new(s.name.as_str()),
                 done(s).style(theme.ok()),
-                Col::new(format!("{}/{}/{}", s.failed, s.quarantined, s.rolled_back))
-                    .or_short(format!(
-                        "{}/{}/{}",
-                        num::count(s.failed),
-                        num::count(s.quarantined),
-                        num::count(s.rolled_back)
-                    ))
-                    .style(bad(s.failed + s.quarantined + s.rolled_back, theme.warn())),
+                held(s, theme),
                 rate,
                 Col::new(eta.to_string()).style(eta_style),
             ];

@@ -103,6 +103,39 @@ pub fn frame<'a>(id: PaneId, cx: &PaneCtx, extra: String) -> Block<'a> {
     }
 }
 
+/// A pane that is one list: its frame (title, filter, focus), then the table of `rows`.
+pub fn list<R: crate::widgets::table::TableRow>(
+    id: PaneId,
+    cx: &PaneCtx,
+    cols: &[crate::widgets::table::Column],
+    rows: &[R],
+    area: ratatui::layout::Rect,
+    buf: &mut ratatui::buffer::Buffer,
+) {
+    use ratatui::widgets::Widget;
+    let block = frame(id, cx, String::new());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    crate::widgets::table::render(inner, buf, cols, rows, cx.list, cx.focused, cx.theme);
+}
+
+/// A wave's `failed/quarantined/rolled back`, short `1.2k/3/0`, in the warning colour when any.
+pub fn held(
+    s: &cutover_core::engine::status::SegmentStatus,
+    theme: &Theme,
+) -> crate::widgets::table::Col {
+    use crate::widgets::num::count;
+    let n = s.failed + s.quarantined + s.rolled_back;
+    crate::widgets::table::Col::new(format!("{}/{}/{}", s.failed, s.quarantined, s.rolled_back))
+        .or_short(format!(
+            "{}/{}/{}",
+            count(s.failed),
+            count(s.quarantined),
+            count(s.rolled_back)
+        ))
+        .style(if n > 0 { theme.warn() } else { theme.muted() })
+}
+
 /// Truncates to `n` characters with an ellipsis.
 pub fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

@@ -4,9 +4,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use super::{PaneCtx, PaneId, frame};
+use super::{PaneCtx, PaneId, list};
 use crate::theme::Theme;
-use crate::widgets::table::{self, Col, Column, TableRow};
+use crate::widgets::table::{Col, Column, TableRow};
 use cutover_core::engine::status::PlanRow;
 
 /// `■■■□□ 3/5`: completed of total milestones.
@@ -62,17 +62,6 @@ impl Widget for View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let cx = &self.0;
         // No total in the title: the snapshot holds only the first rows, not every plan.
-        let block = frame(PaneId::Plans, cx, String::new());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        table::render(
-            inner,
-            buf,
-            &COLUMNS,
-            &cx.snap.plans,
-            cx.list,
-            cx.focused,
-            cx.theme,
-        );
+        list(PaneId::Plans, cx, &COLUMNS, &cx.snap.plans, area, buf);
     }
 }

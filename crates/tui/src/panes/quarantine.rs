@@ -5,9 +5,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use super::{PaneCtx, PaneId, age_since, frame};
+use super::{PaneCtx, PaneId, age_since, list};
 use crate::theme::Theme;
-use crate::widgets::table::{self, Col, Column, TableRow};
+use crate::widgets::table::{Col, Column, TableRow};
 use cutover_core::engine::status::QuarantineRow;
 
 impl TableRow for QuarantineRow {
@@ -35,17 +35,13 @@ pub struct View<'a>(pub PaneCtx<'a>);
 impl Widget for View<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let cx = &self.0;
-        let block = frame(PaneId::Quarantine, cx, String::new());
-        let inner = block.inner(area);
-        block.render(area, buf);
-        table::render(
-            inner,
-            buf,
+        list(
+            PaneId::Quarantine,
+            cx,
             &COLUMNS,
             &cx.snap.quarantine,
-            cx.list,
-            cx.focused,
-            cx.theme,
+            area,
+            buf,
         );
     }
 }

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use super::{PaneCtx, PaneId, frame};
+use super::{PaneCtx, PaneId, frame, held};
 use crate::theme::Theme;
 use crate::widgets::num;
 use crate::widgets::table::{self, Col, Column, TableRow};
@@ -83,14 +83,7 @@ impl TableRow for SegRow<'_> {
                 Col::count(s.customers),
                 revenue,
                 Col::count(s.migrated).style(theme.ok()),
-                Col::new(format!("{}/{}/{}", s.failed, s.quarantined, s.rolled_back))
-                    .or_short(format!(
-                        "{}/{}/{}",
-                        num::count(s.failed),
-                        num::count(s.quarantined),
-                        num::count(s.rolled_back)
-                    ))
-                    .style(bad(s.failed + s.quarantined + s.rolled_back, theme.warn())),
+                held(s, theme),
                 success(s, theme, false),
                 standing(self.window, theme),
             ];

@@ -171,51 +171,37 @@ fn width(s: &str) -> u16 {
     unicode_width::UnicodeWidthStr::width(s).min(u16::MAX as usize) as u16
 }
 
-/// The width of each column in `width` terminal columns (`None`: dropped), from the cells of
+/// The width of each column in `room` terminal columns (`None`: dropped), from the cells of
 /// the rows in view. Numbers are given their
 /// whole width before text grows past its minimum; one column of space between columns.
-pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16>> {
+pub fn widths(cols: &[Column], cells: &[Vec<Col>], room: u16) -> Vec<Option<u16>> {
     let n = cols.len();
-    let cell = |r: &Vec<Col>, i: usize| r.get(i).cloned().unwrap_or_default();
-    let full: Vec<u16> = (0..n)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| self::width(&cell(r, i).text))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let short: Vec<u16> = (0..n)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| {
-                    let c = cell(r, i);
-                    self::width(c.short.as_deref().unwrap_or(&c.text))
-                })
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    // One pass over the cells, no copies: this runs every frame.
+    let (mut full, mut short) = (vec![0u16; n], vec![0u16; n]);
+    for r in cells {
+        for (i, c) in r.iter().enumerate().take(n) {
+            full[i] = full[i].max(width(&c.text));
+            short[i] = short[i].max(width(c.short.as_deref().unwrap_or(&c.text)));
+        }
+    }
     // What a column asks for: its content and the header it can show (the short one first;
     // the full header only once every column has that).
     let want_short: Vec<u16> = (0..n)
         .map(|i| {
             full[i]
-                .max(self::width(cols[i].short_header.unwrap_or(cols[i].header)))
+                .max(width(cols[i].short_header.unwrap_or(cols[i].header)))
                 .max(1)
         })
         .collect();
     let want: Vec<u16> = (0..n)
-        .map(|i| full[i].max(width_of_header(&cols[i])).max(1))
+        .map(|i| full[i].max(width(cols[i].header)).max(1))
         .collect();
     // A number's column is never narrower than its header's short form: a count under a
     // header cut to `Cu…` is a number nobody can read.
     let min: Vec<u16> = (0..n)
         .map(|i| match cols[i].kind {
             Kind::Num => short[i]
-                .max(self::width(cols[i].short_header.unwrap_or(cols[i].header)))
+                .max(width(cols[i].short_header.unwrap_or(cols[i].header)))
                 .max(1),
             Kind::Text { min } => want[i].min(min).max(1),
         })
@@ -229,7 +215,7 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
             .sum::<u32>()
             + k.saturating_sub(1)
     };
-    while need(&active) > width as u32 {
+    while need(&active) > room as u32 {
         let drop = (0..n)
             .rev()
             .find(|i| active[*i] && cols[*i].optional)
@@ -240,7 +226,7 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
         }
     }
     let mut w: Vec<u16> = min.clone();
-    let mut rem = (width as u32).saturating_sub(need(&active));
+    let mut rem = (room as u32).saturating_sub(need(&active));
     // Numbers whole first, left to right.
     for i in (0..n).filter(|i| active[*i] && cols[*i].kind == Kind::Num) {
         let more = (full[i].max(min[i]) - min[i]) as u32;
@@ -276,10 +262,6 @@ pub fn widths(cols: &[Column], cells: &[Vec<Col>], width: u16) -> Vec<Option<u16
         w[i] = w[i].saturating_add(rem as u16);
     }
     (0..n).map(|i| active[i].then_some(w[i])).collect()
-}
-
-fn width_of_header(c: &Column) -> u16 {
-    width(c.header)
 }
 
 /// `text` cut to `w` columns with `…` when longer.

@@ -25,7 +25,7 @@ use crate::clock;
 use crate::ctx::Ctx;
 use crate::db::write_tx;
 use crate::source::SourceRows;
-use record::{record_step, set_outcome};
+use record::{By, record_step, set_outcome};
 
 /// The pipeline's steps, in order (brief section 2); `customers.step` holds the last one a
 /// customer completed, by [`Step::as_str`].
@@ -306,7 +306,10 @@ async fn fail(
     record_step(
         &mut tx,
         &who,
-        &lease.batch,
+        By {
+            batch: &lease.batch,
+            worker: &ctx.worker,
+        },
         step,
         started,
         "failed",

@@ -9,24 +9,25 @@ use crate::clock;
 use crate::db::placeholders;
 use crate::source::CHUNK;
 
-/// Inserts one `steps` row per customer and moves their `step` forward, in `tx`.
+/// Who records a step: the batch and the worker holding its lease (`Ctx::worker`, the owner
+/// the claim wrote).
+pub(super) struct By<'a> {
+    pub batch: &'a str,
+    pub worker: &'a str,
+}
+
+/// Inserts one `steps` row per customer, naming the worker, and moves their `step` forward,
+/// in `tx`.
 pub(super) async fn record_step(
     tx: &mut crate::db::Tx,
     members: &[&Member],
-    batch: &str,
+    by: By<'_>,
     step: Step,
     started: &str,
     outcome: &str,
     detail: Option<&HashMap<i64, String>>,
 ) -> eyre::Result<()> {
     let now = clock::now();
-    // The lease is this worker's inside the fenced transaction: its owner is who did the step.
-    let worker: Option<String> =
-        sqlx::query_scalar("SELECT lease_owner FROM batches WHERE id = $1")
-            .bind(batch.to_string())
-            .fetch_optional(&mut **tx)
-            .await?
-            .flatten();
     for chunk in members.chunks(CHUNK) {
         let mut qb = crate::db::Builder::on(
             crate::db::Backend::of_conn(tx),
@@ -34,13 +35,13 @@ pub(super) async fn record_step(
         );
         qb.push_values(chunk, |mut b, m| {
             b.push_bind(m.id)
-                .push_bind(batch.to_string())
+                .push_bind(by.batch.to_string())
                 .push_bind(step.as_str())
                 .push_bind(started.to_string())
                 .push_bind(now.clone())
                 .push_bind(outcome.to_string())
                 .push_bind(detail.and_then(|d| d.get(&m.id).cloned()))
-                .push_bind(worker.clone());
+                .push_bind(by.worker.to_string());
         });
         qb.build().execute(&mut **tx).await?;
         if outcome == "ok" {

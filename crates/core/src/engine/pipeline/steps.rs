@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::platform::write_target;
-use super::record::{record_step, set_outcome};
+use super::record::{By, record_step, set_outcome};
 use super::{Member, Step, StepOutcome, read_source};
 use crate::config::OnExisting;
 use crate::ctx::Ctx;
@@ -147,7 +147,10 @@ impl Run<'_> {
         record_step(
             &mut tx,
             &ok,
-            &lease.batch,
+            By {
+                batch: &lease.batch,
+                worker: &ctx.worker,
+            },
             Step::Backup,
             self.started,
             "ok",
@@ -163,7 +166,10 @@ impl Run<'_> {
         record_step(
             &mut tx,
             &q,
-            &lease.batch,
+            By {
+                batch: &lease.batch,
+                worker: &ctx.worker,
+            },
             Step::Backup,
             self.started,
             "quarantined",
@@ -244,7 +250,19 @@ impl Run<'_> {
                 b.build().execute(&mut *tx).await?;
             }
         }
-        record_step(&mut tx, &ok, &lease.batch, step, self.started, "ok", None).await?;
+        record_step(
+            &mut tx,
+            &ok,
+            By {
+                batch: &lease.batch,
+                worker: &ctx.worker,
+            },
+            step,
+            self.started,
+            "ok",
+            None,
+        )
+        .await?;
         crate::fault::point("commit.state");
         tx.commit().await?;
         *source = Some(src);
@@ -328,7 +346,10 @@ impl Run<'_> {
         record_step(
             &mut tx,
             &ok,
-            &lease.batch,
+            By {
+                batch: &lease.batch,
+                worker: &ctx.worker,
+            },
             Step::Validate,
             self.started,
             "ok",
@@ -359,11 +380,12 @@ impl Run<'_> {
         let now = clock::now();
         // The welcome the customer reads: the "moved" notice's template, one read for the batch.
         let template = moved_template(ctx);
-        let who: HashMap<i64, (String, String, Option<String>)> = {
+        let mut who: HashMap<i64, (String, String, Option<String>)> = HashMap::new();
+        if !self.todo.is_empty() {
             let sql = format!(
                 "SELECT c.id, c.name, c.segment, s.support FROM customers c
                  LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN ({})",
-                placeholders(1, self.todo.len().max(1))
+                placeholders(1, self.todo.len())
             );
             let mut q = sqlx::query_as::<_, (i64, String, String, Option<String>)>(
                 sqlx::AssertSqlSafe(sql),
@@ -371,15 +393,13 @@ impl Run<'_> {
             for m in self.todo {
                 q = q.bind(m.id);
             }
-            if self.todo.is_empty() {
-                q = q.bind(0i64);
-            }
-            q.fetch_all(&mut *tx)
-                .await?
-                .into_iter()
-                .map(|(id, n, w, s)| (id, (n, w, s)))
-                .collect()
-        };
+            who.extend(
+                q.fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, n, w, s)| (id, (n, w, s))),
+            );
+        }
         let moved: Vec<(String, Option<i64>, serde_json::Value)> = self
             .todo
             .iter()
@@ -423,7 +443,10 @@ impl Run<'_> {
         record_step(
             &mut tx,
             self.todo,
-            &lease.batch,
+            By {
+                batch: &lease.batch,
+                worker: &ctx.worker,
+            },
             Step::Notify,
             self.started,
             "ok",

@@ -76,6 +76,16 @@ pub struct Certificate {
 }
 
 #[derive(sqlx::FromRow)]
+struct Profile {
+    id: i64,
+    legacy_id: String,
+    name: String,
+    segment: String,
+    status: String,
+    batch_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
 struct Proof {
     entity: String,
     source_count: i64,
@@ -118,13 +128,18 @@ pub async fn certificate(
     state: &crate::db::Pool,
     legacy_id: &str,
 ) -> eyre::Result<Option<Certificate>> {
-    let Some(d) = super::customer(state, legacy_id).await? else {
+    // The profile only: the customer view's read (health, findings, the last 50 steps) would
+    // be read and thrown away, and the steps are read whole below.
+    let Some(d) = sqlx::query_as::<_, Profile>(
+        "SELECT id, legacy_id, name, segment, status, batch_id FROM customers WHERE legacy_id = $1",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(state)
+    .await?
+    else {
         return Ok(None);
     };
-    let id: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE legacy_id = $1")
-        .bind(legacy_id.to_string())
-        .fetch_one(state)
-        .await?;
+    let id = d.id;
     let proofs: Vec<Proof> = sqlx::query_as(
         "SELECT v.entity, v.source_count, v.source_checksum, v.target_count, v.target_checksum, v.ok,
                 v.checked_at, b.target_count AS platform_before
