@@ -4,11 +4,15 @@
 //! starts, moved (the pipeline's `notify` step), survey — and the "moved back" and crisis
 //! notices. A `[[communication]]` entry may point at a file of its own instead.
 //!
-//! Scheduling the notices on the programme's calendar and delivering them through the outbox
-//! is not built yet: [`preview`] renders what a customer would get, and the `notify` step puts
-//! the rendered "moved" text in its message.
+//! [`schedule`] puts the notices due on a day into the outbox (delivered by
+//! [`crate::notify`]), a halt writes the crisis notice ([`crisis`]), and [`overview`] counts
+//! them per wave; [`preview`] renders what a customer would get, and the `notify` step and a
+//! rollback render the "moved" and "moved back" texts ([`engine_notice`]).
 
+pub mod schedule;
 pub mod template;
+
+pub use schedule::{NoticeStatus, Pass, crisis, notice_day, overview, schedule};
 
 pub use template::{
     BUILT_IN, PLACEHOLDERS, Vars, built_in, placeholders_in, render, template_text,
@@ -94,4 +98,19 @@ pub async fn preview(ctx: &crate::ctx::Ctx, legacy_id: &str, notice: &str) -> ey
         eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
     };
     Ok(render(&text, &v))
+}
+
+/// The template text and target of a notice the engine sends itself (`moved`, `moved_back`):
+/// a `[[communication]]` of that name sets them, else the shipped template goes to
+/// `[notify] moved`.
+pub fn engine_notice(ctx: &crate::ctx::Ctx, name: &str) -> (String, Option<String>) {
+    let dir = ctx.cfg.path.parent().unwrap_or(Path::new("."));
+    let entry = ctx.cfg.communication.iter().find(|c| c.name == name);
+    let text = entry
+        .and_then(|c| template_text(dir, &c.template).ok())
+        .unwrap_or_else(|| built_in(name).unwrap_or_default().to_string());
+    let target = entry
+        .and_then(|c| c.target.clone())
+        .or_else(|| ctx.cfg.notify.moved.clone());
+    (text, target)
 }

@@ -11,6 +11,9 @@ pub enum From {
     Window,
     /// The day the customer moved.
     Migration,
+    /// A halt of the runner: the crisis notice, to every customer the halt stops (`offset_days`
+    /// is ignored; it goes at once).
+    Halt,
 }
 
 /// One notice.
@@ -28,7 +31,20 @@ pub struct Communication {
     pub template: String,
     /// The `[notify.target.<name>]` it goes to; none, it is recorded only.
     pub target: Option<String>,
+    /// Held for a customer in quarantine, for every customer while the runner is paused or
+    /// halted, and dropped once the customer moved (the brief: quarantined and halted
+    /// customers get no "starts tomorrow"). A held notice goes when the hold lifts.
+    #[serde(default)]
+    pub hold: bool,
+    /// A window notice whose day falls before this programme day goes on it instead (the
+    /// brief's announcement, 14 days before a wave on day 8, goes on day 1 with
+    /// `earliest_day = 1`). Without it such an offset is refused at load.
+    pub earliest_day: Option<i64>,
 }
+
+/// Names whose notices the engine sends itself: `moved` from the pipeline's `notify` step,
+/// `moved_back` from a rollback. An entry with one of these names sets its template only.
+pub const SENT_BY_ENGINE: [&str; 2] = ["moved", "moved_back"];
 
 /// Checks every notice: a readable template with known placeholders, a target that exists,
 /// a window-relative notice only with a `[programme]` and never before its day 1 for any wave.
@@ -63,11 +79,19 @@ pub fn check(cfg: &super::Config) -> Result<(), String> {
                     c.name
                 ));
             };
+            if let Some(d) = c.earliest_day
+                && !(1..=p.days).contains(&d)
+            {
+                return Err(format!(
+                    "key `{key}.earliest_day` of `{}`: day {d} is outside the programme's days 1–{}",
+                    c.name, p.days
+                ));
+            }
             for s in &cfg.segment {
                 let day = s.window_days[0] + c.offset_days;
-                if day < 1 {
+                if day < 1 && c.earliest_day.is_none() {
                     return Err(format!(
-                        "key `{key}.offset_days` of `{}`: {} days from the window of wave `{}` (day {}) is day {day}, before the programme's day 1 ({}); start the programme earlier or shorten the offset",
+                        "key `{key}.offset_days` of `{}`: {} days from the window of wave `{}` (day {}) is day {day}, before the programme's day 1 ({}); start the programme earlier, shorten the offset, or send it on day 1 with `earliest_day = 1`",
                         c.name, c.offset_days, s.name, s.window_days[0], p.start
                     ));
                 }

@@ -5,6 +5,7 @@ mod alerts;
 mod audit;
 mod communication;
 mod health;
+mod kpi;
 mod notify;
 mod platform;
 mod programme;
@@ -19,8 +20,9 @@ use serde::Deserialize;
 
 pub use alerts::{AlertKind, AlertRule, AlertSeverity, AlertsConfig, Escalation, EscalationLevel};
 pub use audit::{AuditRule, Check, Severity};
-pub use communication::{Communication, From as CommsFrom};
+pub use communication::{Communication, From as CommsFrom, SENT_BY_ENGINE};
 pub use health::{Db, Health, HealthComponent, HealthLevel};
+pub use kpi::{BUILT_IN as KPI_BUILT_IN, Comparison, Kpi, ReportConfig};
 pub(crate) use notify::secret;
 pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
 pub use platform::{Kind as PlatformKind, OnExisting, Platform, PlatformEntity};
@@ -92,6 +94,12 @@ pub struct Config {
     /// `[[communication]]`: the customers' notices.
     #[serde(default)]
     pub communication: Vec<Communication>,
+    /// `[[kpi]]`: the programme's KPIs (the built-in ones' targets, and the workspace's own).
+    #[serde(default)]
+    pub kpi: Vec<Kpi>,
+    /// `[report]`: the daily report.
+    #[serde(default)]
+    pub report: ReportConfig,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -310,6 +318,7 @@ impl Config {
         }
         alerts::check(&self.alerts, &self.escalation, &self.notify)?;
         communication::check(self)?;
+        kpi::check(self)?;
         if self.ui.poll_interval_ms < 50 {
             return Err("key `ui.poll_interval_ms`: must be at least 50".into());
         }

@@ -91,7 +91,19 @@ pub async fn set_runner_state(ctx: &Ctx, to: RunnerState, reason: &str) -> eyre:
         .bind(now.clone())
         .execute(&mut *tx)
         .await?;
-        let detail = format!("{from} -> {}: {reason}", to.as_str());
+        let mut detail = format!("{from} -> {}: {reason}", to.as_str());
+        if to == RunnerState::Halted {
+            // The crisis notice goes in the halt's own commit: a halt is never without it.
+            let day = ctx
+                .cfg
+                .programme
+                .as_ref()
+                .map(|p| p.day_of(chrono::Utc::now().date_naive()));
+            let told = crate::comms::crisis(ctx, &mut tx, &now, day).await?;
+            if told > 0 {
+                detail.push_str(&format!(" ({told} crisis notices)"));
+            }
+        }
         ctx.audit(&mut tx, to.as_str(), "runner", reason, &detail)
             .await?;
     }

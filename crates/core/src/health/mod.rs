@@ -51,7 +51,7 @@ pub fn enabled(h: &Health) -> bool {
 
 /// Where a component's query runs; the platform through the workspace's native reader
 /// ([`Ctx::target_reader`]), opened once with the workspace.
-fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
+pub(crate) fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
     Ok(match db {
         Db::State => Source::any(ctx.state.clone()),
         Db::Source => ctx.source.clone(),
@@ -62,7 +62,7 @@ fn pool(ctx: &Ctx, db: Db) -> eyre::Result<Source> {
     })
 }
 
-fn number(r: &Raw) -> Option<f64> {
+pub(crate) fn number(r: &Raw) -> Option<f64> {
     match r {
         Raw::Int(i) => Some(*i as f64),
         Raw::Real(f) if f.is_finite() => Some(*f),

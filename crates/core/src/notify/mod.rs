@@ -378,7 +378,9 @@ pub async fn deliver_due(
 /// The longest one webhook request may take.
 const HTTP_TIMEOUT_SECS: u64 = 10;
 
-fn http_client() -> Option<reqwest::Client> {
+/// The client every delivery uses (a timeout per request); `None`, logged, when it cannot be
+/// built.
+pub(crate) fn http_client() -> Option<reqwest::Client> {
     match reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(HTTP_TIMEOUT_SECS))
         .build()
@@ -391,23 +393,10 @@ fn http_client() -> Option<reqwest::Client> {
     }
 }
 
-async fn pass(ctx: &Ctx, http: &reqwest::Client) {
+/// One delivery pass at the real clock; failures are logged.
+pub(crate) async fn pass(ctx: &Ctx, http: &reqwest::Client) {
     if let Err(e) = deliver_due(ctx, http, Utc::now()).await {
         tracing::warn!(error = %format!("{e:#}"), "notification delivery failed");
-    }
-}
-
-/// Delivers due messages every second until `stop` turns true or its sender is dropped (the
-/// console and `cutover run` run it). A pass that has begun runs to its end, so stopping never
-/// abandons a message between its claim and its record.
-pub async fn worker(ctx: Ctx, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let Some(http) = http_client() else { return };
-    while !*stop.borrow() {
-        pass(&ctx, &http).await;
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            r = stop.changed() => if r.is_err() { return },
-        }
     }
 }
 

@@ -298,9 +298,15 @@ pub async fn update_milestone(
     let detail = match (status, owner) {
         (Some(s), _) => {
             let s = s.as_str();
-            sqlx::query("UPDATE milestones SET status = $1 WHERE id = $2")
-                .bind(s)
-                .bind(id)
+            // Cleared again when a completed milestone is reopened.
+            sqlx::query(
+                "UPDATE milestones SET status = $1,
+                 completed_at = CASE WHEN $1 = 'completed' THEN COALESCE(completed_at, $3) END
+                 WHERE id = $2",
+            )
+            .bind(s)
+            .bind(id)
+            .bind(clock::now())
                 .execute(&mut *tx)
                 .await?;
             format!("{title}: {s}")

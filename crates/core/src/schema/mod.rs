@@ -286,6 +286,21 @@ pub struct Row {
 }
 
 impl Row {
+    /// The row's size as data, in bytes: its text values' UTF-8 length, 8 per integer, and its
+    /// attributes' JSON (the throughput KPI's measure of platform data written).
+    pub fn bytes(&self) -> u64 {
+        let values: usize = self
+            .values
+            .iter()
+            .map(|v| match v {
+                Val::Null => 0,
+                Val::Int(_) => 8,
+                Val::Text(t) => t.len(),
+            })
+            .sum();
+        (values + self.attributes.len()) as u64
+    }
+
     /// The customer's legacy id (the source's).
     pub fn legacy_id(&self) -> &str {
         self.values[0].as_str().unwrap_or("")

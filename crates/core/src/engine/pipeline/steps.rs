@@ -263,6 +263,18 @@ impl Run<'_> {
             None,
         )
         .await?;
+        // What this step wrote, for the throughput KPI: in the state commit, so a step redone
+        // after a kill before it counts once.
+        let bytes: u64 = rows
+            .iter()
+            .filter(|(e, _)| (**e == Entity::Customers) == (step == Step::CreateAccount))
+            .flat_map(|(_, rs)| rs.iter().map(|r| r.bytes()))
+            .sum();
+        sqlx::query("UPDATE batches SET bytes = bytes + $1 WHERE id = $2")
+            .bind(bytes as i64)
+            .bind(lease.batch.clone())
+            .execute(&mut *tx)
+            .await?;
         crate::fault::point("commit.state");
         tx.commit().await?;
         *source = Some(src);
@@ -379,7 +391,7 @@ impl Run<'_> {
         fence(ctx, &mut tx, lease).await?;
         let now = clock::now();
         // The welcome the customer reads: the "moved" notice's template, one read for the batch.
-        let template = moved_template(ctx);
+        let (template, target) = crate::comms::engine_notice(ctx, "moved");
         let mut who: HashMap<i64, (String, String, Option<String>)> = HashMap::new();
         if !self.todo.is_empty() {
             let sql = format!(
@@ -427,7 +439,7 @@ impl Run<'_> {
                 )
             })
             .collect();
-        crate::notify::enqueue_many(&mut tx, "moved", ctx.cfg.notify.moved.as_deref(), &moved)
+        crate::notify::enqueue_many(&mut tx, "moved", target.as_deref(), &moved)
             .await?;
         for chunk in self.todo.chunks(CHUNK) {
             let sql = format!(
@@ -543,18 +555,3 @@ async fn upsert_validations(
     Ok(())
 }
 
-/// The "moved" notice's template: a `[[communication]]` named `moved`, else the shipped one.
-/// A template that cannot be read was refused at load; the shipped one stands in regardless.
-fn moved_template(ctx: &Ctx) -> String {
-    let dir = ctx.cfg.path.parent().unwrap_or(std::path::Path::new("."));
-    ctx.cfg
-        .communication
-        .iter()
-        .find(|c| c.name == "moved")
-        .and_then(|c| crate::comms::template_text(dir, &c.template).ok())
-        .unwrap_or_else(|| {
-            crate::comms::built_in("moved")
-                .unwrap_or_default()
-                .to_string()
-        })
-}

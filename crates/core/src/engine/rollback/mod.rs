@@ -305,28 +305,39 @@ async fn record_rolled_back(
     .build()
     .execute(&mut **tx)
     .await?;
-    let attempts: Vec<(i64, String, i64)> = by_ids(
-        "SELECT id, legacy_id, attempts FROM customers WHERE id IN",
+    let who: Vec<(i64, String, i64, String, String, Option<String>)> = by_ids(
+        "SELECT c.id, c.legacy_id, c.attempts, c.name, c.segment, s.support
+         FROM customers c LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN",
         &[],
         ids,
     )
     .build_query_as()
     .fetch_all(&mut **tx)
     .await?;
-    let mut b = crate::db::Builder::on(
-        crate::db::Backend::of_pool(&ctx.state),
-        "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at) ",
-    );
-    b.push_values(&attempts, |mut v, (id, legacy, n)| {
-        v.push_bind(format!("rolled_back:{legacy}:{n}"))
-            .push_bind(*id)
-            .push_bind("rolled_back")
-            .push_bind(serde_json::json!({"kind": "rolled_back", "customer": legacy}).to_string())
-            .push_bind(done.to_string());
-    });
-    b.push(" ON CONFLICT (dedup_key) DO NOTHING")
-        .build()
-        .execute(&mut **tx)
+    // The "moved back" text the customer reads, through the same outbox as "moved".
+    let (template, target) = crate::comms::engine_notice(ctx, "moved_back");
+    let messages: Vec<_> = who
+        .into_iter()
+        .map(|(id, legacy, n, name, wave, support)| {
+            let message = crate::comms::render(
+                &template,
+                &crate::comms::Vars {
+                    name: name.clone(),
+                    customer_id: legacy.clone(),
+                    wave: wave.clone(),
+                    migration_date: done.get(..10).unwrap_or(done).to_string(),
+                    support: support.unwrap_or_else(|| "customer".into()),
+                },
+            );
+            let payload = serde_json::json!({
+                "event": "customer.moved_back", "at": done, "notice": "moved_back",
+                "customer": { "legacy_id": legacy, "name": name, "segment": wave },
+                "message": message,
+            });
+            (format!("rolled_back:{legacy}:{n}"), Some(id), payload)
+        })
+        .collect();
+    crate::notify::enqueue_many(tx, "moved_back", target.as_deref(), &messages)
         .await?;
     Ok(())
 }

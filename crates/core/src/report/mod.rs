@@ -3,6 +3,8 @@
 //! batches, the time migrations actually ran, and the latest run's span; all read from the
 //! databases.
 
+pub mod period;
+
 use serde::Serialize;
 
 use crate::ctx::Ctx;

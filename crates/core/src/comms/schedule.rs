@@ -1,0 +1,399 @@
+//! Scheduling the notices on the calendar and counting them (brief section 2, "Customer
+//! communications"). Nothing is materialised ahead: a pass ([`schedule`]) puts into the outbox
+//! every notice whose day has come and that the customer has not had, under a dedup key, so a
+//! pass that is repeated, killed or run by two processes at once sends each notice once. A
+//! wave moved to another window (its `window_days` changed and `cutover plan` run) moves the
+//! notices not yet due with it; its window notices' keys carry the window's first day, so
+//! customers already told the old date are told the new one.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::config::{CommsFrom, Communication, SENT_BY_ENGINE};
+use crate::ctx::Ctx;
+use crate::db::write_tx;
+use crate::engine::runner::{RunnerState, runner_state};
+
+use super::template::{Vars, render, template_text};
+
+/// The programme day a window notice goes for a wave whose window starts on `start_day`.
+pub fn notice_day(c: &Communication, start_day: i64) -> i64 {
+    let d = start_day + c.offset_days;
+    c.earliest_day.map_or(d, |e| d.max(e))
+}
+
+/// A notice's dedup key prefix for one wave; the customer's legacy id completes it.
+fn key_prefix(c: &Communication, window_start: i64) -> String {
+    match c.from {
+        CommsFrom::Window => format!("comms:{}:d{window_start}:", c.name),
+        _ => format!("comms:{}:", c.name),
+    }
+}
+
+/// Whether a customer in `status` is held from a `hold` notice (the runner's own stop holds
+/// everyone).
+fn held(status: &str, runner: RunnerState) -> bool {
+    matches!(runner, RunnerState::Paused | RunnerState::Halted)
+        || matches!(status, "quarantined" | "migrated" | "rolling_back")
+}
+
+/// The last moment (exclusive) a customer may have moved for a migration notice with `offset`
+/// days to be due on `today`: the start of `today - offset + 1`.
+fn moved_before(today: NaiveDate, offset: i64) -> String {
+    (today - chrono::Duration::days(offset - 1)).to_string()
+}
+
+#[derive(sqlx::FromRow)]
+struct Wave {
+    name: String,
+    window_start_day: i64,
+    support: String,
+}
+
+async fn waves(ctx: &Ctx) -> eyre::Result<Vec<Wave>> {
+    Ok(sqlx::query_as(
+        "SELECT name, window_start_day, support FROM segments ORDER BY priority",
+    )
+    .fetch_all(&ctx.state)
+    .await?)
+}
+
+/// The day a notice is due for `wave`, if it is one that is scheduled: a window notice's day
+/// (as a date), `None` for the rest.
+fn window_date(ctx: &Ctx, c: &Communication, wave: &Wave) -> Option<(i64, NaiveDate)> {
+    let p = ctx.cfg.programme.as_ref()?;
+    (c.from == CommsFrom::Window).then(|| {
+        let d = notice_day(c, wave.window_start_day);
+        (d, p.date_of(d))
+    })
+}
+
+/// The notices a pass schedules: every `[[communication]]` counted from a window or a
+/// migration, but not the engine's own (`moved`, `moved_back`) or the crisis (a halt sends it).
+fn scheduled(ctx: &Ctx) -> impl Iterator<Item = &Communication> {
+    ctx.cfg.communication.iter().filter(|c| {
+        c.from != CommsFrom::Halt && !SENT_BY_ENGINE.contains(&c.name.as_str())
+    })
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Pass {
+    /// Notices put into the outbox.
+    pub enqueued: usize,
+    /// Notices due but held (quarantine, a paused or halted runner, a customer who moved).
+    pub held: usize,
+}
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    legacy_id: String,
+    name: String,
+    status: String,
+    migrated_at: Option<String>,
+}
+
+/// Puts every notice due on `today` that its customer has not had into the outbox, rendered
+/// from its template, for its target (none: recorded).
+///
+/// Errors: the state database failing; a template that became unreadable since load (named).
+pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
+    let runner = runner_state(&ctx.state).await?;
+    let dir = ctx.cfg.path.parent().unwrap_or(std::path::Path::new("."));
+    let waves = waves(ctx).await?;
+    let mut pass = Pass::default();
+    for c in scheduled(ctx) {
+        let text =
+            template_text(dir, &c.template).map_err(|e| eyre::eyre!("notice {}: {e}", c.name))?;
+        for w in &waves {
+            let prefix = key_prefix(c, w.window_start_day);
+            let (date, cutoff) = match c.from {
+                CommsFrom::Window => {
+                    let Some((_, date)) = window_date(ctx, c, w) else {
+                        continue;
+                    };
+                    if date > today {
+                        continue;
+                    }
+                    (Some(date.to_string()), None)
+                }
+                _ => (None, Some(moved_before(today, c.offset_days))),
+            };
+            let candidates = unsent::<Candidate>(ctx, w, &prefix, cutoff.as_deref()).await?;
+            let now = crate::clock::now();
+            let mut messages = Vec::new();
+            for m in candidates {
+                if c.hold && held(&m.status, runner) {
+                    pass.held += 1;
+                    continue;
+                }
+                let migration_date = date.clone().unwrap_or_else(|| {
+                    m.migrated_at
+                        .as_deref()
+                        .and_then(|t| t.get(..10))
+                        .unwrap_or_default()
+                        .to_string()
+                });
+                let vars = Vars {
+                    name: m.name.clone(),
+                    customer_id: m.legacy_id.clone(),
+                    wave: w.name.clone(),
+                    migration_date,
+                    support: w.support.clone(),
+                };
+                let payload = serde_json::json!({
+                    "event": format!("notice.{}", c.name), "at": now, "notice": c.name,
+                    "customer": { "legacy_id": m.legacy_id, "name": m.name, "segment": w.name },
+                    "message": render(&text, &vars),
+                });
+                messages.push((format!("{prefix}{}", m.legacy_id), Some(m.id), payload));
+            }
+            // Bounded transactions: a wave of 10^5 customers is not one write lock.
+            for chunk in messages.chunks(2000) {
+                let mut tx = write_tx(&ctx.state).await?;
+                crate::notify::enqueue_many(&mut tx, &c.name, c.target.as_deref(), chunk).await?;
+                tx.commit().await?;
+                pass.enqueued += chunk.len();
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// The customers of wave `w` without a notice under `prefix`: every one for a window notice,
+/// the migrated ones that moved before `cutoff` for a migration notice.
+async fn unsent<T>(ctx: &Ctx, w: &Wave, prefix: &str, cutoff: Option<&str>) -> eyre::Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let moved = if cutoff.is_some() {
+        "AND c.status = 'migrated' AND c.migrated_at < $3"
+    } else {
+        "AND $3 IS NULL"
+    };
+    let sql = format!(
+        "SELECT c.id, c.legacy_id, c.name, c.status, c.migrated_at FROM customers c
+         WHERE c.segment = $1 {moved}
+         AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.dedup_key = $2 || c.legacy_id)
+         ORDER BY c.id"
+    );
+    Ok(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql))
+        .bind(w.name.clone())
+        .bind(prefix.to_string())
+        .bind(cutoff.map(str::to_string))
+        .fetch_all(&ctx.state)
+        .await?)
+}
+
+/// Puts the crisis notice (every `[[communication]]` with `from = "halt"`) for each customer
+/// the halt at `halted_at` stops into the outbox, in the halt's own transaction `tx`: customers
+/// not yet migrated nor quarantined in a wave that has begun (its window opened on or before
+/// `day`, or a customer of it started). Returns how many were written.
+///
+/// Errors: the state database failing.
+pub async fn crisis(
+    ctx: &Ctx,
+    tx: &mut crate::db::Tx,
+    halted_at: &str,
+    day: Option<i64>,
+) -> eyre::Result<usize> {
+    let notices: Vec<&Communication> = ctx
+        .cfg
+        .communication
+        .iter()
+        .filter(|c| c.from == CommsFrom::Halt)
+        .collect();
+    if notices.is_empty() {
+        return Ok(0);
+    }
+    let begun: HashSet<String> = sqlx::query_scalar(
+        "SELECT DISTINCT segment FROM customers WHERE status IN ('running', 'migrated', 'failed', 'rolled_back')",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.legacy_id, c.name, c.segment, s.support, s.window_start_day
+         FROM customers c JOIN segments s ON s.name = c.segment
+         WHERE c.status IN ('pending', 'running', 'failed', 'rolled_back') ORDER BY c.id",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let dir = ctx.cfg.path.parent().unwrap_or(std::path::Path::new("."));
+    let mut written = 0;
+    for c in notices {
+        let text =
+            template_text(dir, &c.template).map_err(|e| eyre::eyre!("notice {}: {e}", c.name))?;
+        let messages: Vec<_> = rows
+            .iter()
+            .filter(|(_, _, _, wave, _, start)| {
+                begun.contains(wave) || day.is_some_and(|d| *start <= d)
+            })
+            .map(|(id, legacy, name, wave, support, start)| {
+                let vars = Vars {
+                    name: name.clone(),
+                    customer_id: legacy.clone(),
+                    wave: wave.clone(),
+                    migration_date: ctx
+                        .cfg
+                        .programme
+                        .as_ref()
+                        .map(|p| p.date_of(*start).to_string())
+                        .unwrap_or_else(|| "the day of your wave".into()),
+                    support: support.clone(),
+                };
+                let payload = serde_json::json!({
+                    "event": format!("notice.{}", c.name), "at": halted_at, "notice": c.name,
+                    "customer": { "legacy_id": legacy, "name": name, "segment": wave },
+                    "message": render(&text, &vars),
+                });
+                (
+                    format!("comms:{}:{halted_at}:{legacy}", c.name),
+                    Some(*id),
+                    payload,
+                )
+            })
+            .collect();
+        crate::notify::enqueue_many(tx, &c.name, c.target.as_deref(), &messages).await?;
+        written += messages.len();
+    }
+    Ok(written)
+}
+
+/// One notice for one wave, as the Communications view and `cutover comms` show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeStatus {
+    /// The wave.
+    pub wave: String,
+    /// The notice's name.
+    pub notice: String,
+    /// When it goes: a date for a window notice, `+3d after moving`, `on a halt`, `on moving`.
+    pub when: String,
+    /// Customers it is due to today, less those held.
+    pub due: i64,
+    /// In the outbox in any state (sending, delivered, recorded, dead).
+    pub sent: i64,
+    /// Delivered, or recorded where the notice has no target (the record is its delivery).
+    pub delivered: i64,
+    /// Dead-lettered.
+    pub failed: i64,
+    /// Due but held (quarantine, a paused or halted runner, a customer who already moved).
+    pub held: i64,
+}
+
+impl NoticeStatus {
+    /// Reach: delivered ÷ due, in percent; `None` while nothing is due.
+    pub fn reach(&self) -> Option<f64> {
+        (self.due > 0).then(|| 100.0 * self.delivered as f64 / self.due as f64)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Unsent {
+    status: String,
+}
+
+/// Every wave's notices on `today`, in wave priority order then the config's order of notices,
+/// with the engine's `moved` notice and any crisis.
+///
+/// Errors: the state database failing.
+pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeStatus>> {
+    let runner = runner_state(&ctx.state).await?;
+    let waves = waves(ctx).await?;
+    let mut out = Vec::new();
+    for w in &waves {
+        let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE segment = $1")
+            .bind(w.name.clone())
+            .fetch_one(&ctx.state)
+            .await?;
+        let mut rows: Vec<(String, String, Option<String>, &str, i64, bool)> = Vec::new();
+        for c in scheduled(ctx) {
+            let prefix = key_prefix(c, w.window_start_day);
+            match c.from {
+                CommsFrom::Window => {
+                    let Some((_, date)) = window_date(ctx, c, w) else {
+                        continue;
+                    };
+                    let due = if date <= today { customers } else { 0 };
+                    rows.push((c.name.clone(), date.to_string(), Some(prefix), "", due, c.hold));
+                }
+                _ => {
+                    let cutoff = moved_before(today, c.offset_days);
+                    let due: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM customers WHERE segment = $1 AND status = 'migrated' AND migrated_at < $2",
+                    )
+                    .bind(w.name.clone())
+                    .bind(cutoff)
+                    .fetch_one(&ctx.state)
+                    .await?;
+                    rows.push((
+                        c.name.clone(),
+                        format!("{:+}d after moving", c.offset_days),
+                        Some(prefix),
+                        "",
+                        due,
+                        c.hold,
+                    ));
+                }
+            }
+        }
+        let migrated: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM customers WHERE segment = $1 AND status = 'migrated'",
+        )
+        .bind(w.name.clone())
+        .fetch_one(&ctx.state)
+        .await?;
+        rows.push(("moved".into(), "on moving".into(), None, "moved", migrated, false));
+        for c in ctx.cfg.communication.iter().filter(|c| c.from == CommsFrom::Halt) {
+            rows.push((c.name.clone(), "on a halt".into(), None, "", -1, false));
+        }
+        for (notice, when, prefix, kind, due, hold) in rows {
+            let counts: Vec<(String, i64)> = match &prefix {
+                Some(p) => sqlx::query_as(
+                    "SELECT n.status, COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id
+                     WHERE c.segment = $1 AND n.kind = $2 AND n.dedup_key LIKE $3 GROUP BY n.status",
+                )
+                .bind(w.name.clone())
+                .bind(notice.clone())
+                .bind(format!("{p}%")),
+                None => sqlx::query_as(
+                    "SELECT n.status, COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id
+                     WHERE c.segment = $1 AND n.kind = $2 AND ($3 = '' OR c.status = 'migrated') GROUP BY n.status",
+                )
+                .bind(w.name.clone())
+                .bind(if kind.is_empty() { notice.clone() } else { kind.to_string() })
+                .bind(kind.to_string()),
+            }
+            .fetch_all(&ctx.state)
+            .await?;
+            let count = |f: &dyn Fn(&str) -> bool| -> i64 {
+                counts.iter().filter(|(s, _)| f(s)).map(|(_, n)| n).sum()
+            };
+            let sent = count(&|_| true);
+            let delivered = count(&|s| matches!(s, "delivered" | "recorded"));
+            let failed = count(&|s| s == "dead");
+            let held_now = if hold && due > 0 && let Some(p) = &prefix {
+                let unsent = unsent::<Unsent>(ctx, w, p, None).await?;
+                unsent.iter().filter(|u| held(&u.status, runner)).count() as i64
+            } else {
+                0
+            };
+            out.push(NoticeStatus {
+                wave: w.name.clone(),
+                notice,
+                when,
+                // An event's notice (a halt) is due to everyone it was written for.
+                due: if due < 0 { sent } else { due - held_now },
+                sent,
+                delivered,
+                failed,
+                held: held_now,
+            });
+        }
+    }
+    Ok(out)
+}
