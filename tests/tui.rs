@@ -642,13 +642,20 @@ fn help_is_grouped_scrolls_and_closes_only_on_esc_question_mark_or_q() {
 #[test]
 fn batches_and_quarantine_views_list_and_act() {
     let mut a = app(false);
-    for (k, name) in [('6', "batches"), ('7', "quarantine")] {
+    for (k, name) in [
+        ('6', "batches"),
+        ('7', "quarantine"),
+        ('8', "communications"),
+        ('9', "kpis"),
+    ] {
         let cmds = a.on_key(key(k));
         let Some(Command::SetView(v)) = cmds.last() else {
             panic!("the view is read only while it shows")
         };
         assert_eq!(v.batches_filter.is_some(), k == '6');
         assert_eq!(v.quarantine_filter.is_some(), k == '7');
+        assert_eq!(v.comms_filter.is_some(), k == '8');
+        assert_eq!(v.kpi_filter.is_some(), k == '9');
         let shown = screen(&draw(&a, 80, 24));
         assert!(shown.to_lowercase().contains(name), "{shown}");
     }

@@ -77,6 +77,8 @@ fn snapshot() -> Snapshot {
         }],
         batches: vec![],
         quarantine: vec![],
+        comms: vec![],
+        kpis: vec![],
     }
 }
 

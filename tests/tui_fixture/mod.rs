@@ -4,8 +4,10 @@
 use chrono::Utc;
 use cutover_core::alerts::AlertView;
 use cutover_core::clock;
+use cutover_core::config::Comparison;
 use cutover_core::engine::RunnerState;
 use cutover_core::engine::status::*;
+use cutover_core::kpi::{KpiValue, Standing};
 use cutover_tui::snapshot::Snapshot;
 
 fn ago(mins: i64) -> String {
@@ -278,5 +280,116 @@ pub fn fixture() -> Snapshot {
                 since: ago(90),
             },
         ],
+        comms: vec![
+            notice("VIP", "announcement", "2026-11-21", [116, 116, 116, 0, 0]),
+            notice("VIP", "reminder", "2026-11-27", [114, 114, 112, 2, 2]),
+            notice("VIP", "moved", "on moving", [89, 89, 89, 0, 0]),
+            notice(
+                "REST-OF-WORLD-0001",
+                "starts",
+                "2026-12-05",
+                [0, 0, 0, 0, 0],
+            ),
+            notice(
+                "Regular",
+                "survey",
+                "+3d after moving",
+                [11_908, 11_908, 11_850, 58, 0],
+            ),
+        ],
+        kpis: vec![
+            kpi(
+                "completion",
+                Some(93.43),
+                90.0,
+                Comparison::Above,
+                "%",
+                Standing::Met,
+                Some(100.0),
+                &[41.0, 67.5, 88.2],
+            ),
+            kpi(
+                "integrity",
+                Some(99.97),
+                99.9,
+                Comparison::AtLeast,
+                "%",
+                Standing::Met,
+                None,
+                &[100.0, 99.97],
+            ),
+            kpi(
+                "rollback_time",
+                None,
+                14_400.0,
+                Comparison::Below,
+                "s",
+                Standing::NoData,
+                None,
+                &[],
+            ),
+            kpi(
+                "throughput",
+                Some(0.62),
+                1.0,
+                Comparison::Above,
+                "GB/h",
+                Standing::AtRisk,
+                None,
+                &[0.4, 0.55],
+            ),
+            kpi(
+                "satisfaction",
+                Some(2.97),
+                4.5,
+                Comparison::Above,
+                "of 5",
+                Standing::Missed,
+                None,
+                &[3.01, 2.99],
+            ),
+        ],
+    }
+}
+
+/// One wave's notice: `[due, sent, delivered, failed, held]`.
+fn notice(wave: &str, notice: &str, when: &str, n: [i64; 5]) -> cutover_core::comms::NoticeStatus {
+    cutover_core::comms::NoticeStatus {
+        wave: wave.into(),
+        notice: notice.into(),
+        when: when.into(),
+        due: n[0],
+        sent: n[1],
+        delivered: n[2],
+        failed: n[3],
+        held: n[4],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn kpi(
+    name: &str,
+    value: Option<f64>,
+    target: f64,
+    comparison: Comparison,
+    unit: &str,
+    standing: Standing,
+    projection: Option<f64>,
+    trend: &[f64],
+) -> KpiValue {
+    KpiValue {
+        name: name.into(),
+        description: String::new(),
+        value,
+        target,
+        comparison,
+        unit: unit.into(),
+        standing,
+        projection,
+        trend: trend
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("2026-11-{:02}", 25 + i), *v))
+            .collect(),
     }
 }

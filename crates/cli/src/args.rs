@@ -63,9 +63,27 @@ pub enum Command {
     },
     /// End-of-run summary per entity: source rows, target rows, rejected, checksum mismatches,
     /// time.
+    ///
+    /// `--daily` and `--weekly` report a period instead: progress per wave and against the
+    /// calendar, failures, quarantines and rollbacks, throughput and batch durations (p50,
+    /// p95), retries and dead letters, alerts opened, escalated and resolved, milestones done
+    /// and overdue, KPIs against targets. A past period's waves and KPIs come from the daily
+    /// snapshot stored then.
     Report {
         #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
         format: ReportFormat,
+        /// The report of one day (today unless `--date`).
+        #[arg(long, conflicts_with = "weekly")]
+        daily: bool,
+        /// The day (YYYY-MM-DD) for `--daily`.
+        #[arg(long, value_name = "DATE", requires = "daily")]
+        date: Option<String>,
+        /// The report of an ISO week, Monday to Sunday (this week unless `--week`).
+        #[arg(long)]
+        weekly: bool,
+        /// The week (YYYY-Www, like 2026-W49) for `--weekly`.
+        #[arg(long, value_name = "WEEK", requires = "weekly")]
+        week: Option<String>,
     },
     /// Score every customer's health now: each configured component's value, the weighted
     /// score, its level and the trend against the previous score, stored as history.
@@ -101,9 +119,42 @@ pub enum Command {
         #[arg(long, value_name = "DATE")]
         date: Option<String>,
     },
-    /// Customer communications: the notices around a customer's move.
-    #[command(subcommand)]
-    Comms(CommsCmd),
+    /// Customer communications: per wave and notice, when it goes and how many customers it
+    /// is due to, sent, delivered, failed (dead-lettered) and held, with the reach (delivered
+    /// ÷ due). `comms preview` prints one notice as a customer gets it.
+    #[command(args_conflicts_with_subcommands = true)]
+    Comms {
+        #[command(subcommand)]
+        cmd: Option<CommsCmd>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Count for this date instead of today (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+    /// The programme's KPIs against their targets: completion (with its projection to the
+    /// programme's last day), data integrity, rollback time, throughput, notice reach, alerts
+    /// within their service level, and the workspace's own `[[kpi]]` queries; each met, at
+    /// risk or missed, with its trend from the daily snapshots. A failing query exits 2
+    /// naming its key.
+    Kpi {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Judge for this date instead of today (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+    /// Do once what a console or `cutover run` does every minute: put the notices due today
+    /// into the outbox, store today's snapshot (waves, KPIs), send yesterday's daily report
+    /// when `[report] daily_at` has passed, and deliver what is due. For cron, or a workspace
+    /// with no console up.
+    Tick {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List every batch: id (what `rollback --batch` takes), wave, state, customers
     /// planned and migrated, rows written (from the backups), started, finished, worker.
     Batches {

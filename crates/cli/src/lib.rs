@@ -113,7 +113,20 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Status { json } => status::run(&cli, *json).await,
         Command::Rollback(a) => rollback::run(&cli, a).await,
         Command::Validate { customer } => validate::run(&cli, customer.as_deref()).await,
-        Command::Report { format } => report::run(&cli, *format).await,
+        Command::Report {
+            format,
+            daily,
+            date,
+            weekly,
+            week,
+        } => {
+            let period = match (daily, weekly) {
+                (true, _) => Some(report::Which::Day(date.as_deref())),
+                (_, true) => Some(report::Which::Week(week.as_deref())),
+                _ => None,
+            };
+            report::run(&cli, *format, period).await
+        }
         Command::Bench(BenchCmd::Copy { url, rows, json }) => bench::copy(url, *rows, *json).await,
         Command::Bench(BenchCmd::Pipeline {
             batches,
@@ -132,7 +145,17 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Health { json } => health::run(&cli, *json).await,
         Command::Plans { json } => plans::run(&cli, *json).await,
         Command::Batches { json } => lists::batches(&cli, *json).await,
-        Command::Comms(CommsCmd::Preview { customer, notice }) => {
+        Command::Comms {
+            cmd: None,
+            json,
+            date,
+        } => programme::comms(&cli, *json, date.as_deref()).await,
+        Command::Kpi { json, date } => programme::kpi(&cli, *json, date.as_deref()).await,
+        Command::Tick { json } => programme::tick(&cli, *json).await,
+        Command::Comms {
+            cmd: Some(CommsCmd::Preview { customer, notice }),
+            ..
+        } => {
             let ctx = crate::workspace::open(&cli).await?;
             let text = cutover_core::comms::preview(&ctx, customer, notice).await?;
             // Line by line: a name from the source is escaped, the template's newlines are not.

@@ -140,8 +140,8 @@ pub struct App {
     pub poll_error: Option<(String, u32)>,
     pub focus: PaneId,
     pub zoomed: bool,
-    pub lists: [ListState; 7],
-    pub filters: [String; 7],
+    pub lists: [ListState; 9],
+    pub filters: [String; 9],
     /// The plan view's milestone filter (title, owner, priority or status, e.g. `overdue`).
     pub plan_filter: String,
     /// Lines the help is scrolled by.
@@ -266,6 +266,8 @@ impl App {
             PaneId::Audit => s.audit.len(),
             PaneId::Batches => s.batches.len(),
             PaneId::Quarantine => s.quarantine.len(),
+            PaneId::Comms => s.comms.len(),
+            PaneId::Kpi => s.kpis.len(),
         }
     }
 
@@ -284,7 +286,9 @@ impl App {
             PaneId::Alerts => s.alerts.get(i).map(|r| (r.legacy_id.clone(), None)),
             PaneId::Plans => s.plans.get(i).map(|r| (r.customer.clone(), None)),
             PaneId::Quarantine => s.quarantine.get(i).map(|r| (r.customer.clone(), None)),
-            PaneId::Segments | PaneId::Audit | PaneId::Batches => None,
+            PaneId::Segments | PaneId::Audit | PaneId::Batches | PaneId::Comms | PaneId::Kpi => {
+                None
+            }
         }
     }
 
@@ -573,6 +577,8 @@ impl App {
         self.view.batches_filter = (self.focus == PaneId::Batches).then(|| self.filters[5].clone());
         self.view.quarantine_filter =
             (self.focus == PaneId::Quarantine).then(|| self.filters[6].clone());
+        self.view.comms_filter = (self.focus == PaneId::Comms).then(|| self.filters[7].clone());
+        self.view.kpi_filter = (self.focus == PaneId::Kpi).then(|| self.filters[8].clone());
         vec![Command::SetView(self.view.clone())]
     }
 

@@ -70,6 +70,16 @@ pub const COMMANDS: &[Spec] = &[
         help: "quarantined customers: rule, detail, since",
     },
     Spec {
+        word: "comms",
+        args: "",
+        help: "notices per wave: due, sent, delivered, failed, held, reach",
+    },
+    Spec {
+        word: "kpi",
+        args: "",
+        help: "KPIs against their targets: met, at risk, missed, trend",
+    },
+    Spec {
         word: "customer",
         args: "ID",
         help: "open a customer by legacy id",
@@ -117,6 +127,8 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
         "audit" => Cmd::Show(PaneId::Audit),
         "batches" => Cmd::Show(PaneId::Batches),
         "quarantine" => Cmd::Show(PaneId::Quarantine),
+        "comms" | "communications" => Cmd::Show(PaneId::Comms),
+        "kpi" | "kpis" => Cmd::Show(PaneId::Kpi),
         "customer" => Cmd::Customer(arg(1, "a legacy id")?),
         "rollback" => {
             let scope = arg(1, "customer ID, batch ID or wave NAME")?;

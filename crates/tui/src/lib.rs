@@ -94,7 +94,7 @@ async fn event_loop(
     let nudge = Arc::new(Notify::new());
     let interval = Duration::from_millis(ctx.cfg.ui.poll_interval_ms);
     let poll = tokio::spawn(poller(
-        ctx.state.clone(),
+        ctx.clone(),
         view_rx,
         poll_tx,
         nudge.clone(),
@@ -114,7 +114,8 @@ async fn event_loop(
             .chain((!readonly).then(|| tokio::spawn(settle_owed(ctx.clone()))))
             .chain((!readonly).then(|| tokio::spawn(cutover_core::alerts::watch(ctx.clone()))))
             .collect(),
-        outbox: (!readonly).then(|| tokio::spawn(cutover_core::programme::worker(ctx.clone(), stop))),
+        outbox: (!readonly)
+            .then(|| tokio::spawn(cutover_core::programme::worker(ctx.clone(), stop))),
         stop_outbox,
     };
     let mut engine: Option<Worker> = None;

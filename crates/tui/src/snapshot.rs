@@ -20,6 +20,10 @@ pub struct View {
     pub batches_filter: Option<String>,
     /// The Quarantine view's filter while it shows; `None` reads no quarantined customers.
     pub quarantine_filter: Option<String>,
+    /// The Communications view's filter (wave or notice) while it shows; `None` reads none.
+    pub comms_filter: Option<String>,
+    /// The KPI view's filter (name) while it shows; `None` reads none.
+    pub kpi_filter: Option<String>,
     pub operator: String,
     /// At most this many rows per list (the console asks for what it can show and scroll to).
     pub limit: i64,
@@ -46,6 +50,10 @@ pub struct Snapshot {
     pub batches: Vec<status::BatchRow>,
     /// Quarantined customers, read only while the Quarantine view shows.
     pub quarantine: Vec<status::QuarantineRow>,
+    /// Each wave's notices, read only while the Communications view shows.
+    pub comms: Vec<cutover_core::comms::NoticeStatus>,
+    /// The KPIs, read only while the KPI view shows.
+    pub kpis: Vec<cutover_core::kpi::KpiValue>,
 }
 
 /// Reads a snapshot for `view`. Errors: the state database failing.
@@ -72,6 +80,8 @@ pub async fn snapshot(state: &cutover_core::db::Pool, view: &View) -> eyre::Resu
         None => Vec::new(),
     };
     Ok(Snapshot {
+        comms: Vec::new(),
+        kpis: Vec::new(),
         batches,
         quarantine,
         status,
@@ -82,6 +92,36 @@ pub async fn snapshot(state: &cutover_core::db::Pool, view: &View) -> eyre::Resu
         plans,
         audit,
     })
+}
+
+/// Adds the Communications or KPI view's rows to `snap` while that view shows (they read the
+/// config, and a KPI its own database, so they need the workspace, not only the state).
+async fn with_programme(
+    ctx: &cutover_core::ctx::Ctx,
+    snap: eyre::Result<Snapshot>,
+    view: &View,
+) -> eyre::Result<Snapshot> {
+    let mut snap = snap?;
+    let today = Utc::now().date_naive();
+    let has = |f: &str, words: &[&str]| {
+        let f = f.to_lowercase();
+        words.iter().any(|w| w.to_lowercase().contains(&f))
+    };
+    if let Some(f) = &view.comms_filter {
+        snap.comms = cutover_core::comms::overview(ctx, today)
+            .await?
+            .into_iter()
+            .filter(|r| has(f, &[&r.wave, &r.notice]))
+            .collect();
+    }
+    if let Some(f) = &view.kpi_filter {
+        snap.kpis = cutover_core::kpi::evaluate(ctx, today)
+            .await?
+            .into_iter()
+            .filter(|k| has(f, &[&k.name, k.standing.as_str()]))
+            .collect();
+    }
+    Ok(snap)
 }
 
 /// What the poller reports.
@@ -99,7 +139,7 @@ const FULL_POLL: Duration = Duration::from_secs(10);
 /// Polls the state database every `interval` (or at once when nudged or the view changes) and
 /// sends a snapshot only when it differs from the last one sent.
 pub async fn poller(
-    state: cutover_core::db::Pool,
+    ctx: cutover_core::ctx::Ctx,
     mut view: watch::Receiver<View>,
     tx: mpsc::UnboundedSender<PollMsg>,
     nudge: Arc<Notify>,
@@ -110,7 +150,7 @@ pub async fn poller(
     let mut failures = 0u32;
     let mut last_view: Option<View> = None;
     let mut last_full = Instant::now();
-    let mut changes = cutover_core::db::ChangeWatch::new(state.clone());
+    let mut changes = cutover_core::db::ChangeWatch::new(ctx.state.clone());
     loop {
         let v = view.borrow_and_update().clone();
         // Unchanged data and view: skip the snapshot's queries, except every FULL_POLL, which
@@ -129,7 +169,7 @@ pub async fn poller(
         }
         last_view = Some(v.clone());
         last_full = Instant::now();
-        let sent = match snapshot(&state, &v).await {
+        let sent = match with_programme(&ctx, snapshot(&ctx.state, &v).await, &v).await {
             Ok(s) => {
                 last_ok = Instant::now();
                 failures = 0;

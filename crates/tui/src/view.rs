@@ -123,6 +123,8 @@ impl App {
             PaneId::Audit => panes::audit::View(cx).render(area, buf),
             PaneId::Batches => panes::batches::View(cx).render(area, buf),
             PaneId::Quarantine => panes::quarantine::View(cx).render(area, buf),
+            PaneId::Comms => panes::comms::View(cx).render(area, buf),
+            PaneId::Kpi => panes::kpi::View(cx).render(area, buf),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod lists;
 pub mod plan;
 pub mod plans;
+pub mod programme;
 pub mod report;
 pub mod rollback;
 pub mod run;

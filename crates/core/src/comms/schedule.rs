@@ -53,11 +53,11 @@ struct Wave {
 }
 
 async fn waves(ctx: &Ctx) -> eyre::Result<Vec<Wave>> {
-    Ok(sqlx::query_as(
-        "SELECT name, window_start_day, support FROM segments ORDER BY priority",
+    Ok(
+        sqlx::query_as("SELECT name, window_start_day, support FROM segments ORDER BY priority")
+            .fetch_all(&ctx.state)
+            .await?,
     )
-    .fetch_all(&ctx.state)
-    .await?)
 }
 
 /// The day a notice is due for `wave`, if it is one that is scheduled: a window notice's day
@@ -73,9 +73,10 @@ fn window_date(ctx: &Ctx, c: &Communication, wave: &Wave) -> Option<(i64, NaiveD
 /// The notices a pass schedules: every `[[communication]]` counted from a window or a
 /// migration, but not the engine's own (`moved`, `moved_back`) or the crisis (a halt sends it).
 fn scheduled(ctx: &Ctx) -> impl Iterator<Item = &Communication> {
-    ctx.cfg.communication.iter().filter(|c| {
-        c.from != CommsFrom::Halt && !SENT_BY_ENGINE.contains(&c.name.as_str())
-    })
+    ctx.cfg
+        .communication
+        .iter()
+        .filter(|c| c.from != CommsFrom::Halt && !SENT_BY_ENGINE.contains(&c.name.as_str()))
 }
 
 /// What one pass did.
@@ -306,10 +307,11 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
     let waves = waves(ctx).await?;
     let mut out = Vec::new();
     for w in &waves {
-        let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE segment = $1")
-            .bind(w.name.clone())
-            .fetch_one(&ctx.state)
-            .await?;
+        let customers: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE segment = $1")
+                .bind(w.name.clone())
+                .fetch_one(&ctx.state)
+                .await?;
         let mut rows: Vec<(String, String, Option<String>, &str, i64, bool)> = Vec::new();
         for c in scheduled(ctx) {
             let prefix = key_prefix(c, w.window_start_day);
@@ -319,7 +321,14 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                         continue;
                     };
                     let due = if date <= today { customers } else { 0 };
-                    rows.push((c.name.clone(), date.to_string(), Some(prefix), "", due, c.hold));
+                    rows.push((
+                        c.name.clone(),
+                        date.to_string(),
+                        Some(prefix),
+                        "",
+                        due,
+                        c.hold,
+                    ));
                 }
                 _ => {
                     let cutoff = moved_before(today, c.offset_days);
@@ -347,8 +356,20 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
         .bind(w.name.clone())
         .fetch_one(&ctx.state)
         .await?;
-        rows.push(("moved".into(), "on moving".into(), None, "moved", migrated, false));
-        for c in ctx.cfg.communication.iter().filter(|c| c.from == CommsFrom::Halt) {
+        rows.push((
+            "moved".into(),
+            "on moving".into(),
+            None,
+            "moved",
+            migrated,
+            false,
+        ));
+        for c in ctx
+            .cfg
+            .communication
+            .iter()
+            .filter(|c| c.from == CommsFrom::Halt)
+        {
             rows.push((c.name.clone(), "on a halt".into(), None, "", -1, false));
         }
         for (notice, when, prefix, kind, due, hold) in rows {
@@ -376,7 +397,10 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
             let sent = count(&|_| true);
             let delivered = count(&|s| matches!(s, "delivered" | "recorded"));
             let failed = count(&|s| s == "dead");
-            let held_now = if hold && due > 0 && let Some(p) = &prefix {
+            let held_now = if hold
+                && due > 0
+                && let Some(p) = &prefix
+            {
                 let unsent = unsent::<Unsent>(ctx, w, p, None).await?;
                 unsent.iter().filter(|u| held(&u.status, runner)).count() as i64
             } else {

@@ -66,6 +66,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "step_worker",
                 include_str!("../../migrations/postgres/0015_step_worker.sql"),
             ),
+            m(
+                16,
+                "programme",
+                include_str!("../../migrations/postgres/0016_programme.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -137,6 +142,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 15,
                 "step_worker",
                 include_str!("../../migrations/sqlite/0015_step_worker.sql"),
+            ),
+            m(
+                16,
+                "programme",
+                include_str!("../../migrations/sqlite/0016_programme.sql"),
             ),
         ]),
     }

@@ -14,6 +14,8 @@ pub fn config_text(
     // Day 12 of 30 on the day it is made: the High-value wave's window (days 11–14) is open.
     let start = as_of - chrono::Duration::days(11);
     let target_url = target_url.unwrap_or("sqlite://platform.db");
+    let days_ago = |n: i64| as_of - chrono::Duration::days(n);
+    let (month_ago, quarter_ago, two_years_ago) = (days_ago(30), days_ago(90), days_ago(730));
     format!(
         r#"# The demo workspace, written by `cutover demo`. See config.example.toml for every key.
 [workspace]
@@ -121,6 +123,99 @@ query = """
 SELECT msg_id AS legacy_id, client_id AS customer_legacy_id, sent_at AS occurred_at, channel,
        dir AS direction, subject, body, csat AS satisfaction
 FROM messages"""
+
+# The customers' notices on the brief's timeline, from each wave's window (day 8 for VIP): an
+# announcement 14 days before and a guide 7 before (both on day 1 at the earliest), a reminder
+# the day before and a notice on the day (held for quarantined customers and while the runner
+# is paused or halted), a survey 3 days after moving, and a crisis notice on a halt. "moved"
+# and "moved back" go from the pipeline and a rollback. No target: each is recorded in the
+# outbox; add `target = "<[notify.target.*] name>"` to send one.
+[[communication]]
+name = "announcement"
+offset_days = -14
+from = "window"
+template = "announcement"
+earliest_day = 1
+
+[[communication]]
+name = "guide"
+offset_days = -7
+from = "window"
+template = "guide"
+earliest_day = 1
+
+[[communication]]
+name = "reminder"
+offset_days = -1
+from = "window"
+template = "reminder"
+hold = true
+
+[[communication]]
+name = "starts"
+offset_days = 0
+from = "window"
+template = "starts"
+hold = true
+
+[[communication]]
+name = "survey"
+offset_days = 3
+from = "migration"
+template = "survey"
+
+[[communication]]
+name = "crisis"
+offset_days = 0
+from = "halt"
+template = "crisis"
+
+# KPIs from the legacy data (the six built in come from the state: `cutover kpi`). The demo's
+# legacy system stands in for the platform's activity: adoption is the share of customers with
+# a message in the last 30 days. Dates are the workspace's as-of date, so the queries run on
+# SQLite, PostgreSQL and MySQL alike.
+[[kpi]]
+name = "satisfaction"
+description = "mean satisfaction score of the last 90 days' messages"
+query = "SELECT AVG(csat * 1.0) FROM messages WHERE csat IS NOT NULL AND sent_at >= '{quarter_ago}'"
+database = "source"
+target = 4.5
+comparison = ">"
+unit = "of 5"
+
+[[kpi]]
+name = "adoption"
+description = "customers with a message in the last 30 days"
+query = "SELECT 100.0 * COUNT(DISTINCT client_id) / (SELECT COUNT(*) FROM clients) FROM messages WHERE sent_at >= '{month_ago}'"
+database = "source"
+target = 75
+comparison = ">"
+unit = "%"
+
+[[kpi]]
+name = "ticket_volume"
+description = "repair tickets of the last 30 days against the monthly mean of the 11 months before, change"
+query = """
+SELECT 100.0 * (11.0 * SUM(CASE WHEN opened >= '{month_ago}' THEN 1 ELSE 0 END)
+       / NULLIF(SUM(CASE WHEN opened >= '{year_ago}' AND opened < '{month_ago}' THEN 1 ELSE 0 END), 0) - 1)
+FROM repair_tickets"""
+database = "source"
+target = 15
+comparison = "<"
+unit = "%"
+
+[[kpi]]
+name = "retention"
+description = "customers who paid in the year before last and paid again in the last year"
+query = """
+SELECT 100.0 * COUNT(DISTINCT client_id) / NULLIF((SELECT COUNT(DISTINCT client_id) FROM payments
+       WHERE paid_on >= '{two_years_ago}' AND paid_on < '{year_ago}'), 0)
+FROM payments WHERE paid_on >= '{year_ago}' AND client_id IN
+     (SELECT client_id FROM payments WHERE paid_on >= '{two_years_ago}' AND paid_on < '{year_ago}')"""
+database = "source"
+target = 95
+comparison = ">"
+unit = "%"
 "#
     )
 }

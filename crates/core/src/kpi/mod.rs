@@ -24,6 +24,29 @@ pub fn intervention_hours(severity: &str) -> i64 {
     }
 }
 
+/// A value as the console and the CLI show it, rounded to what its size needs (never up to
+/// 100 from below), with its unit: `93.4%`, `99.97%`, `412 s`, `1.36 GB/h`, `4.10 of 5`; `-`
+/// for no value.
+pub fn shown(v: Option<f64>, unit: &str) -> String {
+    let Some(v) = v else { return "-".into() };
+    let mut digits = match v.abs() {
+        a if a >= 100.0 => 0,
+        a if a >= 10.0 => 1,
+        _ => 2,
+    };
+    // 99.97 is not "100.0": a value rounds to its neighbour's class only with more digits.
+    let mut n = format!("{v:.digits$}");
+    while digits < 4 && (n.parse::<f64>().unwrap_or(v).abs() >= 100.0) != (v.abs() >= 100.0) {
+        digits += 1;
+        n = format!("{v:.digits$}");
+    }
+    match unit {
+        "%" => format!("{n}%"),
+        "" => n,
+        u => format!("{n} {u}"),
+    }
+}
+
 /// Where a KPI stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -328,11 +351,9 @@ async fn query(ctx: &Ctx, i: usize, k: &Kpi, q: &str) -> eyre::Result<Option<f64
         )
         .into()
     };
-    let db = crate::health::pool(ctx, k.database.unwrap_or(Db::State)).map_err(|e| bad(format!("{e}")))?;
-    let rows = db
-        .fetch(q, &[])
-        .await
-        .map_err(|e| bad(e.to_string()))?;
+    let db = crate::health::pool(ctx, k.database.unwrap_or(Db::State))
+        .map_err(|e| bad(format!("{e}")))?;
+    let rows = db.fetch(q, &[]).await.map_err(|e| bad(e.to_string()))?;
     let Some(first) = rows.rows.first().and_then(|r| r.first()) else {
         return Ok(None);
     };
@@ -481,9 +502,35 @@ pub async fn snapshot(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Snapshot> {
 ///
 /// Errors: the state database failing.
 pub async fn stored(ctx: &Ctx, day: NaiveDate) -> eyre::Result<Option<Snapshot>> {
-    let body: Option<String> = sqlx::query_scalar("SELECT body FROM daily_snapshots WHERE day = $1")
-        .bind(day.to_string())
-        .fetch_optional(&ctx.state)
-        .await?;
+    let body: Option<String> =
+        sqlx::query_scalar("SELECT body FROM daily_snapshots WHERE day = $1")
+            .bind(day.to_string())
+            .fetch_optional(&ctx.state)
+            .await?;
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_shown_with_its_unit_and_never_rounded_up_to_100() {
+        assert_eq!(shown(Some(93.43), "%"), "93.4%");
+        assert_eq!(shown(Some(99.97), "%"), "99.97%");
+        assert_eq!(shown(Some(99.9999), "%"), "99.9999%");
+        assert_eq!(shown(Some(100.0), "%"), "100%");
+        assert_eq!(shown(Some(14_400.0), "s"), "14400 s");
+        assert_eq!(shown(Some(1.356), "GB/h"), "1.36 GB/h");
+        assert_eq!(shown(None, "%"), "-");
+    }
+
+    #[test]
+    fn comparisons_and_standings() {
+        assert!(Comparison::Above.holds(90.1, 90.0));
+        assert!(!Comparison::Above.holds(90.0, 90.0));
+        assert!(Comparison::AtLeast.holds(90.0, 90.0));
+        assert!(Comparison::Below.holds(3.0, 4.0));
+        assert!(!Comparison::AtMost.holds(4.1, 4.0));
+    }
 }

@@ -307,8 +307,8 @@ pub async fn update_milestone(
             .bind(s)
             .bind(id)
             .bind(clock::now())
-                .execute(&mut *tx)
-                .await?;
+            .execute(&mut *tx)
+            .await?;
             format!("{title}: {s}")
         }
         (None, Some(o)) => {

@@ -112,7 +112,10 @@ pub async fn build(
     from: NaiveDate,
     to: NaiveDate,
 ) -> eyre::Result<PeriodReport> {
-    let (a, b) = (from.to_string(), (to + chrono::Duration::days(1)).to_string());
+    let (a, b) = (
+        from.to_string(),
+        (to + chrono::Duration::days(1)).to_string(),
+    );
     let count = |sql: &'static str| {
         let (a, b) = (a.clone(), b.clone());
         async move {
@@ -164,10 +167,9 @@ pub async fn build(
     .await?;
     let alerts_resolved =
         count("SELECT COUNT(*) FROM alerts WHERE resolved_at >= $1 AND resolved_at < $2").await?;
-    let milestones_done = count(
-        "SELECT COUNT(*) FROM milestones WHERE completed_at >= $1 AND completed_at < $2",
-    )
-    .await?;
+    let milestones_done =
+        count("SELECT COUNT(*) FROM milestones WHERE completed_at >= $1 AND completed_at < $2")
+            .await?;
     let milestones_overdue: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM milestones m JOIN success_plans p ON p.id = m.plan_id
          WHERE m.due_on < $1 AND (m.completed_at IS NULL OR m.completed_at >= $1)
@@ -195,7 +197,9 @@ pub async fn build(
     let secs: Vec<f64> = batches
         .iter()
         .filter_map(|(s, f, _)| {
-            Some((crate::clock::parse(f)? - crate::clock::parse(s)?).num_milliseconds() as f64 / 1e3)
+            Some(
+                (crate::clock::parse(f)? - crate::clock::parse(s)?).num_milliseconds() as f64 / 1e3,
+            )
         })
         .collect();
     let hours = secs.iter().sum::<f64>() / 3600.0;
@@ -224,7 +228,10 @@ pub async fn build(
         programme_days,
         snapshot_of: snap.as_ref().map(|s| s.day.clone()),
         waves: snap.as_ref().map(|s| s.waves.clone()).unwrap_or_default(),
-        calendar: snap.as_ref().map(|s| s.calendar.clone()).unwrap_or_default(),
+        calendar: snap
+            .as_ref()
+            .map(|s| s.calendar.clone())
+            .unwrap_or_default(),
         migrated,
         failed,
         quarantined,
@@ -246,7 +253,11 @@ pub async fn build(
 }
 
 /// The newest snapshot stored for a day in `from..=to`.
-async fn latest_snapshot(ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> eyre::Result<Option<Snapshot>> {
+async fn latest_snapshot(
+    ctx: &Ctx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> eyre::Result<Option<Snapshot>> {
     let body: Option<String> = sqlx::query_scalar(
         "SELECT body FROM daily_snapshots WHERE day >= $1 AND day <= $2 ORDER BY day DESC LIMIT 1",
     )
@@ -314,7 +325,7 @@ pub fn markdown(r: &PeriodReport) -> String {
     let lines = [
         ("customers moved", r.migrated.to_string()),
         ("customers failed", r.failed.to_string()),
-        ("customers quarantined", r.quarantined.to_string()),
+        ("customers quarantined by a step", r.quarantined.to_string()),
         (
             "customers rolled back",
             format!("{} ({} rollbacks)", r.rolled_back, r.rollbacks),
@@ -370,17 +381,14 @@ pub fn markdown(r: &PeriodReport) -> String {
     }
     if !r.kpis.is_empty() {
         let _ = writeln!(s, "\n## KPIs\n");
-        let _ = writeln!(
-            s,
-            "| KPI | value | target | standing |\n|---|---:|---|---|"
-        );
+        let _ = writeln!(s, "| KPI | value | target | standing |\n|---|---:|---|---|");
         for k in &r.kpis {
             let _ = writeln!(
                 s,
-                "| {} | {} {} | {} {} {} | {} |",
+                "| {} | {} | {} {} {} | {} |",
                 k.name,
-                opt(k.value, 2),
-                k.unit,
+                k.value
+                    .map_or_else(|| "-".into(), |v| format!("{v:.2} {}", k.unit)),
                 k.comparison,
                 k.target,
                 k.unit,
@@ -434,7 +442,11 @@ pub fn csv(r: &PeriodReport) -> String {
     }
     for k in &r.kpis {
         rows.push((format!("kpi:{}", k.name), "value".into(), o(k.value)));
-        rows.push((format!("kpi:{}", k.name), "standing".into(), k.standing.clone()));
+        rows.push((
+            format!("kpi:{}", k.name),
+            "standing".into(),
+            k.standing.clone(),
+        ));
     }
     let field = |f: &str| {
         if f.contains([',', '"', '\n']) {
@@ -457,8 +469,7 @@ pub fn csv(r: &PeriodReport) -> String {
 ///
 /// Errors: the state database failing.
 pub async fn send_daily(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> eyre::Result<bool> {
-    let (Some(at), Some(target)) = (&ctx.cfg.report.daily_at, &ctx.cfg.report.daily_target)
-    else {
+    let (Some(at), Some(target)) = (&ctx.cfg.report.daily_at, &ctx.cfg.report.daily_target) else {
         return Ok(false);
     };
     let Ok(at) = chrono::NaiveTime::parse_from_str(at, "%H:%M") else {

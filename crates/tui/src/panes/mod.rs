@@ -4,7 +4,9 @@
 pub mod alerts;
 pub mod audit;
 pub mod batches;
+pub mod comms;
 pub mod customer;
+pub mod kpi;
 pub mod migration;
 pub mod plan;
 pub mod plans;
@@ -28,10 +30,12 @@ pub enum PaneId {
     Audit,
     Batches,
     Quarantine,
+    Comms,
+    Kpi,
 }
 
 impl PaneId {
-    pub const ALL: [PaneId; 7] = [
+    pub const ALL: [PaneId; 9] = [
         PaneId::Migration,
         PaneId::Segments,
         PaneId::Alerts,
@@ -39,6 +43,8 @@ impl PaneId {
         PaneId::Audit,
         PaneId::Batches,
         PaneId::Quarantine,
+        PaneId::Comms,
+        PaneId::Kpi,
     ];
 
     /// The panes of the 2×2 grid.
@@ -58,12 +64,17 @@ impl PaneId {
             PaneId::Audit => "5 Audit log",
             PaneId::Batches => "6 Batches",
             PaneId::Quarantine => "7 Quarantine",
+            PaneId::Comms => "8 Communications",
+            PaneId::Kpi => "9 KPIs",
         }
     }
 
     /// The views that take the whole screen and are read only while they show.
     pub fn is_view(self) -> bool {
-        matches!(self, PaneId::Audit | PaneId::Batches | PaneId::Quarantine)
+        matches!(
+            self,
+            PaneId::Audit | PaneId::Batches | PaneId::Quarantine | PaneId::Comms | PaneId::Kpi
+        )
     }
 
     pub fn index(self) -> usize {

@@ -439,8 +439,7 @@ impl Run<'_> {
                 )
             })
             .collect();
-        crate::notify::enqueue_many(&mut tx, "moved", target.as_deref(), &moved)
-            .await?;
+        crate::notify::enqueue_many(&mut tx, "moved", target.as_deref(), &moved).await?;
         for chunk in self.todo.chunks(CHUNK) {
             let sql = format!(
                 "UPDATE customers SET status = 'migrated', migrated_at = $1, reason = NULL WHERE id IN ({})",
@@ -554,4 +553,3 @@ async fn upsert_validations(
     b.build().execute(&mut **tx).await?;
     Ok(())
 }
-

@@ -337,8 +337,7 @@ async fn record_rolled_back(
             (format!("rolled_back:{legacy}:{n}"), Some(id), payload)
         })
         .collect();
-    crate::notify::enqueue_many(tx, "moved_back", target.as_deref(), &messages)
-        .await?;
+    crate::notify::enqueue_many(tx, "moved_back", target.as_deref(), &messages).await?;
     Ok(())
 }
 
