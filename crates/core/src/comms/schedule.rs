@@ -32,11 +32,20 @@ fn key_prefix(c: &Communication, window_start: i64) -> String {
     }
 }
 
-/// Whether a customer in `status` is held from a `hold` notice (the runner's own stop holds
-/// everyone).
-fn held(status: &str, runner: RunnerState) -> bool {
-    matches!(runner, RunnerState::Paused | RunnerState::Halted)
+/// Whether a customer in `status` is held from a `hold` notice: the runner's own stop holds
+/// everyone, and once the wave's window has closed (`late`) a "starts tomorrow" would mislead,
+/// so it is not sent late.
+fn held(status: &str, runner: RunnerState, late: bool) -> bool {
+    late || matches!(runner, RunnerState::Paused | RunnerState::Halted)
         || matches!(status, "quarantined" | "migrated" | "rolling_back")
+}
+
+/// Whether `w`'s window closed before `today`.
+fn closed(ctx: &Ctx, w: &Wave, today: NaiveDate) -> bool {
+    ctx.cfg
+        .programme
+        .as_ref()
+        .is_some_and(|p| p.date_of(w.window_end_day) < today)
 }
 
 /// The last moment (exclusive) a customer may have moved for a migration notice with `offset`
@@ -49,15 +58,16 @@ fn moved_before(today: NaiveDate, offset: i64) -> String {
 struct Wave {
     name: String,
     window_start_day: i64,
+    window_end_day: i64,
     support: String,
 }
 
 async fn waves(ctx: &Ctx) -> eyre::Result<Vec<Wave>> {
-    Ok(
-        sqlx::query_as("SELECT name, window_start_day, support FROM segments ORDER BY priority")
-            .fetch_all(&ctx.state)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT name, window_start_day, window_end_day, support FROM segments ORDER BY priority",
     )
+    .fetch_all(&ctx.state)
+    .await?)
 }
 
 /// The day a notice is due for `wave`, if it is one that is scheduled: a window notice's day
@@ -127,11 +137,16 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
             let now = crate::clock::now();
             let mut messages = Vec::new();
             for m in candidates {
-                if c.hold && held(&m.status, runner) {
+                if c.hold && held(&m.status, runner, closed(ctx, w, today)) {
                     pass.held += 1;
                     continue;
                 }
-                let migration_date = date.clone().unwrap_or_else(|| {
+                // A window notice gives the wave's first day; a migration notice the move's.
+                let planned = date
+                    .as_ref()
+                    .and(ctx.cfg.programme.as_ref())
+                    .map(|p| p.date_of(w.window_start_day).to_string());
+                let migration_date = planned.unwrap_or_else(|| {
                     m.migrated_at
                         .as_deref()
                         .and_then(|t| t.get(..10))
@@ -402,7 +417,11 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                 && let Some(p) = &prefix
             {
                 let unsent = unsent::<Unsent>(ctx, w, p, None).await?;
-                unsent.iter().filter(|u| held(&u.status, runner)).count() as i64
+                let late = closed(ctx, w, today);
+                unsent
+                    .iter()
+                    .filter(|u| held(&u.status, runner, late))
+                    .count() as i64
             } else {
                 0
             };
@@ -420,4 +439,50 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_notice_waits_for_quarantine_a_stopped_runner_and_never_goes_late() {
+        let idle = RunnerState::Idle;
+        assert!(!held("pending", idle, false));
+        assert!(!held("failed", idle, false));
+        assert!(held("quarantined", idle, false));
+        assert!(held("migrated", idle, false), "moved already: moot");
+        assert!(held("pending", RunnerState::Paused, false));
+        assert!(held("pending", RunnerState::Halted, false));
+        assert!(held("pending", idle, true), "the window closed");
+    }
+
+    #[test]
+    fn a_window_notice_goes_on_its_day_or_the_earliest_day() {
+        let c = Communication {
+            name: "announcement".into(),
+            offset_days: -14,
+            from: CommsFrom::Window,
+            template: "announcement".into(),
+            target: None,
+            hold: false,
+            earliest_day: Some(1),
+        };
+        assert_eq!(notice_day(&c, 8), 1);
+        assert_eq!(notice_day(&c, 22), 8);
+        assert_eq!(
+            notice_day(
+                &Communication {
+                    earliest_day: None,
+                    ..c
+                },
+                8
+            ),
+            -6
+        );
+        assert_eq!(
+            moved_before(NaiveDate::from_ymd_opt(2026, 12, 10).unwrap(), 3),
+            "2026-12-08"
+        );
+    }
 }

@@ -33,7 +33,8 @@ pub struct Communication {
     pub target: Option<String>,
     /// Held for a customer in quarantine, for every customer while the runner is paused or
     /// halted, and dropped once the customer moved (the brief: quarantined and halted
-    /// customers get no "starts tomorrow"). A held notice goes when the hold lifts.
+    /// customers get no "starts tomorrow"). A held notice goes when the hold lifts, but not
+    /// after the wave's window has closed.
     #[serde(default)]
     pub hold: bool,
     /// A window notice whose day falls before this programme day goes on it instead (the
