@@ -1,5 +1,6 @@
 //! `cutover calendar`: the programme day by day — today's day, each wave's window as dates and
-//! where it stands, and the days ahead with the waves whose windows they hold.
+//! where it stands, the days with the waves whose windows they hold and the notices they send,
+//! and the KPIs against their targets.
 
 use std::process::ExitCode;
 
@@ -29,8 +30,35 @@ pub async fn run(cli: &Cli, json: bool, date: Option<&str>) -> eyre::Result<Exit
     };
     let s = status::status(&ctx.state).await?;
     let c = calendar::calendar(p, &s.segments, today);
+    // The notices each day sends: (day, notice, waves).
+    let mut notices: Vec<(i64, String, Vec<String>)> = Vec::new();
+    for n in ctx
+        .cfg
+        .communication
+        .iter()
+        .filter(|n| n.from == cutover_core::config::CommsFrom::Window)
+    {
+        for w in &s.segments {
+            let day = cutover_core::comms::notice_day(n, w.window_days[0]);
+            match notices.iter_mut().find(|(d, k, _)| *d == day && *k == n.name) {
+                Some((_, _, ws)) => ws.push(w.name.clone()),
+                None => notices.push((day, n.name.clone(), vec![w.name.clone()])),
+            }
+        }
+    }
+    let kpis = cutover_core::kpi::evaluate(&ctx, today).await?;
     if json {
-        outln!("{}", serde_json::to_string_pretty(&c)?);
+        let mut v = serde_json::to_value(&c)?;
+        v["notices"] = notices
+            .iter()
+            .map(|(d, n, ws)| {
+                serde_json::json!({
+                    "day": d, "date": calendar::date_of(p, *d).to_string(), "notice": n, "waves": ws,
+                })
+            })
+            .collect();
+        v["kpis"] = serde_json::to_value(&kpis)?;
+        outln!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
     }
     outln!(
@@ -81,7 +109,39 @@ pub async fn run(cli: &Cli, json: bool, date: Option<&str>) -> eyre::Result<Exit
             _ => "-".into(),
         };
         let mark = if day == c.day { "▶" } else { " " };
-        outln!("{mark} day {day:>2}  {date}  {what}");
+        let sends: Vec<String> = notices
+            .iter()
+            .filter(|(d, _, _)| *d == day)
+            .map(|(_, n, ws)| format!("{n} ({})", ws.join(", ")))
+            .collect();
+        let sends = if sends.is_empty() {
+            String::new()
+        } else {
+            format!(" · notices: {}", sends.join("; "))
+        };
+        outln!("{mark} day {day:>2}  {date}  {what}{sends}");
+    }
+    outln!();
+    let mut t = Table::new(&[
+        ("KPI", Align::Left),
+        ("value", Align::Right),
+        ("target", Align::Left),
+        ("standing", Align::Left),
+    ]);
+    for k in &kpis {
+        t.push(vec![
+            k.name.clone(),
+            cutover_core::kpi::shown(k.value, &k.unit),
+            format!(
+                "{} {}",
+                k.comparison.as_str(),
+                cutover_core::kpi::shown(Some(k.target), &k.unit)
+            ),
+            k.standing.as_str().into(),
+        ]);
+    }
+    for l in t.lines() {
+        outln!("{l}");
     }
     Ok(ExitCode::SUCCESS)
 }
