@@ -40,7 +40,10 @@ pub async fn run(cli: &Cli, json: bool, date: Option<&str>) -> eyre::Result<Exit
     {
         for w in &s.segments {
             let day = cutover_core::comms::notice_day(n, w.window_days[0]);
-            match notices.iter_mut().find(|(d, k, _)| *d == day && *k == n.name) {
+            match notices
+                .iter_mut()
+                .find(|(d, k, _)| *d == day && *k == n.name)
+            {
                 Some((_, _, ws)) => ws.push(w.name.clone()),
                 None => notices.push((day, n.name.clone(), vec![w.name.clone()])),
             }
