@@ -313,6 +313,19 @@ struct Unsent {
     status: String,
 }
 
+/// One row of [`overview`] before its counts.
+struct Line {
+    notice: String,
+    when: String,
+    /// The dedup key's prefix of a scheduled notice; `None` for the engine's and a halt's.
+    prefix: Option<String>,
+    /// Count only customers still migrated (a rolled-back customer's "moved" is history).
+    migrated_only: bool,
+    /// Customers whose day has come; `None` for an event's notice (due to whom it went).
+    due: Option<i64>,
+    hold: bool,
+}
+
 /// Every wave's notices on `today`, in wave priority order then the config's order of notices,
 /// with the engine's `moved` notice and any crisis.
 ///
@@ -327,7 +340,7 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                 .bind(w.name.clone())
                 .fetch_one(&ctx.state)
                 .await?;
-        let mut rows: Vec<(String, String, Option<String>, &str, i64, bool)> = Vec::new();
+        let mut rows: Vec<Line> = Vec::new();
         for c in scheduled(ctx) {
             let prefix = key_prefix(c, w.window_start_day);
             match c.from {
@@ -336,14 +349,14 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                         continue;
                     };
                     let due = if date <= today { customers } else { 0 };
-                    rows.push((
-                        c.name.clone(),
-                        date.to_string(),
-                        Some(prefix),
-                        "",
-                        due,
-                        c.hold,
-                    ));
+                    rows.push(Line {
+                        notice: c.name.clone(),
+                        when: date.to_string(),
+                        prefix: Some(prefix),
+                        migrated_only: false,
+                        due: Some(due),
+                        hold: c.hold,
+                    });
                 }
                 _ => {
                     let cutoff = moved_before(today, c.offset_days);
@@ -354,14 +367,14 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                     .bind(cutoff)
                     .fetch_one(&ctx.state)
                     .await?;
-                    rows.push((
-                        c.name.clone(),
-                        format!("{:+}d after moving", c.offset_days),
-                        Some(prefix),
-                        "",
-                        due,
-                        c.hold,
-                    ));
+                    rows.push(Line {
+                        notice: c.name.clone(),
+                        when: format!("{:+}d after moving", c.offset_days),
+                        prefix: Some(prefix),
+                        migrated_only: false,
+                        due: Some(due),
+                        hold: c.hold,
+                    });
                 }
             }
         }
@@ -371,23 +384,38 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
         .bind(w.name.clone())
         .fetch_one(&ctx.state)
         .await?;
-        rows.push((
-            "moved".into(),
-            "on moving".into(),
-            None,
-            "moved",
-            migrated,
-            false,
-        ));
+        rows.push(Line {
+            notice: "moved".into(),
+            when: "on moving".into(),
+            prefix: None,
+            migrated_only: true,
+            due: Some(migrated),
+            hold: false,
+        });
         for c in ctx
             .cfg
             .communication
             .iter()
             .filter(|c| c.from == CommsFrom::Halt)
         {
-            rows.push((c.name.clone(), "on a halt".into(), None, "", -1, false));
+            rows.push(Line {
+                notice: c.name.clone(),
+                when: "on a halt".into(),
+                prefix: None,
+                migrated_only: false,
+                due: None,
+                hold: false,
+            });
         }
-        for (notice, when, prefix, kind, due, hold) in rows {
+        for Line {
+            notice,
+            when,
+            prefix,
+            migrated_only,
+            due,
+            hold,
+        } in rows
+        {
             let counts: Vec<(String, i64)> = match &prefix {
                 Some(p) => sqlx::query_as(
                     "SELECT n.status, COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id
@@ -398,11 +426,11 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                 .bind(format!("{p}%")),
                 None => sqlx::query_as(
                     "SELECT n.status, COUNT(*) FROM notifications n JOIN customers c ON c.id = n.customer_id
-                     WHERE c.segment = $1 AND n.kind = $2 AND ($3 = '' OR c.status = 'migrated') GROUP BY n.status",
+                     WHERE c.segment = $1 AND n.kind = $2 AND ($3 = 0 OR c.status = 'migrated') GROUP BY n.status",
                 )
                 .bind(w.name.clone())
-                .bind(if kind.is_empty() { notice.clone() } else { kind.to_string() })
-                .bind(kind.to_string()),
+                .bind(notice.clone())
+                .bind(i64::from(migrated_only)),
             }
             .fetch_all(&ctx.state)
             .await?;
@@ -413,7 +441,7 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
             let delivered = count(&|s| matches!(s, "delivered" | "recorded"));
             let failed = count(&|s| s == "dead");
             let held_now = if hold
-                && due > 0
+                && due.is_some_and(|d| d > 0)
                 && let Some(p) = &prefix
             {
                 let unsent = unsent::<Unsent>(ctx, w, p, None).await?;
@@ -430,7 +458,7 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                 notice,
                 when,
                 // An event's notice (a halt) is due to everyone it was written for.
-                due: if due < 0 { sent } else { due - held_now },
+                due: due.map_or(sent, |d| d - held_now),
                 sent,
                 delivered,
                 failed,
