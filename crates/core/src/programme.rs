@@ -34,13 +34,25 @@ pub async fn tick(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Tick> {
 /// How often [`worker`] ticks.
 const TICK_SECS: u64 = 60;
 
-/// Delivers the outbox every second and ticks every minute (the first at once) until `stop`
-/// turns true or its sender is dropped. A pass that has begun runs to its end.
-pub async fn worker(ctx: Ctx, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// When a [`worker`] ticks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstTick {
+    /// At once: a console shows today's notices and KPIs as it opens.
+    Now,
+    /// After a minute: `cutover run` gives its first minute to claiming and moving; a run
+    /// shorter than that leaves the programme to the consoles and `cutover tick`. (A worker
+    /// stopped inside the tick's write would hold a SQLite state's write lock for as long as
+    /// it is stopped; the stall tests stop runs in their first second.)
+    AfterAMinute,
+}
+
+/// Delivers the outbox every second and ticks every minute (the first as `first` says) until
+/// `stop` turns true or its sender is dropped. A pass that has begun runs to its end.
+pub async fn worker(ctx: Ctx, mut stop: tokio::sync::watch::Receiver<bool>, first: FirstTick) {
     let Some(http) = crate::notify::http_client() else {
         return;
     };
-    let mut last_tick: Option<std::time::Instant> = None;
+    let mut last_tick = (first == FirstTick::AfterAMinute).then(std::time::Instant::now);
     while !*stop.borrow() {
         if last_tick.is_none_or(|t| t.elapsed().as_secs() >= TICK_SECS) {
             last_tick = Some(std::time::Instant::now());

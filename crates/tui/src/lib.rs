@@ -114,8 +114,13 @@ async fn event_loop(
             .chain((!readonly).then(|| tokio::spawn(settle_owed(ctx.clone()))))
             .chain((!readonly).then(|| tokio::spawn(cutover_core::alerts::watch(ctx.clone()))))
             .collect(),
-        outbox: (!readonly)
-            .then(|| tokio::spawn(cutover_core::programme::worker(ctx.clone(), stop))),
+        outbox: (!readonly).then(|| {
+            tokio::spawn(cutover_core::programme::worker(
+                ctx.clone(),
+                stop,
+                cutover_core::programme::FirstTick::Now,
+            ))
+        }),
         stop_outbox,
     };
     let mut engine: Option<Worker> = None;

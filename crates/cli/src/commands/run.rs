@@ -26,7 +26,11 @@ pub async fn run(cli: &Cli, a: &RunArgs) -> eyre::Result<ExitCode> {
     // Unacknowledged alerts climb on time here too, not only where a console is open.
     // Both start before the notice printer, so they hold no sender that keeps it waiting.
     let (stop_outbox, stop) = tokio::sync::watch::channel(false);
-    let outbox = tokio::spawn(cutover_core::programme::worker(ctx.clone(), stop));
+    let outbox = tokio::spawn(cutover_core::programme::worker(
+        ctx.clone(),
+        stop,
+        cutover_core::programme::FirstTick::AfterAMinute,
+    ));
     let ladder = tokio::spawn(cutover_core::alerts::watch(ctx.clone()));
     let printer = print_notices(&mut ctx);
     let opts = run::RunOpts {

@@ -51,7 +51,9 @@ fn the_example_config_documents_valid_keys() {
     assert_eq!(c.audit.len(), 5);
     assert_eq!(c.health.component.len(), 2);
     assert_eq!(c.health.level(59.9), "Fair");
-    assert_eq!(c.communication.len(), 2);
+    assert_eq!(c.communication.len(), 4);
+    assert_eq!(c.kpi.len(), 2);
+    assert_eq!(c.report.daily_target.as_deref(), Some("support-slack"));
     assert_eq!(c.programme.as_ref().map(|p| p.days), Some(30));
 }
 
