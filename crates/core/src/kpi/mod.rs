@@ -259,7 +259,9 @@ fn completion(
 /// Validated rows ÷ the source's rows of migrated customers (%).
 async fn integrity(ctx: &Ctx) -> eyre::Result<Option<f64>> {
     let (ok, all): (Option<i64>, Option<i64>) = sqlx::query_as(
-        "SELECT SUM(CASE WHEN v.ok = 1 THEN v.target_count ELSE 0 END), SUM(v.source_count)
+        // PostgreSQL sums BIGINT as NUMERIC, which the Any driver does not read.
+        "SELECT CAST(SUM(CASE WHEN v.ok = 1 THEN v.target_count ELSE 0 END) AS BIGINT),
+                CAST(SUM(v.source_count) AS BIGINT)
          FROM validations v JOIN customers c ON c.id = v.customer_id WHERE c.status = 'migrated'",
     )
     .fetch_one(&ctx.state)
