@@ -345,7 +345,7 @@ async fn retry_after_429_and_500_are_retried_400_is_dead_lettered() {
     let top: String = (0..120)
         .map(|x| term.backend().buffer()[(x, 0)].symbol().to_string())
         .collect();
-    assert!(top.contains("1 notifications dead-lettered"), "{top}");
+    assert!(top.contains("1 dead letter"), "{top}");
 
     // The retry budget: always 500, three attempts, then dead with the reason.
     got.lock()

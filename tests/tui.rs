@@ -688,7 +688,15 @@ fn the_header_says_the_programme_day_and_segments_say_where_each_wave_stands() {
     let s = screen(&draw(&late, 120, 40));
     assert!(s.contains("day 21 of 30"), "{s}");
     assert!(
-        s.contains("waves behind)"),
+        s.contains(" behind)"),
         "the header counts waves behind: {s}"
     );
+    // At 80 columns the header gives up the operator and the workspace, never a number.
+    let narrow = screen(&draw(&late, 80, 24));
+    let top = narrow.lines().next().unwrap();
+    assert!(
+        top.contains("day 21 of 30 (") && top.trim_end().ends_with("behind)"),
+        "{top}"
+    );
+    assert!(!top.contains("amara"), "{top}");
 }

@@ -595,11 +595,9 @@ impl App {
             Mode::Plan(_) => 4,
             Mode::Input { .. } => 5,
         };
-        // In the grid, moving the focus changes no layout.
-        (
-            mode,
-            self.zoomed,
-            if self.zoomed { self.focus.index() } else { 0 },
-        )
+        // In the grid, moving the focus changes no layout; a zoomed pane or a view (5–9) is a
+        // screen of its own.
+        let whole = self.zoomed || self.focus.is_view();
+        (mode, whole, if whole { self.focus.index() } else { 0 })
     }
 }

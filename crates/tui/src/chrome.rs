@@ -32,41 +32,42 @@ impl App {
         let age = self
             .data_age
             .map_or_else(|| "-".into(), cutover_core::clock::age);
-        let mut spans = vec![
-            Span::styled(" cutover ", th.focus()),
-            Span::raw(match &self.role {
-                Some(r) => format!("{} · {} ({r}) · runner ", self.workspace, self.operator),
-                None => format!("{} · {} · runner ", self.workspace, self.operator),
-            }),
-            Span::styled(runner.to_uppercase(), runner_style),
-            Span::raw(format!(" · data {age}")),
+        // Each part with its rank: when the line is wider than the terminal, the highest rank
+        // goes first (the operator, then the workspace, the data age), so nothing is cut.
+        let mut parts: Vec<(Span, u8)> = vec![
+            (Span::styled(" cutover ", th.focus()), 0),
+            (Span::raw(format!("{} · ", self.workspace)), 3),
+            (
+                Span::raw(match &self.role {
+                    Some(r) => format!("{} ({r}) · ", self.operator),
+                    None => format!("{} · ", self.operator),
+                }),
+                4,
+            ),
+            (Span::raw("runner "), 0),
+            (Span::styled(runner.to_uppercase(), runner_style), 0),
         ];
+        if self.snap.as_ref().is_some_and(|s| s.status.runner.stale) {
+            // Running in the state database, but every worker stopped beating: one was killed.
+            parts.push((Span::styled(" (no live worker)", th.warn()), 0));
+        }
+        parts.push((Span::raw(format!(" · data {age}")), 2));
         if let Some(c) = calendar {
             let behind = c
                 .waves
                 .iter()
                 .filter(|w| w.state == cutover_core::calendar::WindowState::Behind)
                 .count();
-            spans.push(Span::styled(
-                format!(" · day {} of {}", c.day, c.days),
-                th.accent(),
+            parts.push((
+                Span::styled(format!(" · day {} of {}", c.day, c.days), th.accent()),
+                1,
             ));
             if behind > 0 {
-                spans.push(Span::styled(
-                    format!(
-                        " ({behind} wave{} behind)",
-                        if behind == 1 { "" } else { "s" }
-                    ),
-                    th.danger(),
-                ));
+                parts.push((Span::styled(format!(" ({behind} behind)"), th.danger()), 1));
             }
         }
-        if self.snap.as_ref().is_some_and(|s| s.status.runner.stale) {
-            // Running in the state database, but every worker stopped beating: one was killed.
-            spans.insert(3, Span::styled(" (no live worker)", th.warn()));
-        }
         if self.readonly {
-            spans.push(Span::styled(" · READ-ONLY", th.warn()));
+            parts.push((Span::styled(" · READ-ONLY", th.warn()), 0));
         }
         if let Some(dead) = self
             .snap
@@ -74,11 +75,28 @@ impl App {
             .map(|s| s.status.notifications.dead)
             .filter(|n| *n > 0)
         {
-            spans.push(Span::styled(
-                format!(" · {dead} notifications dead-lettered"),
-                th.danger(),
+            parts.push((
+                Span::styled(
+                    format!(" · {dead} dead letter{}", if dead == 1 { "" } else { "s" }),
+                    th.danger(),
+                ),
+                0,
             ));
         }
+        let width = |ps: &[(Span, u8)]| ps.iter().map(|(s, _)| s.width()).sum::<usize>();
+        while width(&parts) > area.width as usize {
+            let Some(i) = parts
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, r))| *r > 0)
+                .max_by_key(|(i, (_, r))| (*r, *i))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
+            parts.remove(i);
+        }
+        let spans: Vec<Span> = parts.into_iter().map(|(s, _)| s).collect();
         Line::from(spans).render(area, f.buffer_mut());
     }
 
