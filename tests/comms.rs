@@ -223,3 +223,31 @@ async fn comms_and_the_period_reports_from_the_command_line() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("not an ISO week"), "{}", stderr(&bad));
 }
+
+/// Killed after each of its first commits, a tick that runs again sends what was left, and
+/// nothing twice: the outbox ends as one uninterrupted tick leaves it.
+#[tokio::test]
+async fn a_tick_killed_between_its_commits_loses_and_repeats_no_notice() {
+    let reference = Ws::demo(60, 27).await;
+    common::ok(&reference.cli(&["tick"]));
+    let sent = "SELECT kind, COUNT(*), COUNT(DISTINCT customer_id) FROM notifications
+                WHERE customer_id IS NOT NULL GROUP BY kind ORDER BY kind";
+    let want = common::state_rows(&reference, sent).await;
+    assert!(want.contains("announcement"), "{want}");
+    let ws = Ws::demo(60, 27).await;
+    let mut killed = 0;
+    for n in 1..=4 {
+        let out = ws
+            .command(&["tick"])
+            .env("CUTOVER_FAULT", format!("kill@{n}"))
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            assert!(stderr(&out).contains("comms.chunk"), "{}", stderr(&out));
+            killed += 1;
+        }
+    }
+    assert!(killed >= 2, "the kills landed between commits");
+    common::ok(&ws.cli(&["tick"]));
+    assert_eq!(common::state_rows(&ws, sent).await, want);
+}

@@ -35,8 +35,7 @@ fn key_prefix(c: &Communication, window_start: i64) -> String {
 /// everyone, and once the wave's window has closed (`late`) a "starts tomorrow" would mislead,
 /// so it is not sent late.
 fn held(status: &str, runner_stopped: bool, late: bool) -> bool {
-    late || runner_stopped
-        || matches!(status, "quarantined" | "migrated" | "rolling_back")
+    late || runner_stopped || matches!(status, "quarantined" | "migrated" | "rolling_back")
 }
 
 /// Whether the runner is paused or halted. Read here rather than through the engine: the
@@ -180,6 +179,7 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
                 let mut tx = write_tx(&ctx.state).await?;
                 crate::notify::enqueue_many(&mut tx, &c.name, c.target.as_deref(), chunk).await?;
                 tx.commit().await?;
+                crate::fault::point("comms.chunk");
                 pass.enqueued += chunk.len();
             }
         }
