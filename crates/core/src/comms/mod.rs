@@ -32,9 +32,15 @@ struct Who {
 }
 
 /// One customer's [`Vars`], read from the state; `None` when the plan has no such customer.
+/// `{migration_date}` is the wave window's first day for a notice counted from the window
+/// (`planned`), else the day the customer moved, else that first day.
 ///
 /// Errors: the state database failing.
-pub async fn vars(ctx: &crate::ctx::Ctx, legacy_id: &str) -> eyre::Result<Option<Vars>> {
+pub async fn vars(
+    ctx: &crate::ctx::Ctx,
+    legacy_id: &str,
+    planned: bool,
+) -> eyre::Result<Option<Vars>> {
     let Some(w) = sqlx::query_as::<_, Who>(
         "SELECT c.legacy_id, c.name, c.segment, s.support, c.migrated_at, s.window_start_day
          FROM customers c LEFT JOIN segments s ON s.name = c.segment WHERE c.legacy_id = $1",
@@ -45,17 +51,21 @@ pub async fn vars(ctx: &crate::ctx::Ctx, legacy_id: &str) -> eyre::Result<Option
     else {
         return Ok(None);
     };
-    let planned = match (&ctx.cfg.programme, w.window_start_day) {
+    let window = match (&ctx.cfg.programme, w.window_start_day) {
         (Some(p), Some(d)) => Some(p.date_of(d).to_string()),
         _ => None,
     };
-    let migration_date = w
+    let moved = w
         .migrated_at
         .as_deref()
         .and_then(|t| t.get(..10))
-        .map(str::to_string)
-        .or(planned)
-        .unwrap_or_else(|| "the day of your wave".into());
+        .map(str::to_string);
+    let migration_date = if planned {
+        window.or(moved)
+    } else {
+        moved.or(window)
+    }
+    .unwrap_or_else(|| "the day of your wave".into());
     Ok(Some(Vars {
         name: w.name,
         customer_id: w.legacy_id,
@@ -72,11 +82,13 @@ pub async fn vars(ctx: &crate::ctx::Ctx, legacy_id: &str) -> eyre::Result<Option
 /// the state database failing.
 pub async fn preview(ctx: &crate::ctx::Ctx, legacy_id: &str, notice: &str) -> eyre::Result<String> {
     let dir = ctx.cfg.path.parent().unwrap_or(Path::new("."));
-    let template = ctx
-        .cfg
-        .communication
-        .iter()
-        .find(|c| c.name == notice)
+    let entry = ctx.cfg.communication.iter().find(|c| c.name == notice);
+    // Without an entry, the shipped timeline's notices before a move count from the window.
+    let planned = entry.map_or(
+        matches!(notice, "announcement" | "guide" | "reminder" | "starts"),
+        |c| c.from == crate::config::CommsFrom::Window,
+    );
+    let template = entry
         .map(|c| c.template.clone())
         .or_else(|| built_in(notice).map(|_| notice.to_string()));
     let Some(template) = template else {
@@ -94,7 +106,7 @@ pub async fn preview(ctx: &crate::ctx::Ctx, legacy_id: &str, notice: &str) -> ey
         );
     };
     let text = template_text(dir, &template).map_err(|e| eyre::eyre!("notice {notice}: {e}"))?;
-    let Some(v) = vars(ctx, legacy_id).await? else {
+    let Some(v) = vars(ctx, legacy_id, planned).await? else {
         eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
     };
     Ok(render(&text, &v))
