@@ -365,3 +365,45 @@ async fn thirty_days_of_notices_holds_a_crisis_a_reschedule_kpis_and_reports() {
     assert_eq!(vip_reminder.held, quarantined_vip);
     assert_eq!(vip_reminder.delivered, vip_reminder.sent);
 }
+
+/// A console's ticker skips a scheduling pass while nothing it reads changed, and runs one as
+/// soon as something did: a resumed runner releases the held reminder at the next tick.
+#[tokio::test]
+async fn a_ticker_schedules_again_when_what_it_reads_changes() {
+    let ws = Ws::demo(60, 21).await;
+    let today = Utc::now().date_naive();
+    // Today is day 7: VIP's reminder day.
+    let start = today - Duration::days(6);
+    ws.edit_config(|t| {
+        t.lines()
+            .map(|l| {
+                if l.starts_with("start = ") {
+                    format!("start = \"{start}\"")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let ctx = ws.ctx().await;
+    let mut ticker = programme::Ticker::default();
+    set_runner_state(&ctx, RunnerState::Paused, "test")
+        .await
+        .unwrap();
+    let first = ticker.tick(&ctx, Utc::now()).await.unwrap();
+    assert!(first.notices.held > 0, "{first:?}");
+    assert_eq!(of(&sent(&ctx, "reminder").await, "VIP"), 0);
+    let again = ticker.tick(&ctx, Utc::now()).await.unwrap();
+    assert_eq!(
+        again.notices,
+        comms::Pass::default(),
+        "nothing changed: no pass"
+    );
+    set_runner_state(&ctx, RunnerState::Idle, "test")
+        .await
+        .unwrap();
+    let resumed = ticker.tick(&ctx, Utc::now()).await.unwrap();
+    assert!(resumed.notices.enqueued > 0, "{resumed:?}");
+    assert!(of(&sent(&ctx, "reminder").await, "VIP") > 0);
+}

@@ -34,6 +34,69 @@ pub async fn tick(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Tick> {
 /// How often [`worker`] ticks.
 const TICK_SECS: u64 = 60;
 
+/// The longest a [`Ticker`] goes without storing today's snapshot while nothing changes.
+const SNAPSHOT_SECS: u64 = 600;
+
+/// What a scheduling pass reads besides the day and the outbox: the customers per wave and
+/// status (the trigger-kept counters, a few rows), the runner's state and the waves' windows.
+/// Unchanged on the same day, a pass would send nothing new.
+async fn fingerprint(ctx: &Ctx) -> eyre::Result<String> {
+    let counts: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT segment, status, customers FROM customer_counts ORDER BY segment, status",
+    )
+    .fetch_all(&ctx.state)
+    .await?;
+    let runner: String = sqlx::query_scalar("SELECT state FROM runner WHERE id = 1")
+        .fetch_one(&ctx.state)
+        .await?;
+    let windows: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT name, window_start_day, window_end_day FROM segments ORDER BY name")
+            .fetch_all(&ctx.state)
+            .await?;
+    Ok(format!("{counts:?}|{runner}|{windows:?}"))
+}
+
+/// A process's ticks: like [`tick`], but a scheduling pass runs only when the day or what it
+/// reads ([`fingerprint`]) changed since this process's last one, and today's snapshot is
+/// stored when that changed or every ten minutes. At 100,000 customers a full tick took 3.2 s
+/// with nothing to send; every console ticks once a minute.
+#[derive(Debug, Default)]
+pub struct Ticker {
+    last: Option<(chrono::NaiveDate, String)>,
+    snapshot_at: Option<std::time::Instant>,
+}
+
+impl Ticker {
+    /// One tick at `now`.
+    ///
+    /// Errors: as [`tick`].
+    pub async fn tick(&mut self, ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Tick> {
+        let today = now.date_naive();
+        let print = fingerprint(ctx).await?;
+        let changed = self.last.as_ref() != Some(&(today, print.clone()));
+        let notices = if changed {
+            crate::comms::schedule(ctx, today).await?
+        } else {
+            crate::comms::Pass::default()
+        };
+        if changed
+            || self
+                .snapshot_at
+                .is_none_or(|t| t.elapsed().as_secs() >= SNAPSHOT_SECS)
+        {
+            crate::kpi::snapshot(ctx, today).await?;
+            self.snapshot_at = Some(std::time::Instant::now());
+        }
+        // The fingerprint read before the pass: a change during it shows at the next tick.
+        self.last = Some((today, print));
+        let daily_report = crate::report::period::send_daily(ctx, now).await?;
+        Ok(Tick {
+            notices,
+            daily_report,
+        })
+    }
+}
+
 /// When a [`worker`] ticks first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FirstTick {
@@ -53,10 +116,11 @@ pub async fn worker(ctx: Ctx, mut stop: tokio::sync::watch::Receiver<bool>, firs
         return;
     };
     let mut last_tick = (first == FirstTick::AfterAMinute).then(std::time::Instant::now);
+    let mut ticker = Ticker::default();
     while !*stop.borrow() {
         if last_tick.is_none_or(|t| t.elapsed().as_secs() >= TICK_SECS) {
             last_tick = Some(std::time::Instant::now());
-            if let Err(e) = tick(&ctx, Utc::now()).await {
+            if let Err(e) = ticker.tick(&ctx, Utc::now()).await {
                 tracing::warn!(error = %format!("{e:#}"), "programme tick failed");
             }
         }
