@@ -66,14 +66,22 @@ async fn quarantine_failure_and_rollback_each_raise_their_alert() {
     .unwrap();
     common::corrupt_on_insert(&ctx, "devices", "serial", "'X'", &victim).await;
     run(&ctx, &RunOpts::default()).await.unwrap();
-    let failed = open_alerts(&ctx, "migration_failed").await;
+    // A validation failure is corruption: it opens at L3 engineering, not as a migration
+    // failure at L1.
+    assert!(open_alerts(&ctx, "migration_failed").await.is_empty());
+    let failed = open_alerts(&ctx, "data_integrity").await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].1, victim);
     assert!(
-        failed[0].2.contains("migration failed: validate: devices"),
+        failed[0].2.contains("data integrity: validate: devices"),
         "{}",
         failed[0].2
     );
+    let level: i64 = sqlx::query_scalar("SELECT level FROM alerts WHERE rule = 'data_integrity'")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(ctx.cfg.escalation.level[level as usize - 1].name, "L3");
 
     let migrated: String =
         sqlx::query_scalar("SELECT legacy_id FROM customers WHERE status = 'migrated' LIMIT 1")

@@ -43,13 +43,15 @@ fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String,
         threshold = format!("${}", start + binds.len());
     }
     binds.push(rule.threshold.unwrap_or(0.0));
-    let status = |s: &str, what: &str| {
+    let status = |s: &str, what: &str, and: &str| {
         format!(
             "SELECT c.id AS id, h.score AS score, h.previous AS previous,
                     '{what}' || COALESCE(': ' || c.reason, '') AS detail
-             FROM customers c LEFT JOIN health_latest h ON h.customer_id = c.id WHERE c.status = '{s}' AND {only}"
+             FROM customers c LEFT JOIN health_latest h ON h.customer_id = c.id WHERE c.status = '{s}'{and} AND {only}"
         )
     };
+    // The validate step's failures name it first (`validate: payments: checksum …`).
+    let at_validation = "c.reason LIKE 'validate:%'";
     let sql = match rule.kind {
         AlertKind::ScoreDrop => format!(
             "SELECT c.id AS id, h.score AS score, h.previous AS previous,
@@ -67,9 +69,16 @@ fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String,
             db.fmt_num("h.score", 1),
             db.fmt_num(&threshold, 0),
         ),
-        AlertKind::MigrationFailed => return (status("failed", "migration failed"), Vec::new()),
-        AlertKind::Quarantined => return (status("quarantined", "quarantined"), Vec::new()),
-        AlertKind::RolledBack => return (status("rolled_back", "rolled back"), Vec::new()),
+        AlertKind::MigrationFailed => {
+            let and = format!(" AND (c.reason IS NULL OR NOT {at_validation})");
+            return (status("failed", "migration failed", &and), Vec::new());
+        }
+        AlertKind::ValidationFailed => {
+            let and = format!(" AND {at_validation}");
+            return (status("failed", "data integrity", &and), Vec::new());
+        }
+        AlertKind::Quarantined => return (status("quarantined", "quarantined", ""), Vec::new()),
+        AlertKind::RolledBack => return (status("rolled_back", "rolled back", ""), Vec::new()),
     };
     (sql, binds)
 }
@@ -134,13 +143,13 @@ pub async fn evaluate(
     };
     for rule in &ctx.cfg.alerts.rule {
         let db = Backend::of_pool(&ctx.state);
-        let (sql, binds) = breaches(rule, &on_c, 8, db);
+        let (sql, binds) = breaches(rule, &on_c, 9, db);
         let mut tx = write_tx(&ctx.state).await?;
         // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
         let upsert = format!(
             "INSERT INTO alerts (dedup_key, customer_id, rule, severity, severity_rank, priority, status, level,
                                  level_since, score, previous_score, detail, opened_at, updated_at)
-             SELECT $1 || ':' || c.legacy_id, b.id, $2, $3, $4, c.priority, 'triggered', 1, $5, b.score, b.previous,
+             SELECT $1 || ':' || c.legacy_id, b.id, $2, $3, $4, c.priority, 'triggered', $8, $5, b.score, b.previous,
                     b.detail, $6, $7
              FROM ({sql}) AS b JOIN customers c ON c.id = b.id WHERE true
              ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
@@ -158,7 +167,8 @@ pub async fn evaluate(
             .bind(rule.severity.rank())
             .bind(at.clone())
             .bind(at.clone())
-            .bind(at.clone());
+            .bind(at.clone())
+            .bind(rule.start_index(&ctx.cfg.escalation));
         for b in &binds {
             q = q.bind(*b);
         }

@@ -23,8 +23,11 @@ pub enum AlertKind {
     ScoreDrop,
     /// The latest score is below `threshold`.
     ScoreBelow,
-    /// The customer's migration failed.
+    /// The customer's migration failed, other than at validation.
     MigrationFailed,
+    /// The customer's validation failed: the platform's rows differ from the source's (a
+    /// checksum mismatch, a lost row), which is data corruption.
+    ValidationFailed,
     /// The customer is quarantined.
     Quarantined,
     /// The customer was rolled back.
@@ -92,6 +95,20 @@ pub struct AlertRule {
     /// Per-segment thresholds that replace `threshold` for that segment's customers.
     #[serde(default)]
     pub segments: BTreeMap<String, f64>,
+    /// The ladder level its alerts open at (`"L3"`), where the problem belongs (brief section
+    /// 2: data loss or corruption goes straight to L3 engineering, retention risk to L4);
+    /// default the first.
+    pub start_level: Option<String>,
+}
+
+impl AlertRule {
+    /// The 1-based ladder index its alerts open at (checked at load).
+    pub fn start_index(&self, ladder: &Escalation) -> i64 {
+        self.start_level
+            .as_ref()
+            .and_then(|n| ladder.level.iter().position(|l| &l.name == n))
+            .map_or(1, |i| i as i64 + 1)
+    }
 }
 
 /// The escalation ladder, lowest level first.
@@ -127,6 +144,20 @@ pub fn check(alerts: &AlertsConfig, ladder: &Escalation, notify: &Notify) -> Res
             return Err(format!(
                 "key `alerts.rule[{i}].threshold`: rule `{}` needs a threshold in points",
                 r.name
+            ));
+        }
+        if let Some(l) = &r.start_level
+            && !ladder.level.iter().any(|x| &x.name == l)
+        {
+            return Err(format!(
+                "key `alerts.rule[{i}].start_level` of `{}`: no ladder level `{l}` (there are {})",
+                r.name,
+                ladder
+                    .level
+                    .iter()
+                    .map(|x| x.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if alerts.rule[..i].iter().any(|o| o.name == r.name) {

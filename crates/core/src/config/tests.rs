@@ -162,3 +162,21 @@ fn an_http_target_names_what_is_wrong_with_its_key() {
     let e = with(&ok.replace("managed = false", "managed = false\nconcurrency = 0")).unwrap_err();
     assert!(e.contains("`target.concurrency`"), "{e}");
 }
+
+#[test]
+fn an_alert_rule_starts_at_a_ladder_level_that_exists() {
+    let rule = |level: &str| {
+        format!(
+            "{MIN}\n[[alerts.rule]]\nname = 'corrupt'\nkind = 'validation_failed'\nseverity = 'critical'\nstart_level = '{level}'\n"
+        )
+    };
+    let c = Config::from_toml(&rule("L3"), Path::new("/ws/c.toml")).unwrap();
+    assert_eq!(c.alerts.rule[0].start_index(&c.escalation), 3);
+    let e = Config::from_toml(&rule("L9"), Path::new("/ws/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("key `alerts.rule[0].start_level` of `corrupt`: no ladder level `L9` (there are L1, L2, L3, L4)"),
+        "{e}"
+    );
+}
