@@ -328,7 +328,12 @@ pub fn markdown(r: &PeriodReport) -> String {
         ("customers quarantined by a step", r.quarantined.to_string()),
         (
             "customers rolled back",
-            format!("{} ({} rollbacks)", r.rolled_back, r.rollbacks),
+            format!(
+                "{} ({} rollback{})",
+                r.rolled_back,
+                r.rollbacks,
+                if r.rollbacks == 1 { "" } else { "s" }
+            ),
         ),
         (
             "throughput",
@@ -343,8 +348,8 @@ pub fn markdown(r: &PeriodReport) -> String {
             format!(
                 "{} batches, p50 {} s, p95 {} s",
                 r.batch_durations.batches,
-                opt(r.batch_durations.p50_s, 1),
-                opt(r.batch_durations.p95_s, 1)
+                opt(r.batch_durations.p50_s, 2),
+                opt(r.batch_durations.p95_s, 2)
             ),
         ),
         ("retries (steps redone)", r.retries.to_string()),
