@@ -10,12 +10,19 @@ use cutover_core::health;
 #[tokio::test]
 async fn weights_must_sum_to_100() {
     let ws = Ws::demo(20, 51).await;
-    ws.edit_config(|t| t.replacen("weight = 30", "weight = 35", 1));
+    // Without a model the workspace weighs its components itself.
+    ws.edit_config(|t| {
+        t.replace("model = \"success_plan\"\n", "").replacen(
+            "name = \"engagement\"\n",
+            "name = \"engagement\"\nweight = 35\n",
+            1,
+        )
+    });
     let out = ws.cli(&["health"]);
     assert_eq!(out.status.code(), Some(2));
     let e = stderr(&out);
     assert!(
-        e.contains("health.component") && e.contains("sum to 105"),
+        e.contains("health.component") && e.contains("sum to 35") && e.contains("engagement 35"),
         "{e}"
     );
 }
@@ -332,4 +339,43 @@ async fn a_component_reads_the_platform_in_its_own_types() {
         );
     }
     assert!(paid_somewhere);
+}
+
+/// The demo's data feed both shipped models; one config line switches between them, and the
+/// levels a run counts are the model's.
+#[tokio::test]
+async fn the_demo_scores_under_either_shipped_model() {
+    let ws = Ws::demo(120, 33).await;
+    for (model, levels) in [
+        ("success_plan", vec!["Excellent", "Good", "Fair", "Poor"]),
+        ("playbook", vec!["Healthy", "At risk", "Critical"]),
+    ] {
+        ws.edit_config(|t| {
+            t.replace("model = \"success_plan\"", &format!("model = \"{model}\""))
+                .replace("model = \"playbook\"", &format!("model = \"{model}\""))
+        });
+        let out = ws.cli(&["health", "--json"]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+        let got: Vec<&str> = v["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l[0].as_str().unwrap())
+            .collect();
+        assert_eq!(got, levels, "{model}: {v}");
+        let scored: i64 = v["levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l[1].as_i64().unwrap())
+            .sum();
+        assert_eq!(scored, 120, "{model}: every customer scored");
+        let ctx = ws.ctx().await;
+        assert_eq!(
+            ctx.cfg.health.component.len(),
+            4,
+            "{model}: its four components"
+        );
+    }
 }

@@ -16,6 +16,68 @@ pub struct Health {
     /// The health components.
     #[serde(default)]
     pub component: Vec<HealthComponent>,
+    /// A shipped model (`success_plan`, `playbook`; `assets/health/`): its weights and levels
+    /// replace the workspace's, and only its components are scored. The workspace gives each
+    /// of them a `[[health.component]]` query under the same name.
+    pub model: Option<String>,
+}
+
+/// The shipped health models (brief section 2 and the customer success playbook), by name.
+pub const MODELS: [(&str, &str); 2] = [
+    (
+        "success_plan",
+        include_str!("../../assets/health/success_plan.toml"),
+    ),
+    (
+        "playbook",
+        include_str!("../../assets/health/playbook.toml"),
+    ),
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Model {
+    components: Vec<Weighted>,
+    levels: Vec<HealthLevel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Weighted {
+    name: String,
+    weight: f64,
+}
+
+/// Applies `h.model`, if set: the model's levels, its weights on the components of the same
+/// names, and only those components, in the model's order.
+///
+/// Errors (naming the key): an unknown model; a component the model weighs that the workspace
+/// gives no query for.
+pub fn apply_model(h: &mut Health) -> Result<(), String> {
+    let Some(name) = &h.model else { return Ok(()) };
+    let Some((_, text)) = MODELS.iter().find(|(n, _)| n == name) else {
+        return Err(format!(
+            "key `health.model`: no model `{name}` (there are {})",
+            MODELS.map(|(n, _)| n).join(", ")
+        ));
+    };
+    let m: Model = toml::from_str(text).map_err(|e| format!("health model {name}: {e}"))?;
+    let mut scored = Vec::new();
+    for w in &m.components {
+        let Some(c) = h.component.iter().find(|c| c.name == w.name) else {
+            return Err(format!(
+                "key `health.model`: the `{name}` model weighs `{}` ({}%), and no [[health.component]] is named `{}` (give it a query returning legacy_id and value)",
+                w.name, w.weight, w.name
+            ));
+        };
+        scored.push(HealthComponent {
+            weight: w.weight,
+            ..c.clone()
+        });
+    }
+    h.component = scored;
+    h.levels = m.levels;
+    Ok(())
 }
 
 /// One health level: a name and the lowest score it covers.
@@ -46,7 +108,9 @@ pub enum Db {
 pub struct HealthComponent {
     /// Its name.
     pub name: String,
-    /// Percent of the score; the components' weights sum to 100.
+    /// Percent of the score; the components' weights sum to 100. With a `health.model` the
+    /// model gives it.
+    #[serde(default)]
     pub weight: f64,
     /// Which database the query runs on.
     pub database: Db,

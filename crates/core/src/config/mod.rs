@@ -251,6 +251,7 @@ impl Config {
                 ConfigError::new(path, format!("key `{key}`: {}", e.inner()))
             })?;
         cfg.path = path.to_path_buf();
+        health::apply_model(&mut cfg.health).map_err(|m| ConfigError::new(path, m))?;
         cfg.resolve_paths();
         cfg.check()?;
         Ok(cfg)

@@ -180,3 +180,58 @@ fn an_alert_rule_starts_at_a_ladder_level_that_exists() {
         "{e}"
     );
 }
+
+#[test]
+fn a_health_model_gives_the_weights_and_levels_and_names_a_missing_component() {
+    let comp = |name: &str| {
+        format!(
+            "[[health.component]]\nname = '{name}'\ndatabase = 'state'\nquery = 'SELECT legacy_id, 50 AS value FROM customers'\n"
+        )
+    };
+    let all: String = [
+        "usage",
+        "performance",
+        "business_value",
+        "satisfaction",
+        "engagement",
+    ]
+    .map(comp)
+    .concat();
+    let text = format!("{MIN}\n[health]\nmodel = 'playbook'\n{all}");
+    let c = Config::from_toml(&text, Path::new("/ws/c.toml")).unwrap();
+    let weights: Vec<(String, f64)> = c
+        .health
+        .component
+        .iter()
+        .map(|c| (c.name.clone(), c.weight))
+        .collect();
+    assert_eq!(
+        weights,
+        [
+            ("usage".to_string(), 40.0),
+            ("performance".into(), 30.0),
+            ("business_value".into(), 20.0),
+            ("satisfaction".into(), 10.0)
+        ],
+        "the model's weights, and only its components"
+    );
+    assert_eq!(c.health.level(80.0), "Healthy");
+    assert_eq!(c.health.level(79.9), "At risk");
+    assert_eq!(c.health.level(10.0), "Critical");
+    let text = format!("{MIN}\n[health]\nmodel = 'success_plan'\n{all}");
+    let c = Config::from_toml(&text, Path::new("/ws/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        c.contains("key `health.model`: the `success_plan` model weighs `success` (30%), and no [[health.component]] is named `success`"),
+        "{c}"
+    );
+    let text = format!("{MIN}\n[health]\nmodel = 'gut_feeling'\n{all}");
+    let c = Config::from_toml(&text, Path::new("/ws/c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        c.contains("no model `gut_feeling` (there are success_plan, playbook)"),
+        "{c}"
+    );
+}

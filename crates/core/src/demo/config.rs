@@ -49,14 +49,22 @@ step_delay_ms = {step_delay_ms}
 [roles]
 default = "admin"
 
-# Health: the success plan's model (engagement 30, success 30, satisfaction 20, financial 20).
+# Health: one of the shipped models (assets/health/) gives the weights and levels; the
+# components below give each its query. "success_plan": engagement 30, success 30,
+# satisfaction 20, financial 20 (Excellent / Good / Fair / Poor). "playbook": usage 40,
+# performance 30, business value 20, satisfaction 10 (Healthy / At risk / Critical).
 # `success` reads migration outcomes from the state database, so failures lower health.
 # Engagement: any contact in the last year counts 50, each message 15 more; none at all, 30.
 # Financial: 40 for any paid revenue, plus 1 point per $50 (scores above 100 count as 100); none, 20.
+# Usage: 40 for any message in the last year, 30 more each (the legacy system's activity
+# stands in for the platform's). Performance: the share of the last year's repairs that were closed.
+# Business value: 30 for any paid revenue in the last year, 1 point more per $20.
 # The queries are plain SQL that SQLite, PostgreSQL and MySQL all run.
+[health]
+model = "success_plan"
+
 [[health.component]]
 name = "engagement"
-weight = 30
 database = "source"
 default = 30
 query = """
@@ -65,7 +73,6 @@ FROM messages WHERE sent_at >= '{year_ago}' GROUP BY client_id"""
 
 [[health.component]]
 name = "success"
-weight = 30
 database = "state"
 query = """
 SELECT legacy_id, CASE status WHEN 'migrated' THEN 100 WHEN 'pending' THEN 75 WHEN 'running' THEN 75
@@ -74,7 +81,6 @@ FROM customers"""
 
 [[health.component]]
 name = "satisfaction"
-weight = 20
 database = "source"
 default = 60
 query = """
@@ -83,11 +89,35 @@ WHERE csat IS NOT NULL GROUP BY client_id"""
 
 [[health.component]]
 name = "financial"
-weight = 20
 database = "source"
 default = 20
 query = """
 SELECT client_id AS legacy_id, 40 + SUM(amount_cents) / 5000.0 AS value FROM payments
+WHERE paid_on >= '{year_ago}' AND status = 'PAID' GROUP BY client_id"""
+
+[[health.component]]
+name = "usage"
+database = "source"
+default = 20
+query = """
+SELECT client_id AS legacy_id, 40 + COUNT(*) * 30 AS value FROM messages
+WHERE sent_at >= '{year_ago}' GROUP BY client_id"""
+
+[[health.component]]
+name = "performance"
+database = "source"
+default = 70
+query = """
+SELECT client_id AS legacy_id,
+       100.0 * SUM(CASE WHEN closed IS NOT NULL THEN 1 ELSE 0 END) / COUNT(*) AS value
+FROM repair_tickets WHERE opened >= '{year_ago}' GROUP BY client_id"""
+
+[[health.component]]
+name = "business_value"
+database = "source"
+default = 10
+query = """
+SELECT client_id AS legacy_id, 30 + SUM(amount_cents) / 2000.0 AS value FROM payments
 WHERE paid_on >= '{year_ago}' AND status = 'PAID' GROUP BY client_id"""
 
 [mapping.customers]
