@@ -358,3 +358,66 @@ async fn operator_actions_are_audited_and_a_refused_one_leaves_nothing() {
     );
     common::assert_alert_counts_match(&ctx.state).await;
 }
+
+/// A healthy customer is an expansion opportunity: an info alert that waits for its owner
+/// (it does not climb the ladder), on which a CSM opens a growth plan.
+#[tokio::test]
+async fn a_score_above_85_is_an_opportunity_that_waits_and_opens_a_growth_plan() {
+    let ws = Ws::demo(120, 64).await;
+    let ctx = ws.ctx().await;
+    cutover_core::health::score(&ctx, None, "test")
+        .await
+        .unwrap();
+    let t0 = Utc::now();
+    alerts::evaluate(&ctx, t0, None).await.unwrap();
+    let above: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_latest WHERE score > 85")
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert!(above > 0, "the demo has customers above 85");
+    let open = open_alerts(&ctx, "expansion_opportunity").await;
+    assert_eq!(
+        open.len() as i64,
+        above,
+        "one opportunity per customer above 85"
+    );
+    assert!(
+        open[0].2.contains("an expansion opportunity"),
+        "{}",
+        open[0].2
+    );
+    let severity: String = sqlx::query_scalar("SELECT severity FROM alerts WHERE id = $1")
+        .bind(open[0].0)
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(severity, "info");
+    // A day unacknowledged: the other rules' alerts climb, an opportunity stays at L1.
+    let climbed = alerts::escalate_due(&ctx, t0 + Duration::hours(24))
+        .await
+        .unwrap();
+    assert!(!climbed.contains(&open[0].0));
+    assert!(
+        open_alerts(&ctx, "expansion_opportunity")
+            .await
+            .iter()
+            .all(|a| a.3 == 1)
+    );
+    let (plan, created) = cutover_core::plans::open_plan(&ctx, &open[0].1, "amara", "expansion")
+        .await
+        .unwrap();
+    assert!(created);
+    let kind: String = sqlx::query_scalar("SELECT kind FROM success_plans WHERE id = $1")
+        .bind(plan)
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert_eq!(kind, "expansion");
+    let audit: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'expansion plan opened' AND actor = 'amara'",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert_eq!(audit, 1);
+}

@@ -452,6 +452,10 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
         a.on_key(key('n')),
         vec![Command::OpenRecovery("1412".into())]
     );
+    // On an expansion opportunity's alert, `n` opens a growth plan instead.
+    let rule = a.snap.as_ref().unwrap().alerts[0].rule.clone();
+    a.opportunities = vec![rule];
+    assert_eq!(a.on_key(key('n')), vec![Command::OpenGrowth("1412".into())]);
 }
 
 #[test]

@@ -39,6 +39,8 @@ pub enum Command {
     Milestone(i64, Option<String>, Option<String>),
     /// Open (or find) the recovery plan of a customer (legacy id).
     OpenRecovery(String),
+    /// Open (or find) the growth plan of a customer (legacy id), on an expansion opportunity.
+    OpenGrowth(String),
     Quit,
 }
 
@@ -158,6 +160,9 @@ pub struct App {
     pub ladder: Vec<cutover_core::config::EscalationLevel>,
     /// The programme (`[programme]`), for the day in the header and the waves' windows.
     pub programme: Option<cutover_core::config::Programme>,
+    /// The alert rules that are expansion opportunities (`score_above`): `n` on one of their
+    /// alerts opens a growth plan rather than a recovery plan.
+    pub opportunities: Vec<String>,
     /// The date the calendar is read for; `None`: today (UTC). Tests pin it.
     pub today: Option<chrono::NaiveDate>,
     /// The plan view's plan, its id, and the selected milestone.
@@ -207,6 +212,7 @@ impl App {
             },
             ladder: Vec::new(),
             programme: None,
+            opportunities: Vec::new(),
             today: None,
             plan: None,
             plan_id: None,

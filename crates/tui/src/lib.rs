@@ -78,6 +78,14 @@ async fn event_loop(
     );
     app.ladder = ctx.cfg.escalation.level.clone();
     app.programme = ctx.cfg.programme.clone();
+    app.opportunities = ctx
+        .cfg
+        .alerts
+        .rule
+        .iter()
+        .filter(|r| r.kind == cutover_core::config::AlertKind::ScoreAbove)
+        .map(|r| r.name.clone())
+        .collect();
     app.role = Some(ctx.role().as_str().to_string());
     if let Some(w) = ctx.warnings.first() {
         app.on_message(w.clone(), Tone::Bad);
@@ -187,21 +195,15 @@ async fn event_loop(
                     });
                 }
                 Command::OpenRecovery(customer) => {
-                    let (ctx, tx) = (ctx.clone(), msg_tx.clone());
-                    tokio::spawn(async move {
-                        match cutover_core::plans::open_recovery(&ctx, &customer, &ctx.actor).await
-                        {
-                            Ok((id, created)) => {
-                                let what = if created { "opened" } else { "already open" };
-                                let _ = tx.send(Msg::Said(
-                                    format!("recovery plan {id} for customer {customer} {what}"),
-                                    Tone::Ok,
-                                ));
-                                let _ = tx.send(Msg::OpenPlan(id));
-                            }
-                            Err(e) => say(&tx, Err(e)),
-                        }
-                    });
+                    tokio::spawn(open_plan(ctx.clone(), msg_tx.clone(), customer, "recovery"));
+                }
+                Command::OpenGrowth(customer) => {
+                    tokio::spawn(open_plan(
+                        ctx.clone(),
+                        msg_tx.clone(),
+                        customer,
+                        "expansion",
+                    ));
                 }
                 Command::LoadBlast(scopes) => {
                     let (ctx, tx) = (ctx.clone(), msg_tx.clone());
@@ -258,6 +260,31 @@ fn redraw_all<B: ratatui::backend::Backend>(
     // After a draw the current buffer is already reset; this resets the previous one too.
     terminal.swap_buffers();
     Ok(())
+}
+
+/// Opens (or finds) a plan from `template` for `customer` and shows it, or says why not.
+async fn open_plan(
+    ctx: cutover_core::ctx::Ctx,
+    tx: mpsc::UnboundedSender<Msg>,
+    customer: String,
+    template: &'static str,
+) {
+    match cutover_core::plans::open_plan(&ctx, &customer, &ctx.actor, template).await {
+        Ok((id, created)) => {
+            let what = if created { "opened" } else { "already open" };
+            let kind = if template == "expansion" {
+                "growth"
+            } else {
+                "recovery"
+            };
+            let _ = tx.send(Msg::Said(
+                format!("{kind} plan {id} for customer {customer} {what}"),
+                Tone::Ok,
+            ));
+            let _ = tx.send(Msg::OpenPlan(id));
+        }
+        Err(e) => say(&tx, Err(e)),
+    }
 }
 
 #[cfg(test)]

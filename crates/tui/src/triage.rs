@@ -32,12 +32,20 @@ impl App {
         };
         match a {
             Action::Recovery => {
-                let customer = self
+                let alert = self
                     .snap
                     .as_ref()
-                    .and_then(|s| s.alerts.iter().find(|x| x.id == id))
-                    .map(|x| x.legacy_id.clone());
-                return customer.map(Command::OpenRecovery).into_iter().collect();
+                    .and_then(|s| s.alerts.iter().find(|x| x.id == id));
+                return alert
+                    .map(|x| {
+                        if self.opportunities.contains(&x.rule) {
+                            Command::OpenGrowth(x.legacy_id.clone())
+                        } else {
+                            Command::OpenRecovery(x.legacy_id.clone())
+                        }
+                    })
+                    .into_iter()
+                    .collect();
             }
             Action::Acknowledge => return vec![Command::AlertAct(id, Act::Acknowledge)],
             Action::Own => return vec![Command::AlertAct(id, Act::TakeOwnership)],

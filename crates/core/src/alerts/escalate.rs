@@ -15,23 +15,39 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
     let at = clock::fmt(now);
     let levels = &ctx.cfg.escalation.level;
     let mut climbed = Vec::new();
+    // Rules whose alerts wait for their owner (`climbs = false`): names from the config,
+    // quoted as SQL literals.
+    let stay: Vec<String> = ctx
+        .cfg
+        .alerts
+        .rule
+        .iter()
+        .filter(|r| !r.climbs)
+        .map(|r| format!("'{}'", r.name.replace('\'', "''")))
+        .collect();
+    let stay = if stay.is_empty() {
+        String::new()
+    } else {
+        format!(" AND rule NOT IN ({})", stay.join(", "))
+    };
     let mut tx = write_tx(&ctx.state).await?;
     for (i, level) in levels.iter().enumerate() {
         if level.timeout_minutes == 0 || i + 1 >= levels.len() {
             continue;
         }
         let due = clock::fmt(now - chrono::Duration::minutes(level.timeout_minutes as i64));
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let sql = format!(
             "UPDATE alerts SET level = level + 1, level_since = $1, updated_at = $1
              WHERE status = 'triggered' AND level = $2 AND level_since <= $3
-               AND (snoozed_until IS NULL OR snoozed_until <= $1)
-             RETURNING id",
-        )
-        .bind(at.clone())
-        .bind(i as i64 + 1)
-        .bind(due)
-        .fetch_all(&mut *tx)
-        .await?;
+               AND (snoozed_until IS NULL OR snoozed_until <= $1){stay}
+             RETURNING id"
+        );
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(at.clone())
+            .bind(i as i64 + 1)
+            .bind(due)
+            .fetch_all(&mut *tx)
+            .await?;
         for id in ids {
             let to = &levels[i + 1];
             let detail = format!(

@@ -69,6 +69,13 @@ fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String,
             db.fmt_num("h.score", 1),
             db.fmt_num(&threshold, 0),
         ),
+        AlertKind::ScoreAbove => format!(
+            "SELECT c.id AS id, h.score AS score, h.previous AS previous,
+                    'score ' || {} || ' is above ' || {} || ': an expansion opportunity' AS detail
+             FROM health_latest h JOIN customers c ON c.id = h.customer_id WHERE h.score > {threshold} AND {only}",
+            db.fmt_num("h.score", 1),
+            db.fmt_num(&threshold, 0),
+        ),
         AlertKind::MigrationFailed => {
             let and = format!(" AND (c.reason IS NULL OR NOT {at_validation})");
             return (status("failed", "migration failed", &and), Vec::new());

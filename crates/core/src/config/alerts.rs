@@ -32,6 +32,9 @@ pub enum AlertKind {
     Quarantined,
     /// The customer was rolled back.
     RolledBack,
+    /// The latest score is above `threshold`: an expansion opportunity (brief section 2:
+    /// health above 85, within two weeks). `n` on it opens a growth plan.
+    ScoreAbove,
 }
 
 /// How urgent an alert is; triage order is critical, warning, info.
@@ -99,6 +102,14 @@ pub struct AlertRule {
     /// 2: data loss or corruption goes straight to L3 engineering, retention risk to L4);
     /// default the first.
     pub start_level: Option<String>,
+    /// Whether an unacknowledged alert of this rule climbs the ladder on its level's timeout
+    /// (an opportunity waits for its owner instead).
+    #[serde(default = "yes")]
+    pub climbs: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl AlertRule {
@@ -139,7 +150,10 @@ pub struct EscalationLevel {
 /// the key.
 pub fn check(alerts: &AlertsConfig, ladder: &Escalation, notify: &Notify) -> Result<(), String> {
     for (i, r) in alerts.rule.iter().enumerate() {
-        let needs = matches!(r.kind, AlertKind::ScoreDrop | AlertKind::ScoreBelow);
+        let needs = matches!(
+            r.kind,
+            AlertKind::ScoreDrop | AlertKind::ScoreBelow | AlertKind::ScoreAbove
+        );
         if needs && r.threshold.is_none() {
             return Err(format!(
                 "key `alerts.rule[{i}].threshold`: rule `{}` needs a threshold in points",

@@ -32,13 +32,17 @@ pub struct TemplateMilestone {
     pub priority: String,
 }
 
-/// The templates shipped in `assets/templates/`: onboarding, recovery, migration (per wave).
+/// The templates shipped in `assets/templates/`: onboarding, recovery, expansion (growth),
+/// migration (per wave).
 pub fn template(name: &str) -> eyre::Result<Template> {
     let text = match name {
         "onboarding" => include_str!("../../assets/templates/onboarding.toml"),
         "recovery" => include_str!("../../assets/templates/recovery.toml"),
+        "expansion" => include_str!("../../assets/templates/expansion.toml"),
         "migration" => include_str!("../../assets/templates/migration.toml"),
-        other => eyre::bail!("no plan template `{other}` (onboarding, recovery, migration)"),
+        other => {
+            eyre::bail!("no plan template `{other}` (onboarding, recovery, expansion, migration)")
+        }
     };
     Ok(toml::from_str(text)?)
 }
@@ -100,6 +104,20 @@ pub async fn create(
 /// Opens (or finds) the recovery plan for customer `legacy_id`, owned by `actor`, starting
 /// today. Errors: no such customer.
 pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Result<(i64, bool)> {
+    open_plan(ctx, legacy_id, actor, "recovery").await
+}
+
+/// Opens (or finds) a plan from the shipped `template` (`recovery` for a customer in trouble,
+/// `expansion` for an opportunity) for customer `legacy_id`, owned by `actor`, starting today,
+/// with an audit row `<kind> plan opened`. Returns the plan's id and whether it was created.
+///
+/// Errors: the operator may not edit plans; no such customer or template.
+pub async fn open_plan(
+    ctx: &Ctx,
+    legacy_id: &str,
+    actor: &str,
+    template_name: &str,
+) -> eyre::Result<(i64, bool)> {
     ctx.require_as(actor, Action::EditPlan, &format!("customer {legacy_id}"))
         .await?;
     let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
@@ -109,7 +127,7 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
     if known == 0 {
         eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
     }
-    let t = template("recovery")?;
+    let t = template(template_name)?;
     let mut tx = write_tx(&ctx.state).await?;
     let (id, created) = create(
         &mut tx,
@@ -124,7 +142,7 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
         ctx.audit_as(
             &mut tx,
             actor,
-            "recovery plan opened",
+            &format!("{} plan opened", t.kind),
             &scope,
             "",
             &format!("plan {id}"),
