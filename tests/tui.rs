@@ -454,8 +454,22 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
     );
     // On an expansion opportunity's alert, `n` opens a growth plan instead.
     let rule = a.snap.as_ref().unwrap().alerts[0].rule.clone();
-    a.opportunities = vec![rule];
+    a.opportunities = vec![rule.clone()];
     assert_eq!(a.on_key(key('n')), vec![Command::OpenGrowth("1412".into())]);
+    // An alert whose rule does not climb shows its level without a countdown.
+    let first = a.snap.as_ref().unwrap().alerts[0].clone();
+    let climbing = cutover_tui::panes::alerts::level_cell(&first, &a.ladder, true);
+    assert!(
+        climbing.starts_with("L1 ") && climbing.len() > 3,
+        "{climbing}"
+    );
+    assert_eq!(
+        cutover_tui::panes::alerts::level_cell(&first, &a.ladder, false),
+        "L1"
+    );
+    a.stays = vec![rule];
+    let shown = screen(&draw(&a, 80, 24));
+    assert!(!shown.contains(&climbing), "{shown}");
 }
 
 #[test]

@@ -163,6 +163,8 @@ pub struct App {
     /// The alert rules that are expansion opportunities (`score_above`): `n` on one of their
     /// alerts opens a growth plan rather than a recovery plan.
     pub opportunities: Vec<String>,
+    /// The alert rules whose alerts do not climb the ladder (`climbs = false`).
+    pub stays: Vec<String>,
     /// The date the calendar is read for; `None`: today (UTC). Tests pin it.
     pub today: Option<chrono::NaiveDate>,
     /// The plan view's plan, its id, and the selected milestone.
@@ -213,6 +215,7 @@ impl App {
             ladder: Vec::new(),
             programme: None,
             opportunities: Vec::new(),
+            stays: Vec::new(),
             today: None,
             plan: None,
             plan_id: None,

@@ -86,6 +86,14 @@ async fn event_loop(
         .filter(|r| r.kind == cutover_core::config::AlertKind::ScoreAbove)
         .map(|r| r.name.clone())
         .collect();
+    app.stays = ctx
+        .cfg
+        .alerts
+        .rule
+        .iter()
+        .filter(|r| !r.climbs)
+        .map(|r| r.name.clone())
+        .collect();
     app.role = Some(ctx.role().as_str().to_string());
     if let Some(w) = ctx.warnings.first() {
         app.on_message(w.clone(), Tone::Bad);

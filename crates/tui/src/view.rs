@@ -113,6 +113,7 @@ impl App {
             zoomed: self.zoomed,
             theme: &self.theme,
             ladder: &self.ladder,
+            stays: &self.stays,
         };
         let buf = f.buffer_mut();
         match p {

@@ -31,8 +31,9 @@ pub fn score_move(a: &AlertView) -> String {
     }
 }
 
-/// "L1 42m" (climbs in 42 minutes), "L2 ack", "L1 zz" (snoozed), "L4" (top, or no timeout).
-pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel]) -> String {
+/// "L1 42m" (climbs in 42 minutes), "L2 ack", "L1 zz" (snoozed), "L4" (top, no timeout, or a
+/// rule whose alerts do not climb: `climbs`).
+pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel], climbs: bool) -> String {
     let idx = (a.level.max(1) - 1) as usize;
     let name = ladder
         .get(idx)
@@ -49,7 +50,7 @@ pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel]) -> String {
         return format!("{name} zz");
     }
     match (ladder.get(idx), cutover_core::clock::parse(&a.level_since)) {
-        (Some(l), Some(since)) if l.timeout_minutes > 0 && idx + 1 < ladder.len() => {
+        (Some(l), Some(since)) if climbs && l.timeout_minutes > 0 && idx + 1 < ladder.len() => {
             let left = since + chrono::Duration::minutes(l.timeout_minutes as i64) - now;
             format!(
                 "{name} {}",
@@ -63,6 +64,8 @@ pub fn level_cell(a: &AlertView, ladder: &[EscalationLevel]) -> String {
 struct Row<'a> {
     a: &'a AlertView,
     ladder: &'a [EscalationLevel],
+    /// The alert's rule climbs the ladder.
+    climbs: bool,
     wide: bool,
 }
 
@@ -77,7 +80,7 @@ impl TableRow for Row<'_> {
         let customer = Col::new(format!("{} {}", a.legacy_id, a.name));
         if !self.wide {
             return vec![
-                Col::new(level_cell(a, self.ladder)).style(sev),
+                Col::new(level_cell(a, self.ladder, self.climbs)).style(sev),
                 customer,
                 Col::new(a.rule.as_str()),
                 Col::new(score_move(a)),
@@ -89,7 +92,7 @@ impl TableRow for Row<'_> {
             Col::new(a.segment.as_str()).style(theme.muted()),
             Col::new(a.rule.as_str()),
             Col::new(score_move(a)),
-            Col::new(level_cell(a, self.ladder)),
+            Col::new(level_cell(a, self.ladder, self.climbs)),
             Col::new(a.owner.clone().unwrap_or_default()),
             Col::new(age_since(&a.opened_at)).style(theme.muted()),
             Col::new(a.detail.as_str()).style(theme.muted()),
@@ -114,6 +117,7 @@ impl Widget for View<'_> {
             .map(|a| Row {
                 a,
                 ladder: cx.ladder,
+                climbs: !cx.stays.contains(&a.rule),
                 wide,
             })
             .collect();

@@ -92,6 +92,8 @@ pub struct PaneCtx<'a> {
     pub theme: &'a Theme,
     /// The escalation ladder, for the alerts' countdowns.
     pub ladder: &'a [cutover_core::config::EscalationLevel],
+    /// The alert rules whose alerts do not climb (`climbs = false`): no countdown.
+    pub stays: &'a [String],
     /// The programme calendar of the snapshot's waves, when there is a programme.
     pub calendar: Option<&'a cutover_core::calendar::Calendar>,
 }
