@@ -12,21 +12,8 @@ async fn the_calendar_says_the_day_and_the_runner_keeps_to_the_windows() {
     let today = chrono::Utc::now().date_naive();
     // Today is day 9: the VIP window (days 8–10) is open, the others are not.
     let start = today - chrono::Duration::days(8);
-    ws.edit_config(|t| {
-        let mut out: Vec<String> = t
-            .lines()
-            .map(|l| {
-                if l.starts_with("start = ") {
-                    format!("start = \"{start}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect();
-        let i = out.iter().position(|l| l == "[runner]").unwrap();
-        out.insert(i + 1, "respect_windows = true".into());
-        out.join("\n") + "\n"
-    });
+    ws.set_programme_start(start);
+    ws.edit_config(|t| t.replacen("[runner]\n", "[runner]\nrespect_windows = true\n", 1));
     let out = ws.cli(&["run"]);
     assert!(out.status.success(), "{}", common::stderr(&out));
     let ctx = ws.ctx().await;

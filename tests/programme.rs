@@ -60,18 +60,8 @@ async fn thirty_days_of_notices_holds_a_crisis_a_reschedule_kpis_and_reports() {
     // and the simulated one agree on the day VIP moves.
     let today = Utc::now().date_naive();
     let start = today - Duration::days(7);
+    ws.set_programme_start(start);
     ws.edit_config(|t| {
-        let t = t
-            .lines()
-            .map(|l| {
-                if l.starts_with("start = ") {
-                    format!("start = \"{start}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
         t + "\n[report]\ndaily_at = \"08:00\"\ndaily_target = \"lead\"\n\n[notify.target.lead]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/report\"\nsecret = \"s\"\n"
     });
     let mut ctx = ws.ctx().await;
@@ -374,18 +364,7 @@ async fn a_ticker_schedules_again_when_what_it_reads_changes() {
     let today = Utc::now().date_naive();
     // Today is day 7: VIP's reminder day.
     let start = today - Duration::days(6);
-    ws.edit_config(|t| {
-        t.lines()
-            .map(|l| {
-                if l.starts_with("start = ") {
-                    format!("start = \"{start}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    });
+    ws.set_programme_start(start);
     let ctx = ws.ctx().await;
     let mut ticker = programme::Ticker::default();
     set_runner_state(&ctx, RunnerState::Paused, "test")

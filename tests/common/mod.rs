@@ -166,6 +166,23 @@ impl Ws {
         std::fs::write(&p, f(t)).unwrap();
     }
 
+    /// Moves the demo's programme to start on `start` (`[programme] start`).
+    pub fn set_programme_start(&self, start: NaiveDate) {
+        self.edit_config(|t| {
+            t.lines()
+                .map(|l| {
+                    if l.starts_with("start = ") {
+                        format!("start = \"{start}\"")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        });
+    }
+
     pub async fn ctx(&self) -> Ctx {
         Ctx::open(Config::load(&self.config_path()).unwrap(), false)
             .await

@@ -21,14 +21,8 @@ pub struct Tick {
 ///
 /// Errors: the state database failing; a `[[kpi]]` query failing (naming its key).
 pub async fn tick(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Tick> {
-    let today = now.date_naive();
-    let notices = crate::comms::schedule(ctx, today).await?;
-    crate::kpi::snapshot(ctx, today).await?;
-    let daily_report = crate::report::period::send_daily(ctx, now).await?;
-    Ok(Tick {
-        notices,
-        daily_report,
-    })
+    // A ticker that has seen nothing yet does all three.
+    Ticker::default().tick(ctx, now).await
 }
 
 /// How often [`worker`] ticks.

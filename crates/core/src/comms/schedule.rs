@@ -128,6 +128,7 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
             template_text(dir, &c.template).map_err(|e| eyre::eyre!("notice {}: {e}", c.name))?;
         for w in &waves {
             let prefix = key_prefix(c, w.window_start_day);
+            let late = closed(ctx, w, today);
             let (date, cutoff) = match c.from {
                 CommsFrom::Window => {
                     let Some((_, date)) = window_date(ctx, c, w) else {
@@ -143,6 +144,11 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
             // A page of customers at a time, by id: memory stays bounded by the page whatever
             // the wave's size (the first pass of a 100,000-customer demo held 206,401 rendered
             // notices, 127 MB, when it read each wave whole).
+            // A window notice gives the wave's first day; a migration notice the move's.
+            let planned = date
+                .as_ref()
+                .and(ctx.cfg.programme.as_ref())
+                .map(|p| p.date_of(w.window_start_day).to_string());
             let mut after = 0;
             loop {
                 let page = unsent::<Candidate>(ctx, w, &prefix, cutoff.as_deref(), after).await?;
@@ -151,16 +157,11 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
                 let now = crate::clock::now();
                 let mut messages = Vec::new();
                 for m in page {
-                    if c.hold && held(&m.status, runner, closed(ctx, w, today)) {
+                    if c.hold && held(&m.status, runner, late) {
                         pass.held += 1;
                         continue;
                     }
-                    // A window notice gives the wave's first day; a migration notice the move's.
-                    let planned = date
-                        .as_ref()
-                        .and(ctx.cfg.programme.as_ref())
-                        .map(|p| p.date_of(w.window_start_day).to_string());
-                    let migration_date = planned.unwrap_or_else(|| {
+                    let migration_date = planned.clone().unwrap_or_else(|| {
                         m.migrated_at
                             .as_deref()
                             .and_then(|t| t.get(..10))
@@ -370,13 +371,22 @@ struct Line {
 pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeStatus>> {
     let runner = runner_stopped(ctx).await?;
     let waves = waves(ctx).await?;
+    // Customers per wave and status from the trigger-kept counters (migration 0003), not a
+    // count over the customers per wave.
+    let counts: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT segment, status, customers FROM customer_counts")
+            .fetch_all(&ctx.state)
+            .await?;
+    let count = |wave: &str, status: Option<&str>| -> i64 {
+        counts
+            .iter()
+            .filter(|(w, s, _)| w == wave && status.is_none_or(|x| x == s))
+            .map(|(_, _, n)| n)
+            .sum()
+    };
     let mut out = Vec::new();
     for w in &waves {
-        let customers: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE segment = $1")
-                .bind(w.name.clone())
-                .fetch_one(&ctx.state)
-                .await?;
+        let customers = count(&w.name, None);
         let mut rows: Vec<Line> = Vec::new();
         for c in scheduled(ctx) {
             let prefix = key_prefix(c, w.window_start_day);
@@ -415,12 +425,7 @@ pub async fn overview(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<NoticeSta
                 }
             }
         }
-        let migrated: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM customers WHERE segment = $1 AND status = 'migrated'",
-        )
-        .bind(w.name.clone())
-        .fetch_one(&ctx.state)
-        .await?;
+        let migrated = count(&w.name, Some("migrated"));
         rows.push(Line {
             notice: "moved".into(),
             when: "on moving".into(),

@@ -148,12 +148,21 @@ const DEFAULTS: [(&str, f64, Comparison, &str, &str); 6] = [
 /// Errors: a `[[kpi]]` query failing or returning no number ([`ConfigError`] naming its key:
 /// the CLI exits 2); the state database failing.
 pub async fn evaluate(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Vec<KpiValue>> {
-    let trend = trends(ctx, today).await?;
     let s = status::status(&ctx.state).await?;
+    evaluate_on(ctx, today, &s.segments).await
+}
+
+/// [`evaluate`] on waves already read.
+async fn evaluate_on(
+    ctx: &Ctx,
+    today: NaiveDate,
+    segments: &[SegmentStatus],
+) -> eyre::Result<Vec<KpiValue>> {
+    let trend = trends(ctx, today).await?;
     let mut out = Vec::new();
     for (name, target, comparison, unit, description) in DEFAULTS {
         let o = ctx.cfg.kpi.iter().find(|k| k.name == name);
-        let (value, projection) = measure(ctx, name, &s.segments, today).await?;
+        let (value, projection) = measure(ctx, name, segments, today).await?;
         out.push(judged(
             ctx,
             today,
@@ -444,8 +453,8 @@ pub struct SnapKpi {
 ///
 /// Errors: as [`evaluate`]; the state database failing.
 pub async fn snapshot(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Snapshot> {
-    let kpis = evaluate(ctx, today).await?;
     let s = status::status(&ctx.state).await?;
+    let kpis = evaluate_on(ctx, today, &s.segments).await?;
     let calendar = ctx
         .cfg
         .programme
