@@ -290,6 +290,8 @@ fn navigation_filter_and_customer_view() {
         legacy_id: "1694".into(),
         name: "Zoë Jørgensen".into(),
         segment: "Inactive".into(),
+        tier: Some("Trial".into()),
+        owner: Some("li.wei".into()),
         status: "quarantined".into(),
         reason: Some("non_negative:payments.amount: payments 812: amount = -12.5".into()),
         findings: vec![Finding {

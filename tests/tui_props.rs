@@ -32,6 +32,7 @@ fn snapshot() -> Snapshot {
                 migrated: 40,
                 ..Default::default()
             },
+            tiers: Vec::new(),
             segments: vec![
                 seg("VIP", 1),
                 seg("High-value", 2),

@@ -115,9 +115,28 @@ pub fn fixture() -> Snapshot {
         score: score.map(|s| s.1),
         previous_score: score.map(|s| s.0),
         detail: detail.into(),
-        owner: None,
+        // One customer of each tier, one of them past its acknowledge deadline.
+        owner: match id {
+            7 => Some("amara.okafor".into()),
+            3 => Some("li.wei".into()),
+            _ => None,
+        },
         snoozed_until: None,
         opened_at: ago(mins),
+        tier: Some(
+            match id {
+                7 => "Enterprise",
+                3 => "Mid-market",
+                _ => "Small business",
+            }
+            .into(),
+        ),
+        ack_due: Some(match id {
+            7 => ago(mins - 120),
+            3 => ago(mins - 240),
+            _ => ago(30),
+        }),
+        resolve_due: Some(ago(mins - 24 * 60)),
     };
     let alerts = vec![
         alert(
@@ -173,6 +192,7 @@ pub fn fixture() -> Snapshot {
         status: Status {
             customers,
             segments,
+            tiers: Vec::new(),
             runner: RunnerStatus {
                 state: RunnerState::Running,
                 changed_by: Some("ops".into()),

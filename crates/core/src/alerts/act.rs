@@ -8,6 +8,23 @@ use crate::ctx::Ctx;
 use crate::db::write_tx;
 use crate::roles::Action;
 
+/// "within its service level (due …)" or "3h after its service level (due …)" for an
+/// action at `now` against the deadline `due`; empty for an alert with no service level.
+fn against(due: Option<&str>, now: DateTime<Utc>) -> String {
+    let Some(d) = due.and_then(clock::parse) else {
+        return String::new();
+    };
+    let due = due.unwrap_or_default();
+    if now <= d {
+        format!("within its service level (due {due})")
+    } else {
+        format!(
+            "{} after its service level (due {due})",
+            clock::age((now - d).num_seconds())
+        )
+    }
+}
+
 /// An operator's action on one alert.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Act {
@@ -42,12 +59,21 @@ pub async fn act(
     struct Current {
         status: String,
         level: i64,
+        ack_due: Option<String>,
+        resolve_due: Option<String>,
     }
-    let row: Option<Current> = sqlx::query_as("SELECT status, level FROM alerts WHERE id = $1")
+    let row: Option<Current> =
+        sqlx::query_as("SELECT status, level, ack_due, resolve_due FROM alerts WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-    let Some(Current { status, level }) = row else {
+    let Some(Current {
+        status,
+        level,
+        ack_due,
+        resolve_due,
+    }) = row
+    else {
         eyre::bail!("alert {id}: no such alert")
     };
     if status == "resolved" {
@@ -66,7 +92,7 @@ pub async fn act(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            ("alert acknowledged", String::new())
+            ("alert acknowledged", against(ack_due.as_deref(), now))
         }
         Act::Escalate(note) => {
             let Some(to) = levels.get(level as usize) else {
@@ -100,7 +126,15 @@ pub async fn act(
             .bind(id)
             .execute(&mut *tx)
             .await?;
-            ("alert resolved", note.clone())
+            let sl = against(resolve_due.as_deref(), now);
+            (
+                "alert resolved",
+                if sl.is_empty() {
+                    note.clone()
+                } else {
+                    format!("{note} ({sl})")
+                },
+            )
         }
         Act::Snooze(until, reason) => {
             sqlx::query("UPDATE alerts SET snoozed_until = $1, snooze_reason = $2, updated_at = $3 WHERE id = $4")

@@ -1,4 +1,8 @@
-//! Timed escalation: an unacknowledged alert climbs the ladder when its level's timeout passes.
+//! Timed escalation: an unacknowledged alert climbs the ladder when its level's timeout (its
+//! tier's, where `[[tier]] ladder_minutes` gives one) passes; an alert that breaches its
+//! tier's service level (not acknowledged, or not resolved, by its deadline) climbs once for
+//! each breach, acknowledged or not (brief section 2: time to acknowledge and to resolve are
+//! measured against the tier's service level).
 
 use chrono::{DateTime, Utc};
 
@@ -7,16 +11,9 @@ use crate::clock;
 use crate::ctx::Ctx;
 use crate::db::write_tx;
 
-/// Climbs every unacknowledged, unsnoozed alert whose level's timeout has passed by one level
-/// (a level with timeout 0, and the top level, never climb). Returns the alerts that climbed.
-///
-/// Errors: the state database failing.
-pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64>> {
-    let at = clock::fmt(now);
-    let levels = &ctx.cfg.escalation.level;
-    let mut climbed = Vec::new();
-    // Rules whose alerts wait for their owner (`climbs = false`): names from the config,
-    // quoted as SQL literals.
+/// `rule NOT IN (…)` for the rules whose alerts wait for their owner (`climbs = false`), names
+/// quoted as SQL literals; `None` when every rule climbs.
+fn staying_rules(ctx: &Ctx) -> Option<String> {
     let stay: Vec<String> = ctx
         .cfg
         .alerts
@@ -25,34 +22,115 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
         .filter(|r| !r.climbs)
         .map(|r| format!("'{}'", r.name.replace('\'', "''")))
         .collect();
-    let stay = if stay.is_empty() {
-        String::new()
-    } else {
-        format!(" AND rule NOT IN ({})", stay.join(", "))
-    };
+    (!stay.is_empty()).then(|| format!("rule NOT IN ({})", stay.join(", ")))
+}
+
+/// Climbs every unacknowledged, unsnoozed alert whose level's timeout has passed by one level
+/// (a level with timeout 0, and the top level, never climb), then records every service-level
+/// breach found at `now` and climbs its alert one level (a rule with `climbs = false` records
+/// the breach and stays). Returns the alerts that climbed.
+///
+/// Errors: the state database failing.
+pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64>> {
+    let at = clock::fmt(now);
+    let levels = &ctx.cfg.escalation.level;
+    let top = levels.len() as i64;
+    let mut climbed = Vec::new();
+    let stay = staying_rules(ctx);
+    let and_climbs = stay.as_ref().map_or(String::new(), |s| format!(" AND {s}"));
     let mut tx = write_tx(&ctx.state).await?;
+    // Breaches first: an alert that climbs for one starts its new level now, so the timed
+    // climb below does not move it a second time in the same pass.
+    for (which, due, mark, open) in [
+        ("acknowledge", "ack_due", "ack_breached_at", "status = 'triggered'"),
+        ("resolve", "resolve_due", "resolve_breached_at", "status <> 'resolved'"),
+    ] {
+        let climbs = stay.as_ref().map_or("true".to_string(), |s| s.clone());
+        // Those that climb, then the rest (at the top, or a rule that stays): two statements,
+        // so each knows what it did.
+        for (rises, set, only) in [
+            (true, ", level = level + 1, level_since = $1", format!("level < $2 AND {climbs}")),
+            (false, "", format!("NOT (level < $2 AND {climbs})")),
+        ] {
+            let sql = format!(
+                "UPDATE alerts SET {mark} = $1, updated_at = $1{set}
+                 WHERE {open} AND {mark} IS NULL AND {due} IS NOT NULL AND {due} <= $1 AND {only}
+                 RETURNING id, level, {due}, COALESCE(tier, ''), severity"
+            );
+            let rows: Vec<(i64, i64, String, String, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(at.clone())
+                    .bind(top)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id, level, deadline, tier, severity) in rows {
+                let name =
+                    |l: i64| levels.get((l.max(1) - 1) as usize).map_or("?", |x| x.name.as_str());
+                let mut detail = format!(
+                    "service level breached: not {which}d by {deadline} ({tier} {severity})"
+                );
+                if rises {
+                    detail.push_str(&format!("; {} → {}", name(level - 1), name(level)));
+                }
+                ctx.audit_as(
+                    &mut tx,
+                    SYSTEM,
+                    "service level breached",
+                    &format!("alert {id}"),
+                    "",
+                    &detail,
+                )
+                .await?;
+                if rises {
+                    notify_alert(ctx, &mut tx, id, "alert.escalated", SYSTEM, &detail).await?;
+                    climbed.push(id);
+                }
+            }
+        }
+    }
     for (i, level) in levels.iter().enumerate() {
-        if level.timeout_minutes == 0 || i + 1 >= levels.len() {
+        if i + 1 >= levels.len() {
             continue;
         }
-        let due = clock::fmt(now - chrono::Duration::minutes(level.timeout_minutes as i64));
+        // The time an alert must have been at this level since to climb, per tier; a timeout
+        // of 0 never climbs ('' is before every time).
+        let due = |minutes: u64| {
+            if minutes == 0 {
+                String::new()
+            } else {
+                clock::fmt(now - chrono::Duration::minutes(minutes as i64))
+            }
+        };
+        let mut since = String::from("(CASE COALESCE(tier, '')");
+        for t in &ctx.cfg.tier {
+            since.push_str(&format!(
+                " WHEN '{}' THEN '{}'",
+                t.name.replace('\'', "''"),
+                due(t.timeout(level))
+            ));
+        }
+        since.push_str(&format!(" ELSE '{}' END)", due(level.timeout_minutes)));
+        if level.timeout_minutes == 0 && ctx.cfg.tier.iter().all(|t| t.timeout(level) == 0) {
+            continue;
+        }
         let sql = format!(
             "UPDATE alerts SET level = level + 1, level_since = $1, updated_at = $1
-             WHERE status = 'triggered' AND level = $2 AND level_since <= $3
-               AND (snoozed_until IS NULL OR snoozed_until <= $1){stay}
-             RETURNING id"
+             WHERE status = 'triggered' AND level = $2 AND level_since <= {since}
+               AND (snoozed_until IS NULL OR snoozed_until <= $1){and_climbs}
+             RETURNING id, COALESCE(tier, '')"
         );
-        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        let ids: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
             .bind(at.clone())
             .bind(i as i64 + 1)
-            .bind(due)
             .fetch_all(&mut *tx)
             .await?;
-        for id in ids {
+        for (id, tier) in ids {
             let to = &levels[i + 1];
+            let minutes = ctx.cfg.tier(&tier).map_or(level.timeout_minutes, |t| t.timeout(level));
             let detail = format!(
-                "{} → {} ({}) after {} min unacknowledged",
-                level.name, to.name, to.title, level.timeout_minutes
+                "{} → {} ({}) after {minutes} min unacknowledged",
+                level.name, to.name, to.title
             );
             ctx.audit_as(
                 &mut tx,

@@ -90,6 +90,25 @@ fn breaches(rule: &AlertRule, only: &str, start: usize, db: Backend) -> (String,
     (sql, binds)
 }
 
+/// The deadlines a `rule`'s alert opened `now` gets from its customer's tier, as two SQL
+/// expressions over the customer `c`: `CASE c.tier WHEN 'Enterprise' THEN '<time>' … END`
+/// (NULL for a customer with no tier). Times are the clock's own format, so they are
+/// written into the SQL as they are; tier names are quoted.
+fn deadlines(ctx: &Ctx, rule: &AlertRule, now: DateTime<Utc>) -> (String, String) {
+    if ctx.cfg.tier.is_empty() {
+        return ("NULL".into(), "NULL".into());
+    }
+    let (mut ack, mut resolve) = ("(CASE c.tier".to_string(), "(CASE c.tier".to_string());
+    for t in &ctx.cfg.tier {
+        let (a, r) = t.service_level(rule.severity);
+        let name = t.name.replace('\'', "''");
+        let at = |m: i64| clock::fmt(now + chrono::Duration::minutes(m));
+        ack.push_str(&format!(" WHEN '{name}' THEN '{}'", at(a)));
+        resolve.push_str(&format!(" WHEN '{name}' THEN '{}'", at(r)));
+    }
+    (ack + " END)", resolve + " END)")
+}
+
 /// Audit rows for many alerts at once (a rule can open 10^6 of them), written from the alerts
 /// table in chunks; `detail` is an SQL expression over the alert's columns.
 async fn audit_many(
@@ -150,14 +169,16 @@ pub async fn evaluate(
     };
     for rule in &ctx.cfg.alerts.rule {
         let db = Backend::of_pool(&ctx.state);
+        let (ack_due, resolve_due) = deadlines(ctx, rule, now);
         let (sql, binds) = breaches(rule, &on_c, 9, db);
         let mut tx = write_tx(&ctx.state).await?;
         // `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
         let upsert = format!(
             "INSERT INTO alerts (dedup_key, customer_id, rule, severity, severity_rank, priority, status, level,
-                                 level_since, score, previous_score, detail, opened_at, updated_at)
+                                 level_since, score, previous_score, detail, opened_at, updated_at,
+                                 tier, owner, ack_due, resolve_due)
              SELECT $1 || ':' || c.legacy_id, b.id, $2, $3, $4, c.priority, 'triggered', $8, $5, b.score, b.previous,
-                    b.detail, $6, $7
+                    b.detail, $6, $7, c.tier, c.owner, {ack_due}, {resolve_due}
              FROM ({sql}) AS b JOIN customers c ON c.id = b.id WHERE true
              ON CONFLICT (dedup_key) WHERE status <> 'resolved' DO UPDATE SET updates = alerts.updates + 1, score = excluded.score,
                previous_score = excluded.previous_score, detail = excluded.detail, updated_at = excluded.updated_at
@@ -166,8 +187,9 @@ pub async fn evaluate(
         );
         // Decoded row by row into the two id lists: the first evaluation at 10^6 customers
         // opens about 340,000 alerts, and holding every returned row first took 50 MB.
+        // The deadlines are in the text, so with tiers it is new each time.
         let mut q = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(upsert))
-            .persistent(only.is_none())
+            .persistent(only.is_none() && ctx.cfg.tier.is_empty())
             .bind(rule.name.clone())
             .bind(rule.name.clone())
             .bind(rule.severity.as_str())

@@ -135,49 +135,213 @@ pub struct AlertView {
     pub previous_score: Option<f64>,
     /// What happened, in words.
     pub detail: String,
-    /// Who owns it.
+    /// Who owns it: the customer's owning CSM when it opened (`[mapping.owner]`), or whoever
+    /// took it since (`o`).
     pub owner: Option<String>,
     /// Quiet until.
     pub snoozed_until: Option<String>,
     /// When it opened.
     pub opened_at: String,
+    /// The customer's tier when it opened (`[[tier]]`), if it had one.
+    pub tier: Option<String>,
+    /// When it must be acknowledged by, from its tier's service level for its severity.
+    pub ack_due: Option<String>,
+    /// When it must be resolved by.
+    pub resolve_due: Option<String>,
+}
+
+/// Where an open alert stands against its tier's service level at some time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceLevel {
+    /// No tier, so no service level.
+    None,
+    /// Seconds left to acknowledge it.
+    AckLeft(i64),
+    /// Seconds since it should have been acknowledged.
+    AckLate(i64),
+    /// Acknowledged: seconds left to resolve it.
+    ResolveLeft(i64),
+    /// Seconds since it should have been resolved.
+    ResolveLate(i64),
+}
+
+impl ServiceLevel {
+    /// Whether a deadline has passed.
+    pub fn breached(self) -> bool {
+        matches!(self, ServiceLevel::AckLate(_) | ServiceLevel::ResolveLate(_))
+    }
+
+    /// "ack 1h" (left to acknowledge), "ack late 3h", "fix 22h" (left to resolve),
+    /// "fix late 2h", or "-"; whole units, never cut.
+    pub fn cell(self) -> String {
+        match self {
+            ServiceLevel::None => "-".into(),
+            ServiceLevel::AckLeft(s) => format!("ack {}", clock::age(s)),
+            ServiceLevel::AckLate(s) => format!("ack late {}", clock::age(s)),
+            ServiceLevel::ResolveLeft(s) => format!("fix {}", clock::age(s)),
+            ServiceLevel::ResolveLate(s) => format!("fix late {}", clock::age(s)),
+        }
+    }
+}
+
+impl AlertView {
+    /// Where it stands against its service level at `now`: a passed resolve deadline first,
+    /// then (unacknowledged) the acknowledge deadline, then the resolve deadline.
+    pub fn service_level(&self, now: chrono::DateTime<Utc>) -> ServiceLevel {
+        let left = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(clock::parse)
+                .map(|d| (d - now).num_seconds())
+        };
+        let (ack, fix) = (left(&self.ack_due), left(&self.resolve_due));
+        match (fix, ack) {
+            (Some(f), _) if f < 0 => ServiceLevel::ResolveLate(-f),
+            (_, Some(a)) if self.status == "triggered" && a < 0 => ServiceLevel::AckLate(-a),
+            (_, Some(a)) if self.status == "triggered" => ServiceLevel::AckLeft(a),
+            (Some(f), _) => ServiceLevel::ResolveLeft(f),
+            _ => ServiceLevel::None,
+        }
+    }
+}
+
+/// Which open alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    /// Matched against customer, segment, tier, rule, owner and `l<level>`; empty: all.
+    pub text: String,
+    /// Only alerts this person owns.
+    pub owner: Option<String>,
+    /// Only alerts past a service-level deadline at `now`.
+    pub breached: bool,
+}
+
+impl AlertQuery {
+    /// The console's filter line: `mine` (the operator's alerts), `breached`, `owner:NAME`,
+    /// or text to match.
+    pub fn parse(filter: &str, operator: &str) -> Self {
+        let f = filter.trim().to_lowercase();
+        match f.as_str() {
+            "mine" => AlertQuery {
+                owner: Some(operator.to_string()),
+                ..Default::default()
+            },
+            "breached" => AlertQuery {
+                breached: true,
+                ..Default::default()
+            },
+            _ => match f.strip_prefix("owner:") {
+                Some(o) => AlertQuery {
+                    owner: Some(o.trim().to_string()),
+                    ..Default::default()
+                },
+                None => AlertQuery {
+                    text: f,
+                    ..Default::default()
+                },
+            },
+        }
+    }
 }
 
 /// Open alerts, most severe first, then by segment priority, then oldest first; at most
-/// `limit`, narrowed by `filter` (matched against customer, segment, rule, owner, `l<level>`);
-/// the filter `mine` keeps the alerts `operator` owns.
+/// `limit`, narrowed by `filter` as [`AlertQuery::parse`] reads it (`mine` keeps the alerts
+/// `operator` owns).
 pub async fn open(
     state: &crate::db::Pool,
     filter: &str,
     operator: &str,
     limit: i64,
 ) -> eyre::Result<Vec<AlertView>> {
-    let f = filter.trim().to_lowercase();
-    let mine = f == "mine";
-    let like = if mine {
-        "%%".to_string()
-    } else {
-        format!("%{f}%")
-    };
+    list(state, &AlertQuery::parse(filter, operator), Utc::now(), limit).await
+}
+
+/// Open alerts as `q` narrows them at `now`, in triage order (severity, segment priority,
+/// age); at most `limit`.
+///
+/// Errors: the state database failing.
+pub async fn list(
+    state: &crate::db::Pool,
+    q: &AlertQuery,
+    now: chrono::DateTime<Utc>,
+    limit: i64,
+) -> eyre::Result<Vec<AlertView>> {
+    let like = format!("%{}%", q.text.to_lowercase());
     let rows: Vec<AlertView> = sqlx::query_as(
         "SELECT a.id, c.legacy_id, c.name, c.segment, c.priority, a.rule, a.severity, a.status, a.level, a.level_since,
-                a.score, a.previous_score, a.detail, a.owner, a.snoozed_until, a.opened_at
+                a.score, a.previous_score, a.detail, a.owner, a.snoozed_until, a.opened_at, a.tier, a.ack_due,
+                a.resolve_due
          FROM alerts a JOIN customers c ON c.id = a.customer_id
          WHERE a.status <> 'resolved'
            AND ($1 = '%%' OR lower(c.name) LIKE $1 OR lower(c.legacy_id) LIKE $1 OR lower(c.segment) LIKE $1
-                OR lower(a.rule) LIKE $1 OR lower(COALESCE(a.owner, '')) LIKE $1 OR ('l' || a.level) LIKE $1)
-           AND ($3 = 0 OR a.owner = $4)
+                OR lower(a.rule) LIKE $1 OR lower(COALESCE(a.owner, '')) LIKE $1 OR ('l' || a.level) LIKE $1
+                OR lower(COALESCE(a.tier, '')) LIKE $1)
+           AND ($3 = '' OR lower(a.owner) = $3)
+           AND ($4 = 0 OR a.resolve_due <= $5 OR (a.status = 'triggered' AND a.ack_due <= $5))
          ORDER BY a.severity_rank, a.priority, a.opened_at, a.id
          LIMIT $2",
     )
     .bind(like)
     .bind(limit)
-    .bind(i64::from(mine))
-    .bind(operator.to_string())
+    .bind(q.owner.clone().unwrap_or_default().to_lowercase())
+    .bind(i64::from(q.breached))
+    .bind(clock::fmt(now))
     .fetch_all(state)
     .await?;
     Ok(rows)
 }
+
+/// Service-level figures for one tier and severity: how many alerts had a deadline, and how
+/// many met or breached it (an alert still open counts as breached once its deadline passed).
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct ServiceLevelRow {
+    /// The tier.
+    pub tier: String,
+    /// The severity.
+    pub severity: String,
+    /// Alerts opened with a service level.
+    pub alerts: i64,
+    /// Acknowledged (or resolved) by the acknowledge deadline.
+    pub ack_met: i64,
+    /// Not acknowledged by it.
+    pub ack_breached: i64,
+    /// Resolved by the resolve deadline.
+    pub resolve_met: i64,
+    /// Not resolved by it.
+    pub resolve_breached: i64,
+    /// Still open.
+    pub open: i64,
+}
+
+/// Every alert that had a service level, opened from `since` on, per tier and severity, as
+/// it stands at `now`; only `owner`'s when given.
+///
+/// Errors: the state database failing.
+pub async fn service_levels(
+    state: &crate::db::Pool,
+    since: &str,
+    owner: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> eyre::Result<Vec<ServiceLevelRow>> {
+    let rows = sqlx::query_as(
+        "SELECT tier, severity, COUNT(*) AS alerts,
+           SUM(CASE WHEN COALESCE(acknowledged_at, resolved_at) <= ack_due THEN 1 ELSE 0 END) AS ack_met,
+           SUM(CASE WHEN COALESCE(acknowledged_at, resolved_at, $1) > ack_due THEN 1 ELSE 0 END) AS ack_breached,
+           SUM(CASE WHEN resolved_at <= resolve_due THEN 1 ELSE 0 END) AS resolve_met,
+           SUM(CASE WHEN COALESCE(resolved_at, $1) > resolve_due THEN 1 ELSE 0 END) AS resolve_breached,
+           SUM(CASE WHEN status <> 'resolved' THEN 1 ELSE 0 END) AS open
+         FROM alerts
+         WHERE tier IS NOT NULL AND ack_due IS NOT NULL AND opened_at >= $2 AND ($3 = '' OR lower(owner) = $3)
+         GROUP BY tier, severity, severity_rank
+         ORDER BY tier, severity_rank",
+    )
+    .bind(clock::fmt(now))
+    .bind(since.to_string())
+    .bind(owner.unwrap_or_default().to_lowercase())
+    .fetch_all(state)
+    .await?;
+    Ok(rows)
+}
+
 /// Re-evaluates the rules for `only` (or everyone) now, logging instead of failing: alerts are a
 /// read model of the state, and the work that changed it has already been committed.
 pub async fn refresh(ctx: &Ctx, only: Option<&[i64]>) {

@@ -10,6 +10,7 @@ mod notify;
 mod platform;
 mod programme;
 pub mod segment;
+pub mod tier;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +29,7 @@ pub use notify::{Notify, ResolvedTarget, Target, TargetKind};
 pub use platform::{Kind as PlatformKind, OnExisting, Platform, PlatformEntity};
 pub use programme::Programme;
 pub use segment::{Condition, Match, Op, SegmentRule};
+pub use tier::{OwnerMapping, PerSeverity, TierRule};
 
 use crate::schema::Entity;
 
@@ -70,6 +72,10 @@ pub struct Config {
     pub mapping: Mappings,
     /// `[[segment]]`: the priority waves' rules, tried in priority order.
     pub segment: Vec<SegmentRule>,
+    /// `[[tier]]`: the customer tiers and their service levels, tried in order (brief section
+    /// 2, "Customer tiers and service levels"; orthogonal to the segments).
+    #[serde(default)]
+    pub tier: Vec<TierRule>,
     /// `[[audit]]`: the pre-migration audit rules.
     #[serde(default)]
     pub audit: Vec<AuditRule>,
@@ -158,6 +164,9 @@ pub struct Mappings {
     pub payments: Option<Mapping>,
     /// The communications mapping.
     pub communications: Option<Mapping>,
+    /// `[mapping.owner]`: each customer's owning CSM.
+    #[serde(default)]
+    pub owner: OwnerMapping,
 }
 
 impl Mappings {
@@ -298,6 +307,8 @@ impl Config {
             ));
         }
         segment::check_all(&self.segment)?;
+        tier::check_all(&self.tier, &self.escalation)?;
+        self.mapping.owner.check(&self.tier, &self.segment)?;
         programme::check(&self.programme, &self.segment)?;
         audit::check_all(&self.audit)?;
         self.runner.check()?;
@@ -333,6 +344,11 @@ impl Config {
             .as_deref()
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
             .unwrap_or_else(|| chrono::Utc::now().date_naive())
+    }
+
+    /// The tier named `name`, if the config has it.
+    pub fn tier(&self, name: &str) -> Option<&TierRule> {
+        self.tier.iter().find(|t| t.name == name)
     }
 
     /// Segments in priority order.

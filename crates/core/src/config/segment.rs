@@ -198,13 +198,20 @@ fn holds(c: &Condition, f: &Facts) -> bool {
 /// The first of `segments` (already in priority order) whose rules match `f`, or `None`
 /// when none does (the config then lacks a catch-all).
 pub fn assign<'s>(segments: &[&'s SegmentRule], f: &Facts) -> Option<&'s SegmentRule> {
-    segments.iter().copied().find(|s| {
-        s.rules.is_empty()
-            || match s.match_ {
-                Match::Any => s.rules.iter().any(|c| holds(c, f)),
-                Match::All => s.rules.iter().all(|c| holds(c, f)),
-            }
-    })
+    segments
+        .iter()
+        .copied()
+        .find(|s| matches(s.match_, &s.rules, f))
+}
+
+/// Whether `rules` combined by `how` hold for `f`; no rules match everyone. Segments and
+/// tiers (`config::tier`) are both judged by it.
+pub fn matches(how: Match, rules: &[Condition], f: &Facts) -> bool {
+    rules.is_empty()
+        || match how {
+            Match::Any => rules.iter().any(|c| holds(c, f)),
+            Match::All => rules.iter().all(|c| holds(c, f)),
+        }
 }
 
 /// Checks every segment at load: unique priorities, success targets that are percentages,

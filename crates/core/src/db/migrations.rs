@@ -71,6 +71,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "programme",
                 include_str!("../../migrations/postgres/0016_programme.sql"),
             ),
+            m(
+                17,
+                "tiers",
+                include_str!("../../migrations/postgres/0017_tiers.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -147,6 +152,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 16,
                 "programme",
                 include_str!("../../migrations/sqlite/0016_programme.sql"),
+            ),
+            m(
+                17,
+                "tiers",
+                include_str!("../../migrations/sqlite/0017_tiers.sql"),
             ),
         ]),
     }

@@ -12,7 +12,7 @@ use super::customer::{Chunk, Ids, customer, ts};
 const LEGACY_SCHEMA: &str = "
 CREATE TABLE clients (client_id INTEGER PRIMARY KEY, full_name TEXT, email_addr TEXT, phone_no TEXT,
   acct_type TEXT, signup_ts TEXT, country_code TEXT, needs_assist INTEGER, preferred_lang TEXT,
-  loyalty_tier TEXT, migrated_flag INTEGER NOT NULL DEFAULT 0);
+  loyalty_tier TEXT, migrated_flag INTEGER NOT NULL DEFAULT 0, account_rep TEXT);
 CREATE TABLE devices (device_id INTEGER PRIMARY KEY, client_id INTEGER, device_type TEXT, make TEXT,
   model_name TEXT, serial_no TEXT, warranty_end TEXT);
 CREATE TABLE repair_tickets (ticket_id INTEGER PRIMARY KEY, client_id INTEGER, device_id INTEGER,
@@ -30,13 +30,22 @@ CREATE INDEX payments_client ON payments (client_id);
 CREATE INDEX messages_client ON messages (client_id);
 ";
 
+/// The legacy system's account manager (the export's support-rep column): every business and
+/// enterprise account has one, a third of the individuals do. From the id, so the rest of the
+/// generated data stays what each seed gave before.
+fn account_rep(client_id: i64, acct_type: &str) -> Option<&'static str> {
+    const REPS: [&str; 4] = ["amara.okafor", "li.wei", "sofia.rossi", "tom.baker"];
+    let rep = REPS[client_id.rem_euclid(4) as usize];
+    (acct_type != "IND" || client_id % 3 == 0).then_some(rep)
+}
+
 async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
     const ROWS: usize = 500;
     let mut tx = pool.begin().await?;
     for part in c.clients.chunks(ROWS) {
         let mut qb = crate::db::Builder::on(
             crate::db::Backend::of_pool(pool),
-            "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist, preferred_lang, loyalty_tier) ",
+            "INSERT INTO clients (client_id, full_name, email_addr, phone_no, acct_type, signup_ts, country_code, needs_assist, preferred_lang, loyalty_tier, account_rep) ",
         );
         qb.push_values(part, |mut b, r| {
             b.push_bind(r.0)
@@ -48,7 +57,8 @@ async fn write_chunk(pool: &crate::db::Pool, c: &Chunk) -> eyre::Result<()> {
                 .push_bind(r.6)
                 .push_bind(r.7)
                 .push_bind(r.8)
-                .push_bind(r.9);
+                .push_bind(r.9)
+                .push_bind(account_rep(r.0, r.4));
         });
         qb.build().execute(&mut *tx).await?;
     }

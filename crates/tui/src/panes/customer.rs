@@ -68,7 +68,9 @@ impl Widget for View<'_> {
                 d.email.as_deref().unwrap_or("no email"),
             )),
             Line::raw(format!(
-                "revenue 12m {} · repairs 12m {}",
+                "tier {} · owner {} · revenue 12m {} · repairs 12m {}",
+                d.tier.as_deref().unwrap_or("-"),
+                d.owner.as_deref().unwrap_or("-"),
                 cutover_core::schema::cents_text(d.annual_revenue_cents),
                 d.repairs_12m
             )),

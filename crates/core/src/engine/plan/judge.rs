@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Duration, NaiveDate};
 
 use crate::config::segment::{self, Facts};
-use crate::config::{Config, SegmentRule, Severity};
+use crate::config::tier;
+use crate::config::{Config, OwnerMapping, SegmentRule, Severity, TierRule};
 use crate::schema::{Entity, Row, Val};
 use crate::source::TransformError;
 use crate::source::audit;
@@ -23,6 +24,10 @@ pub(super) struct Planned {
     pub(super) repairs: i64,
     pub(super) segment: String,
     pub(super) priority: i64,
+    /// The first `[[tier]]` that matches, if any.
+    pub(super) tier: Option<String>,
+    /// The owning CSM (`[mapping.owner]`), if any.
+    pub(super) owner: Option<String>,
     pub(super) status: &'static str,
     pub(super) reason: Option<String>,
     pub(super) warnings: Option<String>,
@@ -37,6 +42,7 @@ pub(super) fn opt_text(row: &Row, col: &str) -> Option<String> {
 /// Result columns the plan adds to the customers mapping; `canonical` ignores `__` columns.
 pub(super) const REVENUE_COL: &str = "__cutover_revenue";
 pub(super) const REPAIRS_COL: &str = "__cutover_repairs";
+pub(super) const OWNER_COL: &str = "__cutover_owner";
 
 /// The customers mapping with each customer's revenue and repair count in the 12 months
 /// before `as_of` as two more columns ([`REVENUE_COL`], [`REPAIRS_COL`]): correlated
@@ -96,7 +102,20 @@ pub(super) async fn customers_with_metrics(
         };
         cols.push_str(&format!(", ({sub}) AS {col}"));
     }
-    (format!("SELECT c.*{cols} FROM ({customers}) AS c"), binds)
+    // The owner query joined once, grouped so a customer with two rows stays one row.
+    let mut join = String::new();
+    if let Some(q) = &cfg.mapping.owner.query {
+        let key = if src.key_is_int(q, "legacy_id").await == customer_int {
+            "o.k = c.legacy_id".to_string()
+        } else {
+            format!("{} = {}", src.cast_text("o.k"), src.cast_text("c.legacy_id"))
+        };
+        cols.push_str(&format!(", o.owner AS {OWNER_COL}"));
+        join = format!(
+            " LEFT JOIN (SELECT m.legacy_id AS k, MIN(m.owner) AS owner FROM ({q}) AS m GROUP BY m.legacy_id) AS o ON {key}"
+        );
+    }
+    (format!("SELECT c.*{cols} FROM ({customers}) AS c{join}"), binds)
 }
 
 /// A judged chunk on its way to the state database: customers, findings, rejected rows.
@@ -108,6 +127,8 @@ pub(super) struct Streamed {
     /// The source's sum of the last 12 months' payments, in cents.
     pub(super) revenue_cents: i64,
     pub(super) repairs: i64,
+    /// The owner the `[mapping.owner]` query gave, if any.
+    pub(super) owner: Option<String>,
 }
 
 /// Everything a chunk of customers is judged by, gathered once per plan.
@@ -117,6 +138,8 @@ pub(super) struct Judge<'a> {
     /// Child-entity findings by customer (defects only, so small).
     pub(super) entity_findings: HashMap<String, Vec<audit::Finding>>,
     pub(super) segments: Vec<&'a SegmentRule>,
+    pub(super) tiers: &'a [TierRule],
+    pub(super) owners: &'a OwnerMapping,
     pub(super) duplicates: Duplicates,
 }
 
@@ -146,6 +169,7 @@ impl Judge<'_> {
             row: res,
             revenue_cents,
             repairs,
+            owner,
         } in rows
         {
             let row = match res {
@@ -167,7 +191,10 @@ impl Judge<'_> {
                         severity: Severity::Block,
                         detail: e.to_string(),
                     };
+                    let segment = last.map(|s| s.name.clone()).unwrap_or_default();
                     planned.push(Planned {
+                        owner: self.owners.owner(owner, None, &segment),
+                        tier: None,
                         legacy_id: e.legacy_id.clone(),
                         name: String::new(),
                         email: None,
@@ -176,7 +203,7 @@ impl Judge<'_> {
                         country: None,
                         revenue_cents: 0,
                         repairs: 0,
-                        segment: last.map(|s| s.name.clone()).unwrap_or_default(),
+                        segment,
                         priority: last.map_or(0, |s| s.priority),
                         status: "quarantined",
                         reason: Some(format!("{}: {}", f.rule, f.detail)),
@@ -226,6 +253,7 @@ impl Judge<'_> {
                     "customer {id}: no segment matches (add a segment with no rules as a catch-all)"
                 );
             };
+            let tier = tier::assign(self.tiers, &facts).map(|t| t.name.clone());
             let mut fs = self.checks.check(&row, &attrs);
             fs.extend(self.entity_findings.remove(&id).unwrap_or_default());
             let blocking: Vec<_> = fs
@@ -253,6 +281,8 @@ impl Judge<'_> {
                 country,
                 revenue_cents: rev,
                 repairs: rep,
+                owner: self.owners.owner(owner, tier.as_deref(), &seg.name),
+                tier,
                 segment: seg.name.clone(),
                 priority: seg.priority,
                 status: if reason.is_some() {

@@ -22,7 +22,8 @@ use crate::source::{self, audit};
 
 pub use batches::rebatch;
 use judge::{
-    Duplicates, Judge, Judged, REPAIRS_COL, REVENUE_COL, Streamed, customers_with_metrics,
+    Duplicates, Judge, Judged, OWNER_COL, REPAIRS_COL, REVENUE_COL, Streamed,
+    customers_with_metrics,
 };
 use write::write_chunk;
 
@@ -172,6 +173,8 @@ pub async fn build_with(
         checks,
         entity_findings,
         segments: cfg.segments_by_priority(),
+        tiers: &cfg.tier,
+        owners: &cfg.mapping.owner,
         duplicates: Duplicates {
             ids: duplicated,
             seen: HashSet::new(),
@@ -225,17 +228,18 @@ pub async fn build_with(
             eyre::Ok(writing)
         }
     });
-    let mut shape: Option<(source::Shape, Option<usize>, Option<usize>)> = None;
+    let mut shape: Option<(source::Shape, Option<usize>, Option<usize>, Option<usize>)> = None;
     let read = async {
         // Moved in, so the writer sees the channel close when the stream ends or fails.
         let sender = sender;
         src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
-            let (shape, rev, rep) = shape.get_or_insert_with(|| {
+            let (shape, rev, rep, own) = shape.get_or_insert_with(|| {
                 let at = |c: &str| names.iter().position(|n| n == c);
                 (
                     source::Shape::of(&names, Entity::Customers),
                     at(REVENUE_COL),
                     at(REPAIRS_COL),
+                    at(OWNER_COL),
                 )
             });
             let rows = raws
@@ -251,6 +255,11 @@ pub async fn build_with(
                     repairs: match rep.and_then(|i| r.get(i)) {
                         Some(Raw::Int(n)) => *n,
                         _ => 0,
+                    },
+                    owner: match own.and_then(|i| r.get(i)) {
+                        Some(Raw::Text(t)) => Some(t.clone()),
+                        Some(Raw::Int(n)) => Some(n.to_string()),
+                        _ => None,
                     },
                 })
                 .collect();
@@ -270,7 +279,7 @@ pub async fn build_with(
         .map_err(|e| match e {
             SourceError::Query(e) => eyre::eyre!(
                 "mapping.customers.query (with the revenue and repairs of mapping.payments and \
-                 mapping.repairs) failed on the source: {e}"
+                 mapping.repairs, and mapping.owner.query) failed on the source: {e}"
             ),
             SourceError::Callback(e) => e,
         })

@@ -40,7 +40,8 @@ pub(super) async fn write_chunk(
         let mut qb = crate::db::Builder::on(
             crate::db::Backend::of_pool(state),
             "INSERT INTO customers (legacy_id, name, email, account_type, special_needs, country, \
-             annual_revenue_cents, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at) ",
+             annual_revenue_cents, repairs_12m, segment, priority, status, reason, warnings, planned_at, updated_at, \
+             tier, owner) ",
         );
         qb.push_values(chunk, |mut b, p| {
             b.push_bind(p.legacy_id.clone())
@@ -57,25 +58,32 @@ pub(super) async fn write_chunk(
                 .push_bind(p.reason.clone())
                 .push_bind(p.warnings.clone())
                 .push_bind(now.clone())
-                .push_bind(now.clone());
+                .push_bind(now.clone())
+                .push_bind(p.tier.clone())
+                .push_bind(p.owner.clone());
         });
         // Every judged column is set, and a customer the plan judges as before is not written
         // at all (its `planned_at` is when the plan last changed it): a re-plan of 10^6
-        // unchanged customers otherwise rewrites every row and its six index entries.
+        // unchanged customers otherwise rewrites every row and its six index entries. A
+        // migrated or in-flight customer keeps what it was judged by and takes only a new tier
+        // or owner (a CSM who left hands over migrated customers too).
+        let open = "customers.status IN ('pending', 'quarantined', 'failed', 'rolled_back')";
         let set: Vec<String> = CHANGED_COLUMNS
             .iter()
-            .map(|c| format!("{c} = excluded.{c}"))
+            .map(|c| format!("{c} = CASE WHEN {open} THEN excluded.{c} ELSE customers.{c} END"))
             .collect();
         let changed: Vec<String> = CHANGED_COLUMNS
             .iter()
             .map(|c| format!("customers.{c} IS DISTINCT FROM excluded.{c}"))
             .collect();
         qb.push(format!(
-            " ON CONFLICT (legacy_id) DO UPDATE SET {}, planned_at = excluded.planned_at, \
-             updated_at = CASE WHEN customers.status = excluded.status THEN customers.updated_at \
-                          ELSE excluded.updated_at END \
-             WHERE customers.status IN ('pending', 'quarantined', 'failed', 'rolled_back') \
-               AND ({})",
+            " ON CONFLICT (legacy_id) DO UPDATE SET {}, \
+             planned_at = CASE WHEN {open} THEN excluded.planned_at ELSE customers.planned_at END, \
+             updated_at = CASE WHEN customers.status = excluded.status OR NOT {open} THEN customers.updated_at \
+                          ELSE excluded.updated_at END, \
+             tier = excluded.tier, owner = excluded.owner \
+             WHERE ({open} AND ({})) \
+               OR customers.tier IS DISTINCT FROM excluded.tier OR customers.owner IS DISTINCT FROM excluded.owner",
             set.join(", "),
             changed.join(" OR ")
         ));

@@ -18,6 +18,10 @@ pub struct CustomerDetail {
     pub country: Option<String>,
     /// The segment (wave).
     pub segment: String,
+    /// Its tier (`[[tier]]`), if one matched.
+    pub tier: Option<String>,
+    /// Its owning CSM (`[mapping.owner]`), if any.
+    pub owner: Option<String>,
     /// Its status.
     pub status: String,
     /// The last step completed.
@@ -139,6 +143,8 @@ struct Profile {
     account_type: Option<String>,
     country: Option<String>,
     segment: String,
+    tier: Option<String>,
+    owner: Option<String>,
     status: String,
     step: Option<String>,
     batch_id: Option<String>,
@@ -156,7 +162,7 @@ pub async fn customer(
     legacy_id: &str,
 ) -> eyre::Result<Option<CustomerDetail>> {
     let Some(p) = sqlx::query_as::<_, Profile>(
-        "SELECT id, legacy_id, name, email, account_type, country, segment, status, step, batch_id,
+        "SELECT id, legacy_id, name, email, account_type, country, segment, tier, owner, status, step, batch_id,
                 annual_revenue_cents, repairs_12m, reason, warnings FROM customers WHERE legacy_id = $1",
     )
     .bind(legacy_id.to_string())
@@ -222,6 +228,8 @@ pub async fn customer(
         account_type: p.account_type,
         country: p.country,
         segment: p.segment,
+        tier: p.tier,
+        owner: p.owner,
         status: p.status,
         step: p.step,
         batch_id: p.batch_id,

@@ -273,6 +273,19 @@ pub struct Batches {
     pub rolled_back: i64,
 }
 
+/// Customers of one tier (`[[tier]]`), from the trigger-kept counters.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TierStatus {
+    /// Its name.
+    pub name: String,
+    /// Customers.
+    pub customers: i64,
+    /// Customers migrated.
+    pub migrated: i64,
+    /// Their revenue in the 12 months before the as-of date, in cents.
+    pub revenue_cents: i64,
+}
+
 /// The `status --json` document (brief 3.1), a superset of the contract.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Status {
@@ -280,6 +293,8 @@ pub struct Status {
     pub customers: Counts,
     /// Per segment.
     pub segments: Vec<SegmentStatus>,
+    /// Per tier, by revenue (most first); customers with no tier are not listed.
+    pub tiers: Vec<TierStatus>,
     /// The runner.
     pub runner: RunnerStatus,
     /// Open alerts.
@@ -300,10 +315,12 @@ struct SegmentRow {
     window_end_day: i64,
 }
 
-/// One trigger-kept counter row (migration 0003): customers and revenue per segment and status.
+/// One trigger-kept counter row (migrations 0003, 0017): customers and revenue per segment,
+/// tier and status.
 #[derive(sqlx::FromRow)]
 struct CountRow {
     segment: String,
+    tier: String,
     status: String,
     customers: i64,
     revenue_cents: i64,
@@ -353,12 +370,31 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
     .collect();
     // Counters kept by triggers (migration 0003): a few rows, whatever the number of customers.
     let rows: Vec<CountRow> = sqlx::query_as(
-        "SELECT segment, status, customers, revenue_cents FROM customer_counts WHERE customers <> 0",
+        "SELECT segment, tier, status, customers, revenue_cents FROM customer_counts WHERE customers <> 0",
     )
     .fetch_all(state)
     .await?;
+    let mut tiers: Vec<TierStatus> = Vec::new();
     for r in rows {
         customers.add(&r.status, r.customers);
+        if !r.tier.is_empty() {
+            let i = match tiers.iter().position(|t| t.name == r.tier) {
+                Some(i) => i,
+                None => {
+                    tiers.push(TierStatus {
+                        name: r.tier.clone(),
+                        ..Default::default()
+                    });
+                    tiers.len() - 1
+                }
+            };
+            let t = &mut tiers[i];
+            t.customers += r.customers;
+            t.revenue_cents += r.revenue_cents;
+            if r.status == "migrated" {
+                t.migrated += r.customers;
+            }
+        }
         if let Some(s) = segments.iter_mut().find(|s| s.name == r.segment) {
             s.add(&r.status, r.customers, r.revenue_cents);
         }
@@ -430,10 +466,12 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
         .fetch_one(state)
         .await?,
     };
+    tiers.sort_by(|a, b| b.revenue_cents.cmp(&a.revenue_cents).then(a.name.cmp(&b.name)));
     Ok(Status {
         notifications,
         customers,
         segments,
+        tiers,
         runner,
         alerts,
         batches,
