@@ -155,6 +155,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open alerts in triage order with each one's tier, owner and where it stands against its
+    /// tier's service level (time left to acknowledge or resolve, or how late), then the
+    /// service-level figures per tier and severity: alerts whose acknowledge and resolve
+    /// deadlines were met or breached.
+    Alerts {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only alerts past a deadline.
+        #[arg(long)]
+        breached: bool,
+        /// Only this CSM's alerts (the customer's owner, or whoever took the alert).
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        /// List at most this many.
+        #[arg(long, value_name = "N", default_value_t = 500)]
+        limit: i64,
+    },
     /// List every batch: id (what `rollback --batch` takes), wave, state, customers
     /// planned and migrated, rows written (from the backups), started, finished, worker.
     Batches {

@@ -145,6 +145,12 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Health { json } => health::run(&cli, *json).await,
         Command::Plans { json } => plans::run(&cli, *json).await,
         Command::Batches { json } => lists::batches(&cli, *json).await,
+        Command::Alerts {
+            json,
+            breached,
+            owner,
+            limit,
+        } => alerts::run(&cli, *json, *breached, owner.as_deref(), *limit).await,
         Command::Comms {
             cmd: None,
             json,

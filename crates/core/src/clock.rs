@@ -30,6 +30,24 @@ pub fn age(secs: i64) -> String {
     }
 }
 
+/// A countdown in its two largest units, rounded down: "45s", "42m", "3h 20m", "1d 23h" (a
+/// deadline 47 hours away is not "1d").
+pub fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => match (s % 3600) / 60 {
+            0 => format!("{}h", s / 3600),
+            m => format!("{}h {m}m", s / 3600),
+        },
+        _ => match (s % 86400) / 3600 {
+            0 => format!("{}d", s / 86400),
+            h => format!("{}d {h}h", s / 86400),
+        },
+    }
+}
+
 /// A duration in seconds as an operator reads an estimate: "0.4 s", "12 s", "3 min 20 s",
 /// "2 h 05 min". Whole units, never cut.
 pub fn duration(secs: f64) -> String {

@@ -151,11 +151,11 @@ impl App {
                 self.zoomed = !p.is_view();
                 self.focus_on(p)
             }
-            Cmd::Mine => {
+            Cmd::Alerts(filter) => {
                 leave(self);
                 self.zoomed = true;
                 let mut out = self.focus_on(PaneId::Alerts);
-                self.filters[PaneId::Alerts.index()] = "mine".into();
+                self.filters[PaneId::Alerts.index()] = filter;
                 self.lists[PaneId::Alerts.index()].selected = 0;
                 out.extend(self.view_changed());
                 out

@@ -11,8 +11,8 @@ use crate::panes::PaneId;
 pub enum Cmd {
     /// Show a pane (zoomed, for the four of the grid).
     Show(PaneId),
-    /// The Alerts pane filtered to the operator's alerts.
-    Mine,
+    /// The Alerts pane zoomed with this filter (`mine`, `breached`, `owner:NAME`).
+    Alerts(String),
     /// Open a customer's view.
     Customer(String),
     /// Ask to roll back a scope (the confirmation, with its blast radius, follows).
@@ -47,7 +47,17 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         word: "mine",
         args: "",
-        help: "alerts I own",
+        help: "my customers' alerts, and those I took",
+    },
+    Spec {
+        word: "breached",
+        args: "",
+        help: "alerts past their service level's deadline",
+    },
+    Spec {
+        word: "owner",
+        args: "NAME",
+        help: "the alerts a CSM owns",
     },
     Spec {
         word: "plans",
@@ -122,7 +132,9 @@ pub fn parse(line: &str) -> Result<Cmd, String> {
         "migration" => Cmd::Show(PaneId::Migration),
         "segments" | "waves" => Cmd::Show(PaneId::Segments),
         "alerts" => Cmd::Show(PaneId::Alerts),
-        "mine" => Cmd::Mine,
+        "mine" => Cmd::Alerts("mine".into()),
+        "breached" => Cmd::Alerts("breached".into()),
+        "owner" => Cmd::Alerts(format!("owner:{}", arg(1, "a CSM's name")?)),
         "plans" => Cmd::Show(PaneId::Plans),
         "audit" => Cmd::Show(PaneId::Audit),
         "batches" => Cmd::Show(PaneId::Batches),

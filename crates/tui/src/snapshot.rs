@@ -11,7 +11,8 @@ use tokio::sync::{Notify, mpsc, watch};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct View {
     pub recent_filter: String,
-    /// Matched against customer, segment, rule, owner and level; `mine` means owned by `operator`.
+    /// Matched against customer, segment, tier, rule, owner and level; `mine` means owned by
+    /// `operator`, `breached` past a service-level deadline, `owner:NAME` owned by NAME.
     pub alerts_filter: String,
     pub plans_filter: String,
     /// The audit log's filter while the Audit pane is showing; `None` reads no audit rows.

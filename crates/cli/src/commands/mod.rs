@@ -1,6 +1,7 @@
 //! One file per command; each takes the parsed command line and its own arguments and returns
 //! the exit status.
 
+pub mod alerts;
 pub mod bench;
 pub mod calendar;
 pub mod certificate;

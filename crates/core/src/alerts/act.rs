@@ -64,9 +64,9 @@ pub async fn act(
     }
     let row: Option<Current> =
         sqlx::query_as("SELECT status, level, ack_due, resolve_due FROM alerts WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let Some(Current {
         status,
         level,

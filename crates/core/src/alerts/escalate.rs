@@ -42,14 +42,28 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
     // Breaches first: an alert that climbs for one starts its new level now, so the timed
     // climb below does not move it a second time in the same pass.
     for (which, due, mark, open) in [
-        ("acknowledge", "ack_due", "ack_breached_at", "status = 'triggered'"),
-        ("resolve", "resolve_due", "resolve_breached_at", "status <> 'resolved'"),
+        (
+            "acknowledge",
+            "ack_due",
+            "ack_breached_at",
+            "status = 'triggered'",
+        ),
+        (
+            "resolve",
+            "resolve_due",
+            "resolve_breached_at",
+            "status <> 'resolved'",
+        ),
     ] {
         let climbs = stay.as_ref().map_or("true".to_string(), |s| s.clone());
         // Those that climb, then the rest (at the top, or a rule that stays): two statements,
         // so each knows what it did.
         for (rises, set, only) in [
-            (true, ", level = level + 1, level_since = $1", format!("level < $2 AND {climbs}")),
+            (
+                true,
+                ", level = level + 1, level_since = $1",
+                format!("level < $2 AND {climbs}"),
+            ),
             (false, "", format!("NOT (level < $2 AND {climbs})")),
         ] {
             let sql = format!(
@@ -64,8 +78,11 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
                     .fetch_all(&mut *tx)
                     .await?;
             for (id, level, deadline, tier, severity) in rows {
-                let name =
-                    |l: i64| levels.get((l.max(1) - 1) as usize).map_or("?", |x| x.name.as_str());
+                let name = |l: i64| {
+                    levels
+                        .get((l.max(1) - 1) as usize)
+                        .map_or("?", |x| x.name.as_str())
+                };
                 let mut detail = format!(
                     "service level breached: not {which}d by {deadline} ({tier} {severity})"
                 );
@@ -127,7 +144,10 @@ pub async fn escalate_due(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<Vec<i64
             .await?;
         for (id, tier) in ids {
             let to = &levels[i + 1];
-            let minutes = ctx.cfg.tier(&tier).map_or(level.timeout_minutes, |t| t.timeout(level));
+            let minutes = ctx
+                .cfg
+                .tier(&tier)
+                .map_or(level.timeout_minutes, |t| t.timeout(level));
             let detail = format!(
                 "{} → {} ({}) after {minutes} min unacknowledged",
                 level.name, to.name, to.title

@@ -168,18 +168,33 @@ pub enum ServiceLevel {
 impl ServiceLevel {
     /// Whether a deadline has passed.
     pub fn breached(self) -> bool {
-        matches!(self, ServiceLevel::AckLate(_) | ServiceLevel::ResolveLate(_))
+        matches!(
+            self,
+            ServiceLevel::AckLate(_) | ServiceLevel::ResolveLate(_)
+        )
     }
 
-    /// "ack 1h" (left to acknowledge), "ack late 3h", "fix 22h" (left to resolve),
-    /// "fix late 2h", or "-"; whole units, never cut.
+    /// A countdown for a table cell: "ack 1h 20m" (left to acknowledge), "ack -3h" (late by),
+    /// "fix 1d 22h" (left to resolve), "fix -2h", or "-"; whole units, never cut.
     pub fn cell(self) -> String {
         match self {
             ServiceLevel::None => "-".into(),
-            ServiceLevel::AckLeft(s) => format!("ack {}", clock::age(s)),
-            ServiceLevel::AckLate(s) => format!("ack late {}", clock::age(s)),
-            ServiceLevel::ResolveLeft(s) => format!("fix {}", clock::age(s)),
-            ServiceLevel::ResolveLate(s) => format!("fix late {}", clock::age(s)),
+            ServiceLevel::AckLeft(s) => format!("ack {}", clock::span(s)),
+            ServiceLevel::AckLate(s) => format!("ack -{}", clock::span(s)),
+            ServiceLevel::ResolveLeft(s) => format!("fix {}", clock::span(s)),
+            ServiceLevel::ResolveLate(s) => format!("fix -{}", clock::span(s)),
+        }
+    }
+
+    /// In words: "1h left to acknowledge", "3h late to acknowledge", "22h left to resolve",
+    /// "2h late to resolve", "no service level".
+    pub fn words(self) -> String {
+        match self {
+            ServiceLevel::None => "no service level".into(),
+            ServiceLevel::AckLeft(s) => format!("{} left to acknowledge", clock::span(s)),
+            ServiceLevel::AckLate(s) => format!("{} late to acknowledge", clock::span(s)),
+            ServiceLevel::ResolveLeft(s) => format!("{} left to resolve", clock::span(s)),
+            ServiceLevel::ResolveLate(s) => format!("{} late to resolve", clock::span(s)),
         }
     }
 }
@@ -252,7 +267,13 @@ pub async fn open(
     operator: &str,
     limit: i64,
 ) -> eyre::Result<Vec<AlertView>> {
-    list(state, &AlertQuery::parse(filter, operator), Utc::now(), limit).await
+    list(
+        state,
+        &AlertQuery::parse(filter, operator),
+        Utc::now(),
+        limit,
+    )
+    .await
 }
 
 /// Open alerts as `q` narrows them at `now`, in triage order (severity, segment priority,

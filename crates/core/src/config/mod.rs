@@ -10,9 +10,9 @@ mod notify;
 mod platform;
 mod programme;
 pub mod segment;
-pub mod tier;
 #[cfg(test)]
 mod tests;
+pub mod tier;
 
 use std::path::{Path, PathBuf};
 

@@ -169,8 +169,14 @@ impl OwnerMapping {
 
     /// Checks the static rules name tiers and segments that exist. Errors name the key.
     pub fn check(&self, tiers: &[TierRule], segments: &[super::SegmentRule]) -> Result<(), String> {
-        if let Some(t) = self.tier.keys().find(|t| !tiers.iter().any(|x| &x.name == *t)) {
-            return Err(format!("key `mapping.owner.tier.{t}`: no [[tier]] named `{t}`"));
+        if let Some(t) = self
+            .tier
+            .keys()
+            .find(|t| !tiers.iter().any(|x| &x.name == *t))
+        {
+            return Err(format!(
+                "key `mapping.owner.tier.{t}`: no [[tier]] named `{t}`"
+            ));
         }
         if let Some(s) = self
             .segment

@@ -1,5 +1,6 @@
 //! Alerts: open alerts in triage order (severity, segment priority, age) with the score's move,
-//! the escalation level and the time until it climbs, the owner, and the age.
+//! the escalation level and the time until it climbs, the time left against the tier's service
+//! level (or how late it is), the owner, and the age.
 
 use chrono::Utc;
 use cutover_core::config::AlertSeverity;
@@ -67,6 +68,7 @@ struct Row<'a> {
     /// The alert's rule climbs the ladder.
     climbs: bool,
     wide: bool,
+    now: chrono::DateTime<Utc>,
 }
 
 impl TableRow for Row<'_> {
@@ -78,11 +80,20 @@ impl TableRow for Row<'_> {
             AlertSeverity::Info => theme.muted(),
         };
         let customer = Col::new(format!("{} {}", a.legacy_id, a.name));
+        let sl = a.service_level(self.now);
+        let sl = Col::new(sl.cell()).style(if sl.breached() {
+            theme.danger()
+        } else {
+            theme.muted()
+        });
+        let owner = Col::new(a.owner.clone().unwrap_or_default());
         if !self.wide {
             return vec![
                 Col::new(level_cell(a, self.ladder, self.climbs)).style(sev),
+                sl,
                 customer,
                 Col::new(a.rule.as_str()),
+                owner,
                 Col::new(score_move(a)),
             ];
         }
@@ -90,10 +101,12 @@ impl TableRow for Row<'_> {
             Col::new(a.severity.as_str()).style(sev),
             customer,
             Col::new(a.segment.as_str()).style(theme.muted()),
+            Col::new(a.tier.clone().unwrap_or_default()).style(theme.muted()),
             Col::new(a.rule.as_str()),
             Col::new(score_move(a)),
             Col::new(level_cell(a, self.ladder, self.climbs)),
-            Col::new(a.owner.clone().unwrap_or_default()),
+            sl,
+            owner,
             Col::new(age_since(&a.opened_at)).style(theme.muted()),
             Col::new(a.detail.as_str()).style(theme.muted()),
         ]
@@ -110,6 +123,7 @@ impl Widget for View<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let wide = inner.width >= 100;
+        let now = Utc::now();
         let rows: Vec<Row> = cx
             .snap
             .alerts
@@ -119,28 +133,33 @@ impl Widget for View<'_> {
                 ladder: cx.ladder,
                 climbs: !cx.stays.contains(&a.rule),
                 wide,
+                now,
             })
             .collect();
-        // The level's countdown and the score are numbers: never cut. The rule is as wide as
-        // the longest rule shown, the customer takes the rest.
+        // The level's countdown, the service level and the score are numbers: never cut. The
+        // rule is as wide as the longest rule shown, the customer takes the rest.
         let cols: &[Column] = if wide {
             &[
                 Column::text("Severity").min(4),
                 Column::text("Customer").min(12),
                 Column::text("Segment").optional(),
+                Column::text("Tier").optional(),
                 Column::text("Rule").min(10),
                 Column::num("Score"),
                 Column::num("Level"),
-                Column::text("Owner").optional(),
+                Column::num("Service"),
+                Column::text("Owner").min(12).optional(),
                 Column::num("Age"),
                 Column::text("Detail").fill().optional(),
             ]
         } else {
             &[
                 Column::num("Level"),
+                Column::num("Service"),
                 Column::text("Customer").min(8).fill(),
                 Column::text("Rule").min(8),
-                Column::num("Score"),
+                Column::text("Owner").optional(),
+                Column::num("Score").optional(),
             ]
         };
         table::render(inner, buf, cols, &rows, cx.list, cx.focused, cx.theme);

@@ -108,14 +108,21 @@ pub(super) async fn customers_with_metrics(
         let key = if src.key_is_int(q, "legacy_id").await == customer_int {
             "o.k = c.legacy_id".to_string()
         } else {
-            format!("{} = {}", src.cast_text("o.k"), src.cast_text("c.legacy_id"))
+            format!(
+                "{} = {}",
+                src.cast_text("o.k"),
+                src.cast_text("c.legacy_id")
+            )
         };
         cols.push_str(&format!(", o.owner AS {OWNER_COL}"));
         join = format!(
             " LEFT JOIN (SELECT m.legacy_id AS k, MIN(m.owner) AS owner FROM ({q}) AS m GROUP BY m.legacy_id) AS o ON {key}"
         );
     }
-    (format!("SELECT c.*{cols} FROM ({customers}) AS c{join}"), binds)
+    (
+        format!("SELECT c.*{cols} FROM ({customers}) AS c{join}"),
+        binds,
+    )
 }
 
 /// A judged chunk on its way to the state database: customers, findings, rejected rows.

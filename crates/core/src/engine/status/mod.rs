@@ -466,7 +466,11 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
         .fetch_one(state)
         .await?,
     };
-    tiers.sort_by(|a, b| b.revenue_cents.cmp(&a.revenue_cents).then(a.name.cmp(&b.name)));
+    tiers.sort_by(|a, b| {
+        b.revenue_cents
+            .cmp(&a.revenue_cents)
+            .then(a.name.cmp(&b.name))
+    });
     Ok(Status {
         notifications,
         customers,
