@@ -263,7 +263,7 @@ fn readonly_refuses_every_alert_and_plan_action() {
     let s = screen(&draw(&a, 160, 48));
     // The footer: the Service column's "ack 1h" is a deadline, not a key.
     let footer = s.lines().last().unwrap_or_default();
-    for hint in ["ack", "escalate", "resolve", "snooze", "own", "recovery"] {
+    for hint in ["ack", "escalate", "resolve", "snooze", "own", "plan"] {
         assert!(!footer.contains(&format!(" {hint} ")), "{hint} shown: {s}");
     }
     for c in ['a', 'e', 'x', 'z', 'o', 'n', 'd', 'i', 'w'] {
@@ -474,6 +474,27 @@ fn plan_view_marks_and_reassigns_milestones_and_n_opens_a_recovery_plan() {
     a.stays = vec![rule];
     let shown = screen(&draw(&a, 80, 24));
     assert!(!shown.contains(&climbing), "{shown}");
+}
+
+/// `n` on a customer offers the templates, Cancel focused; the one chosen opens its plan.
+#[test]
+fn n_on_a_customer_picks_a_plan_template() {
+    let mut a = app(false);
+    a.on_key(key('3'));
+    a.on_key(code(KeyCode::Enter));
+    a.on_key(code(KeyCode::Enter));
+    assert_eq!(a.mode, Mode::Customer("1412".into()));
+    assert!(a.on_key(key('n')).is_empty());
+    let s = screen(&draw(&a, 80, 24));
+    for t in ["Cancel", "Onboarding", "Recovery", "Growth"] {
+        assert!(s.contains(t), "{t}: {s}");
+    }
+    a.on_key(code(KeyCode::Right));
+    a.on_key(code(KeyCode::Right));
+    assert_eq!(
+        a.on_key(code(KeyCode::Enter)),
+        vec![Command::OpenPlan("1412".into(), "recovery")]
+    );
 }
 
 #[test]

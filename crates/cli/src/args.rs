@@ -96,12 +96,21 @@ pub enum Command {
     /// the ratio (see BENCHMARKS.md). Works in a scratch schema or file, never on a workspace.
     #[command(subcommand)]
     Bench(BenchCmd),
-    /// List success plans with milestone progress: owner, type, status, completed of total,
-    /// the next milestone due and how many are overdue.
+    /// List success plans with milestone progress, the most overdue first: owner, type,
+    /// status, completed of total, the next milestone due and how many are overdue. `plans new`
+    /// opens one for a customer; `plans set` moves one through draft, active, on hold,
+    /// completed, cancelled.
+    #[command(args_conflicts_with_subcommands = true)]
     Plans {
+        #[command(subcommand)]
+        cmd: Option<PlansCmd>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Only these: `owner:NAME`, `type:KIND`, `status:STATUS`, or text matched against
+        /// title, customer and owner (words combine).
+        #[arg(long, value_name = "FILTER", default_value = "")]
+        filter: String,
     },
     /// A customer's validation certificate: per entity the source's and the platform's counts
     /// and checksums at validation, every step with its time, worker and outcome, any rollback
@@ -228,6 +237,39 @@ pub struct DemoArgs {
     /// It must not hold platform rows yet.
     #[arg(long, value_name = "URL")]
     pub target_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlansCmd {
+    /// Open a plan for a customer from a shipped template (onboarding, recovery, expansion),
+    /// starting today; an onboarding lasts as long as the customer's tier's onboarding. A
+    /// customer's plan of the same template is found, not doubled.
+    New {
+        /// The customer's legacy id.
+        #[arg(long, value_name = "ID")]
+        customer: String,
+        /// The template.
+        #[arg(long, value_name = "NAME")]
+        template: String,
+        /// Its owner (default: the customer's owning CSM, else you).
+        #[arg(long, value_name = "NAME")]
+        owner: Option<String>,
+        /// Start it as a draft (activate it with `plans set ID active`).
+        #[arg(long)]
+        draft: bool,
+    },
+    /// Move a plan to a status: a draft is activated or cancelled; an active plan is put
+    /// on hold, completed or cancelled; a plan on hold resumes or is cancelled; a completed
+    /// one may be reopened. Recorded in the audit log with the reason.
+    Set {
+        /// The plan's id (`cutover plans` lists them).
+        plan: i64,
+        /// draft, active, on_hold, completed or cancelled.
+        status: String,
+        /// Why (recorded in the audit log).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -143,7 +143,12 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             json,
         }) => bench::frame(&cli, *width, *height, *runs, *json).await,
         Command::Health { json } => health::run(&cli, *json).await,
-        Command::Plans { json } => plans::run(&cli, *json).await,
+        Command::Plans { cmd: Some(c), .. } => plans::act(&cli, c).await,
+        Command::Plans {
+            cmd: None,
+            json,
+            filter,
+        } => plans::run(&cli, *json, filter).await,
         Command::Batches { json } => lists::batches(&cli, *json).await,
         Command::Alerts {
             json,

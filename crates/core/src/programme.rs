@@ -15,6 +15,8 @@ pub struct Tick {
     pub notices: crate::comms::Pass,
     /// Whether yesterday's daily report was put into the outbox.
     pub daily_report: bool,
+    /// Plans opened and milestones completed by the engine's facts.
+    pub plans: crate::plans::auto::Pass,
 }
 
 /// One pass at `now` (a parameter, so a whole programme can be run day by day in a test).
@@ -73,6 +75,7 @@ impl Ticker {
         } else {
             crate::comms::Pass::default()
         };
+        let mut plans = crate::plans::auto::Pass::default();
         if changed
             || self
                 .snapshot_at
@@ -80,6 +83,9 @@ impl Ticker {
         {
             crate::kpi::snapshot(ctx, today).await?;
             self.snapshot_at = Some(std::time::Instant::now());
+            // Alerts and health scores are not in the fingerprint: every ten minutes at the
+            // latest, plans opened on an alert and milestones bound to health catch up.
+            plans = crate::plans::auto::pass(ctx, now).await?;
         }
         // The fingerprint read before the pass: a change during it shows at the next tick.
         self.last = Some((today, print));
@@ -87,6 +93,7 @@ impl Ticker {
         Ok(Tick {
             notices,
             daily_report,
+            plans,
         })
     }
 }

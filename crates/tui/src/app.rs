@@ -41,6 +41,8 @@ pub enum Command {
     OpenRecovery(String),
     /// Open (or find) the growth plan of a customer (legacy id), on an expansion opportunity.
     OpenGrowth(String),
+    /// Open (or find) a plan from a template for a customer, owned by the customer's CSM.
+    OpenPlan(String, &'static str),
     Quit,
 }
 
@@ -477,8 +479,30 @@ impl App {
             | Action::Resolve
             | Action::Snooze
             | Action::Own
-            | Action::Recovery => {
+            | Action::Recovery
+                if !in_customer =>
+            {
                 return self.on_alert_action(a);
+            }
+            Action::Recovery => {
+                // On a customer: which plan to open.
+                if let Mode::Customer(id) = &self.mode {
+                    let id = id.clone();
+                    let mut options = vec![("Cancel".into(), Command::Quit, None)];
+                    for (label, t) in [
+                        ("Onboarding", "onboarding"),
+                        ("Recovery", "recovery"),
+                        ("Growth", "expansion"),
+                    ] {
+                        options.push((label.into(), Command::OpenPlan(id.clone(), t), None));
+                    }
+                    self.mode = Mode::Confirm(Confirm::new(
+                        format!(
+                            "Open a plan for customer {id} (owned by its CSM; an onboarding lasts as long as its tier's)"
+                        ),
+                        options,
+                    ));
+                }
             }
             _ => {}
         }

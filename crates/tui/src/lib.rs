@@ -205,6 +205,28 @@ async fn event_loop(
                 Command::OpenRecovery(customer) => {
                     tokio::spawn(open_plan(ctx.clone(), msg_tx.clone(), customer, "recovery"));
                 }
+                Command::OpenPlan(customer, template) => {
+                    let (ctx, tx) = (ctx.clone(), msg_tx.clone());
+                    tokio::spawn(async move {
+                        let new = cutover_core::plans::NewPlan {
+                            customer: &customer,
+                            template,
+                            owner: None,
+                            draft: false,
+                        };
+                        match cutover_core::plans::open(&ctx, &new, &ctx.actor).await {
+                            Ok((id, created)) => {
+                                let what = if created { "opened" } else { "already open" };
+                                let _ = tx.send(Msg::Said(
+                                    format!("{template} plan {id} for customer {customer} {what}"),
+                                    Tone::Ok,
+                                ));
+                                let _ = tx.send(Msg::OpenPlan(id));
+                            }
+                            Err(e) => say(&tx, Err(e)),
+                        }
+                    });
+                }
                 Command::OpenGrowth(customer) => {
                     tokio::spawn(open_plan(
                         ctx.clone(),

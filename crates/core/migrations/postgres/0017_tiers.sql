@@ -47,3 +47,10 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
+
+-- The milestones bound to an engine fact and still open: what the programme's tick checks.
+CREATE INDEX milestones_bound ON milestones (completes_when)
+    WHERE completes_when IS NOT NULL AND status IN ('pending', 'in_progress', 'overdue');
+-- The Plans pane sorts by overdue: open milestones by due date.
+CREATE INDEX milestones_open_due ON milestones (due_on, plan_id)
+    WHERE status IN ('pending', 'in_progress', 'overdue');

@@ -7,6 +7,7 @@ mod communication;
 mod health;
 mod kpi;
 mod notify;
+pub mod plans;
 mod platform;
 mod programme;
 pub mod segment;
@@ -106,6 +107,9 @@ pub struct Config {
     /// `[report]`: the daily report.
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[plans]`: plans opened on engine events.
+    #[serde(default)]
+    pub plans: plans::PlansConfig,
     /// The file this was loaded from (set by [`Config::load`]).
     #[serde(skip)]
     pub path: PathBuf,
@@ -331,6 +335,7 @@ impl Config {
         alerts::check(&self.alerts, &self.escalation, &self.notify)?;
         communication::check(self)?;
         kpi::check(self)?;
+        plans::check(self)?;
         if self.ui.poll_interval_ms < 50 {
             return Err("key `ui.poll_interval_ms`: must be at least 50".into());
         }

@@ -177,6 +177,18 @@ onboarding_days = 30
 acknowledge_minutes = {{ critical = 2880, warning = 2880, info = 10080 }}
 resolve_hours = {{ critical = 96, warning = 336, info = 336 }}
 
+# Plans that open by themselves: an onboarding for every Enterprise customer once migrated
+# (the VIP wave's onboardings are seeded), a recovery plan for a customer in the red zone.
+[[plans.auto]]
+on = "migrated"
+tier = "Enterprise"
+template = "onboarding"
+
+[[plans.auto]]
+on = "alert"
+rule = "red_zone"
+template = "recovery"
+
 [mapping.devices]
 query = """
 SELECT device_id AS legacy_id, client_id AS customer_legacy_id, device_type AS kind, make AS brand,

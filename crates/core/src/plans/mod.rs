@@ -1,6 +1,10 @@
 //! Success plans (brief section 2): plans and milestones from templates in `assets/templates/`,
-//! milestone status and owners, and the recovery plan a CSM opens for a customer in trouble.
-//! Every change writes one audit row in its transaction.
+//! milestone status and owners, the plan's own status (draft → active → on hold / completed /
+//! cancelled), the plan a CSM opens for a customer, and (`auto`) plans opened on engine
+//! events and milestones completed by engine facts. Every change writes its audit rows in its
+//! transaction.
+
+pub mod auto;
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -30,6 +34,27 @@ pub struct TemplateMilestone {
     pub due_days: i64,
     /// Priority (1 first).
     pub priority: String,
+    /// An engine fact that completes it by itself (`config::plans::Fact`: `wave_done`,
+    /// `customer_migrated`, `health_above:80`, …).
+    pub completes_when: Option<String>,
+}
+
+impl Template {
+    /// The onboarding template stretched or shrunk to a tier's onboarding length
+    /// (`[[tier]] onboarding_days`): each due day scaled so the last milestone falls on the
+    /// last day. Other kinds, or no length, are as they are.
+    pub fn for_length(mut self, days: Option<i64>) -> Self {
+        let last = self.milestone.iter().map(|m| m.due_days).max().unwrap_or(0);
+        if let Some(d) = days
+            && self.kind == "onboarding"
+            && last > 0
+        {
+            for m in &mut self.milestone {
+                m.due_days = (m.due_days * d + last / 2) / last;
+            }
+        }
+        self
+    }
 }
 
 /// The templates shipped in `assets/templates/`: onboarding, recovery, expansion (growth),
@@ -57,6 +82,18 @@ pub async fn create(
     owner: &str,
     start: NaiveDate,
 ) -> eyre::Result<(i64, bool)> {
+    create_as(tx, t, subject, owner, start, PlanStatus::Active).await
+}
+
+/// [`create`], the plan starting in `status` (a plan drafted first is `draft`).
+pub async fn create_as(
+    tx: &mut crate::db::Tx,
+    t: &Template,
+    subject: &str,
+    owner: &str,
+    start: NaiveDate,
+    status: PlanStatus,
+) -> eyre::Result<(i64, bool)> {
     let title = format!("{} {subject}", t.title);
     if let Some(id) = sqlx::query_scalar::<_, i64>(
         "SELECT id FROM success_plans WHERE customer_legacy_id = $1 AND kind = $2 AND title = $3",
@@ -70,19 +107,20 @@ pub async fn create(
         return Ok((id, false));
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO success_plans (customer_legacy_id, kind, status, owner, title, created_at)
-         VALUES ($1, $2, 'active', $3, $4, $5) RETURNING id",
+        "INSERT INTO success_plans (customer_legacy_id, kind, status, owner, title, created_at, updated_at)
+         VALUES ($1, $2, $6, $3, $4, $5, $5) RETURNING id",
     )
     .bind(subject.to_string())
     .bind(t.kind.clone())
     .bind(owner.to_string())
     .bind(title)
     .bind(clock::now())
+    .bind(status.as_str())
     .fetch_one(&mut **tx)
     .await?;
     let mut qb = crate::db::Builder::on(
         crate::db::Backend::of_conn(tx),
-        "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status) ",
+        "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status, completes_when) ",
     );
     qb.push_values(t.milestone.iter().enumerate(), |mut b, (k, m)| {
         b.push_bind(id)
@@ -95,7 +133,8 @@ pub async fn create(
                     .format("%Y-%m-%d")
                     .to_string(),
             )
-            .push_bind("pending");
+            .push_bind("pending")
+            .push_bind(m.completes_when.clone());
     });
     qb.build().execute(&mut **tx).await?;
     Ok((id, true))
@@ -109,32 +148,88 @@ pub async fn open_recovery(ctx: &Ctx, legacy_id: &str, actor: &str) -> eyre::Res
 
 /// Opens (or finds) a plan from the shipped `template` (`recovery` for a customer in trouble,
 /// `expansion` for an opportunity) for customer `legacy_id`, owned by `actor`, starting today,
-/// with an audit row `<kind> plan opened`. Returns the plan's id and whether it was created.
-///
-/// Errors: the operator may not edit plans; no such customer or template.
+/// active. See [`open`].
 pub async fn open_plan(
     ctx: &Ctx,
     legacy_id: &str,
     actor: &str,
     template_name: &str,
 ) -> eyre::Result<(i64, bool)> {
+    open(
+        ctx,
+        &NewPlan {
+            customer: legacy_id,
+            template: template_name,
+            owner: Some(actor),
+            draft: false,
+        },
+        actor,
+    )
+    .await
+}
+
+/// What `cutover plans new` and the console's template picker ask for.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPlan<'a> {
+    /// The customer's legacy id.
+    pub customer: &'a str,
+    /// One of `config::plans::CUSTOMER_TEMPLATES`.
+    pub template: &'a str,
+    /// Its owner; default the customer's owning CSM, else the operator.
+    pub owner: Option<&'a str>,
+    /// Start as a draft instead of active.
+    pub draft: bool,
+}
+
+/// Opens (or finds: one plan per customer, kind and title) a plan as `actor` starting today,
+/// an onboarding one as long as the customer's tier's onboarding (`[[tier]]
+/// onboarding_days`), with an audit row `<kind> plan opened`. Returns the plan's id and
+/// whether it was created.
+///
+/// Errors: the operator may not edit plans; no such customer; no such template.
+pub async fn open(ctx: &Ctx, new: &NewPlan<'_>, actor: &str) -> eyre::Result<(i64, bool)> {
+    let legacy_id = new.customer;
     ctx.require_as(actor, Action::EditPlan, &format!("customer {legacy_id}"))
         .await?;
-    let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers WHERE legacy_id = $1")
-        .bind(legacy_id.to_string())
-        .fetch_one(&ctx.state)
-        .await?;
-    if known == 0 {
-        eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
+    if !crate::config::plans::CUSTOMER_TEMPLATES.contains(&new.template) {
+        eyre::bail!(
+            "no customer plan template `{}` ({})",
+            new.template,
+            crate::config::plans::CUSTOMER_TEMPLATES.join(", ")
+        );
     }
-    let t = template(template_name)?;
+    let Some((tier, owner)) = sqlx::query_as::<_, (Option<String>, Option<String>)>(
+        "SELECT tier, owner FROM customers WHERE legacy_id = $1",
+    )
+    .bind(legacy_id.to_string())
+    .fetch_optional(&ctx.state)
+    .await?
+    else {
+        eyre::bail!("customer {legacy_id}: no such legacy id in the plan");
+    };
+    let length = tier
+        .as_deref()
+        .and_then(|t| ctx.cfg.tier(t))
+        .map(|t| t.onboarding_days);
+    let t = template(new.template)?.for_length(length);
+    let owner = new
+        .owner
+        .map(str::to_string)
+        .or(owner)
+        .unwrap_or_else(|| actor.to_string());
+    let status = if new.draft {
+        PlanStatus::Draft
+    } else {
+        PlanStatus::Active
+    };
     let mut tx = write_tx(&ctx.state).await?;
-    let (id, created) = create(
+    let (id, created) = create_as(
         &mut tx,
         &t,
         legacy_id,
-        actor,
+        &owner,
         chrono::Utc::now().date_naive(),
+        status,
     )
     .await?;
     if created {
@@ -145,12 +240,91 @@ pub async fn open_plan(
             &format!("{} plan opened", t.kind),
             &scope,
             "",
-            &format!("plan {id}"),
+            &format!("plan {id} ({}, owner {owner})", status.as_str()),
         )
         .await?;
     }
     tx.commit().await?;
     Ok((id, created))
+}
+
+/// Whether a plan may go from `from` to `to` (brief section 2: draft, active, completed, on
+/// hold, cancelled): a draft is activated or dropped; an active plan is held, completed or
+/// cancelled; a held one resumes or is cancelled; a completed one may be reopened. Cancelled
+/// is final.
+pub fn may_move(from: PlanStatus, to: PlanStatus) -> bool {
+    use PlanStatus::*;
+    matches!(
+        (from, to),
+        (Draft, Active | Cancelled)
+            | (Active, OnHold | Completed | Cancelled)
+            | (OnHold, Active | Cancelled)
+            | (Completed, Active)
+    )
+}
+
+/// Moves plan `id` to `to` as `actor`, with an audit row `plan <status>` giving the move and
+/// `reason`. Returns what was done, in words.
+///
+/// Errors: the operator may not edit plans; no such plan; a move [`may_move`] refuses (the
+/// message names the moves there are).
+pub async fn set_status(
+    ctx: &Ctx,
+    id: i64,
+    to: PlanStatus,
+    reason: &str,
+    actor: &str,
+) -> eyre::Result<String> {
+    ctx.require_as(actor, Action::EditPlan, &format!("plan {id}"))
+        .await?;
+    let mut tx = write_tx(&ctx.state).await?;
+    let Some(from) =
+        sqlx::query_scalar::<_, String>("SELECT status FROM success_plans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        eyre::bail!("plan {id}: no such plan");
+    };
+    let from = PlanStatus::parse(&from).ok_or_else(|| eyre::eyre!("plan {id}: status `{from}`"))?;
+    if from == to {
+        return Ok(format!("plan {id} is already {}", to.as_str()));
+    }
+    if !may_move(from, to) {
+        let there: Vec<&str> = PlanStatus::ALL
+            .into_iter()
+            .filter(|s| may_move(from, *s))
+            .map(PlanStatus::as_str)
+            .collect();
+        eyre::bail!(
+            "plan {id} is {}: it cannot become {} ({})",
+            from.as_str(),
+            to.as_str(),
+            if there.is_empty() {
+                "a cancelled plan stays cancelled".to_string()
+            } else {
+                format!("it can become {}", there.join(" or "))
+            }
+        );
+    }
+    sqlx::query("UPDATE success_plans SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(to.as_str())
+        .bind(clock::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let detail = format!("{} -> {}", from.as_str(), to.as_str());
+    ctx.audit_as(
+        &mut tx,
+        actor,
+        &format!("plan {}", to.as_str()),
+        &format!("plan {id}"),
+        reason,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(format!("plan {id}: {detail}"))
 }
 
 /// A milestone's status (brief section 2, "Success plans"). `Overdue` is also what a pending or
@@ -351,10 +525,11 @@ pub async fn update_milestone(
         PlanStatus::Active
     };
     sqlx::query(
-        "UPDATE success_plans SET status = $1 WHERE id = $2 AND status IN ('active', 'completed')",
+        "UPDATE success_plans SET status = $1, updated_at = $3 WHERE id = $2 AND status IN ('active', 'completed') AND status <> $1",
     )
     .bind(new_status.as_str())
     .bind(plan)
+    .bind(clock::now())
     .execute(&mut *tx)
     .await?;
     ctx.audit_as(
@@ -452,4 +627,50 @@ pub async fn detail(
         owner: p.owner,
         milestones,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shipped_template_reads_and_binds_only_known_facts() {
+        for name in ["onboarding", "recovery", "expansion", "migration"] {
+            let t = template(name).unwrap();
+            assert!(!t.milestone.is_empty(), "{name}");
+            for m in &t.milestone {
+                if let Some(f) = &m.completes_when {
+                    crate::config::plans::Fact::parse(f).unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            template("migration").unwrap().milestone[2]
+                .completes_when
+                .as_deref(),
+            Some("wave_done")
+        );
+    }
+
+    #[test]
+    fn an_onboarding_follows_its_tiers_length_and_others_do_not_move() {
+        let due = |t: Template| t.milestone.iter().map(|m| m.due_days).collect::<Vec<_>>();
+        let on = || template("onboarding").unwrap();
+        assert_eq!(due(on().for_length(None)), [7, 14, 28, 35, 90]);
+        assert_eq!(due(on().for_length(Some(45))), [4, 7, 14, 18, 45]);
+        assert_eq!(due(on().for_length(Some(90))), [7, 14, 28, 35, 90]);
+        let rec = due(template("recovery").unwrap());
+        assert_eq!(due(template("recovery").unwrap().for_length(Some(10))), rec);
+    }
+
+    #[test]
+    fn plan_status_moves_follow_the_lifecycle() {
+        use PlanStatus::*;
+        assert!(may_move(Draft, Active));
+        assert!(may_move(Active, OnHold) && may_move(OnHold, Active));
+        assert!(may_move(Active, Completed) && may_move(Completed, Active));
+        assert!(!may_move(Draft, Completed));
+        assert!(!may_move(Cancelled, Active));
+        assert!(!may_move(OnHold, Completed));
+    }
 }

@@ -285,8 +285,8 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[(KeyCode::Char('n'), N)],
         modes: BROWSE_PLAN,
         action: Action::Recovery,
-        hint: "recovery",
-        help: "open a recovery plan for the selected alert's customer",
+        hint: "plan",
+        help: "open a plan: on an alert, recovery (growth on an opportunity); on a customer, pick a template",
         scope: Scope::Alert,
     },
     Binding {

@@ -229,34 +229,78 @@ pub async fn recent(
         .await?)
 }
 
-/// Success plans with milestone progress, in id order, at most `limit`, narrowed by `filter`
-/// (title, subject, owner); milestones due before `as_of` and not done count as overdue.
+/// Which plans to list: `owner:NAME`, `type:KIND` (or `kind:`), `status:STATUS` words, the
+/// rest matched against title, subject and owner; words combine with AND.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlanQuery {
+    /// Matched against title, subject and owner (lowercase).
+    pub text: String,
+    /// Only this owner's.
+    pub owner: Option<String>,
+    /// Only this kind (onboarding, recovery, expansion, …).
+    pub kind: Option<String>,
+    /// Only this status (draft, active, on_hold, completed, cancelled).
+    pub status: Option<String>,
+}
+
+impl PlanQuery {
+    /// Reads a filter line (`owner:li.wei type:recovery late` …).
+    pub fn parse(filter: &str) -> Self {
+        let mut q = PlanQuery::default();
+        let mut text = Vec::new();
+        for w in filter.split_whitespace() {
+            let w = w.to_lowercase();
+            match w.split_once(':') {
+                Some(("owner", v)) => q.owner = Some(v.to_string()),
+                Some(("type" | "kind", v)) => q.kind = Some(v.to_string()),
+                Some(("status", v)) => q.status = Some(v.replace(' ', "_")),
+                _ => text.push(w),
+            }
+        }
+        q.text = text.join(" ");
+        q
+    }
+}
+
+/// Success plans with milestone progress, the most overdue first (then the next due, then by
+/// id), at most `limit`, narrowed by `filter` as [`PlanQuery::parse`] reads it; milestones due
+/// before `as_of` and not done count as overdue.
 pub async fn plans(
     state: &crate::db::Pool,
     filter: &str,
     as_of: &str,
     limit: i64,
 ) -> eyre::Result<Vec<PlanRow>> {
+    let q = PlanQuery::parse(filter);
     Ok(sqlx::query_as(
-        // The page of plans first, then one pass over each plan's milestones (was four
+        // The page of plans first (ordered by their overdue milestones, read from the index of
+        // open milestones by due date), then one pass over each plan's milestones (was four
         // correlated subqueries per plan: 4.2–6.7 ms at p95 on PostgreSQL at 10^6).
-        "SELECT p.id, p.customer_legacy_id AS customer, COALESCE(c.name, '') AS name, p.title, p.kind, p.status, p.owner,
+        "WITH late AS (SELECT plan_id, COUNT(*) AS n, MIN(due_on) AS first FROM milestones
+                       WHERE status IN ('pending', 'in_progress', 'overdue') AND due_on < $1 GROUP BY plan_id)
+         SELECT p.id, p.customer_legacy_id AS customer, COALESCE(c.name, '') AS name, p.title, p.kind, p.status, p.owner,
            COUNT(m.plan_id) AS milestones,
            COALESCE(SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END), 0) AS completed,
            COALESCE(SUM(CASE WHEN m.status NOT IN ('completed', 'cancelled')
               AND (m.status = 'overdue' OR m.due_on < $1) THEN 1 ELSE 0 END), 0) AS overdue,
            MIN(CASE WHEN m.status NOT IN ('completed', 'cancelled') THEN m.due_on END) AS next_due
-         FROM (SELECT id, customer_legacy_id, title, kind, status, owner FROM success_plans
-               WHERE ($2 = '%%' OR lower(title) LIKE $2 OR lower(customer_legacy_id) LIKE $2 OR lower(owner) LIKE $2)
-               ORDER BY id LIMIT $3) AS p
+         FROM (SELECT sp.id, sp.customer_legacy_id, sp.title, sp.kind, sp.status, sp.owner,
+                      COALESCE(late.n, 0) AS late_n, late.first AS late_first
+               FROM success_plans sp LEFT JOIN late ON late.plan_id = sp.id
+               WHERE ($2 = '%%' OR lower(sp.title) LIKE $2 OR lower(sp.customer_legacy_id) LIKE $2 OR lower(sp.owner) LIKE $2)
+                 AND ($4 = '' OR lower(sp.owner) = $4) AND ($5 = '' OR sp.kind = $5) AND ($6 = '' OR sp.status = $6)
+               ORDER BY COALESCE(late.n, 0) DESC, late.first, sp.id LIMIT $3) AS p
          LEFT JOIN milestones m ON m.plan_id = p.id
          LEFT JOIN customers c ON c.legacy_id = p.customer_legacy_id
-         GROUP BY p.id, p.customer_legacy_id, c.name, p.title, p.kind, p.status, p.owner
-         ORDER BY p.id",
+         GROUP BY p.id, p.customer_legacy_id, c.name, p.title, p.kind, p.status, p.owner, p.late_n, p.late_first
+         ORDER BY p.late_n DESC, p.late_first, p.id",
     )
     .bind(as_of.to_string())
-    .bind(like(filter))
+    .bind(like(&q.text))
     .bind(limit)
+    .bind(q.owner.unwrap_or_default())
+    .bind(q.kind.unwrap_or_default())
+    .bind(q.status.unwrap_or_default())
     .fetch_all(state)
     .await?)
 }
