@@ -328,7 +328,8 @@ pub async fn assert_counts_match(state: &cutover_core::db::Pool) {
     .await
     .unwrap();
     let kept: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT segment, status, customers, revenue_cents FROM customer_counts WHERE customers <> 0 ORDER BY 1, 2",
+        "SELECT segment, status, CAST(SUM(customers) AS BIGINT), CAST(SUM(revenue_cents) AS BIGINT) FROM customer_counts
+         GROUP BY 1, 2 HAVING SUM(customers) <> 0 ORDER BY 1, 2",
     )
     .fetch_all(state)
     .await
@@ -337,6 +338,21 @@ pub async fn assert_counts_match(state: &cutover_core::db::Pool) {
         kept, counted,
         "customer_counts drifted from the customers table"
     );
+    // Per tier too (migration 0017).
+    let counted: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(tier, ''), status, COUNT(*) FROM customers GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .fetch_all(state)
+    .await
+    .unwrap();
+    let kept: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT tier, status, CAST(SUM(customers) AS BIGINT) FROM customer_counts
+         GROUP BY 1, 2 HAVING SUM(customers) <> 0 ORDER BY 1, 2",
+    )
+    .fetch_all(state)
+    .await
+    .unwrap();
+    assert_eq!(kept, counted, "customer_counts per tier drifted");
 }
 
 /// The trigger-kept open-alert count equals a real count.

@@ -62,6 +62,14 @@ pub async fn run(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
         for l in t.lines() {
             outln!("  {l}");
         }
+        if !s.tiers.is_empty() {
+            let tiers: Vec<String> = s
+                .tiers
+                .iter()
+                .map(|t| format!("{} {} ({} migrated)", t.name, t.customers, t.migrated))
+                .collect();
+            outln!("tiers: {}", tiers.join(", "));
+        }
         outln!(
             "batches: {} pending, {} running, {} done, {} rolled back; open alerts: {}",
             s.batches.pending,
