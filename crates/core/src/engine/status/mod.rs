@@ -293,7 +293,7 @@ pub struct Status {
     pub customers: Counts,
     /// Per segment.
     pub segments: Vec<SegmentStatus>,
-    /// Per tier, by revenue (most first); customers with no tier are not listed.
+    /// Per tier, by revenue per customer (most first); customers with no tier are not listed.
     pub tiers: Vec<TierStatus>,
     /// The runner.
     pub runner: RunnerStatus,
@@ -466,11 +466,9 @@ pub async fn status(state: &crate::db::Pool) -> eyre::Result<Status> {
         .fetch_one(state)
         .await?,
     };
-    tiers.sort_by(|a, b| {
-        b.revenue_cents
-            .cmp(&a.revenue_cents)
-            .then(a.name.cmp(&b.name))
-    });
+    // The richest customers' tier first (revenue per customer), as the tiers are defined.
+    let per = |t: &TierStatus| t.revenue_cents as f64 / t.customers.max(1) as f64;
+    tiers.sort_by(|a, b| per(b).total_cmp(&per(a)).then(a.name.cmp(&b.name)));
     Ok(Status {
         notifications,
         customers,
