@@ -72,6 +72,21 @@ async fn a_run_scores_everyone_and_the_explanation_adds_up() {
         .await
         .unwrap();
     assert_eq!(history, 240);
+    // The distribution the Alerts pane shows: the two full runs' levels, nothing moved.
+    let d = health::distribution(&ctx.state).await.unwrap().unwrap();
+    assert_eq!(d.levels, r2.levels);
+    assert_eq!(d.levels.iter().map(|l| l.1).sum::<i64>(), 120);
+    assert!(
+        d.levels.iter().all(|(l, _)| d.change(l) == Some(0)),
+        "{d:?}"
+    );
+    // A run over some customers is not a distribution.
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM customers ORDER BY id LIMIT 3")
+        .fetch_all(&ctx.state)
+        .await
+        .unwrap();
+    health::score(&ctx, Some(&ids), "batch").await.unwrap();
+    assert_eq!(health::distribution(&ctx.state).await.unwrap().unwrap(), d);
 }
 
 #[tokio::test]

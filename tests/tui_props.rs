@@ -80,6 +80,7 @@ fn snapshot() -> Snapshot {
         quarantine: vec![],
         comms: vec![],
         kpis: vec![],
+        health: None,
     }
 }
 

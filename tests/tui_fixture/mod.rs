@@ -317,6 +317,21 @@ pub fn fixture() -> Snapshot {
                 [11_908, 11_908, 11_850, 58, 0],
             ),
         ],
+        health: Some(cutover_core::health::Distribution {
+            at: "2026-11-21T07:45:02.118Z".into(),
+            levels: vec![
+                ("Excellent".into(), 412),
+                ("Good".into(), 180),
+                ("Fair".into(), 40),
+                ("Poor".into(), 5),
+            ],
+            previous: Some(vec![
+                ("Excellent".into(), 409),
+                ("Good".into(), 182),
+                ("Fair".into(), 41),
+                ("Poor".into(), 5),
+            ]),
+        }),
         kpis: vec![
             kpi(
                 "completion",

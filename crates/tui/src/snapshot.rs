@@ -55,6 +55,9 @@ pub struct Snapshot {
     pub comms: Vec<cutover_core::comms::NoticeStatus>,
     /// The KPIs, read only while the KPI view shows.
     pub kpis: Vec<cutover_core::kpi::KpiValue>,
+    /// Customers per health level after the latest full scoring run, and the run before's
+    /// (two rows of `health_runs`).
+    pub health: Option<cutover_core::health::Distribution>,
 }
 
 /// Reads a snapshot for `view`. Errors: the state database failing.
@@ -68,6 +71,7 @@ pub async fn snapshot(state: &cutover_core::db::Pool, view: &View) -> eyre::Resu
     let alerts =
         cutover_core::alerts::open(state, &view.alerts_filter, &view.operator, view.limit).await?;
     let plans = status::plans(state, &view.plans_filter, &view.as_of, view.limit).await?;
+    let health = cutover_core::health::distribution(state).await?;
     let audit = match &view.audit_filter {
         Some(f) => status::audit_log(state, f, view.limit).await?,
         None => Vec::new(),
@@ -81,6 +85,7 @@ pub async fn snapshot(state: &cutover_core::db::Pool, view: &View) -> eyre::Resu
         None => Vec::new(),
     };
     Ok(Snapshot {
+        health,
         comms: Vec::new(),
         kpis: Vec::new(),
         batches,

@@ -54,3 +54,8 @@ CREATE INDEX milestones_bound ON milestones (completes_when)
 -- The Plans pane sorts by overdue: open milestones by due date.
 CREATE INDEX milestones_open_due ON milestones (due_on, plan_id)
     WHERE status IN ('pending', 'in_progress', 'overdue');
+
+-- Customers per health level as a full scoring run left them (JSON `[["Excellent", 412], …]`),
+-- so the Alerts pane shows the distribution and its move since the run before without
+-- counting every customer's score.
+ALTER TABLE health_runs ADD COLUMN levels TEXT;

@@ -44,6 +44,45 @@ pub struct RunSummary {
     pub clamped: i64,
 }
 
+/// Customers per health level as the latest full scoring run left them, and the run before's.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Distribution {
+    /// When the latest full run finished.
+    pub at: String,
+    /// Customers per level, best level first.
+    pub levels: Vec<(String, i64)>,
+    /// The same from the full run before, if there was one (the trend).
+    pub previous: Option<Vec<(String, i64)>>,
+}
+
+impl Distribution {
+    /// The change of `level` since the run before; `None` without one.
+    pub fn change(&self, level: &str) -> Option<i64> {
+        let now = self.levels.iter().find(|l| l.0 == level).map_or(0, |l| l.1);
+        let prev = self.previous.as_ref()?;
+        Some(now - prev.iter().find(|l| l.0 == level).map_or(0, |l| l.1))
+    }
+}
+
+/// The distribution over health levels from the two latest full scoring runs (two rows of
+/// `health_runs`); `None` before the first.
+///
+/// Errors: the state database failing.
+pub async fn distribution(state: &crate::db::Pool) -> eyre::Result<Option<Distribution>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT COALESCE(finished_at, started_at), levels FROM health_runs
+         WHERE levels IS NOT NULL ORDER BY id DESC LIMIT 2",
+    )
+    .fetch_all(state)
+    .await?;
+    let read = |t: &str| serde_json::from_str::<Vec<(String, i64)>>(t).unwrap_or_default();
+    Ok(rows.first().map(|(at, levels)| Distribution {
+        at: at.clone(),
+        levels: read(levels),
+        previous: rows.get(1).map(|(_, l)| read(l)),
+    }))
+}
+
 /// Whether the workspace scores health at all (it configures components).
 pub fn enabled(h: &Health) -> bool {
     !h.component.is_empty()
@@ -212,6 +251,14 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
         .map(|l| (l.name.clone(), levels.get(&l.name).copied().unwrap_or(0)))
         .collect();
     level_list.dedup_by(|a, b| a.0 == b.0);
+    // A run over everyone is the distribution the Alerts pane shows.
+    if only.is_none() {
+        sqlx::query("UPDATE health_runs SET levels = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&level_list)?)
+            .bind(run_id)
+            .execute(&ctx.state)
+            .await?;
+    }
     let trends: HashMap<String, i64> = sqlx::query_as(
         "SELECT trend, COUNT(*) FROM health_latest WHERE run_id = $1 GROUP BY trend",
     )

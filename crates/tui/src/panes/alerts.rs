@@ -120,8 +120,38 @@ impl Widget for View<'_> {
         let cx = &self.0;
         let open = cx.snap.status.alerts.open;
         let block = frame(PaneId::Alerts, cx, format!("{open} open"));
-        let inner = block.inner(area);
+        let mut inner = block.inner(area);
         block.render(area, buf);
+        // Zoomed: the customers over health levels first, with the move since the run before.
+        if inner.height >= 10
+            && let Some(d) = &cx.snap.health
+        {
+            // Whole numbers or none: the moves go first, then the levels from the last.
+            let at = d.at.get(5..16).unwrap_or(&d.at).replace('T', " ");
+            let fit = |moves: bool, keep: usize| {
+                let parts: Vec<String> = d
+                    .levels
+                    .iter()
+                    .take(keep)
+                    .map(|(l, n)| match d.change(l) {
+                        Some(c) if moves && c != 0 => format!("{l} {n} ({c:+})"),
+                        _ => format!("{l} {n}"),
+                    })
+                    .collect();
+                format!("health {at}: {}", parts.join(" · "))
+            };
+            let width = usize::from(inner.width);
+            let n = d.levels.len();
+            let line = std::iter::once(fit(true, n))
+                .chain((0..=n).rev().map(|k| fit(false, k)))
+                .find(|l| unicode_width::UnicodeWidthStr::width(l.as_str()) <= width)
+                .unwrap_or_default();
+            ratatui::widgets::Paragraph::new(line)
+                .style(cx.theme.muted())
+                .render(Rect { height: 1, ..inner }, buf);
+            inner.y += 1;
+            inner.height -= 1;
+        }
         let wide = inner.width >= 100;
         let now = Utc::now();
         let rows: Vec<Row> = cx
