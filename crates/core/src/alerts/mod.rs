@@ -47,6 +47,10 @@ struct Notified {
     legacy_id: String,
     name: String,
     segment: String,
+    owner: Option<String>,
+    tier: Option<String>,
+    ack_due: Option<String>,
+    resolve_due: Option<String>,
 }
 
 /// Writes the outbox messages for an alert `event` (alert.opened, alert.escalated,
@@ -65,7 +69,7 @@ pub(super) async fn notify_alert(
     }
     let r: Notified = sqlx::query_as(
         "SELECT a.dedup_key, a.rule, a.severity, a.level, a.score, a.previous_score, a.detail, a.customer_id,
-                c.legacy_id, c.name, c.segment
+                c.legacy_id, c.name, c.segment, a.owner, a.tier, a.ack_due, a.resolve_due
          FROM alerts a JOIN customers c ON c.id = a.customer_id WHERE a.id = $1",
     )
     .bind(id)
@@ -91,11 +95,15 @@ pub(super) async fn notify_alert(
             "score": r.score,
             "previous_score": r.previous_score,
             "detail": r.detail,
+            "owner": r.owner,
+            "acknowledge_by": r.ack_due,
+            "resolve_by": r.resolve_due,
         },
         "customer": {
             "legacy_id": r.legacy_id,
             "name": r.name,
             "segment": r.segment,
+            "tier": r.tier,
         },
     });
     for t in &step.targets {

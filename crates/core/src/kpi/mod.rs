@@ -321,11 +321,12 @@ async fn reach(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Option<f64>> {
     Ok((due > 0).then(|| 100.0 * delivered as f64 / due as f64))
 }
 
-/// Alerts resolved within [`intervention_hours`] ÷ alerts resolved or open past it (%), as of
-/// the end of `today`.
+/// Alerts resolved by their deadline ÷ alerts resolved or open past it (%), as of the end of
+/// `today`. The deadline is the one the customer's tier gave the alert (`[[tier]]
+/// resolve_hours`), else [`intervention_hours`].
 async fn alerts_in_service_level(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Option<f64>> {
-    let rows: Vec<(String, String, Option<String>)> =
-        sqlx::query_as("SELECT severity, opened_at, resolved_at FROM alerts")
+    let rows: Vec<(String, String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT severity, opened_at, resolved_at, resolve_due FROM alerts")
             .fetch_all(&ctx.state)
             .await?;
     let end = today
@@ -335,11 +336,14 @@ async fn alerts_in_service_level(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Op
         .unwrap_or_default()
         .and_utc();
     let (mut kept, mut counted) = (0, 0);
-    for (sev, opened, resolved) in rows {
+    for (sev, opened, resolved, tier_due) in rows {
         let Some(opened) = crate::clock::parse(&opened) else {
             continue;
         };
-        let due = opened + chrono::Duration::hours(intervention_hours(&sev));
+        let due = tier_due
+            .as_deref()
+            .and_then(crate::clock::parse)
+            .unwrap_or(opened + chrono::Duration::hours(intervention_hours(&sev)));
         match resolved.as_deref().and_then(crate::clock::parse) {
             Some(r) => {
                 counted += 1;

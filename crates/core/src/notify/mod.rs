@@ -96,8 +96,17 @@ pub fn summary(event: &Value) -> String {
         .filter(|n| !n.is_empty())
         .map(|n| format!(" · note: {n}"))
         .unwrap_or_default();
+    // The owning CSM is who the message is for (brief section 2: each customer has one).
+    let owner = a["owner"]
+        .as_str()
+        .map(|o| format!(" · owner {o}"))
+        .unwrap_or_default();
+    let tier = c["tier"]
+        .as_str()
+        .map(|t| format!(", {t}"))
+        .unwrap_or_default();
     format!(
-        "[{}] {} {} {} · customer {} {} ({}) · {}: {}{score}{note}",
+        "[{}] {} {} {} · customer {} {} ({}{tier}){owner} · {}: {}{score}{note}",
         s(&a["severity"]).to_uppercase(),
         s(&event["event"]),
         s(&a["level"]),
