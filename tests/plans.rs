@@ -121,3 +121,85 @@ async fn a_recovery_plan_opens_once_and_completes_with_its_milestones() {
         (Some(4), Some(5))
     );
 }
+
+/// `plans new` opens a draft owned by the customer's CSM, as long as its tier's onboarding;
+/// `plans set` moves it through the lifecycle with an audit row each, and refuses a move the
+/// lifecycle does not have, naming the ones it has; `--filter` narrows the list.
+#[tokio::test]
+async fn plans_new_and_set_follow_the_lifecycle_from_the_command_line() {
+    let ws = Ws::demo(40, 82).await;
+    let ctx = ws.ctx().await;
+    let (customer, owner, tier): (String, String, String) = sqlx::query_as(
+        "SELECT legacy_id, owner, tier FROM customers WHERE owner IS NOT NULL AND tier IS NOT NULL
+           AND legacy_id NOT IN (SELECT customer_legacy_id FROM success_plans) ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    let out = stdout(&ws.cli(&[
+        "plans",
+        "new",
+        "--customer",
+        &customer,
+        "--template",
+        "onboarding",
+        "--draft",
+    ]));
+    assert!(out.contains(&format!("draft, owner {owner}")), "{out}");
+    let id: i64 = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    let days = ctx.cfg.tier(&tier).unwrap().onboarding_days;
+    let last = (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert!(
+        out.contains(&last),
+        "the last milestone {days} days out: {out}"
+    );
+
+    for (to, ok) in [
+        ("completed", false),
+        ("active", true),
+        ("on_hold", true),
+        ("completed", false),
+        ("active", true),
+        ("completed", true),
+        ("cancelled", false),
+    ] {
+        let o = ws.cli(&["plans", "set", &id.to_string(), to, "--reason", "test"]);
+        assert_eq!(o.status.success(), ok, "{to}: {}", common::stderr(&o));
+        if !ok {
+            assert!(common::stderr(&o).contains("it can become"), "{to}");
+        }
+    }
+    let moves: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, detail FROM audit_log WHERE scope = $1 ORDER BY id")
+            .bind(format!("plan {id}"))
+            .fetch_all(&ctx.state)
+            .await
+            .unwrap();
+    assert_eq!(
+        moves,
+        [
+            ("plan active", "draft -> active"),
+            ("plan on_hold", "active -> on_hold"),
+            ("plan active", "on_hold -> active"),
+            ("plan completed", "active -> completed"),
+        ]
+        .map(|(a, d)| (a.to_string(), d.to_string()))
+    );
+    let listed = stdout(&ws.cli(&[
+        "plans",
+        "--filter",
+        &format!("owner:{owner} type:onboarding status:completed"),
+    ]));
+    assert!(
+        listed.contains(&format!("Onboarding {customer}")),
+        "{listed}"
+    );
+    let none = stdout(&ws.cli(&["plans", "--filter", "type:recovery status:draft"]));
+    assert!(!none.contains(&format!("Onboarding {customer}")), "{none}");
+}
