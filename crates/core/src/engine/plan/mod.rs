@@ -228,18 +228,17 @@ pub async fn build_with(
             eyre::Ok(writing)
         }
     });
-    let mut shape: Option<(source::Shape, Option<usize>, Option<usize>, Option<usize>)> = None;
+    // The row shape and where the revenue, repairs and owner columns are, read once.
+    let mut shape: Option<(source::Shape, [Option<usize>; 3])> = None;
     let read = async {
         // Moved in, so the writer sees the channel close when the stream ends or fails.
         let sender = sender;
         src.stream(&sql, &binds, PLAN_CHUNK, async |names, raws| {
-            let (shape, rev, rep, own) = shape.get_or_insert_with(|| {
+            let (shape, [rev, rep, own]) = shape.get_or_insert_with(|| {
                 let at = |c: &str| names.iter().position(|n| n == c);
                 (
                     source::Shape::of(&names, Entity::Customers),
-                    at(REVENUE_COL),
-                    at(REPAIRS_COL),
-                    at(OWNER_COL),
+                    [at(REVENUE_COL), at(REPAIRS_COL), at(OWNER_COL)],
                 )
             });
             let rows = raws
