@@ -10,7 +10,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// With no command, opens the console. With no config found, it creates (once) and opens the
 /// demo workspace in the data directory.
 #[derive(Debug, Parser)]
-#[command(name = "cutover", version, about, long_about)]
+#[command(
+    name = "cutover",
+    version,
+    about = "Terminal operations console for migrating customers from a legacy system onto a new platform",
+    long_about
+)]
 pub struct Cli {
     /// Workspace config file (TOML). Default: $CUTOVER_CONFIG, then ~/.config/cutover/cutover.toml,
     /// then the demo workspace.
@@ -196,6 +201,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Where this installation keeps things: the config file in use, the data directory,
+    /// the log directory, and the state, source and platform database URLs with passwords
+    /// masked. Reads the config; opens no database.
+    Info {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script for cutover to stdout, e.g.
+    /// `cutover completions bash > /etc/bash_completion.d/cutover` (the Debian package ships
+    /// them).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, e.g. `cutover man | man -l -`.
+    Man,
     /// Pause the runner: every worker stops at its next step boundary and waits.
     Pause,
     /// Resume a paused runner, or release a halted one (it stays idle until work is started).

@@ -74,14 +74,24 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Logs to a file a day in the log directory (`cutover.YYYY-MM-DD.log`, owner-only like the
+/// databases: the process's umask is private), keeping `CUTOVER_LOG_KEEP_DAYS` of them (14);
+/// `CUTOVER_LOG` sets the level (`info`). With no home directory, or one it cannot write,
+/// nothing is logged.
 fn init_logging() {
-    let Ok(dir) = cutover_core::paths::data_dir() else {
+    let Ok(dir) = cutover_core::paths::log_dir() else {
         return;
     };
     if cutover_core::files::private_dir(&dir).is_err() {
         return;
     }
-    let Ok(file) = cutover_core::files::private_append(&dir.join("cutover.log")) else {
+    let Ok(appender) = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("cutover")
+        .filename_suffix("log")
+        .max_log_files(cutover_core::paths::log_keep_days())
+        .build(&dir)
+    else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
@@ -89,7 +99,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(std::sync::Mutex::new(appender))
         .try_init();
 }
 
@@ -178,6 +188,9 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Calendar { json, date } => calendar::run(&cli, *json, date.as_deref()).await,
         Command::Certificate(a) => certificate::run(&cli, a).await,
         Command::Quarantine { json } => lists::quarantine(&cli, *json).await,
+        Command::Info { json } => ship::info(&cli, *json),
+        Command::Completions { shell } => ship::completions(*shell),
+        Command::Man => ship::man(),
         Command::Pause | Command::Resume | Command::Halt { .. } => runner::run(&cli, cmd).await,
     }
 }

@@ -18,6 +18,20 @@ pub fn data_dir() -> eyre::Result<PathBuf> {
         .ok_or_else(|| eyre::eyre!("no home directory: set HOME or pass --config"))
 }
 
+/// The log directory (`~/.local/share/cutover/logs`): one file a day, `cutover.YYYY-MM-DD.log`.
+pub fn log_dir() -> eyre::Result<PathBuf> {
+    Ok(data_dir()?.join("logs"))
+}
+
+/// How many daily log files are kept: `CUTOVER_LOG_KEEP_DAYS`, default 14.
+pub fn log_keep_days() -> usize {
+    std::env::var("CUTOVER_LOG_KEEP_DAYS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(14)
+}
+
 /// The demo workspace's directory.
 pub fn demo_dir() -> eyre::Result<PathBuf> {
     Ok(data_dir()?.join("demo"))

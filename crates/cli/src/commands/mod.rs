@@ -17,5 +17,6 @@ pub mod report;
 pub mod rollback;
 pub mod run;
 pub mod runner;
+pub mod ship;
 pub mod status;
 pub mod validate;

@@ -1,0 +1,111 @@
+//! What an installation needs besides the commands: `cutover info` (where things are), shell
+//! completions and the man page, both generated from the clap definitions.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory as _;
+
+use crate::args::Cli;
+use crate::outln;
+use cutover_core::config::{self, Config};
+use cutover_core::{db, paths};
+
+/// Prints the config path in use, the data and log directories and the three database URLs
+/// with passwords masked (as `k9s info` does). Opens no database and creates nothing.
+///
+/// Errors: the config does not load (exit 2, after the paths are printed).
+pub fn info(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
+    let demo = paths::demo_dir().ok().map(|d| d.join("cutover.toml"));
+    let config = config::locate(cli.config.as_deref()).or(demo);
+    let shown = |p: Option<std::path::PathBuf>| {
+        p.map_or_else(|| "-".to_string(), |p| p.display().to_string())
+    };
+    let data = shown(paths::data_dir().ok());
+    let logs = shown(paths::log_dir().ok());
+    let loaded = match &config {
+        Some(p) if p.exists() => Some(Config::load(p)),
+        _ => None,
+    };
+    let urls = match &loaded {
+        Some(Ok(c)) => Some([
+            db::redact(&c.state.url),
+            db::redact(&c.source.url),
+            db::redact(&c.target.url),
+        ]),
+        _ => None,
+    };
+    let config_text = match &config {
+        Some(p) if !p.exists() => format!(
+            "{} (not created yet: `cutover` creates the demo)",
+            p.display()
+        ),
+        p => shown(p.clone()),
+    };
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "config": config.as_ref().map(|p| p.display().to_string()),
+                "data_dir": data,
+                "log_dir": logs,
+                "log_keep_days": paths::log_keep_days(),
+                "state": urls.as_ref().map(|u| u[0].clone()),
+                "source": urls.as_ref().map(|u| u[1].clone()),
+                "target": urls.as_ref().map(|u| u[2].clone()),
+            }))?
+        );
+    } else {
+        outln!("version   {}", env!("CARGO_PKG_VERSION"));
+        outln!("config    {config_text}");
+        outln!("data      {data}");
+        outln!(
+            "logs      {logs} (a file a day, {} kept)",
+            paths::log_keep_days()
+        );
+        if let Some([state, source, target]) = &urls {
+            outln!("state     {state}");
+            outln!("source    {source}");
+            outln!("target    {target}");
+        }
+    }
+    if let Some(Err(e)) = loaded {
+        return Err(e.into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `shell`'s completion script for every command and flag.
+pub fn completions(shell: clap_complete::Shell) -> eyre::Result<ExitCode> {
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "cutover", &mut out);
+    use std::io::Write as _;
+    std::io::stdout().write_all(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the man page (roff): the top command with every subcommand's section.
+pub fn man() -> eyre::Result<ExitCode> {
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    // Each subcommand's own page, appended as sections, so one page documents them all.
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let page = clap_mangen::Man::new(sub.clone());
+        let mut body = Vec::new();
+        page.render_description_section(&mut body)?;
+        page.render_options_section(&mut body)?;
+        out.extend_from_slice(format!(".SH \"cutover {}\"\n", sub.get_name()).as_bytes());
+        // The section's own heading lines are dropped: the one above names the command.
+        for line in String::from_utf8_lossy(&body).lines() {
+            if !line.starts_with(".SH") {
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+        }
+    }
+    use std::io::Write as _;
+    std::io::stdout().write_all(&out)?;
+    Ok(ExitCode::SUCCESS)
+}

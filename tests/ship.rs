@@ -1,0 +1,131 @@
+//! What an installation needs (issue 22): shell completions and the man page generated from the
+//! clap definitions, `cutover info` with passwords masked, and daily log files kept private.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use common::{bin, ok, stderr, stdout};
+
+/// The binary with a private HOME and no config from the environment.
+fn cutover(home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .env("HOME", home)
+        .env_remove("CUTOVER_CONFIG")
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap()
+}
+
+/// Every subcommand's name, from `--help`.
+fn subcommands(home: &std::path::Path) -> Vec<String> {
+    let help = ok(&cutover(home, &["--help"]));
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect()
+}
+
+#[test]
+fn completions_for_three_shells_and_a_man_page_cover_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    let commands = subcommands(home.path());
+    assert!(commands.len() > 20, "{commands:?}");
+    for (shell, marker) in [
+        ("bash", "complete -F _cutover"),
+        ("zsh", "#compdef cutover"),
+        ("fish", "complete -c cutover"),
+    ] {
+        let script = ok(&cutover(home.path(), &["completions", shell]));
+        assert!(script.contains(marker), "{shell}: {script}");
+        for c in &commands {
+            assert!(script.contains(c.as_str()), "{shell} completes `{c}`");
+        }
+    }
+    let bad = cutover(home.path(), &["completions", "tcsh"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+
+    let page = ok(&cutover(home.path(), &["man"]));
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH cutover 1"),
+        "{page}"
+    );
+    for c in &commands {
+        assert!(
+            page.contains(&format!(".SH \"cutover {c}\"")),
+            "the man page documents `{c}`"
+        );
+    }
+    assert!(page.contains("breached"), "options are documented");
+}
+
+#[test]
+fn info_says_where_things_are_with_passwords_masked() {
+    let home = tempfile::tempdir().unwrap();
+    let cfg = home.path().join("cutover.toml");
+    std::fs::write(
+        &cfg,
+        "[workspace]\nname = 'x'\n[state]\nurl = 'postgres://ops:s3cret@db.internal:5432/cutover'\n\
+         [source]\nurl = 'mysql://reader:hunter2@legacy:3306/crm'\n[target]\nurl = 'sqlite://platform.db'\n\
+         [mapping.customers]\nquery = 'SELECT 1 AS legacy_id'\n",
+    )
+    .unwrap();
+    let path = cfg.display().to_string();
+    let o = cutover(home.path(), &["--config", &path, "info", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v["config"], serde_json::json!(path));
+    assert_eq!(
+        v["state"],
+        serde_json::json!("postgres://ops:***@db.internal:5432/cutover")
+    );
+    assert_eq!(
+        v["source"],
+        serde_json::json!("mysql://reader:***@legacy:3306/crm")
+    );
+    let text = ok(&cutover(home.path(), &["--config", &path, "info"]));
+    assert!(
+        !text.contains("s3cret") && !text.contains("hunter2"),
+        "{text}"
+    );
+    assert!(text.contains(".local/share/cutover/logs"), "{text}");
+    // A config that does not load: the paths, then the error naming the key, exit 2.
+    std::fs::write(&cfg, "[workspace]\nnam = 'x'\n").unwrap();
+    let o = cutover(home.path(), &["--config", &path, "info"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("config"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("nam"), "{}", stderr(&o));
+    // Nothing was created for the demo.
+    assert!(!home.path().join(".local/share/cutover/demo").exists());
+}
+
+#[test]
+fn logs_go_to_a_private_file_a_day() {
+    let home = tempfile::tempdir().unwrap();
+    let o = Command::new(bin())
+        .args(["info"])
+        .env("HOME", home.path())
+        .env("CUTOVER_LOG", "debug")
+        .env_remove("CUTOVER_CONFIG")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .unwrap();
+    ok(&o);
+    let dir = home.path().join(".local/share/cutover/logs");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let file = dir.join(format!("cutover.{today}.log"));
+    assert!(
+        file.exists(),
+        "{:?}",
+        std::fs::read_dir(&dir).map(|d| d.count())
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the log is its owner's alone");
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
