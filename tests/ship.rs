@@ -129,3 +129,103 @@ fn logs_go_to_a_private_file_a_day() {
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700);
 }
+
+/// `cutover doctor` on the demo passes every check and writes nothing; a broken mapping, an
+/// unreachable database or a bad config each fail naming what, with exit 1 or 2.
+#[tokio::test]
+async fn doctor_checks_a_workspace_without_writing_and_names_what_fails() {
+    let ws = common::Ws::demo(20, 5).await;
+    let before = common::sqlite_dump(&ws.path().join("legacy.db")).await;
+    let stamp = || {
+        std::fs::metadata(ws.path().join("state.db"))
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    let state_before = stamp();
+    let o = ws.cli(&["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v["failed"], 0, "{v}");
+    let checks = v["checks"].as_array().unwrap();
+    let names: Vec<&str> = checks
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    for want in [
+        "source.url",
+        "state.url",
+        "mapping.customers.query",
+        "mapping.owner.query",
+        "audit",
+        "operator",
+    ] {
+        assert!(names.contains(&want), "{want} in {names:?}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("health.component")));
+    assert_eq!(
+        common::sqlite_dump(&ws.path().join("legacy.db")).await,
+        before,
+        "the source is untouched"
+    );
+    if !common::on_postgres() {
+        assert_eq!(stamp(), state_before, "the state is untouched");
+    }
+
+    // A mapping that lacks a required column, and an owner query without its column.
+    ws.edit_config(|t| {
+        t.replace("account_rep AS owner", "account_rep AS csm")
+            .replace(
+                "SELECT client_id AS legacy_id, full_name",
+                "SELECT client_id AS cid, full_name",
+            )
+    });
+    let o = ws.cli(&["doctor"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(
+        text.lines().any(|l| l.starts_with("mapping.owner.query")
+            && l.contains("FAIL")
+            && l.contains("owner")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("mapping.customers.query") && l.contains("required: legacy_id")),
+        "{text}"
+    );
+
+    // A state database that is not there, and one that is unreachable.
+    ws.edit_config(|t| {
+        t.replace("account_rep AS csm", "account_rep AS owner")
+            .replace(
+                "SELECT client_id AS cid, full_name",
+                "SELECT client_id AS legacy_id, full_name",
+            )
+    });
+    let cfg = std::fs::read_to_string(ws.config_path()).unwrap();
+    let state_line = cfg
+        .lines()
+        .find(|l| l.starts_with("url = ") && cfg.contains("[state]"))
+        .unwrap();
+    let broken = cfg.replacen(
+        state_line,
+        "url = \"postgres://nobody@127.0.0.1:9/none\"",
+        1,
+    );
+    let path = ws.path().join("unreachable.toml");
+    std::fs::write(&path, broken).unwrap();
+    let o = ws.command_with(&path, &["doctor"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("state.url") && l.contains("FAIL")),
+        "{}",
+        stdout(&o)
+    );
+
+    // A config that does not load: exit 2, naming the key.
+    ws.edit_config(|t| t.replace("[workspace]", "[workspace]\nbogus = 1"));
+    let o = ws.cli(&["doctor"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bogus"), "{}", stderr(&o));
+}

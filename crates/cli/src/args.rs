@@ -201,6 +201,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a workspace before a migration night without writing anything: load the config,
+    /// open each database read-only, prepare every mapping, owner, health and KPI query on its
+    /// database and list the canonical columns each mapping returns and lacks, the audit rules
+    /// that apply and those that cannot, the notify targets' secrets, and the operator's role.
+    /// Exits 0 when every check passes, 1 on a failed one, 2 on a bad config.
+    Doctor {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also reach each notify target with a HEAD request.
+        #[arg(long)]
+        network: bool,
+    },
     /// Where this installation keeps things: the config file in use, the data directory,
     /// the log directory, and the state, source and platform database URLs with passwords
     /// masked. Reads the config; opens no database.

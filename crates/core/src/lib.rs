@@ -16,6 +16,7 @@
 //!   escalation, success plans.
 //! - [`engine`]: leases, the runner, the pipeline, validation, runs, rollback, the plan, status.
 //! - [`report`], [`demo`], [`bench`]: the end-of-run report, the demo workspace, measurements.
+//! - [`doctor`]: a workspace checked read-only before a migration night.
 #![forbid(unsafe_code)]
 
 pub mod alerts;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod ctx;
 pub mod db;
 pub mod demo;
+pub mod doctor;
 pub mod engine;
 pub mod fault;
 pub mod files;

@@ -75,6 +75,56 @@ pub fn info(cli: &Cli, json: bool) -> eyre::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs [`cutover_core::doctor`] on the workspace's config (the demo's when none is found and
+/// it exists; nothing is created) and prints the table of checks.
+///
+/// Errors: no config; a config that does not load (exit 2).
+pub async fn doctor(cli: &Cli, json: bool, network: bool) -> eyre::Result<ExitCode> {
+    let path = config::locate(cli.config.as_deref())
+        .or_else(|| paths::demo_dir().ok().map(|d| d.join("cutover.toml")))
+        .filter(|p| p.exists())
+        .ok_or_else(|| crate::Usage("no config: pass --config, or run `cutover demo`".into()))?;
+    let cfg = Config::load(&path)?;
+    let checks = cutover_core::doctor::run(&cfg, network).await;
+    let failed = checks
+        .iter()
+        .filter(|c| c.outcome == cutover_core::doctor::Outcome::Fail)
+        .count();
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "config": path.display().to_string(),
+                "failed": failed,
+                "checks": checks,
+            }))?
+        );
+    } else {
+        outln!("config {}", path.display());
+        let mut t = crate::table::Table::new(&[
+            ("check", crate::table::Align::Left),
+            ("result", crate::table::Align::Left),
+            ("detail", crate::table::Align::Left),
+        ]);
+        for c in &checks {
+            t.push(vec![
+                c.check.clone(),
+                c.outcome.as_str().into(),
+                c.detail.clone(),
+            ]);
+        }
+        for l in t.lines() {
+            outln!("{l}");
+        }
+        outln!("{} checks, {failed} failed", checks.len());
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// Prints `shell`'s completion script for every command and flag.
 pub fn completions(shell: clap_complete::Shell) -> eyre::Result<ExitCode> {
     let mut cmd = Cli::command();
