@@ -229,3 +229,110 @@ async fn doctor_checks_a_workspace_without_writing_and_names_what_fails() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("bogus"), "{}", stderr(&o));
 }
+
+/// One scrape of `/metrics` at `addr` over plain HTTP/1.0: the body.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    assert!(
+        head.to_lowercase().contains("text/plain; version=0.0.4"),
+        "{head}"
+    );
+    body.to_string()
+}
+
+/// The sum of every sample of `name` whose labels contain `with`.
+fn total(body: &str, name: &str, with: &str) -> f64 {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .filter(|l| l.contains(with))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// `cutover serve --metrics` on a loopback port after a run: its figures equal
+/// `status --json`'s, its histograms count every step and batch done, and it stops on SIGTERM.
+#[tokio::test]
+async fn the_metrics_endpoint_agrees_with_status_after_a_run() {
+    use std::io::BufRead as _;
+    let ws = common::Ws::demo(60, 7).await;
+    ok(&ws.cli(&["run", "--batches", "2"]));
+    let mut server = ws
+        .command(&["serve", "--metrics", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    let body = scrape(&addr);
+    let status: serde_json::Value =
+        serde_json::from_str(&ok(&ws.cli(&["status", "--json"]))).unwrap();
+    let n = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_eq!(
+        total(&body, "cutover_customers", ""),
+        n(&status["customers"]["total"])
+    );
+    assert_eq!(
+        total(&body, "cutover_customers", "status=\"migrated\""),
+        n(&status["customers"]["migrated"])
+    );
+    assert_eq!(
+        total(&body, "cutover_batches", "status=\"done\""),
+        n(&status["batches"]["done"])
+    );
+    assert_eq!(
+        total(&body, "cutover_alerts_open", ""),
+        n(&status["alerts"]["open"])
+    );
+    assert_eq!(
+        total(&body, "cutover_batch_duration_seconds_count", ""),
+        n(&status["batches"]["done"])
+    );
+    let migrated = n(&status["customers"]["migrated"]);
+    assert!(migrated > 0.0);
+    assert_eq!(
+        total(
+            &body,
+            "cutover_step_duration_seconds_count",
+            "step=\"validate\""
+        ),
+        migrated,
+        "{body}"
+    );
+    assert_eq!(
+        total(&body, "cutover_runner_state", ""),
+        1.0,
+        "one state is on"
+    );
+    // A second scrape reads only what is new, and counts the same.
+    let again = scrape(&addr);
+    assert_eq!(
+        total(&again, "cutover_step_duration_seconds_count", ""),
+        total(&body, "cutover_step_duration_seconds_count", "")
+    );
+    assert_eq!(total(&again, "cutover_scrapes_total", ""), 2.0);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(server.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    let code = server.wait().unwrap();
+    assert!(code.success(), "stops cleanly on SIGTERM: {code:?}");
+}

@@ -214,6 +214,16 @@ pub enum Command {
         #[arg(long)]
         network: bool,
     },
+    /// Expose the workspace's metrics in the Prometheus text format at
+    /// http://ADDR/metrics until interrupted: customers by segment, tier and status, migrated
+    /// per minute, batch and step durations (histograms), steps redone, dead letters, open
+    /// alerts by severity and level, the runner state. Reads the state database only
+    /// (read-only), per scrape.
+    Serve {
+        /// Where to listen (loopback unless you say otherwise; port 0 picks a free one).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9184")]
+        metrics: std::net::SocketAddr,
+    },
     /// Where this installation keeps things: the config file in use, the data directory,
     /// the log directory, and the state, source and platform database URLs with passwords
     /// masked. Reads the config; opens no database.

@@ -189,6 +189,7 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Certificate(a) => certificate::run(&cli, a).await,
         Command::Quarantine { json } => lists::quarantine(&cli, *json).await,
         Command::Info { json } => ship::info(&cli, *json),
+        Command::Serve { metrics } => ship::serve(&cli, *metrics).await,
         Command::Doctor { json, network } => ship::doctor(&cli, *json, *network).await,
         Command::Completions { shell } => ship::completions(*shell),
         Command::Man => ship::man(),

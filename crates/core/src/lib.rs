@@ -34,6 +34,7 @@ pub mod fault;
 pub mod files;
 pub mod health;
 pub mod kpi;
+pub mod metrics;
 pub mod notify;
 pub mod paths;
 pub mod plans;

@@ -125,6 +125,62 @@ pub async fn doctor(cli: &Cli, json: bool, network: bool) -> eyre::Result<ExitCo
     })
 }
 
+/// Serves `/metrics` on `addr` until Ctrl-C or SIGTERM, each scrape read from the state
+/// database (opened read-only) by one [`cutover_core::metrics::Collector`].
+///
+/// Errors: the workspace does not open; the address cannot be bound.
+pub async fn serve(cli: &Cli, addr: std::net::SocketAddr) -> eyre::Result<ExitCode> {
+    use std::sync::Arc;
+    let cfg = crate::workspace::resolve_config(cli).await?;
+    let ctx = cutover_core::ctx::Ctx::open(cfg, true).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| crate::Usage(format!("--metrics {addr}: cannot listen: {e}")))?;
+    let at = listener.local_addr()?;
+    eprintln!("serving metrics on http://{at}/metrics (Ctrl-C stops)");
+    let shared = (
+        ctx.state.clone(),
+        Arc::new(tokio::sync::Mutex::new(
+            cutover_core::metrics::Collector::default(),
+        )),
+    );
+    type Shared = (
+        cutover_core::db::Pool,
+        Arc<tokio::sync::Mutex<cutover_core::metrics::Collector>>,
+    );
+    async fn scrape(
+        axum::extract::State((state, collector)): axum::extract::State<Shared>,
+    ) -> (
+        axum::http::StatusCode,
+        [(&'static str, &'static str); 1],
+        String,
+    ) {
+        let ty = [("content-type", "text/plain; version=0.0.4")];
+        match collector.lock().await.render(&state).await {
+            Ok(body) => (axum::http::StatusCode::OK, ty, body),
+            Err(e) => (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                ty,
+                format!("# state database: {}\n", cutover_core::db::describe(&e)),
+            ),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state(shared);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+            }
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Prints `shell`'s completion script for every command and flag.
 pub fn completions(shell: clap_complete::Shell) -> eyre::Result<ExitCode> {
     let mut cmd = Cli::command();
