@@ -49,9 +49,15 @@ fn every_file_the_binary_creates_is_private_to_its_user() {
         .unwrap();
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(mode(&dir), 0o700, "the workspace directory");
-    let log_dir = home.path().join(".local/share/cutover");
-    assert_eq!(mode(&log_dir), 0o700, "the data directory");
-    assert_eq!(mode(&log_dir.join("cutover.log")), 0o600, "the log");
+    let data = home.path().join(".local/share/cutover");
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("logs")), 0o700, "the log directory");
+    let today = chrono::Utc::now().format("%Y-%m-%d");
+    assert_eq!(
+        mode(&data.join(format!("logs/cutover.{today}.log"))),
+        0o600,
+        "the day's log"
+    );
     let mut seen = 0;
     for f in std::fs::read_dir(&dir).unwrap() {
         let p = f.unwrap().path();
