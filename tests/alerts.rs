@@ -184,11 +184,15 @@ async fn unacknowledged_alerts_climb_on_time_and_acknowledgement_stops_it() {
     let ws = Ws::demo(150, 63).await;
     let ctx = ws.ctx().await;
     let t0 = Utc.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).unwrap();
-    sqlx::query("UPDATE alerts SET level_since = $1")
-        .bind(cutover_core::clock::fmt(t0))
-        .execute(&ctx.state)
-        .await
-        .unwrap();
+    // The ladder's own timeouts: without a tier, no tier's ladder or service level applies
+    // (tests/success.rs covers those).
+    sqlx::query(
+        "UPDATE alerts SET level_since = $1, tier = NULL, ack_due = NULL, resolve_due = NULL",
+    )
+    .bind(cutover_core::clock::fmt(t0))
+    .execute(&ctx.state)
+    .await
+    .unwrap();
     let ids: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM alerts WHERE status = 'triggered' ORDER BY id")
             .fetch_all(&ctx.state)
