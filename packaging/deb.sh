@@ -14,5 +14,5 @@ gzip -9 -n -f "$assets/cutover.1"
 "$bin" completions bash > "$assets/cutover.bash"
 "$bin" completions zsh > "$assets/_cutover"
 "$bin" completions fish > "$assets/cutover.fish"
-cargo deb --no-build --locked --output target/debian/ >&2
+cargo deb --no-build --strip --locked --output target/debian/ >&2
 ls -1 target/debian/cutover_*.deb | tail -n 1
