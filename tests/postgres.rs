@@ -20,7 +20,7 @@ const MARIADB_SCHEMA: &[&str] = &[
     "CREATE TABLE clients (client_id INT PRIMARY KEY, full_name VARCHAR(300), email_addr VARCHAR(300),
        phone_no VARCHAR(60), acct_type VARCHAR(10), signup_ts DATETIME, country_code CHAR(2),
        needs_assist TINYINT, preferred_lang VARCHAR(10), loyalty_tier VARCHAR(20),
-       migrated_flag TINYINT NOT NULL DEFAULT 0)",
+       migrated_flag TINYINT NOT NULL DEFAULT 0, account_rep VARCHAR(64))",
     "CREATE TABLE devices (device_id INT PRIMARY KEY, client_id INT, device_type VARCHAR(40),
        make VARCHAR(60), model_name VARCHAR(80), serial_no VARCHAR(80), warranty_end DATE, KEY (client_id))",
     "CREATE TABLE repair_tickets (ticket_id INT PRIMARY KEY, client_id INT, device_id INT, opened DATETIME,
