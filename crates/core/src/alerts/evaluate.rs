@@ -109,34 +109,23 @@ fn deadlines(ctx: &Ctx, rule: &AlertRule, now: DateTime<Utc>) -> (String, String
     (ack + " END)", resolve + " END)")
 }
 
-/// Audit rows for many alerts at once (a rule can open 10^6 of them), written from the alerts
-/// table in chunks; `detail` is an SQL expression over the alert's columns.
-async fn audit_many(
+/// Audit rows for many alerts at once (a rule can open 10^6 of them); `detail` is an SQL
+/// expression over the alert's columns.
+pub(super) async fn audit_many(
     tx: &mut crate::db::Tx,
     ids: &[i64],
     action: &str,
     detail: &str,
 ) -> eyre::Result<()> {
-    for chunk in ids.chunks(crate::source::CHUNK) {
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail)
-             SELECT $1, $3, 'system', $2, 'alert ' || id, '', 'ok', {detail} FROM alerts WHERE id IN ({list}) ORDER BY id"
-        );
-        // Not kept in the connection's statement cache: every list makes a new text.
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .persistent(false)
-            .bind(clock::now())
-            .bind(action.to_string())
-            .bind(SYSTEM)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
+    let m = crate::db::Many {
+        table: "alerts",
+        actor: SYSTEM,
+        action,
+        reason: "",
+        scope: "'alert ' || id",
+        detail,
+    };
+    Ok(crate::db::audit_many(&mut **tx, ids, m).await?)
 }
 
 /// Applies every rule to the customers `only` (state ids), or to everyone: opens alerts for

@@ -27,7 +27,7 @@ mod errors;
 mod migrations;
 mod watch;
 
-pub use audit::{AuditEntry, audit};
+pub use audit::{AuditEntry, Many, audit, audit_many};
 pub use backend::Backend;
 pub use builder::{Builder, Values, placeholders};
 pub use errors::{InDb, describe};

@@ -77,6 +77,22 @@ async fn open_for(ctx: &Ctx, rule: &AutoPlan, now: DateTime<Utc>) -> eyre::Resul
     if rule.tier.is_none() {
         groups.push(("c.tier IS NULL".into(), None));
     }
+    let why = format!(
+        "on {}{}{}{}",
+        rule.on.as_str(),
+        rule.rule
+            .as_ref()
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default(),
+        rule.segment
+            .as_ref()
+            .map(|s| format!(", segment {s}"))
+            .unwrap_or_default(),
+        rule.tier
+            .as_ref()
+            .map(|s| format!(", tier {s}"))
+            .unwrap_or_default(),
+    );
     let mut opened = 0;
     let mut tx = write_tx(&ctx.state).await?;
     for (tier, length) in groups {
@@ -98,69 +114,44 @@ async fn open_for(ctx: &Ctx, rule: &AutoPlan, now: DateTime<Utc>) -> eyre::Resul
             .bind(at.clone())
             .fetch_all(&mut *tx)
             .await?;
+        // The template's milestones as rows (names, due dates), crossed with the new plans.
+        let rows = t
+            .milestone
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                format!(
+                    "SELECT {} AS seq, {} AS title, {} AS priority, {} AS due_on, {} AS completes_when",
+                    k + 1,
+                    lit(&m.title),
+                    lit(&m.priority),
+                    lit(&(today + chrono::Duration::days(m.due_days)).format("%Y-%m-%d").to_string()),
+                    m.completes_when.as_deref().map_or("NULL".into(), lit),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
         for chunk in ids.chunks(crate::source::CHUNK) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
-            // The template's milestones as rows (names, due dates), crossed with the plans.
-            let rows = t
-                .milestone
-                .iter()
-                .enumerate()
-                .map(|(k, m)| {
-                    format!(
-                        "SELECT {} AS seq, {} AS title, {} AS priority, {} AS due_on, {} AS completes_when",
-                        k + 1,
-                        lit(&m.title),
-                        lit(&m.priority),
-                        lit(&(today + chrono::Duration::days(m.due_days)).format("%Y-%m-%d").to_string()),
-                        m.completes_when.as_deref().map_or("NULL".into(), lit),
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
-            let sql = format!(
-                "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status, completes_when)
-                 SELECT p.id, m.seq, m.title, p.owner, m.priority, m.due_on, 'pending', m.completes_when
-                 FROM success_plans p CROSS JOIN ({rows}) AS m WHERE p.id IN ({list})"
+            let mut q = crate::db::Builder::on(
+                crate::db::Backend::of_conn(&mut tx),
+                format!(
+                    "INSERT INTO milestones (plan_id, seq, title, owner, priority, due_on, status, completes_when)
+                     SELECT p.id, m.seq, m.title, p.owner, m.priority, m.due_on, 'pending', m.completes_when
+                     FROM success_plans p CROSS JOIN ({rows}) AS m WHERE p.id IN "
+                ),
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .persistent(false)
-                .execute(&mut *tx)
-                .await?;
-            let why = format!(
-                "on {}{}{}{}",
-                rule.on.as_str(),
-                rule.rule
-                    .as_ref()
-                    .map(|r| format!(" {r}"))
-                    .unwrap_or_default(),
-                rule.segment
-                    .as_ref()
-                    .map(|s| format!(", segment {s}"))
-                    .unwrap_or_default(),
-                rule.tier
-                    .as_ref()
-                    .map(|s| format!(", tier {s}"))
-                    .unwrap_or_default(),
-            );
-            let sql = format!(
-                "INSERT INTO audit_log (at, actor, role, action, scope, reason, outcome, detail)
-                 SELECT $1, $2, 'system', $3, 'customer ' || customer_legacy_id, $4, 'ok',
-                        'plan ' || id || ' (automatic, owner ' || owner || ')'
-                 FROM success_plans WHERE id IN ({list}) ORDER BY id"
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .persistent(false)
-                .bind(at.clone())
-                .bind(SYSTEM)
-                .bind(format!("{} plan opened", t.kind))
-                .bind(why)
-                .execute(&mut *tx)
-                .await?;
+            q.push_list(chunk.iter().copied());
+            q.build().persistent(false).execute(&mut *tx).await?;
         }
+        let m = crate::db::Many {
+            table: "success_plans",
+            actor: SYSTEM,
+            action: &format!("{} plan opened", t.kind),
+            reason: &why,
+            scope: "'customer ' || customer_legacy_id",
+            detail: "'plan ' || id || ' (automatic, owner ' || owner || ')'",
+        };
+        crate::db::audit_many(&mut tx, &ids, m).await?;
         opened += ids.len();
     }
     tx.commit().await?;
@@ -227,56 +218,62 @@ async fn complete_facts(ctx: &Ctx, now: DateTime<Utc>) -> eyre::Result<(usize, u
             "UPDATE milestones SET status = 'completed', completed_at = $1
              WHERE completes_when = $2 AND status IN ('pending', 'in_progress', 'overdue')
                AND plan_id IN (SELECT p.id FROM success_plans p WHERE p.status = 'active' AND {})
-             RETURNING id, plan_id, title",
+             RETURNING id, plan_id",
             holds(&fact)
         );
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(at.clone())
             .bind(text.clone())
             .fetch_all(&mut *tx)
             .await?;
-        for (id, plan, title) in rows {
-            ctx.audit_as(
-                &mut tx,
-                SYSTEM,
-                "milestone completed",
-                &format!("plan {plan}"),
-                &text,
-                &format!("milestone {id}: {title}"),
-            )
-            .await?;
-            plans.push(plan);
-            done += 1;
-        }
+        // One audit statement per chunk: a fact can complete 10^5 milestones at once.
+        let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let m = crate::db::Many {
+            table: "milestones",
+            actor: SYSTEM,
+            action: "milestone completed",
+            reason: &text,
+            scope: "'plan ' || plan_id",
+            detail: "'milestone ' || id || ': ' || title",
+        };
+        crate::db::audit_many(&mut tx, &ids, m).await?;
+        done += rows.len();
+        plans.extend(rows.into_iter().map(|r| r.1));
     }
     plans.sort_unstable();
     plans.dedup();
-    let mut completed = 0;
-    for plan in plans {
-        let n = sqlx::query(
-            "UPDATE success_plans SET status = 'completed', updated_at = $1
-             WHERE id = $2 AND status = 'active'
-               AND NOT EXISTS (SELECT 1 FROM milestones m WHERE m.plan_id = $2
-                               AND m.status NOT IN ('completed', 'cancelled'))",
-        )
-        .bind(at.clone())
-        .bind(plan)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n > 0 {
-            ctx.audit_as(
-                &mut tx,
-                SYSTEM,
-                "plan completed",
-                &format!("plan {plan}"),
-                "",
-                "active -> completed: its last milestone completed",
-            )
-            .await?;
-            completed += 1;
-        }
+    // The plans left with no open milestone, a chunk of them per statement.
+    let mut completed: Vec<i64> = Vec::new();
+    for chunk in plans.chunks(crate::source::CHUNK) {
+        let mut q = crate::db::Builder::on(
+            crate::db::Backend::of_conn(&mut tx),
+            "UPDATE success_plans SET status = 'completed', updated_at = ",
+        );
+        q.push_bind(at.clone()).push(
+            " WHERE status = 'active' AND NOT EXISTS (SELECT 1 FROM milestones m WHERE m.plan_id = success_plans.id
+               AND m.status NOT IN ('completed', 'cancelled')) AND id IN ",
+        );
+        q.push_list(chunk.iter().copied()).push(" RETURNING id");
+        let ids: Vec<i64> = q
+            .build_query_as::<(i64,)>()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        completed.extend(ids);
     }
+    let m = crate::db::Many {
+        table: "success_plans",
+        actor: SYSTEM,
+        action: "plan completed",
+        reason: "",
+        scope: "'plan ' || id",
+        detail: "'active -> completed: its last milestone completed'",
+    };
+    crate::db::audit_many(&mut tx, &completed, m).await?;
+    let completed = completed.len();
     tx.commit().await?;
     Ok((done, completed))
 }
