@@ -101,7 +101,7 @@ pub enum Command {
     /// the ratio (see BENCHMARKS.md). Works in a scratch schema or file, never on a workspace.
     #[command(subcommand)]
     Bench(BenchCmd),
-    /// List success plans with milestone progress, the most overdue first: owner, type,
+    /// List success plans with milestone progress, the longest overdue first: owner, type,
     /// status, completed of total, the next milestone due and how many are overdue. `plans new`
     /// opens one for a customer; `plans set` moves one through draft, active, on hold,
     /// completed, cancelled.

@@ -70,23 +70,30 @@ impl Ticker {
         let today = now.date_naive();
         let print = fingerprint(ctx).await?;
         let changed = self.last.as_ref() != Some(&(today, print.clone()));
+        let t0 = std::time::Instant::now();
         let notices = if changed {
             crate::comms::schedule(ctx, today).await?
         } else {
             crate::comms::Pass::default()
         };
+        let scheduled = t0.elapsed();
         let mut plans = crate::plans::auto::Pass::default();
         if changed
             || self
                 .snapshot_at
                 .is_none_or(|t| t.elapsed().as_secs() >= SNAPSHOT_SECS)
         {
+            let t = std::time::Instant::now();
             crate::kpi::snapshot(ctx, today).await?;
             self.snapshot_at = Some(std::time::Instant::now());
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "tick: snapshot");
+            let t = std::time::Instant::now();
             // Alerts and health scores are not in the fingerprint: every ten minutes at the
             // latest, plans opened on an alert and milestones bound to health catch up.
             plans = crate::plans::auto::pass(ctx, now).await?;
+            tracing::debug!(seconds = t.elapsed().as_secs_f64(), "tick: plans");
         }
+        tracing::debug!(seconds = scheduled.as_secs_f64(), "tick: notices scheduled");
         // The fingerprint read before the pass: a change during it shows at the next tick.
         self.last = Some((today, print));
         let daily_report = crate::report::period::send_daily(ctx, now).await?;

@@ -125,7 +125,7 @@ pub(super) async fn audit_many(
         scope: "'alert ' || id",
         detail,
     };
-    Ok(crate::db::audit_many(&mut **tx, ids, m).await?)
+    Ok(crate::db::audit_many(tx, ids, m).await?)
 }
 
 /// Applies every rule to the customers `only` (state ids), or to everyone: opens alerts for

@@ -262,9 +262,20 @@ impl PlanQuery {
     }
 }
 
-/// Success plans with milestone progress, the most overdue first (then the next due, then by
-/// id), at most `limit`, narrowed by `filter` as [`PlanQuery::parse`] reads it; milestones due
-/// before `as_of` and not done count as overdue.
+/// The filter of [`PlanQuery`] on `sp` (a `success_plans` row), placeholders from `$2`:
+/// text, owner, kind, status.
+const PLAN_FILTER: &str = "($2 = '%%' OR lower(sp.title) LIKE $2 OR lower(sp.customer_legacy_id) LIKE $2 OR lower(sp.owner) LIKE $2)
+     AND ($3 = '' OR lower(sp.owner) = $3) AND ($4 = '' OR sp.kind = $4) AND ($5 = '' OR sp.status = $5)";
+
+/// Success plans with milestone progress, the longest overdue first (by their oldest open
+/// milestone past due), then by id, at most `limit`, narrowed by `filter` as
+/// [`PlanQuery::parse`] reads it; milestones due before `as_of` and not done count as overdue.
+///
+/// The page is found from the index of open milestones by due date, read in its order until
+/// `limit` plans are found, then topped up by id: an aggregate over every overdue milestone
+/// took 48 ms of each poll at 10^5 customers (`cutover bench poll`).
+///
+/// Errors: the state database failing.
 pub async fn plans(
     state: &crate::db::Pool,
     filter: &str,
@@ -272,35 +283,90 @@ pub async fn plans(
     limit: i64,
 ) -> eyre::Result<Vec<PlanRow>> {
     let q = PlanQuery::parse(filter);
-    Ok(sqlx::query_as(
-        // The page of plans first (ordered by their overdue milestones, read from the index of
-        // open milestones by due date), then one pass over each plan's milestones (was four
-        // correlated subqueries per plan: 4.2–6.7 ms at p95 on PostgreSQL at 10^6).
-        "WITH late AS (SELECT plan_id, COUNT(*) AS n, MIN(due_on) AS first FROM milestones
-                       WHERE status IN ('pending', 'in_progress', 'overdue') AND due_on < $1 GROUP BY plan_id)
-         SELECT p.id, p.customer_legacy_id AS customer, COALESCE(c.name, '') AS name, p.title, p.kind, p.status, p.owner,
+    let text = like(&q.text);
+    let (owner, kind, status) = (
+        q.owner.unwrap_or_default(),
+        q.kind.unwrap_or_default(),
+        q.status.unwrap_or_default(),
+    );
+    // Plans with a milestone past due, in the order of their oldest one: overdue milestones in
+    // index order, a window at a time, until `limit` plans are found or there are no more.
+    let mut page: Vec<i64> = Vec::new();
+    let window = limit.clamp(1, 10_000) * 4;
+    let mut offset = 0;
+    loop {
+        let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT m.plan_id FROM milestones m JOIN success_plans sp ON sp.id = m.plan_id
+             WHERE m.status IN ('pending', 'in_progress', 'overdue') AND m.due_on < $1 AND {PLAN_FILTER}
+             ORDER BY m.due_on, m.plan_id LIMIT $6 OFFSET $7"
+        )))
+        .bind(as_of.to_string())
+        .bind(text.clone())
+        .bind(owner.clone())
+        .bind(kind.clone())
+        .bind(status.clone())
+        .bind(window)
+        .bind(offset)
+        .fetch_all(state)
+        .await?;
+        let n = ids.len() as i64;
+        for id in ids {
+            if !page.contains(&id) && (page.len() as i64) < limit {
+                page.push(id);
+            }
+        }
+        if n < window || page.len() as i64 >= limit {
+            break;
+        }
+        offset += window;
+    }
+    // Topped up with the plans that have nothing overdue, by id.
+    if (page.len() as i64) < limit {
+        let rest: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT sp.id FROM success_plans sp
+             WHERE {PLAN_FILTER}
+               AND NOT EXISTS (SELECT 1 FROM milestones m WHERE m.plan_id = sp.id
+                               AND m.status IN ('pending', 'in_progress', 'overdue') AND m.due_on < $1)
+             ORDER BY sp.id LIMIT $6"
+        )))
+        .bind(as_of.to_string())
+        .bind(text.clone())
+        .bind(owner.clone())
+        .bind(kind.clone())
+        .bind(status.clone())
+        .bind(limit - page.len() as i64)
+        .fetch_all(state)
+        .await?;
+        page.extend(rest);
+    }
+    if page.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One pass over the page's milestones (was four correlated subqueries per plan: 4.2–6.7 ms
+    // at p95 on PostgreSQL at 10^6).
+    let mut qb = crate::db::Builder::on(
+        crate::db::Backend::of_pool(state),
+        "SELECT p.id, p.customer_legacy_id AS customer, COALESCE(c.name, '') AS name, p.title, p.kind, p.status, p.owner,
            COUNT(m.plan_id) AS milestones,
            COALESCE(SUM(CASE WHEN m.status = 'completed' THEN 1 ELSE 0 END), 0) AS completed,
            COALESCE(SUM(CASE WHEN m.status NOT IN ('completed', 'cancelled')
-              AND (m.status = 'overdue' OR m.due_on < $1) THEN 1 ELSE 0 END), 0) AS overdue,
+              AND (m.status = 'overdue' OR m.due_on < ",
+    );
+    qb.push_bind(as_of.to_string()).push(
+        ") THEN 1 ELSE 0 END), 0) AS overdue,
            MIN(CASE WHEN m.status NOT IN ('completed', 'cancelled') THEN m.due_on END) AS next_due
-         FROM (SELECT sp.id, sp.customer_legacy_id, sp.title, sp.kind, sp.status, sp.owner,
-                      COALESCE(late.n, 0) AS late_n, late.first AS late_first
-               FROM success_plans sp LEFT JOIN late ON late.plan_id = sp.id
-               WHERE ($2 = '%%' OR lower(sp.title) LIKE $2 OR lower(sp.customer_legacy_id) LIKE $2 OR lower(sp.owner) LIKE $2)
-                 AND ($4 = '' OR lower(sp.owner) = $4) AND ($5 = '' OR sp.kind = $5) AND ($6 = '' OR sp.status = $6)
-               ORDER BY COALESCE(late.n, 0) DESC, late.first, sp.id LIMIT $3) AS p
+         FROM success_plans p
          LEFT JOIN milestones m ON m.plan_id = p.id
          LEFT JOIN customers c ON c.legacy_id = p.customer_legacy_id
-         GROUP BY p.id, p.customer_legacy_id, c.name, p.title, p.kind, p.status, p.owner, p.late_n, p.late_first
-         ORDER BY p.late_n DESC, p.late_first, p.id",
-    )
-    .bind(as_of.to_string())
-    .bind(like(&q.text))
-    .bind(limit)
-    .bind(q.owner.unwrap_or_default())
-    .bind(q.kind.unwrap_or_default())
-    .bind(q.status.unwrap_or_default())
-    .fetch_all(state)
-    .await?)
+         WHERE p.id IN ",
+    );
+    qb.push_list(page.iter().copied())
+        .push(" GROUP BY p.id, p.customer_legacy_id, c.name, p.title, p.kind, p.status, p.owner");
+    let mut rows: Vec<PlanRow> = qb
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(state)
+        .await?;
+    rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
+    Ok(rows)
 }
