@@ -454,6 +454,21 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// `cutover plan` on a generated export with no index (two tables as `sqlite3 .import`
+    /// leaves them: customers and purchases) in a scratch directory, planned twice (a new state,
+    /// then a re-plan), against one `GROUP BY` aggregate over the same purchases. Needs no
+    /// workspace.
+    Plan {
+        /// Customers in the export.
+        #[arg(long, default_value_t = 23_570)]
+        customers: usize,
+        /// Purchase rows in the export.
+        #[arg(long, default_value_t = 69_659)]
+        purchases: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// The whole pipeline (backup, copy, validate, every step recorded) over `--batches`
     /// batches of the workspace, against the database copying the same customers' rows on its
     /// own: SQLite attaches the legacy file and runs each mapping as one `INSERT INTO …

@@ -138,6 +138,11 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
             report::run(&cli, *format, period).await
         }
         Command::Bench(BenchCmd::Copy { url, rows, json }) => bench::copy(url, *rows, *json).await,
+        Command::Bench(BenchCmd::Plan {
+            customers,
+            purchases,
+            json,
+        }) => bench::plan(*customers, *purchases, *json).await,
         Command::Bench(BenchCmd::Pipeline {
             batches,
             batch_size,

@@ -27,6 +27,25 @@ pub async fn copy(url: &str, rows: usize, json: bool) -> eyre::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `cutover bench plan`: needs no workspace.
+pub async fn plan(customers: usize, purchases: usize, json: bool) -> eyre::Result<ExitCode> {
+    let b = cutover_core::bench::plan(customers, purchases).await?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&b)?);
+    } else {
+        outln!(
+            "plan of an unindexed export, {} customers and {} purchases: first plan {:.2}s, re-plan {:.2}s; one GROUP BY over the purchases {:.3}s; ratio {:.1}",
+            b.customers,
+            b.purchases,
+            b.first_secs,
+            b.replan_secs,
+            b.group_by_secs,
+            b.ratio
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `cutover bench pipeline`: migrates real customers of a demo workspace.
 pub async fn pipeline(
     cli: &Cli,

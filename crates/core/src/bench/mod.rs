@@ -4,6 +4,8 @@
 //! `copy`: the platform insert path ([`crate::target::insert`]: multi-row `VALUES` on SQLite,
 //! `UNNEST` arrays on PostgreSQL) against a server-side `INSERT … SELECT` of the same rows.
 //! It works in a scratch schema (PostgreSQL) or a scratch file (SQLite) and drops it after.
+//! `plan`: `cutover plan` on a generated export with no index against one `GROUP BY` over it.
+//! `pipeline`: the whole pipeline on a demo workspace against the database's own copy.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -14,8 +16,10 @@ use crate::db::{self, Backend};
 use crate::schema::{Entity, Row, Val};
 
 mod pipeline;
+mod plan;
 
 pub use pipeline::{PipelineBench, pipeline};
+pub use plan::{PlanBench, plan};
 
 /// What one `copy` measurement found. Rates are rows per second.
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,165 @@
+//! `cutover bench plan`: `cutover plan` on a generated export with no index at all (a CSV
+//! loaded into SQLite as a user would), against one `GROUP BY` aggregate over the same
+//! purchases table: the least any plan that reads the purchases must do.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::db;
+
+/// What one `plan` measurement found.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanBench {
+    /// Customers in the export.
+    pub customers: usize,
+    /// Purchase rows in the export.
+    pub purchases: usize,
+    /// The first plan of a new state, in seconds.
+    pub first_secs: f64,
+    /// A second plan over the state the first left, in seconds.
+    pub replan_secs: f64,
+    /// `SELECT customer_id, SUM(amount) … GROUP BY customer_id` over the purchases, rows
+    /// fetched, in seconds (the best of three).
+    pub group_by_secs: f64,
+    /// The slower plan over the aggregate (issue 21's goal: at most 3).
+    pub ratio: f64,
+}
+
+/// The export's two tables, no keys and no indexes: the shape `sqlite3 .import` leaves.
+const SCHEMA: &str = "\
+CREATE TABLE customers (customer_id TEXT, full_name TEXT, email TEXT, country TEXT, signup_date TEXT);
+CREATE TABLE purchases (order_id TEXT, customer_id TEXT, amount TEXT, purchased_at TEXT, status TEXT);";
+
+const MAPPING: &str = r#"
+[mapping.customers]
+query = "SELECT customer_id AS legacy_id, full_name AS name, email, country, signup_date AS created_at FROM customers"
+
+[mapping.payments]
+query = "SELECT order_id AS legacy_id, customer_id AS customer_legacy_id, amount, purchased_at AS paid_at, status FROM purchases"
+"#;
+
+/// Generates the export in `dir` (seeded, so every run plans the same rows): `customers`
+/// customers and `purchases` purchases spread over them, dated in the year before `as_of`.
+async fn generate(
+    dir: &Path,
+    customers: usize,
+    purchases: usize,
+    as_of: chrono::NaiveDate,
+) -> eyre::Result<PathBuf> {
+    let file = dir.join("export.db");
+    let pool = db::open(
+        &format!("sqlite://{}", file.display()),
+        "source",
+        true,
+        false,
+    )
+    .await?;
+    sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+    let countries = ["DE", "FR", "ES", "PT", "IT", "NL"];
+    let mut tx = pool.begin().await?;
+    for start in (0..customers).step_by(500) {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO customers (customer_id, full_name, email, country, signup_date) ",
+        );
+        q.push_values(start..customers.min(start + 500), |mut b, i| {
+            let days = rng.random_range(30..3000);
+            b.push_bind(format!("{}", 10_000 + i))
+                .push_bind(format!("Customer {i}"))
+                .push_bind(format!("customer{i}@example.com"))
+                .push_bind(countries[i % countries.len()])
+                .push_bind((as_of - chrono::Duration::days(days)).to_string());
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    for start in (0..purchases).step_by(500) {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO purchases (order_id, customer_id, amount, purchased_at, status) ",
+        );
+        q.push_values(start..purchases.min(start + 500), |mut b, i| {
+            let who = rng.random_range(0..customers);
+            let cents: i64 = rng.random_range(500..250_000);
+            let days = rng.random_range(0..540);
+            let status = if rng.random_range(0..20) == 0 {
+                "refunded"
+            } else {
+                "paid"
+            };
+            b.push_bind(format!("O{}", 500_000 + i))
+                .push_bind(format!("{}", 10_000 + who))
+                .push_bind(format!("{}.{:02}", cents / 100, cents % 100))
+                .push_bind((as_of - chrono::Duration::days(days)).to_string())
+                .push_bind(status);
+        });
+        q.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    pool.close().await;
+    Ok(file)
+}
+
+/// Generates an unindexed export of `customers` customers and `purchases` purchases in a
+/// scratch directory, plans it twice (a new state, then a re-plan) and times one `GROUP BY`
+/// aggregate over the purchases on the same file; the directory is removed afterwards.
+///
+/// Errors: the scratch directory or a database refusing a statement, or the plan failing.
+pub async fn plan(customers: usize, purchases: usize) -> eyre::Result<PlanBench> {
+    eyre::ensure!(customers > 0, "--customers must be at least 1");
+    let dir = std::env::temp_dir().join(format!("cutover_bench_plan_{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = plan_in(&dir, customers, purchases).await;
+    std::fs::remove_dir_all(&dir)?;
+    result
+}
+
+async fn plan_in(dir: &Path, customers: usize, purchases: usize) -> eyre::Result<PlanBench> {
+    let as_of = chrono::Utc::now().date_naive();
+    let export = generate(dir, customers, purchases, as_of).await?;
+    let text = format!(
+        "[workspace]\nname = \"bench plan\"\nas_of = \"{as_of}\"\n\n[state]\nurl = \"sqlite://state.db\"\n\n\
+         [source]\nurl = \"sqlite://export.db\"\n\n[target]\nurl = \"sqlite://platform.db\"\n\n\
+         [roles]\ndefault = \"admin\"\n{MAPPING}"
+    );
+    let path = dir.join("cutover.toml");
+    std::fs::write(&path, &text)?;
+    let cfg = crate::config::Config::from_toml(&text, &path)?;
+    let ctx = crate::ctx::Ctx::create(cfg).await?;
+    let t = Instant::now();
+    crate::engine::plan::plan(&ctx).await?;
+    let first_secs = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    crate::engine::plan::plan(&ctx).await?;
+    let replan_secs = t.elapsed().as_secs_f64();
+    drop(ctx);
+
+    let src = db::open(
+        &format!("sqlite://{}", export.display()),
+        "source",
+        false,
+        true,
+    )
+    .await?;
+    let mut group_by_secs = f64::MAX;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let rows: Vec<(Option<String>, Option<f64>)> = sqlx::query_as(
+            "SELECT customer_id, SUM(CAST(amount AS REAL)) FROM purchases GROUP BY customer_id",
+        )
+        .fetch_all(&src)
+        .await?;
+        group_by_secs = group_by_secs.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(rows);
+    }
+    src.close().await;
+    Ok(PlanBench {
+        customers,
+        purchases,
+        first_secs,
+        replan_secs,
+        group_by_secs,
+        ratio: first_secs.max(replan_secs) / group_by_secs,
+    })
+}
