@@ -45,14 +45,20 @@ pub(super) const REPAIRS_COL: &str = "__cutover_repairs";
 pub(super) const OWNER_COL: &str = "__cutover_owner";
 
 /// The customers mapping with each customer's revenue and repair count in the 12 months
-/// before `as_of` as two more columns ([`REVENUE_COL`], [`REPAIRS_COL`]): correlated
-/// subqueries over the payments and repairs mappings, so the source computes them in the one
-/// streaming pass over the customers (an index seek per customer) and memory stays bounded.
-/// Per-chunk `IN` lists were 9.6 of a 10^6-customer plan's 46 s (see BENCHMARKS.md).
+/// before `as_of` as two more columns ([`REVENUE_COL`], [`REPAIRS_COL`]), and the owner
+/// ([`OWNER_COL`]) when `[mapping.owner]` has a query.
+///
+/// Each child mapping is read once: aggregated per customer by one `GROUP BY` and joined
+/// (`LEFT JOIN`, so a customer with no payments keeps its row). A correlated subquery per
+/// customer needs an index on the child's key, which a user's export rarely has: on an
+/// unindexed 70k-row export it was 147 times one `GROUP BY` (issue 21, `cutover bench
+/// plan`); per-chunk `IN` lists were 9.6 of a 10^6-customer plan's 46 s (BENCHMARKS.md).
 /// Payments with status failed, refunded, void or cancelled do not count as revenue.
 ///
-/// The child key is compared with the customer's `legacy_id` directly when both are integers
-/// or both are not (so the source's index serves it), and as text otherwise.
+/// The child key is joined to the customer's `legacy_id` directly when both are integers or
+/// both are not, and as text otherwise; the cast is made inside the aggregate, so the
+/// grouped rows carry the key the join compares (SQLite indexes a materialised subquery on
+/// it automatically).
 pub(super) async fn customers_with_metrics(
     src: &Source,
     cfg: &Config,
@@ -64,65 +70,81 @@ pub(super) async fn customers_with_metrics(
     let customer_int = src.key_is_int(customers, "legacy_id").await;
     let mut binds = Vec::new();
     let mut cols = String::new();
-    // Dates compare as ISO text, whatever type the source keeps them in; each subquery has
-    // its own placeholders (MySQL's `?` cannot be reused).
-    for (entity, col) in [
-        (Entity::Payments, REVENUE_COL),
-        (Entity::Repairs, REPAIRS_COL),
+    let mut joins = String::new();
+    // Dates compare as ISO text, whatever type the source keeps them in; each aggregate has
+    // its own placeholders (MySQL's `?` cannot be reused), bound in the order they appear.
+    for (entity, col, alias) in [
+        (Entity::Payments, REVENUE_COL, "p"),
+        (Entity::Repairs, REPAIRS_COL, "r"),
     ] {
         let Some(q) = cfg.mapping.get(entity) else {
             continue;
         };
-        let same = src.key_is_int(q, "customer_legacy_id").await == customer_int;
-        let key = if same {
-            "m.customer_legacy_id = c.legacy_id".to_string()
-        } else {
-            format!(
-                "{} = {}",
-                src.cast_text("m.customer_legacy_id"),
-                src.cast_text("c.legacy_id")
-            )
-        };
+        let (k, on) = join_key(src, q, "customer_legacy_id", customer_int, alias).await;
         let (p1, p2) = (
             src.placeholders(binds.len() + 1, 1),
             src.placeholders(binds.len() + 2, 1),
         );
         binds.extend([Bind::Text(from.clone()), Bind::Text(to.clone())]);
-        let sub = if entity == Entity::Payments {
+        let (value, filter) = if entity == Entity::Payments {
             let (amount, paid) = (src.cast_decimal("m.amount"), src.cast_text("m.paid_at"));
-            format!(
-                "SELECT SUM({amount}) FROM ({q}) AS m WHERE {key} AND {paid} >= {p1} AND {paid} < {p2} \
-                 AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled'))"
+            (
+                format!("SUM({amount})"),
+                format!(
+                    "{paid} >= {p1} AND {paid} < {p2} \
+                     AND (m.status IS NULL OR lower(m.status) NOT IN ('failed', 'refunded', 'void', 'cancelled'))"
+                ),
             )
         } else {
             let opened = src.cast_text("m.opened_at");
-            format!(
-                "SELECT COUNT(*) FROM ({q}) AS m WHERE {key} AND {opened} >= {p1} AND {opened} < {p2}"
+            (
+                "COUNT(*)".to_string(),
+                format!("{opened} >= {p1} AND {opened} < {p2}"),
             )
         };
-        cols.push_str(&format!(", ({sub}) AS {col}"));
+        let agg = if entity == Entity::Payments {
+            format!("{alias}.v")
+        } else {
+            format!("COALESCE({alias}.v, 0)")
+        };
+        cols.push_str(&format!(", {agg} AS {col}"));
+        joins.push_str(&format!(
+            " LEFT JOIN (SELECT {k} AS k, {value} AS v FROM ({q}) AS m WHERE {filter} GROUP BY {k}) AS {alias} ON {on}"
+        ));
     }
     // The owner query joined once, grouped so a customer with two rows stays one row.
-    let mut join = String::new();
     if let Some(q) = &cfg.mapping.owner.query {
-        let key = if src.key_is_int(q, "legacy_id").await == customer_int {
-            "o.k = c.legacy_id".to_string()
-        } else {
-            format!(
-                "{} = {}",
-                src.cast_text("o.k"),
-                src.cast_text("c.legacy_id")
-            )
-        };
+        let (k, on) = join_key(src, q, "legacy_id", customer_int, "o").await;
         cols.push_str(&format!(", o.owner AS {OWNER_COL}"));
-        join = format!(
-            " LEFT JOIN (SELECT m.legacy_id AS k, MIN(m.owner) AS owner FROM ({q}) AS m GROUP BY m.legacy_id) AS o ON {key}"
-        );
+        joins.push_str(&format!(
+            " LEFT JOIN (SELECT {k} AS k, MIN(m.owner) AS owner FROM ({q}) AS m GROUP BY {k}) AS o ON {on}"
+        ));
     }
     (
-        format!("SELECT c.*{cols} FROM ({customers}) AS c{join}"),
+        format!("SELECT c.*{cols} FROM ({customers}) AS c{joins}"),
         binds,
     )
+}
+
+/// The grouping key of a child mapping `q` (aliased `m`) by its column `col`, and the join
+/// condition of its aggregate (aliased `alias`) with the customers (`c`): the key as it is
+/// when its type agrees with the customer's `legacy_id`, both as text otherwise.
+async fn join_key(
+    src: &Source,
+    q: &str,
+    col: &str,
+    customer_int: bool,
+    alias: &str,
+) -> (String, String) {
+    let key = format!("m.{col}");
+    if src.key_is_int(q, col).await == customer_int {
+        (key, format!("{alias}.k = c.legacy_id"))
+    } else {
+        (
+            src.cast_text(&key),
+            format!("{alias}.k = {}", src.cast_text("c.legacy_id")),
+        )
+    }
 }
 
 /// A judged chunk on its way to the state database: customers, findings, rejected rows.
