@@ -78,34 +78,74 @@ pub fn main() -> ExitCode {
 /// databases: the process's umask is private), keeping `CUTOVER_LOG_KEEP_DAYS` of them (14);
 /// `CUTOVER_LOG` sets the level (`info`). With no home directory, or one it cannot write,
 /// nothing is logged.
-fn init_logging() {
-    let Ok(dir) = cutover_core::paths::log_dir() else {
-        return;
-    };
-    if cutover_core::files::private_dir(&dir).is_err() {
-        return;
-    }
-    let Ok(appender) = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("cutover")
-        .filename_suffix("log")
-        .max_log_files(cutover_core::paths::log_keep_days())
-        .build(&dir)
-    else {
-        return;
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
-        .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(appender))
+///
+/// With `count_statements`, every statement sqlx runs is also counted per database
+/// ([`cutover_core::bench::STATEMENTS`], for `bench pipeline`).
+fn init_logging(count_statements: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let file = cutover_core::paths::log_dir()
+        .ok()
+        .filter(|dir| cutover_core::files::private_dir(dir).is_ok())
+        .and_then(|dir| {
+            tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("cutover")
+                .filename_suffix("log")
+                .max_log_files(cutover_core::paths::log_keep_days())
+                .build(&dir)
+                .ok()
+        })
+        .map(|appender| {
+            let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
+                .unwrap_or_else(|_| "info".into());
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(appender))
+                .with_filter(filter)
+        });
+    let counter = count_statements.then(|| {
+        StatementCounter.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.target() == "sqlx::query" || m.target() == "cutover::db"
+        }))
+    });
+    let _ = tracing_subscriber::registry()
+        .with(file)
+        .with(counter)
         .try_init();
+}
+
+/// Counts sqlx's statement events per database, by the [`cutover_core::db::Scope`] span
+/// they run in.
+struct StatementCounter;
+
+impl<S> tracing_subscriber::Layer<S> for StatementCounter
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        use cutover_core::db::Scope;
+        if event.metadata().target() != "sqlx::query" {
+            return;
+        }
+        let scope = ctx.event_scope(event).and_then(|mut spans| {
+            spans.find_map(|s| match (s.metadata().target(), s.name()) {
+                ("cutover::db", "source") => Some(Scope::Source),
+                ("cutover::db", "platform") => Some(Scope::Platform),
+                _ => None,
+            })
+        });
+        cutover_core::bench::STATEMENTS.count(scope);
+    }
 }
 
 /// Runs the command `cli` names (the console when it names none).
 async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
-    init_logging();
+    init_logging(matches!(
+        cli.command,
+        Some(Command::Bench(BenchCmd::Pipeline { .. }))
+    ));
     use commands::*;
     let Some(cmd) = &cli.command else {
         return console::run(&cli).await;

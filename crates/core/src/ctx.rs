@@ -279,9 +279,14 @@ impl Ctx {
             std::collections::HashMap<String, Vec<target::TargetRow>>,
         >,
     > {
+        use tracing::Instrument;
         match &self.api {
             Some(api) => target::http::read_all(api, &self.layout, ids).await,
-            None => target::read_all(&self.target, &self.layout, ids).await,
+            None => {
+                target::read_all(&self.target, &self.layout, ids)
+                    .instrument(crate::db::Scope::Platform.span())
+                    .await
+            }
         }
     }
 

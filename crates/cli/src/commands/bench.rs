@@ -76,6 +76,18 @@ pub async fn pipeline(
             b.server_secs,
             b.ratio
         );
+        if let Some(s) = b.statements_per_batch {
+            outln!(
+                "statements per batch of {:.0} customers: state {:.1}, source {:.1}, platform {:.1}",
+                b.customers_per_batch,
+                s.state,
+                s.source,
+                s.platform
+            );
+        }
+        if let Some(kib) = b.peak_rss_kib {
+            outln!("peak resident memory {:.1} MB", kib as f64 / 1024.0);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -18,8 +18,40 @@ use crate::schema::{Entity, Row, Val};
 mod pipeline;
 mod plan;
 
-pub use pipeline::{PipelineBench, pipeline};
+pub use pipeline::{PerBatch, PipelineBench, pipeline};
 pub use plan::{PlanBench, plan};
+
+/// Statements each database ran, counted by a `tracing` subscriber that listens to sqlx's
+/// statement events (`sqlx::query`) and asks each one's [`db::Scope`] span which database it
+/// was for. `cutover bench pipeline` installs one; with none installed the counts stay 0.
+#[derive(Debug, Default)]
+pub struct Statements {
+    counts: [std::sync::atomic::AtomicU64; 3],
+}
+
+/// The process's statement counts ([`Statements`]).
+pub static STATEMENTS: Statements = Statements {
+    counts: [const { std::sync::atomic::AtomicU64::new(0) }; 3],
+};
+
+impl Statements {
+    /// Counts one statement run on the source, the platform, or (`None`) the state.
+    pub fn count(&self, scope: Option<db::Scope>) {
+        let i = match scope {
+            None => 0,
+            Some(db::Scope::Source) => 1,
+            Some(db::Scope::Platform) => 2,
+        };
+        self.counts[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Statements so far: state, source, platform.
+    pub fn read(&self) -> [u64; 3] {
+        self.counts
+            .each_ref()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 /// What one `copy` measurement found. Rates are rows per second.
 #[derive(Debug, Clone, Serialize)]

@@ -36,6 +36,33 @@ pub struct PipelineBench {
     pub server_secs: f64,
     /// ours / server, in rows/s.
     pub ratio: f64,
+    /// Customers per batch the run moved, on average.
+    pub customers_per_batch: f64,
+    /// Statements per batch the run sent to each database, when a subscriber counted them
+    /// ([`super::STATEMENTS`]): the claim, every step, the batch's scoring.
+    pub statements_per_batch: Option<PerBatch>,
+    /// The process's peak resident memory after the run, in KiB (`VmHWM`; Linux only).
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// Statements per batch on each database.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PerBatch {
+    /// The state database.
+    pub state: f64,
+    /// The legacy source.
+    pub source: f64,
+    /// The platform.
+    pub platform: f64,
+}
+
+/// The process's peak resident set, in KiB, from `/proc/self/status` (`VmHWM`).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Platform rows per entity, summed.
@@ -77,6 +104,7 @@ pub async fn pipeline(
     }
     let before = platform_rows(&ctx.target).await?;
     let since = crate::clock::now();
+    let counted = super::STATEMENTS.read();
     let t0 = Instant::now();
     let summary = run::run(
         ctx,
@@ -87,6 +115,14 @@ pub async fn pipeline(
     )
     .await?;
     let ours = t0.elapsed().as_secs_f64();
+    let peak_rss_kib = peak_rss_kib();
+    let after = super::STATEMENTS.read();
+    let per = |i: usize| (after[i] - counted[i]) as f64 / summary.batches.max(1) as f64;
+    let statements_per_batch = (after != counted).then(|| PerBatch {
+        state: per(0),
+        source: per(1),
+        platform: per(2),
+    });
     let rows = platform_rows(&ctx.target).await? - before;
     let wave: Vec<String> = sqlx::query_scalar(
         "SELECT legacy_id FROM customers WHERE status = 'migrated' AND id IN \
@@ -121,6 +157,9 @@ pub async fn pipeline(
         server_rows_per_sec: rate(server_rows, server),
         server_secs: server,
         ratio: rate(rows, ours) / rate(server_rows, server).max(1e-9),
+        customers_per_batch: wave.len() as f64 / summary.batches.max(1) as f64,
+        statements_per_batch,
+        peak_rss_kib,
     })
 }
 

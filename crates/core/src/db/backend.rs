@@ -15,6 +15,54 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The SQL of a relation for a `FROM` clause, `(SELECT … ) AS alias`, that reads rows from
+    /// one JSON parameter, split around where that parameter's placeholder goes: each row a
+    /// JSON array of its values in `cols`' order. SQLite reads it with `json_each`,
+    /// PostgreSQL with `jsonb_array_elements`, MySQL 8 and MariaDB 10.6 with `JSON_TABLE`;
+    /// all in array order. [`super::Builder::push_json_rows`] binds it.
+    pub fn json_rows(self, cols: &[(&str, super::JsonCol)], alias: &str) -> (String, String) {
+        use super::JsonCol;
+        let fields: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (name, ty))| match (self, ty) {
+                (Backend::Postgres, JsonCol::Int) => format!("(j.value->>{i})::bigint AS {name}"),
+                (Backend::Postgres, JsonCol::Text) => format!("j.value->>{i} AS {name}"),
+                (Backend::Postgres, JsonCol::Real) => {
+                    format!("(j.value->>{i})::double precision AS {name}")
+                }
+                (Backend::Sqlite, _) => format!("json_extract(j.value, '$[{i}]') AS {name}"),
+                (Backend::MySql, _) => format!("j.{name} AS {name}"),
+            })
+            .collect();
+        let head = format!("(SELECT {} FROM ", fields.join(", "));
+        match self {
+            Backend::Postgres => (
+                format!("{head}jsonb_array_elements(CAST("),
+                format!(" AS jsonb)) AS j(value)) AS {alias}"),
+            ),
+            Backend::Sqlite => (format!("{head}json_each("), format!(") AS j) AS {alias}")),
+            Backend::MySql => {
+                let columns: Vec<String> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, ty))| match ty {
+                        JsonCol::Int => format!("{name} BIGINT PATH '$[{i}]'"),
+                        JsonCol::Text => format!("{name} TEXT PATH '$[{i}]'"),
+                        JsonCol::Real => format!("{name} DOUBLE PATH '$[{i}]'"),
+                    })
+                    .collect();
+                (
+                    format!("{head}JSON_TABLE("),
+                    format!(
+                        ", '$[*]' COLUMNS ({})) AS j) AS {alias}",
+                        columns.join(", ")
+                    ),
+                )
+            }
+        }
+    }
+
     /// The engine a URL names by its scheme (`sqlite:`, `postgres:`/`postgresql:`,
     /// `mysql:`/`mariadb:`).
     ///

@@ -128,6 +128,40 @@ impl Builder {
     }
 }
 
+/// The SQL type of a column of [`Builder::push_json_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonCol {
+    /// A JSON number, read as BIGINT.
+    Int,
+    /// A JSON string, read as TEXT.
+    Text,
+    /// A JSON number, read as a double.
+    Real,
+}
+
+impl Builder {
+    /// Appends a relation for a `FROM` clause, `(SELECT … ) AS alias`, whose rows are `rows`,
+    /// bound as one JSON parameter: each row a JSON array holding its values in `cols`' order
+    /// (`null` for NULL), each column named and typed by `cols`.
+    ///
+    /// One statement for any number of rows: multi-row `VALUES` needs one statement per few
+    /// hundred rows (SQLite and PostgreSQL cap a statement's parameters), so the state's
+    /// per-batch writes grew with the batch (issue 21: statements per batch constant). SQLite
+    /// reads the parameter with `json_each`, PostgreSQL with `jsonb_array_elements`, both in
+    /// array order.
+    pub fn push_json_rows(
+        &mut self,
+        backend: Backend,
+        cols: &[(&str, JsonCol)],
+        rows: &[serde_json::Value],
+        alias: &str,
+    ) -> &mut Self {
+        let (head, tail) = backend.json_rows(cols, alias);
+        let json = serde_json::Value::Array(rows.to_vec()).to_string();
+        self.push(head).push_bind(json).push(tail)
+    }
+}
+
 impl Builder {
     /// The statement as a query whose rows decode into `O` (a tuple or a `FromRow` type); the
     /// builder is left empty.

@@ -28,8 +28,30 @@ mod migrations;
 mod watch;
 
 pub use audit::{AuditEntry, Many, audit, audit_many};
+
+/// Which of a workspace's databases a piece of engine work talks to, as a `tracing` span
+/// (target `cutover::db`, named `source` or `platform`; work outside both is the state's).
+/// `cutover bench pipeline` counts each database's statements per batch by these spans
+/// (issue 21); a subscriber that does not ask for them costs a level check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The legacy source.
+    Source,
+    /// The platform (its database; an HTTP platform runs no statement).
+    Platform,
+}
+
+impl Scope {
+    /// The span to run the work in (`Instrument::instrument`).
+    pub fn span(self) -> tracing::Span {
+        match self {
+            Scope::Source => tracing::debug_span!(target: "cutover::db", "source"),
+            Scope::Platform => tracing::debug_span!(target: "cutover::db", "platform"),
+        }
+    }
+}
 pub use backend::Backend;
-pub use builder::{Builder, Values, placeholders};
+pub use builder::{Builder, JsonCol, Values, placeholders};
 pub use errors::{InDb, describe};
 pub use migrations::migrator;
 pub use watch::{CHANNEL, ChangeWatch, wake_on_notify};

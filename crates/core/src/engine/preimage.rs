@@ -10,9 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::ctx::Ctx;
-use crate::db::Builder;
+use crate::db::{Backend, Builder, JsonCol};
 use crate::schema::{Entity, Row};
-use crate::source::CHUNK;
 use crate::target::Keep;
 
 /// How a customer the platform already held was written.
@@ -67,13 +66,17 @@ impl PreImage {
 /// Errors: the state failing, or a backup that does not parse.
 pub async fn load(ctx: &Ctx, ids: &[String]) -> eyre::Result<HashMap<String, (Kept, PreImage)>> {
     let mut out: HashMap<String, (Kept, PreImage)> = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut b = Builder::new(
+    if !ids.is_empty() {
+        let backend = Backend::of_pool(&ctx.state);
+        let keys: Vec<serde_json::Value> = ids.iter().map(|id| serde_json::json!([id])).collect();
+        let mut b = Builder::on(
+            backend,
             "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_ids, \
              b.source_keys FROM customers c JOIN backups b ON b.customer_id = c.id \
-             WHERE c.platform_write IN ('merged', 'skipped') AND c.legacy_id IN ",
+             WHERE c.platform_write IN ('merged', 'skipped') AND c.legacy_id IN (SELECT r.id FROM ",
         );
-        b.push_list(chunk.iter().cloned());
+        b.push_json_rows(backend, &[("id", JsonCol::Text)], &keys, "r")
+            .push(")");
         let rows = b
             .build_query_as::<(
                 String,

@@ -36,7 +36,7 @@ pub async fn enqueue(
 }
 
 /// [`enqueue`] for many messages of one `kind` and `target`, `(dedup_key, customer_id,
-/// event)` each, in multi-row statements of 400 rows (a batch's "moved" messages: one
+/// event)` each, in one statement whatever their number (a batch's "moved" messages: one
 /// statement per customer was 3,000 statements for three batches of 1,000).
 pub async fn enqueue_many(
     tx: &mut crate::db::Tx,
@@ -50,25 +50,42 @@ pub async fn enqueue_many(
     } else {
         "recorded"
     };
-    let backend = crate::db::Backend::of_conn(tx);
-    for chunk in messages.chunks(400) {
-        let mut b = crate::db::Builder::on(
-            backend,
-            "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at) ",
-        );
-        b.push_values(chunk, |mut v, (key, customer, event)| {
-            v.push_bind(key.clone())
-                .push_bind(*customer)
-                .push_bind(kind.to_string())
-                .push_bind(event.to_string())
-                .push_bind(now.clone())
-                .push_bind(status)
-                .push_bind(target.map(str::to_string))
-                .push_bind(now.clone());
-        });
-        b.push(" ON CONFLICT (dedup_key) DO NOTHING");
-        b.build().execute(&mut **tx).await?;
+    if messages.is_empty() {
+        return Ok(());
     }
+    let backend = crate::db::Backend::of_conn(tx);
+    let rows: Vec<Value> = messages
+        .iter()
+        .map(|(key, customer, event)| serde_json::json!([key, customer, event.to_string()]))
+        .collect();
+    let mut b = crate::db::Builder::on(
+        backend,
+        "INSERT INTO notifications (dedup_key, customer_id, kind, payload, created_at, status, target, next_attempt_at) \
+         SELECT r.dedup_key, r.customer_id, ",
+    );
+    b.push_bind(kind.to_string())
+        .push(", r.payload, ")
+        .push_bind(now.clone())
+        .push(", ")
+        .push_bind(status)
+        .push(", ")
+        .push_bind(target.map(str::to_string))
+        .push(", ")
+        .push_bind(now)
+        .push(" FROM ")
+        .push_json_rows(
+            backend,
+            &[
+                ("dedup_key", crate::db::JsonCol::Text),
+                ("customer_id", crate::db::JsonCol::Int),
+                ("payload", crate::db::JsonCol::Text),
+            ],
+            &rows,
+            "r",
+        )
+        // `WHERE true`: SQLite would read `ON CONFLICT` as the join's `ON` otherwise.
+        .push(" WHERE true ON CONFLICT (dedup_key) DO NOTHING");
+    b.build().execute(&mut **tx).await?;
     Ok(())
 }
 

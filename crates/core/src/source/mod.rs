@@ -217,10 +217,17 @@ pub async fn run_hook(
     ids: &[String],
 ) -> eyre::Result<()> {
     let as_int = match mappings.get(Entity::Customers) {
-        Some(q) => src.key_is_int(q, "legacy_id").await,
+        Some(q) => {
+            use tracing::Instrument;
+            src.key_is_int(q, "legacy_id")
+                .instrument(crate::db::Scope::Source.span())
+                .await
+        }
         None => false,
     };
+    use tracing::Instrument;
     src.execute_each(sql, &conn::id_binds(ids, as_int))
+        .instrument(crate::db::Scope::Source.span())
         .await
         .map_err(|(id, e)| eyre::eyre!("source.{hook} failed for customer {id}: {e}"))
 }
@@ -250,6 +257,13 @@ impl SourceRows {
 ///
 /// Errors: a mapping query failing, named as the source database's.
 pub async fn read(src: &Source, mapping: &Mappings, ids: &[String]) -> eyre::Result<SourceRows> {
+    use tracing::Instrument;
+    read_rows(src, mapping, ids)
+        .instrument(crate::db::Scope::Source.span())
+        .await
+}
+
+async fn read_rows(src: &Source, mapping: &Mappings, ids: &[String]) -> eyre::Result<SourceRows> {
     use crate::db::InDb;
     let mut out = SourceRows {
         rows: HashMap::new(),

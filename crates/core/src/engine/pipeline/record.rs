@@ -1,13 +1,16 @@
 //! What the pipeline records on the state: each step per customer, and the customers that
-//! failed or were quarantined with their reason. Always inside the step's fenced transaction.
+//! failed or were quarantined with their reason. Always inside the step's fenced transaction,
+//! and constant in statements whatever the batch's size: the customers travel as one JSON
+//! parameter ([`Builder::push_json_rows`]).
 
 use std::collections::HashMap;
+
+use serde_json::json;
 
 use super::Member;
 use super::Step;
 use crate::clock;
-use crate::db::placeholders;
-use crate::source::CHUNK;
+use crate::db::{Backend, Builder, JsonCol};
 
 /// Who records a step: the batch and the worker holding its lease (`Ctx::worker`, the owner
 /// the claim wrote).
@@ -16,8 +19,8 @@ pub(super) struct By<'a> {
     pub worker: &'a str,
 }
 
-/// Inserts one `steps` row per customer, naming the worker, and moves their `step` forward,
-/// in `tx`.
+/// Inserts one `steps` row per customer, naming the worker, and, when the outcome is `ok`,
+/// moves their `step` forward, in `tx`: two statements for the whole batch.
 pub(super) async fn record_step(
     tx: &mut crate::db::Tx,
     members: &[&Member],
@@ -27,56 +30,80 @@ pub(super) async fn record_step(
     outcome: &str,
     detail: Option<&HashMap<i64, String>>,
 ) -> eyre::Result<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
     let now = clock::now();
-    for chunk in members.chunks(CHUNK) {
-        let mut qb = crate::db::Builder::on(
-            crate::db::Backend::of_conn(tx),
-            "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail, worker) ",
-        );
-        qb.push_values(chunk, |mut b, m| {
-            b.push_bind(m.id)
-                .push_bind(by.batch.to_string())
-                .push_bind(step.as_str())
-                .push_bind(started.to_string())
-                .push_bind(now.clone())
-                .push_bind(outcome.to_string())
-                .push_bind(detail.and_then(|d| d.get(&m.id).cloned()))
-                .push_bind(by.worker.to_string());
-        });
-        qb.build().execute(&mut **tx).await?;
-        if outcome == "ok" {
-            let sql = format!(
-                "UPDATE customers SET step = $1, updated_at = $2 WHERE id IN ({})",
-                placeholders(3, chunk.len())
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(step.as_str())
-                .bind(now.clone());
-            for m in chunk {
-                q = q.bind(m.id);
-            }
-            q.execute(&mut **tx).await?;
-        }
+    let backend = Backend::of_conn(tx);
+    let rows: Vec<serde_json::Value> = members
+        .iter()
+        .map(|m| json!([m.id, detail.and_then(|d| d.get(&m.id))]))
+        .collect();
+    let cols = [("id", JsonCol::Int), ("detail", JsonCol::Text)];
+    let mut b = Builder::on(
+        backend,
+        "INSERT INTO steps (customer_id, batch_id, step, started_at, finished_at, outcome, detail, worker) \
+         SELECT r.id, ",
+    );
+    b.push_bind(by.batch.to_string())
+        .push(", ")
+        .push_bind(step.as_str())
+        .push(", ")
+        .push_bind(started.to_string())
+        .push(", ")
+        .push_bind(now.clone())
+        .push(", ")
+        .push_bind(outcome.to_string())
+        .push(", r.detail, ")
+        .push_bind(by.worker.to_string())
+        .push(" FROM ")
+        .push_json_rows(backend, &cols, &rows, "r");
+    b.build().execute(&mut **tx).await?;
+    if outcome == "ok" {
+        let mut b = Builder::on(backend, "UPDATE customers SET step = ");
+        b.push_bind(step.as_str())
+            .push(", updated_at = ")
+            .push_bind(now)
+            .push(" WHERE id IN (SELECT r.id FROM ")
+            .push_json_rows(backend, &cols[..1], &ids(members), "r")
+            .push(")");
+        b.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-/// Marks customers failed or quarantined with their reason, in `tx`.
+/// The members' state ids as rows of one column, for [`Builder::push_json_rows`].
+pub(super) fn ids(members: &[&Member]) -> Vec<serde_json::Value> {
+    members.iter().map(|m| json!([m.id])).collect()
+}
+
+/// Marks customers failed or quarantined with their reason, in `tx`: one statement.
 pub(super) async fn set_outcome(
     tx: &mut crate::db::Tx,
     members: &[&Member],
     status: &str,
     reasons: &HashMap<i64, String>,
 ) -> eyre::Result<()> {
-    let now = clock::now();
-    for m in members {
-        sqlx::query("UPDATE customers SET status = $1, reason = $2, platform_id = NULL, updated_at = $3 WHERE id = $4")
-            .bind(status.to_string())
-            .bind(reasons.get(&m.id).cloned())
-            .bind(now.clone())
-            .bind(m.id)
-            .execute(&mut **tx)
-            .await?;
+    if members.is_empty() {
+        return Ok(());
     }
+    let backend = Backend::of_conn(tx);
+    let rows: Vec<serde_json::Value> = members
+        .iter()
+        .map(|m| json!([m.id, reasons.get(&m.id)]))
+        .collect();
+    let mut b = Builder::on(backend, "UPDATE customers SET status = ");
+    b.push_bind(status.to_string())
+        .push(", reason = r.reason, platform_id = NULL, updated_at = ")
+        .push_bind(clock::now())
+        .push(" FROM ")
+        .push_json_rows(
+            backend,
+            &[("id", JsonCol::Int), ("reason", JsonCol::Text)],
+            &rows,
+            "r",
+        )
+        .push(" WHERE customers.id = r.id");
+    b.build().execute(&mut **tx).await?;
     Ok(())
 }

@@ -4,21 +4,21 @@
 
 use std::collections::HashMap;
 
+use serde_json::json;
+use tracing::Instrument;
+
 use super::platform::write_target;
 use super::record::{By, record_step, set_outcome};
 use super::{Member, Step, StepOutcome, read_source};
 use crate::config::OnExisting;
 use crate::ctx::Ctx;
-use crate::db::{Backend, Builder, InDb, placeholders, write_tx};
+use crate::db::{Backend, Builder, InDb, JsonCol, Scope, write_tx};
 use crate::engine::lease::{self, Lease, fence};
 use crate::engine::preimage::{self, Kept};
 use crate::engine::validate::{EntityCheck, validate};
 use crate::schema::{Checksum, Entity, Row, checksum};
-use crate::source::{self, CHUNK, SourceRows};
+use crate::source::{self, SourceRows};
 use crate::{clock, target};
-
-/// Rows per multi-row upsert of backups and validations (10 and 8 values each).
-const UPSERT_ROWS: usize = 400;
 
 /// One step's run: the batch's lease, the customers it runs for, and when it started.
 pub(super) struct Run<'a> {
@@ -127,22 +127,18 @@ impl Run<'_> {
         }
         // Decided here, before any platform write, so that a step re-run after a crash (when
         // the platform already holds what cutover created) still knows what was there first.
+        let backend = Backend::of_pool(&ctx.state);
         for (word, who) in &writes {
-            for chunk in who.chunks(CHUNK) {
-                let mut b = Builder::on(
-                    Backend::of_pool(&ctx.state),
-                    "UPDATE customers SET platform_write = ",
-                );
-                b.push_bind(*word)
-                    .push(" WHERE id IN ")
-                    .push_list(chunk.iter().copied());
-                b.build().execute(&mut *tx).await?;
-            }
+            let rows: Vec<serde_json::Value> = who.iter().map(|id| json!([id])).collect();
+            let mut b = Builder::on(backend, "UPDATE customers SET platform_write = ");
+            b.push_bind(*word)
+                .push(" WHERE id IN (SELECT r.id FROM ")
+                .push_json_rows(backend, &[("id", JsonCol::Int)], &rows, "r")
+                .push(")");
+            b.build().execute(&mut *tx).await?;
         }
         // A resumed backup step replaces the snapshot it took before the crash.
-        for chunk in backups.chunks(UPSERT_ROWS) {
-            upsert_backups(&mut tx, Backend::of_pool(&ctx.state), chunk, self.started).await?;
-        }
+        upsert_backups(&mut tx, backend, &backups, self.started).await?;
         let ok = self.except(&out.quarantined);
         record_step(
             &mut tx,
@@ -232,21 +228,25 @@ impl Run<'_> {
                     let mut conn = ctx.target.acquire().await?;
                     target::customer_ids(&mut conn, &ctx.layout, &go).await
                 }
+                .instrument(Scope::Platform.span())
                 .await
                 .in_db("platform")?,
             };
-            // One statement per chunk, not per customer: `CASE id WHEN … THEN …`.
+            // One statement for the batch, not one per customer.
             let backend = Backend::of_pool(&ctx.state);
-            for chunk in ok.chunks(UPSERT_ROWS) {
-                let mut b = Builder::on(backend, "UPDATE customers SET platform_id = CASE id");
-                for m in chunk {
-                    b.push(" WHEN ")
-                        .push_bind(m.id)
-                        .push(" THEN ")
-                        .push_bind(pids.get(&m.legacy_id).copied());
-                }
-                b.push(" END WHERE id IN ")
-                    .push_list(chunk.iter().map(|m| m.id));
+            let rows: Vec<serde_json::Value> = ok
+                .iter()
+                .map(|m| json!([m.id, pids.get(&m.legacy_id)]))
+                .collect();
+            let mut b = Builder::on(backend, "UPDATE customers SET platform_id = r.pid FROM ");
+            b.push_json_rows(
+                backend,
+                &[("id", JsonCol::Int), ("pid", JsonCol::Int)],
+                &rows,
+                "r",
+            )
+            .push(" WHERE customers.id = r.id");
+            if !rows.is_empty() {
                 b.build().execute(&mut *tx).await?;
             }
         }
@@ -327,6 +327,7 @@ impl Run<'_> {
             tx.commit().await?;
             Ok::<_, eyre::Report>(())
         }
+        .instrument(Scope::Platform.span())
         .await
         .in_db("platform")?;
         Ok(())
@@ -345,9 +346,7 @@ impl Run<'_> {
             .zip(&checks)
             .flat_map(|(m, c)| c.entities.iter().map(move |e| (m.id, e)))
             .collect();
-        for chunk in rows.chunks(UPSERT_ROWS) {
-            upsert_validations(&mut tx, Backend::of_pool(&ctx.state), chunk, self.started).await?;
-        }
+        upsert_validations(&mut tx, Backend::of_pool(&ctx.state), &rows, self.started).await?;
         let mut out = StepOutcome::default();
         for (m, c) in self.todo.iter().zip(&checks) {
             if !c.ok() {
@@ -393,20 +392,19 @@ impl Run<'_> {
         // The welcome the customer reads: the "moved" notice's template, one read for the batch.
         let (template, target) = crate::comms::engine_notice(ctx, "moved");
         let mut who: HashMap<i64, (String, String, Option<String>)> = HashMap::new();
+        let backend = Backend::of_pool(&ctx.state);
+        let ids = super::record::ids(self.todo);
         if !self.todo.is_empty() {
-            let sql = format!(
-                "SELECT c.id, c.name, c.segment, s.support FROM customers c
-                 LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN ({})",
-                placeholders(1, self.todo.len())
+            let mut b = Builder::on(
+                backend,
+                "SELECT c.id, c.name, c.segment, s.support FROM customers c \
+                 LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN (SELECT r.id FROM ",
             );
-            let mut q = sqlx::query_as::<_, (i64, String, String, Option<String>)>(
-                sqlx::AssertSqlSafe(sql),
-            );
-            for m in self.todo {
-                q = q.bind(m.id);
-            }
+            b.push_json_rows(backend, &[("id", JsonCol::Int)], &ids, "r")
+                .push(")");
             who.extend(
-                q.fetch_all(&mut *tx)
+                b.build_query_as::<(i64, String, String, Option<String>)>()
+                    .fetch_all(&mut *tx)
                     .await?
                     .into_iter()
                     .map(|(id, n, w, s)| (id, (n, w, s))),
@@ -440,16 +438,16 @@ impl Run<'_> {
             })
             .collect();
         crate::notify::enqueue_many(&mut tx, "moved", target.as_deref(), &moved).await?;
-        for chunk in self.todo.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE customers SET status = 'migrated', migrated_at = $1, reason = NULL WHERE id IN ({})",
-                placeholders(2, chunk.len())
+        if !self.todo.is_empty() {
+            let mut b = Builder::on(
+                backend,
+                "UPDATE customers SET status = 'migrated', reason = NULL, migrated_at = ",
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now.clone());
-            for m in chunk {
-                q = q.bind(m.id);
-            }
-            q.execute(&mut *tx).await?;
+            b.push_bind(now.clone())
+                .push(" WHERE id IN (SELECT r.id FROM ")
+                .push_json_rows(backend, &[("id", JsonCol::Int)], &ids, "r")
+                .push(")");
+            b.build().execute(&mut *tx).await?;
         }
         record_step(
             &mut tx,
@@ -487,69 +485,124 @@ struct Backup {
     keys: Option<String>,
 }
 
-/// Upserts backups in one multi-row statement (a resumed step replaces its snapshot).
+/// Upserts backups in one statement (a resumed step replaces its snapshot).
 async fn upsert_backups(
     tx: &mut crate::db::Tx,
     backend: Backend,
-    chunk: &[Backup],
+    backups: &[Backup],
     started: &str,
 ) -> sqlx::Result<()> {
+    if backups.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = backups
+        .iter()
+        .map(|r| {
+            json!([
+                r.customer,
+                r.entity.name(),
+                r.source.count,
+                r.source.sha256,
+                r.target.count,
+                r.target.sha256,
+                r.rows,
+                r.ids,
+                r.keys
+            ])
+        })
+        .collect();
     let mut b = Builder::on(
         backend,
         "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
-         target_count, target_checksum, target_rows, target_ids, source_keys) ",
+         target_count, target_checksum, target_rows, target_ids, source_keys) \
+         SELECT r.customer_id, r.entity, ",
     );
-    b.push_values(chunk, |mut v, r| {
-        v.push_bind(r.customer)
-            .push_bind(r.entity.name())
-            .push_bind(started.to_string())
-            .push_bind(r.source.count)
-            .push_bind(r.source.sha256.clone())
-            .push_bind(r.target.count)
-            .push_bind(r.target.sha256.clone())
-            .push_bind(r.rows.clone())
-            .push_bind(r.ids.clone())
-            .push_bind(r.keys.clone());
-    });
-    b.push(
-        " ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
-         source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
-         target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
-         target_rows = excluded.target_rows, target_ids = excluded.target_ids, \
-         source_keys = excluded.source_keys",
-    );
+    b.push_bind(started.to_string())
+        .push(
+            ", r.source_count, r.source_checksum, r.target_count, r.target_checksum, \
+             r.target_rows, r.target_ids, r.source_keys FROM ",
+        )
+        .push_json_rows(
+            backend,
+            &[
+                ("customer_id", JsonCol::Int),
+                ("entity", JsonCol::Text),
+                ("source_count", JsonCol::Int),
+                ("source_checksum", JsonCol::Text),
+                ("target_count", JsonCol::Int),
+                ("target_checksum", JsonCol::Text),
+                ("target_rows", JsonCol::Text),
+                ("target_ids", JsonCol::Text),
+                ("source_keys", JsonCol::Text),
+            ],
+            &rows,
+            "r",
+        )
+        // `WHERE true`: SQLite would read `ON CONFLICT` as the join's `ON` otherwise.
+        .push(
+            " WHERE true ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
+             source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
+             target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
+             target_rows = excluded.target_rows, target_ids = excluded.target_ids, \
+             source_keys = excluded.source_keys",
+        );
     b.build().execute(&mut **tx).await?;
     Ok(())
 }
 
-/// Upserts validations in one multi-row statement.
+/// Upserts validations in one statement.
 async fn upsert_validations(
     tx: &mut crate::db::Tx,
     backend: Backend,
-    chunk: &[(i64, &EntityCheck)],
+    checks: &[(i64, &EntityCheck)],
     started: &str,
 ) -> sqlx::Result<()> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|(id, e)| {
+            json!([
+                id,
+                e.entity,
+                e.source_count,
+                e.target_count,
+                e.source_checksum,
+                e.target_checksum,
+                i64::from(e.ok())
+            ])
+        })
+        .collect();
     let mut b = Builder::on(
         backend,
         "INSERT INTO validations (customer_id, entity, checked_at, source_count, \
-         target_count, source_checksum, target_checksum, ok) ",
+         target_count, source_checksum, target_checksum, ok) SELECT r.customer_id, r.entity, ",
     );
-    b.push_values(chunk, |mut v, (id, e)| {
-        v.push_bind(*id)
-            .push_bind(e.entity)
-            .push_bind(started.to_string())
-            .push_bind(e.source_count)
-            .push_bind(e.target_count)
-            .push_bind(e.source_checksum.clone())
-            .push_bind(e.target_checksum.clone())
-            .push_bind(i64::from(e.ok()));
-    });
-    b.push(
-        " ON CONFLICT (customer_id, entity) DO UPDATE SET checked_at = excluded.checked_at, \
-         source_count = excluded.source_count, target_count = excluded.target_count, \
-         source_checksum = excluded.source_checksum, \
-         target_checksum = excluded.target_checksum, ok = excluded.ok",
-    );
+    b.push_bind(started.to_string())
+        .push(
+            ", r.source_count, r.target_count, r.source_checksum, r.target_checksum, r.ok FROM ",
+        )
+        .push_json_rows(
+            backend,
+            &[
+                ("customer_id", JsonCol::Int),
+                ("entity", JsonCol::Text),
+                ("source_count", JsonCol::Int),
+                ("target_count", JsonCol::Int),
+                ("source_checksum", JsonCol::Text),
+                ("target_checksum", JsonCol::Text),
+                ("ok", JsonCol::Int),
+            ],
+            &rows,
+            "r",
+        )
+        .push(
+            " WHERE true ON CONFLICT (customer_id, entity) DO UPDATE SET checked_at = excluded.checked_at, \
+             source_count = excluded.source_count, target_count = excluded.target_count, \
+             source_checksum = excluded.source_checksum, \
+             target_checksum = excluded.target_checksum, ok = excluded.ok",
+        );
     b.build().execute(&mut **tx).await?;
     Ok(())
 }
