@@ -278,6 +278,80 @@ async fn a_corrupted_copy_fails_validation_and_leaves_nothing_on_the_platform() 
     );
 }
 
+/// Issue 21: the steps now record set-based and the checks may be computed anywhere, but
+/// "validated" keeps its meaning. The platform corrupts a customer row as `create_account`
+/// writes it, and after the run one row of each entity is changed behind the engine's back:
+/// the `validate` step and `cutover validate`'s check must each catch it.
+#[tokio::test]
+async fn a_platform_row_corrupted_after_any_step_is_caught_by_validate() {
+    let ws = Ws::demo(60, 21).await;
+    let ctx = ws.ctx().await;
+    let victim: String = sqlx::query_scalar(
+        "SELECT legacy_id FROM customers WHERE status = 'pending' ORDER BY annual_revenue_cents DESC LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    common::corrupt_on_insert(&ctx, "customers", "name", "'corrupted'", &victim).await;
+    let s = run(&ctx, &RunOpts::default()).await.unwrap();
+    assert_eq!(s.failed, 1, "the customer corrupted at create_account fails");
+    let reason: String = sqlx::query_scalar("SELECT reason FROM customers WHERE legacy_id = $1")
+        .bind(victim.clone())
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+    assert!(
+        reason.contains("validate: customers: checksum source"),
+        "{reason}"
+    );
+    // After validate and notify: one row of each entity, of a different migrated customer.
+    let mut victims = Vec::new();
+    for (table, column) in [
+        ("customers", "email"),
+        ("devices", "serial"),
+        ("repairs", "description"),
+        ("payments", "currency"),
+        ("communications", "subject"),
+    ] {
+        let key = if table == "customers" {
+            "legacy_id"
+        } else {
+            "customer_legacy_id"
+        };
+        let (id, who): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, {key} FROM {table} WHERE {key} <> $1 ORDER BY id LIMIT 1 OFFSET {}",
+            victims.len() * 3
+        )))
+        .bind(victim.clone())
+        .fetch_one(&ctx.target)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET {column} = 'changed behind the engine' WHERE id = $1"
+        )))
+        .bind(id)
+        .execute(&ctx.target)
+        .await
+        .unwrap();
+        victims.push((table, who));
+    }
+    let ids: Vec<String> = victims.iter().map(|(_, w)| w.clone()).collect();
+    let checks = cutover_core::engine::validate::validate(&ctx, &ids)
+        .await
+        .unwrap();
+    for ((table, who), check) in victims.iter().zip(&checks) {
+        let e = check
+            .entities
+            .iter()
+            .find(|e| e.entity == *table)
+            .unwrap();
+        assert!(
+            !e.ok(),
+            "customer {who}: the changed {table} row was not caught: {e:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn halt_stops_claiming_and_run_refuses_until_released() {
     let ws = Ws::demo(60, 4).await;

@@ -388,19 +388,25 @@ pub async fn assert_batch_counts_match(state: &cutover_core::db::Pool) {
 /// Makes the platform change `column` of `table` (to `value`, an SQL expression over the row)
 /// for customer `victim`'s rows as they land, so that validation finds a mismatch. A trigger in
 /// the platform's own dialect.
+/// One trigger per table (`corrupt_<table>`); on `customers` the victim is its `legacy_id`.
 pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str, victim: &str) {
+    let key = if table == "customers" {
+        "legacy_id"
+    } else {
+        "customer_legacy_id"
+    };
     let sql =
         if cutover_core::db::Backend::of_pool(&ctx.target) == cutover_core::db::Backend::Postgres {
             format!(
-                "CREATE FUNCTION corrupt() RETURNS trigger LANGUAGE plpgsql AS $$
+                "CREATE FUNCTION corrupt_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN NEW.{column} := {new}; RETURN NEW; END $$;
-             CREATE TRIGGER corrupt BEFORE INSERT ON {table} FOR EACH ROW
-             WHEN (NEW.customer_legacy_id = '{victim}') EXECUTE FUNCTION corrupt()",
+             CREATE TRIGGER corrupt_{table} BEFORE INSERT ON {table} FOR EACH ROW
+             WHEN (NEW.{key} = '{victim}') EXECUTE FUNCTION corrupt_{table}()",
                 new = value.replace("{row}", "NEW")
             )
         } else {
             format!(
-            "CREATE TRIGGER corrupt AFTER INSERT ON {table} WHEN NEW.customer_legacy_id = '{victim}'
+            "CREATE TRIGGER corrupt_{table} AFTER INSERT ON {table} WHEN NEW.{key} = '{victim}'
              BEGIN UPDATE {table} SET {column} = {new} WHERE id = NEW.id; END",
             new = value.replace("{row}.", "")
         )
