@@ -294,7 +294,10 @@ async fn a_platform_row_corrupted_after_any_step_is_caught_by_validate() {
     .unwrap();
     common::corrupt_on_insert(&ctx, "customers", "name", "'corrupted'", &victim).await;
     let s = run(&ctx, &RunOpts::default()).await.unwrap();
-    assert_eq!(s.failed, 1, "the customer corrupted at create_account fails");
+    assert_eq!(
+        s.failed, 1,
+        "the customer corrupted at create_account fails"
+    );
     let reason: String = sqlx::query_scalar("SELECT reason FROM customers WHERE legacy_id = $1")
         .bind(victim.clone())
         .fetch_one(&ctx.state)
@@ -340,11 +343,7 @@ async fn a_platform_row_corrupted_after_any_step_is_caught_by_validate() {
         .await
         .unwrap();
     for ((table, who), check) in victims.iter().zip(&checks) {
-        let e = check
-            .entities
-            .iter()
-            .find(|e| e.entity == *table)
-            .unwrap();
+        let e = check.entities.iter().find(|e| e.entity == *table).unwrap();
         assert!(
             !e.ok(),
             "customer {who}: the changed {table} row was not caught: {e:?}"

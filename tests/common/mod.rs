@@ -406,10 +406,10 @@ pub async fn corrupt_on_insert(ctx: &Ctx, table: &str, column: &str, value: &str
             )
         } else {
             format!(
-            "CREATE TRIGGER corrupt_{table} AFTER INSERT ON {table} WHEN NEW.{key} = '{victim}'
+                "CREATE TRIGGER corrupt_{table} AFTER INSERT ON {table} WHEN NEW.{key} = '{victim}'
              BEGIN UPDATE {table} SET {column} = {new} WHERE id = NEW.id; END",
-            new = value.replace("{row}.", "")
-        )
+                new = value.replace("{row}.", "")
+            )
         };
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(&ctx.target)
