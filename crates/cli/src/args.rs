@@ -360,7 +360,8 @@ pub struct RunArgs {
     /// Stop after this many batches.
     #[arg(long, value_name = "K")]
     pub batches: Option<usize>,
-    /// Rebuild the unclaimed batches with this many customers each before running.
+    /// Rebuild the unclaimed batches with this many customers each before running (not with
+    /// --dry-run, which writes nothing).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
     /// Show which batches would run, write nothing.

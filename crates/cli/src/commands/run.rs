@@ -20,7 +20,10 @@ pub async fn run(cli: &Cli, a: &RunArgs) -> eyre::Result<ExitCode> {
         if n == 0 {
             return Err(Usage("--batch-size must be at least 1".into()).into());
         }
-        plan::rebatch(&ctx.state, n).await?;
+        // A dry run writes nothing: it shows the batches as they are.
+        if !a.dry_run {
+            plan::rebatch(&ctx.state, n).await?;
+        }
     }
     // Deliver notifications while this run lasts; what is left waits in the outbox.
     // Unacknowledged alerts climb on time here too, not only where a console is open.
