@@ -100,7 +100,22 @@ impl CustomerCheck {
 /// (merged or skipped) the expected rows are the source's plus the platform's own from the
 /// pre-image (its customer row too, when skipped); `source_*` then describe those.
 pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerCheck>> {
-    let src = crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?;
+    validate_with(ctx, ids, None).await
+}
+
+/// [`validate`] with the source's side given: `source`, the rows the pipeline read at backup
+/// and copied (a superset of `ids`' rows), or `None` to read them again. Issue 21: the
+/// source side may be the rows as read for the copy, so each source row is read once per
+/// batch; the platform's side is always read back.
+pub async fn validate_with(
+    ctx: &Ctx,
+    ids: &[String],
+    source: Option<crate::source::SourceRows>,
+) -> eyre::Result<Vec<CustomerCheck>> {
+    let src = match source {
+        Some(s) => s,
+        None => crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?,
+    };
     let tgt = ctx.platform_rows(ids).await?;
     let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());

@@ -15,7 +15,7 @@ use crate::ctx::Ctx;
 use crate::db::{Backend, Builder, InDb, JsonCol, Scope, write_tx};
 use crate::engine::lease::{self, Lease, fence};
 use crate::engine::preimage::{self, Kept};
-use crate::engine::validate::{EntityCheck, validate};
+use crate::engine::validate::{EntityCheck, validate_with};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, SourceRows};
 use crate::{clock, target};
@@ -335,9 +335,10 @@ impl Run<'_> {
 
     /// `validate`: each customer's entities, source against platform, stored; a customer
     /// whose counts, checksums or device links differ fails (and is restored by the caller).
-    pub async fn validate(&self) -> eyre::Result<StepOutcome> {
+    pub async fn validate(&self, source: &mut Option<SourceRows>) -> eyre::Result<StepOutcome> {
         let (ctx, lease) = (self.ctx, self.lease);
-        let checks = validate(ctx, &self.ids()).await?;
+        // The rows read at backup and copied are the source side; read again after a resume.
+        let checks = validate_with(ctx, &self.ids(), source.take()).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let rows: Vec<(i64, &EntityCheck)> = self
