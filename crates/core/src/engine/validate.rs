@@ -116,10 +116,15 @@ pub async fn validate_with(
         Some(s) => s,
         None => crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?,
     };
-    let tgt = ctx.platform_rows(ids).await?;
     let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
+    // The platform's rows a chunk of customers at a time, dropped once compared: the batch's
+    // source rows and all its platform rows at once were the peak of a batch's memory.
+    let mut tgt = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        if i % CHUNK == 0 {
+            tgt = ctx.platform_rows(&ids[i..ids.len().min(i + CHUNK)]).await?;
+        }
         let mut entities = Vec::new();
         for e in Entity::ALL {
             if ctx.cfg.mapping.get(e).is_none() {

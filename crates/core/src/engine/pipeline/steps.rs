@@ -17,7 +17,7 @@ use crate::engine::lease::{self, Lease, fence};
 use crate::engine::preimage::{self, Kept};
 use crate::engine::validate::{EntityCheck, validate_with};
 use crate::schema::{Checksum, Entity, Row, checksum};
-use crate::source::{self, SourceRows};
+use crate::source::{self, CHUNK, SourceRows};
 use crate::{clock, target};
 
 /// One step's run: the batch's lease, the customers it runs for, and when it started.
@@ -52,14 +52,17 @@ impl Run<'_> {
         let (ctx, lease) = (self.ctx, self.lease);
         let ids = self.ids();
         let src = read_source(ctx, &ids).await?;
-        let pre = ctx.platform_rows(&ids).await?;
-        let mut tx = write_tx(&ctx.state).await?;
-        fence(ctx, &mut tx, lease).await?;
         let mut out = StepOutcome::default();
         let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
         let on_existing = ctx.cfg.target.on_existing();
         let mut writes: HashMap<&'static str, Vec<i64>> = HashMap::new();
-        for m in self.todo {
+        // The platform's rows a chunk of customers at a time: the batch's memory stays the
+        // source's rows plus one chunk's.
+        let mut pre = HashMap::new();
+        for (i, m) in self.todo.iter().enumerate() {
+            if i % CHUNK == 0 {
+                pre = ctx.platform_rows(&ids[i..ids.len().min(i + CHUNK)]).await?;
+            }
             if let Some(why) = src.bad.get(&m.legacy_id) {
                 out.quarantined.insert(m.id, why.clone());
                 continue;
@@ -125,6 +128,9 @@ impl Run<'_> {
                 );
             }
         }
+        drop(pre);
+        let mut tx = write_tx(&ctx.state).await?;
+        fence(ctx, &mut tx, lease).await?;
         // Decided here, before any platform write, so that a step re-run after a crash (when
         // the platform already holds what cutover created) still knows what was there first.
         let backend = Backend::of_pool(&ctx.state);
