@@ -31,6 +31,10 @@ impl Backend {
                 (Backend::Postgres, JsonCol::Real) => {
                     format!("(j.value->>{i})::double precision AS {name}")
                 }
+                // A whole JSON number comes back an INTEGER; a REAL column wants a double.
+                (Backend::Sqlite, JsonCol::Real) => {
+                    format!("CAST(json_extract(j.value, '$[{i}]') AS REAL) AS {name}")
+                }
                 (Backend::Sqlite, _) => format!("json_extract(j.value, '$[{i}]') AS {name}"),
                 (Backend::MySql, _) => format!("j.{name} AS {name}"),
             })

@@ -358,6 +358,40 @@ mod tests {
         assert_eq!(describe(&other), "lease lost");
     }
 
+    #[tokio::test]
+    async fn json_rows_come_back_typed_and_in_order_with_nulls() {
+        let pool = open("sqlite::memory:", "state", true, false).await.unwrap();
+        let rows = vec![
+            serde_json::json!([i64::MAX, "Zoë \"quoted\" [x]", 1.5]),
+            serde_json::json!([-7, null, 100]),
+        ];
+        let mut b = Builder::on(Backend::Sqlite, "SELECT r.id, r.name, r.v FROM ");
+        b.push_json_rows(
+            Backend::Sqlite,
+            &[
+                ("id", JsonCol::Int),
+                ("name", JsonCol::Text),
+                ("v", JsonCol::Real),
+            ],
+            &rows,
+            "r",
+        );
+        let got: Vec<(i64, Option<String>, f64)> =
+            b.build_query_as().fetch_all(&pool).await.unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (i64::MAX, Some("Zoë \"quoted\" [x]".to_string()), 1.5),
+                (-7, None, 100.0)
+            ]
+        );
+        let (head, tail) = Backend::Postgres.json_rows(&[("id", JsonCol::Int)], "r");
+        assert_eq!(
+            format!("{head}$1{tail}"),
+            "(SELECT (j.value->>0)::bigint AS id FROM jsonb_array_elements(CAST($1 AS jsonb)) AS j(value)) AS r"
+        );
+    }
+
     #[test]
     fn placeholders_number_from_start_except_on_mysql() {
         assert_eq!(placeholders(3, 2), "$3, $4");
