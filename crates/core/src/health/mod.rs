@@ -326,13 +326,29 @@ async fn gather(
                 .map(|chunk| {
                     let legacy: Vec<String> = chunk.iter().map(|(_, l)| l.clone()).collect();
                     let binds = source::conn::id_binds(&legacy, as_int);
+                    // MariaDB pushes an `IN` of literals into a grouped component query and
+                    // seeks its index, but not one of bound parameters: 0.2–0.5 s per
+                    // statement against 0.013 s, 1.66 s of a 2.9 s batch (issue 21). Integer
+                    // ids are written as the integers they parsed to; text stays bound.
+                    if db.backend() == Backend::MySql && as_int {
+                        let list: Vec<String> = binds
+                            .iter()
+                            .filter_map(|b| match b {
+                                source::conn::Bind::Int(n) => Some(n.to_string()),
+                                source::conn::Bind::Text(_) => None,
+                            })
+                            .collect();
+                        let f = format!(" WHERE h.legacy_id IN ({})", list.join(", "));
+                        return (f, binds.len(), Vec::new());
+                    }
                     let f = format!(
                         " WHERE h.legacy_id IN ({})",
                         db.placeholders(1, binds.len())
                     );
-                    (f, binds)
+                    (f, binds.len(), binds)
                 })
-                .filter(|(_, b)| !b.is_empty())
+                .filter(|(_, n, _)| *n > 0)
+                .map(|(f, _, b)| (f, b))
                 .collect(),
         };
         // A batch's values of one component go in one insert, across the filter's chunks.
