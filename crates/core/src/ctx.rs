@@ -53,6 +53,9 @@ pub struct Ctx {
     /// Set to ask this process's worker to stop at its next step boundary and give its lease
     /// back (the console does it when it quits); the shared runner state is left alone.
     pub stop: Arc<AtomicBool>,
+    /// When this process last wrote the runner's heartbeat, in ms since the Unix epoch (0:
+    /// never); see `engine::lease::heartbeat`.
+    pub(crate) heartbeat_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// A small message from the engine to whoever watches it.
@@ -261,6 +264,7 @@ impl Ctx {
             worker: format!("{}:{}", hostname(), std::process::id()),
             notices: None,
             stop: Arc::default(),
+            heartbeat_ms: Arc::default(),
             warnings,
             watched: Arc::new(watched),
         })

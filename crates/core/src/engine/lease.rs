@@ -242,12 +242,26 @@ pub async fn release(ctx: &Ctx, lease: &Lease) -> eyre::Result<()> {
 /// Records that a worker of this workspace is alive now (the console's "no live worker" flag
 /// reads it).
 pub(crate) async fn heartbeat(ctx: &Ctx) -> eyre::Result<()> {
+    use std::sync::atomic::Ordering;
+    // Every worker writes this one row, and on PostgreSQL each write notifies every console:
+    // at most once per HEARTBEAT_EVERY_MS (well inside the two lease periods after which the
+    // runner reads "no live worker"), not at every step boundary and every 250 ms while
+    // paused (issue 21: the runner row is what 100 workers would queue on).
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let every = HEARTBEAT_EVERY_MS.min(ctx.cfg.runner.lease_seconds as i64 * 1000 / 2);
+    if now_ms - ctx.heartbeat_ms.load(Ordering::Relaxed) < every {
+        return Ok(());
+    }
     sqlx::query("UPDATE runner SET heartbeat_at = $1 WHERE id = 1")
         .bind(clock::now())
         .execute(&ctx.state)
         .await?;
+    ctx.heartbeat_ms.store(now_ms, Ordering::Relaxed);
     Ok(())
 }
+
+/// The longest a worker goes between heartbeats while it runs or waits, in ms.
+const HEARTBEAT_EVERY_MS: i64 = 5_000;
 
 /// Checks that the state still gives `lease`'s batch its token: on an HTTP platform, where no
 /// platform transaction can fence, the check made right before a step's requests (see
