@@ -221,6 +221,30 @@ impl Source {
         self.backend().placeholders(start, n)
     }
 
+    /// The inside of an `IN (…)` over the customer ids `ids` on this source, and the binds it
+    /// takes (from `$1`), bound as integers when `as_int` ([`id_binds`]); `None` when no id is
+    /// usable. On MySQL integer ids are written as the integers they parsed to: MariaDB 10.11
+    /// pushes an `IN` of literals into a grouped query in `FROM` and seeks its index, but not
+    /// one of bound parameters (0.2–0.5 s against 0.013 s per health component statement; 1.66
+    /// s of a 2.9 s batch, issue 21).
+    pub fn id_list(&self, ids: &[String], as_int: bool) -> Option<(String, Vec<Bind>)> {
+        let binds = id_binds(ids, as_int);
+        if binds.is_empty() {
+            return None;
+        }
+        if as_int && self.backend() == Backend::MySql {
+            let list: Vec<String> = binds
+                .iter()
+                .filter_map(|b| match b {
+                    Bind::Int(n) => Some(n.to_string()),
+                    Bind::Text(_) => None,
+                })
+                .collect();
+            return Some((list.join(", "), Vec::new()));
+        }
+        Some((self.placeholders(1, binds.len()), binds))
+    }
+
     /// `expr` as text, in this source's dialect (MySQL casts to `CHAR`).
     pub fn cast_text(&self, expr: &str) -> String {
         match self.backend() {

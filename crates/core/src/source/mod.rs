@@ -119,14 +119,12 @@ pub async fn rows_for(
     };
     let as_int = src.key_is_int(query, entity.customer_key()).await;
     for chunk in ids.chunks(CHUNK) {
-        let binds = conn::id_binds(chunk, as_int);
-        if binds.is_empty() {
+        let Some((list, binds)) = src.id_list(chunk, as_int) else {
             continue;
-        }
+        };
         let sql = format!(
-            "SELECT * FROM ({query}) AS m WHERE m.{} IN ({})",
+            "SELECT * FROM ({query}) AS m WHERE m.{} IN ({list})",
             entity.customer_key(),
-            src.placeholders(1, binds.len())
         );
         let rows = src.fetch(&sql, &binds).await.map_err(|e| {
             eyre::eyre!("mapping.{}.query failed on the source: {e}", entity.name())
