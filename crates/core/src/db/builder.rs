@@ -160,6 +160,22 @@ impl Builder {
         let json = serde_json::Value::Array(rows.to_vec()).to_string();
         self.push(head).push_bind(json).push(tail)
     }
+
+    /// Appends `IN (SELECT …)` over `values` of type `ty`, bound as one JSON parameter
+    /// ([`Builder::push_json_rows`]): an `IN` list of any length in one statement. For a
+    /// table's indexed column; SQLite does not push it into a grouped subquery.
+    pub fn push_json_in<T: serde::Serialize>(
+        &mut self,
+        backend: Backend,
+        ty: JsonCol,
+        values: impl IntoIterator<Item = T>,
+    ) -> &mut Self {
+        let rows: Vec<serde_json::Value> =
+            values.into_iter().map(|v| serde_json::json!([v])).collect();
+        self.push("IN (SELECT r.k FROM ")
+            .push_json_rows(backend, &[("k", ty)], &rows, "r")
+            .push(")")
+    }
 }
 
 impl Builder {

@@ -68,15 +68,13 @@ pub async fn load(ctx: &Ctx, ids: &[String]) -> eyre::Result<HashMap<String, (Ke
     let mut out: HashMap<String, (Kept, PreImage)> = HashMap::new();
     if !ids.is_empty() {
         let backend = Backend::of_pool(&ctx.state);
-        let keys: Vec<serde_json::Value> = ids.iter().map(|id| serde_json::json!([id])).collect();
         let mut b = Builder::on(
             backend,
             "SELECT c.legacy_id, c.platform_write, b.entity, b.target_rows, b.target_ids, \
              b.source_keys FROM customers c JOIN backups b ON b.customer_id = c.id \
-             WHERE c.platform_write IN ('merged', 'skipped') AND c.legacy_id IN (SELECT r.id FROM ",
+             WHERE c.platform_write IN ('merged', 'skipped') AND c.legacy_id ",
         );
-        b.push_json_rows(backend, &[("id", JsonCol::Text)], &keys, "r")
-            .push(")");
+        b.push_json_in(backend, JsonCol::Text, ids);
         let rows = b
             .build_query_as::<(
                 String,

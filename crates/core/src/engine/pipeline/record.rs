@@ -64,17 +64,11 @@ pub(super) async fn record_step(
         b.push_bind(step.as_str())
             .push(", updated_at = ")
             .push_bind(now)
-            .push(" WHERE id IN (SELECT r.id FROM ")
-            .push_json_rows(backend, &cols[..1], &ids(members), "r")
-            .push(")");
+            .push(" WHERE id ")
+            .push_json_in(backend, JsonCol::Int, members.iter().map(|m| m.id));
         b.build().execute(&mut **tx).await?;
     }
     Ok(())
-}
-
-/// The members' state ids as rows of one column, for [`Builder::push_json_rows`].
-pub(super) fn ids(members: &[&Member]) -> Vec<serde_json::Value> {
-    members.iter().map(|m| json!([m.id])).collect()
 }
 
 /// Marks customers failed or quarantined with their reason, in `tx`: one statement.

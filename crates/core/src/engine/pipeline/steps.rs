@@ -135,12 +135,10 @@ impl Run<'_> {
         // the platform already holds what cutover created) still knows what was there first.
         let backend = Backend::of_pool(&ctx.state);
         for (word, who) in &writes {
-            let rows: Vec<serde_json::Value> = who.iter().map(|id| json!([id])).collect();
             let mut b = Builder::on(backend, "UPDATE customers SET platform_write = ");
             b.push_bind(*word)
-                .push(" WHERE id IN (SELECT r.id FROM ")
-                .push_json_rows(backend, &[("id", JsonCol::Int)], &rows, "r")
-                .push(")");
+                .push(" WHERE id ")
+                .push_json_in(backend, JsonCol::Int, who);
             b.build().execute(&mut *tx).await?;
         }
         // A resumed backup step replaces the snapshot it took before the crash.
@@ -400,15 +398,14 @@ impl Run<'_> {
         let (template, target) = crate::comms::engine_notice(ctx, "moved");
         let mut who: HashMap<i64, (String, String, Option<String>)> = HashMap::new();
         let backend = Backend::of_pool(&ctx.state);
-        let ids = super::record::ids(self.todo);
+        let ids = || self.todo.iter().map(|m| m.id);
         if !self.todo.is_empty() {
             let mut b = Builder::on(
                 backend,
                 "SELECT c.id, c.name, c.segment, s.support FROM customers c \
-                 LEFT JOIN segments s ON s.name = c.segment WHERE c.id IN (SELECT r.id FROM ",
+                 LEFT JOIN segments s ON s.name = c.segment WHERE c.id ",
             );
-            b.push_json_rows(backend, &[("id", JsonCol::Int)], &ids, "r")
-                .push(")");
+            b.push_json_in(backend, JsonCol::Int, ids());
             who.extend(
                 b.build_query_as::<(i64, String, String, Option<String>)>()
                     .fetch_all(&mut *tx)
@@ -451,9 +448,8 @@ impl Run<'_> {
                 "UPDATE customers SET status = 'migrated', reason = NULL, migrated_at = ",
             );
             b.push_bind(now.clone())
-                .push(" WHERE id IN (SELECT r.id FROM ")
-                .push_json_rows(backend, &[("id", JsonCol::Int)], &ids, "r")
-                .push(")");
+                .push(" WHERE id ")
+                .push_json_in(backend, JsonCol::Int, ids());
             b.build().execute(&mut *tx).await?;
         }
         record_step(
