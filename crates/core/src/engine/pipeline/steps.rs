@@ -495,9 +495,6 @@ async fn upsert_backups(
     backups: &[Backup],
     started: &str,
 ) -> sqlx::Result<()> {
-    if backups.is_empty() {
-        return Ok(());
-    }
     let rows: Vec<serde_json::Value> = backups
         .iter()
         .map(|r| {
@@ -514,43 +511,18 @@ async fn upsert_backups(
             ])
         })
         .collect();
-    let mut b = Builder::on(
-        backend,
-        "INSERT INTO backups (customer_id, entity, taken_at, source_count, source_checksum, \
-         target_count, target_checksum, target_rows, target_ids, source_keys) \
-         SELECT r.customer_id, r.entity, ",
-    );
-    b.push_bind(started.to_string())
-        .push(
-            ", r.source_count, r.source_checksum, r.target_count, r.target_checksum, \
-             r.target_rows, r.target_ids, r.source_keys FROM ",
-        )
-        .push_json_rows(
-            backend,
-            &[
-                ("customer_id", JsonCol::Int),
-                ("entity", JsonCol::Text),
-                ("source_count", JsonCol::Int),
-                ("source_checksum", JsonCol::Text),
-                ("target_count", JsonCol::Int),
-                ("target_checksum", JsonCol::Text),
-                ("target_rows", JsonCol::Text),
-                ("target_ids", JsonCol::Text),
-                ("source_keys", JsonCol::Text),
-            ],
-            &rows,
-            "r",
-        )
-        // `WHERE true`: SQLite would read `ON CONFLICT` as the join's `ON` otherwise.
-        .push(
-            " WHERE true ON CONFLICT (customer_id, entity) DO UPDATE SET taken_at = excluded.taken_at, \
-             source_count = excluded.source_count, source_checksum = excluded.source_checksum, \
-             target_count = excluded.target_count, target_checksum = excluded.target_checksum, \
-             target_rows = excluded.target_rows, target_ids = excluded.target_ids, \
-             source_keys = excluded.source_keys",
-        );
-    b.build().execute(&mut **tx).await?;
-    Ok(())
+    let cols = [
+        ("customer_id", JsonCol::Int),
+        ("entity", JsonCol::Text),
+        ("source_count", JsonCol::Int),
+        ("source_checksum", JsonCol::Text),
+        ("target_count", JsonCol::Int),
+        ("target_checksum", JsonCol::Text),
+        ("target_rows", JsonCol::Text),
+        ("target_ids", JsonCol::Text),
+        ("source_keys", JsonCol::Text),
+    ];
+    upsert_per_entity(tx, backend, ("backups", "taken_at", started), &cols, &rows).await
 }
 
 /// Upserts validations in one statement.
@@ -560,9 +532,6 @@ async fn upsert_validations(
     checks: &[(i64, &EntityCheck)],
     started: &str,
 ) -> sqlx::Result<()> {
-    if checks.is_empty() {
-        return Ok(());
-    }
     let rows: Vec<serde_json::Value> = checks
         .iter()
         .map(|(id, e)| {
@@ -577,35 +546,60 @@ async fn upsert_validations(
             ])
         })
         .collect();
+    let cols = [
+        ("customer_id", JsonCol::Int),
+        ("entity", JsonCol::Text),
+        ("source_count", JsonCol::Int),
+        ("target_count", JsonCol::Int),
+        ("source_checksum", JsonCol::Text),
+        ("target_checksum", JsonCol::Text),
+        ("ok", JsonCol::Int),
+    ];
+    upsert_per_entity(
+        tx,
+        backend,
+        ("validations", "checked_at", started),
+        &cols,
+        &rows,
+    )
+    .await
+}
+
+/// Upserts `rows` (JSON arrays in `cols`' order; the key `customer_id, entity` among them)
+/// into `table`, with `stamp` set to `at`, in one statement: a row already there for the
+/// customer and entity takes every new value.
+async fn upsert_per_entity(
+    tx: &mut crate::db::Tx,
+    backend: Backend,
+    (table, stamp, at): (&str, &str, &str),
+    cols: &[(&str, JsonCol)],
+    rows: &[serde_json::Value],
+) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = cols.iter().map(|(n, _)| *n).collect();
+    let picked: Vec<String> = names.iter().map(|n| format!("r.{n}")).collect();
+    let set: Vec<String> = std::iter::once(stamp)
+        .chain(names.iter().copied())
+        .filter(|n| !matches!(*n, "customer_id" | "entity"))
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
     let mut b = Builder::on(
         backend,
-        "INSERT INTO validations (customer_id, entity, checked_at, source_count, \
-         target_count, source_checksum, target_checksum, ok) SELECT r.customer_id, r.entity, ",
+        format!(
+            "INSERT INTO {table} ({stamp}, {}) SELECT ",
+            names.join(", ")
+        ),
     );
-    b.push_bind(started.to_string())
-        .push(
-            ", r.source_count, r.target_count, r.source_checksum, r.target_checksum, r.ok FROM ",
-        )
-        .push_json_rows(
-            backend,
-            &[
-                ("customer_id", JsonCol::Int),
-                ("entity", JsonCol::Text),
-                ("source_count", JsonCol::Int),
-                ("target_count", JsonCol::Int),
-                ("source_checksum", JsonCol::Text),
-                ("target_checksum", JsonCol::Text),
-                ("ok", JsonCol::Int),
-            ],
-            &rows,
-            "r",
-        )
-        .push(
-            " WHERE true ON CONFLICT (customer_id, entity) DO UPDATE SET checked_at = excluded.checked_at, \
-             source_count = excluded.source_count, target_count = excluded.target_count, \
-             source_checksum = excluded.source_checksum, \
-             target_checksum = excluded.target_checksum, ok = excluded.ok",
-        );
+    b.push_bind(at.to_string())
+        .push(format!(", {} FROM ", picked.join(", ")))
+        .push_json_rows(backend, cols, rows, "r")
+        // `WHERE true`: SQLite would read `ON CONFLICT` as the join's `ON` otherwise.
+        .push(format!(
+            " WHERE true ON CONFLICT (customer_id, entity) DO UPDATE SET {}",
+            set.join(", ")
+        ));
     b.build().execute(&mut **tx).await?;
     Ok(())
 }
