@@ -203,6 +203,10 @@ pub struct Runner {
     pub retries: u32,
     /// The wait before the first retry, in milliseconds; it doubles with each retry.
     pub retry_backoff_ms: u64,
+    /// How many of a batch's customers a pipeline step reads and writes at once (source rows,
+    /// platform rows): what bounds a worker's memory, whatever `batch_size`. A batch of at
+    /// most this many reads its source rows once; a larger one reads them again at each step.
+    pub step_chunk: usize,
     /// With a `[programme]`, claim a wave's batches only from its window's first day on (a
     /// wave behind keeps going). `cutover run --segment NAME` still starts one by hand, and
     /// the audit log records it.
@@ -231,6 +235,12 @@ impl Runner {
             return Err(format!(
                 "key `runner.batch_size`: {} is out of range (1-5000)",
                 self.batch_size
+            ));
+        }
+        if self.step_chunk == 0 || self.step_chunk > 5000 {
+            return Err(format!(
+                "key `runner.step_chunk`: {} is out of range (1-5000)",
+                self.step_chunk
             ));
         }
         Ok(())

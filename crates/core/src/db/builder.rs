@@ -153,11 +153,13 @@ impl Builder {
         &mut self,
         backend: Backend,
         cols: &[(&str, JsonCol)],
-        rows: &[serde_json::Value],
+        rows: &[impl serde::Serialize],
         alias: &str,
     ) -> &mut Self {
         let (head, tail) = backend.json_rows(cols, alias);
-        let json = serde_json::Value::Array(rows.to_vec()).to_string();
+        // A row type serialising to a JSON array (a tuple, or a `Value::Array`); serialised
+        // in place: a batch's rows are not copied into a JSON tree first.
+        let json = serde_json::to_string(rows).expect("rows serialise to JSON");
         self.push(head).push_bind(json).push(tail)
     }
 
@@ -170,8 +172,7 @@ impl Builder {
         ty: JsonCol,
         values: impl IntoIterator<Item = T>,
     ) -> &mut Self {
-        let rows: Vec<serde_json::Value> =
-            values.into_iter().map(|v| serde_json::json!([v])).collect();
+        let rows: Vec<(T,)> = values.into_iter().map(|v| (v,)).collect();
         self.push("IN (SELECT r.k FROM ")
             .push_json_rows(backend, &[("k", ty)], &rows, "r")
             .push(")")

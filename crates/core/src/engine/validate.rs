@@ -104,88 +104,103 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
 }
 
 /// [`validate`] with the source's side given: `source`, the rows the pipeline read at backup
-/// and copied (a superset of `ids`' rows), or `None` to read them again. Issue 21: the
-/// source side may be the rows as read for the copy, so each source row is read once per
-/// batch; the platform's side is always read back.
+/// and copied (a superset of `ids`' rows), or `None` to read them a chunk at a time. Issue
+/// 21: the source side may be the rows as read for the copy, so a batch that fits one chunk
+/// reads each source row once; the platform's side is always read back.
 pub async fn validate_with(
     ctx: &Ctx,
     ids: &[String],
     source: Option<crate::source::SourceRows>,
 ) -> eyre::Result<Vec<CustomerCheck>> {
-    let src = match source {
-        Some(s) => s,
-        None => crate::source::read(&ctx.source, &ctx.cfg.mapping, ids).await?,
-    };
     let kept = preimage::load(ctx, ids).await?;
     let mut out = Vec::with_capacity(ids.len());
-    // The platform's rows a chunk of customers at a time, dropped once compared: the batch's
-    // source rows and all its platform rows at once were the peak of a batch's memory.
-    let mut tgt = HashMap::new();
-    for (i, id) in ids.iter().enumerate() {
-        if i % CHUNK == 0 {
-            tgt = ctx.platform_rows(&ids[i..ids.len().min(i + CHUNK)]).await?;
-        }
-        let mut entities = Vec::new();
-        for e in Entity::ALL {
-            if ctx.cfg.mapping.get(e).is_none() {
-                continue;
+    // Both sides' rows a chunk of customers at a time, dropped once compared: a batch's
+    // memory does not grow with its size.
+    for chunk in ids.chunks(CHUNK) {
+        let read;
+        let src = match &source {
+            Some(s) => s,
+            None => {
+                read = crate::source::read(&ctx.source, &ctx.cfg.mapping, chunk).await?;
+                &read
             }
-            let s = src.of(e, id);
-            let all_rows: &[target::TargetRow] = tgt
-                .get(&e)
-                .and_then(|m| m.get(id))
-                .map_or(&[], Vec::as_slice);
-            // A kept customer's rows that are neither the platform's from the backup nor
-            // cutover's were added by the platform since: not this validation's business.
-            let covered: Vec<target::TargetRow>;
-            let t: &[target::TargetRow] = match kept.get(id) {
-                Some((_, image)) => {
-                    covered = all_rows
-                        .iter()
-                        .filter(|r| image.covers(e, r.id, r.row.legacy_id()))
-                        .cloned()
-                        .collect();
-                    &covered
-                }
-                None => all_rows,
-            };
-            let projected: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
-            let mut want: Vec<&Row> = projected.iter().map(|r| r.as_ref()).collect();
-            // A customer the platform had keeps its own rows next to the migrated ones, and
-            // a skipped one its own customer row instead of the source's.
-            if let Some((how, image)) = kept.get(id) {
-                let own = image.rows.get(&e).map_or(&[][..], Vec::as_slice);
-                if e == Entity::Customers {
-                    if *how == Kept::Skipped {
-                        want = own.iter().collect();
-                    }
-                } else {
-                    want.extend(own);
-                }
-            }
-            let sc = checksum(&mut want);
-            let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
-            let broken_links = if e == Entity::Repairs {
-                broken_links(&tgt, id, t)
-            } else {
-                0
-            };
-            entities.push(EntityCheck {
-                entity: e.name(),
-                source_count: sc.count,
-                target_count: tc.count,
-                source_checksum: sc.sha256,
-                target_checksum: tc.sha256,
-                broken_links,
-            });
+        };
+        let tgt = ctx.platform_rows(chunk).await?;
+        for id in chunk {
+            out.push(check_one(ctx, id, src, &tgt, &kept));
         }
-        out.push(CustomerCheck {
-            legacy_id: id.clone(),
-            entities,
-            error: src.bad.get(id).cloned(),
-        });
     }
     Ok(out)
+}
+
+/// One customer's [`CustomerCheck`] from its source rows in `src`, its platform rows in `tgt`
+/// and, when the platform had it, its pre-image in `kept`.
+fn check_one(
+    ctx: &Ctx,
+    id: &str,
+    src: &crate::source::SourceRows,
+    tgt: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
+    kept: &HashMap<String, (Kept, PreImage)>,
+) -> CustomerCheck {
+    let mut entities = Vec::new();
+    for e in Entity::ALL {
+        if ctx.cfg.mapping.get(e).is_none() {
+            continue;
+        }
+        let s = src.of(e, id);
+        let all_rows: &[target::TargetRow] = tgt
+            .get(&e)
+            .and_then(|m| m.get(id))
+            .map_or(&[], Vec::as_slice);
+        // A kept customer's rows that are neither the platform's from the backup nor
+        // cutover's were added by the platform since: not this validation's business.
+        let covered: Vec<target::TargetRow>;
+        let t: &[target::TargetRow] = match kept.get(id) {
+            Some((_, image)) => {
+                covered = all_rows
+                    .iter()
+                    .filter(|r| image.covers(e, r.id, r.row.legacy_id()))
+                    .cloned()
+                    .collect();
+                &covered
+            }
+            None => all_rows,
+        };
+        let projected: Vec<_> = s.iter().map(|r| ctx.layout.project(e, r)).collect();
+        let mut want: Vec<&Row> = projected.iter().map(|r| r.as_ref()).collect();
+        // A customer the platform had keeps its own rows next to the migrated ones, and
+        // a skipped one its own customer row instead of the source's.
+        if let Some((how, image)) = kept.get(id) {
+            let own = image.rows.get(&e).map_or(&[][..], Vec::as_slice);
+            if e == Entity::Customers {
+                if *how == Kept::Skipped {
+                    want = own.iter().collect();
+                }
+            } else {
+                want.extend(own);
+            }
+        }
+        let sc = checksum(&mut want);
+        let tc = checksum(&mut t.iter().map(|r| &r.row).collect::<Vec<_>>());
+        let broken_links = if e == Entity::Repairs {
+            broken_links(tgt, id, t)
+        } else {
+            0
+        };
+        entities.push(EntityCheck {
+            entity: e.name(),
+            source_count: sc.count,
+            target_count: tc.count,
+            source_checksum: sc.sha256,
+            target_checksum: tc.sha256,
+            broken_links,
+        });
+    }
+    CustomerCheck {
+        legacy_id: id.to_string(),
+        entities,
+        error: src.bad.get(id).cloned(),
+    }
 }
 
 fn broken_links(

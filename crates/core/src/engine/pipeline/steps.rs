@@ -17,7 +17,7 @@ use crate::engine::lease::{self, Lease, fence};
 use crate::engine::preimage::{self, Kept};
 use crate::engine::validate::{EntityCheck, validate_with};
 use crate::schema::{Checksum, Entity, Row, checksum};
-use crate::source::{self, CHUNK, SourceRows};
+use crate::source::{self, SourceRows};
 use crate::{clock, target};
 
 /// One step's run: the batch's lease, the customers it runs for, and when it started.
@@ -30,7 +30,7 @@ pub(super) struct Run<'a> {
 
 impl Run<'_> {
     fn ids(&self) -> Vec<String> {
-        self.todo.iter().map(|m| m.legacy_id.clone()).collect()
+        legacy_ids(self.todo)
     }
 
     /// The customers not in `out`.
@@ -47,88 +47,24 @@ impl Run<'_> {
 
     /// `backup`: the source rows and the platform's current rows of each customer, with their
     /// checksums, stored as the customer's backup. A customer whose source rows do not
-    /// normalise is quarantined here. The source rows are kept in `source` for the copies.
+    /// normalise is quarantined here. When the batch is one chunk, its source rows are kept in
+    /// `source` for the copies ([`held`]).
     pub async fn backup(&self, source: &mut Option<SourceRows>) -> eyre::Result<StepOutcome> {
         let (ctx, lease) = (self.ctx, self.lease);
-        let ids = self.ids();
-        let src = read_source(ctx, &ids).await?;
         let mut out = StepOutcome::default();
         let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
-        let on_existing = ctx.cfg.target.on_existing();
         let mut writes: HashMap<&'static str, Vec<i64>> = HashMap::new();
-        // The platform's rows a chunk of customers at a time: the batch's memory stays the
-        // source's rows plus one chunk's.
-        let mut pre = HashMap::new();
-        for (i, m) in self.todo.iter().enumerate() {
-            if i % CHUNK == 0 {
-                pre = ctx.platform_rows(&ids[i..ids.len().min(i + CHUNK)]).await?;
+        // Source and platform rows a chunk of customers at a time: the batch's memory is one
+        // chunk's rows and the backups' checksums, whatever the batch's size.
+        for chunk in self.todo.chunks(ctx.cfg.runner.step_chunk) {
+            let ids = legacy_ids(chunk);
+            let src = read_source(ctx, &ids).await?;
+            let pre = ctx.platform_rows(&ids).await?;
+            for m in chunk {
+                self.back_up(m, &src, &pre, &mut backups, &mut writes, &mut out)?;
             }
-            if let Some(why) = src.bad.get(&m.legacy_id) {
-                out.quarantined.insert(m.id, why.clone());
-                continue;
-            }
-            let existing = pre
-                .get(&Entity::Customers)
-                .is_some_and(|c| c.contains_key(&m.legacy_id));
-            for e in Entity::ALL {
-                // What the platform will hold of these rows: all of them on a managed platform,
-                // the mapped columns on another team's.
-                let kept: Vec<_> = src
-                    .of(e, &m.legacy_id)
-                    .iter()
-                    .map(|r| ctx.layout.project(e, r))
-                    .collect();
-                let s = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
-                let t_rows: &[target::TargetRow] = pre
-                    .get(&e)
-                    .and_then(|x| x.get(&m.legacy_id))
-                    .map_or(&[], Vec::as_slice);
-                let refs: Vec<&Row> = t_rows.iter().map(|t| &t.row).collect();
-                let t = checksum(&mut refs.clone());
-                let pids: Vec<i64> = t_rows.iter().map(|t| t.id).collect();
-                // For a customer the platform had: which of its rows will be cutover's.
-                let keys = existing
-                    .then(|| {
-                        let k: Vec<&str> = src
-                            .of(e, &m.legacy_id)
-                            .iter()
-                            .map(|r| r.legacy_id())
-                            .collect();
-                        serde_json::to_string(&k)
-                    })
-                    .transpose()?;
-                backups.push(Backup {
-                    customer: m.id,
-                    entity: e,
-                    source: s,
-                    target: t,
-                    rows: serde_json::to_string(&refs)?,
-                    ids: serde_json::to_string(&pids)?,
-                    keys,
-                });
-            }
-            if !existing {
-                writes.entry("created").or_default().push(m.id);
-                continue;
-            }
-            writes.entry(on_existing.recorded()).or_default().push(m.id);
-            // Its backup is kept: `validate` then knows the platform row as its own, not an
-            // orphan, and a rollback leaves it as it is.
-            if on_existing == OnExisting::Fail {
-                let t = ctx.layout.customers();
-                out.quarantined.insert(
-                    m.id,
-                    format!(
-                        "already on the platform: {}.{} = '{}' exists and cutover did not create \
-                         it (target.on_existing = \"fail\"); resolve it with the platform's owners",
-                        t.name,
-                        t.key,
-                        crate::schema::shown(&m.legacy_id)
-                    ),
-                );
-            }
+            *source = held(self.todo, ctx.cfg.runner.step_chunk, src);
         }
-        drop(pre);
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         // Decided here, before any platform write, so that a step re-run after a crash (when
@@ -179,55 +115,164 @@ impl Run<'_> {
         set_outcome(&mut tx, &q, "quarantined", &out.quarantined).await?;
         crate::fault::point("commit.state");
         tx.commit().await?;
-        *source = Some(src);
         Ok(out)
     }
 
+    /// One customer's backup from its chunk's source rows `src` and platform rows `pre`:
+    /// its rows in `backups`, what cutover will write for it in `writes`, and a quarantine in
+    /// `out` when its rows do not normalise or the platform already has it and
+    /// `target.on_existing` is `fail`.
+    fn back_up(
+        &self,
+        m: &Member,
+        src: &SourceRows,
+        pre: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
+        backups: &mut Vec<Backup>,
+        writes: &mut HashMap<&'static str, Vec<i64>>,
+        out: &mut StepOutcome,
+    ) -> eyre::Result<()> {
+        let ctx = self.ctx;
+        let on_existing = ctx.cfg.target.on_existing();
+        if let Some(why) = src.bad.get(&m.legacy_id) {
+            out.quarantined.insert(m.id, why.clone());
+            return Ok(());
+        }
+        let existing = pre
+            .get(&Entity::Customers)
+            .is_some_and(|c| c.contains_key(&m.legacy_id));
+        for e in Entity::ALL {
+            // What the platform will hold of these rows: all of them on a managed platform,
+            // the mapped columns on another team's.
+            let kept: Vec<_> = src
+                .of(e, &m.legacy_id)
+                .iter()
+                .map(|r| ctx.layout.project(e, r))
+                .collect();
+            let s = checksum(&mut kept.iter().map(|r| r.as_ref()).collect::<Vec<_>>());
+            let t_rows: &[target::TargetRow] = pre
+                .get(&e)
+                .and_then(|x| x.get(&m.legacy_id))
+                .map_or(&[], Vec::as_slice);
+            let refs: Vec<&Row> = t_rows.iter().map(|t| &t.row).collect();
+            let t = checksum(&mut refs.clone());
+            let pids: Vec<i64> = t_rows.iter().map(|t| t.id).collect();
+            // For a customer the platform had: which of its rows will be cutover's.
+            let keys = existing
+                .then(|| {
+                    let k: Vec<&str> = src
+                        .of(e, &m.legacy_id)
+                        .iter()
+                        .map(|r| r.legacy_id())
+                        .collect();
+                    serde_json::to_string(&k)
+                })
+                .transpose()?;
+            backups.push(Backup {
+                customer: m.id,
+                entity: e,
+                source: s,
+                target: t,
+                rows: serde_json::to_string(&refs)?,
+                ids: serde_json::to_string(&pids)?,
+                keys,
+            });
+        }
+        if !existing {
+            writes.entry("created").or_default().push(m.id);
+            return Ok(());
+        }
+        writes.entry(on_existing.recorded()).or_default().push(m.id);
+        // Its backup is kept: `validate` then knows the platform row as its own, not an
+        // orphan, and a rollback leaves it as it is.
+        if on_existing == OnExisting::Fail {
+            let t = ctx.layout.customers();
+            out.quarantined.insert(
+                m.id,
+                format!(
+                    "already on the platform: {}.{} = '{}' exists and cutover did not create \
+                     it (target.on_existing = \"fail\"); resolve it with the platform's owners",
+                    t.name,
+                    t.key,
+                    crate::schema::shown(&m.legacy_id)
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// `create_account` (the customer rows) or `migrate_data` (every child row): the
-    /// customers' rows replaced on the platform in one fenced transaction; `create_account`
-    /// then records each customer's platform id. A customer whose source rows no longer
-    /// normalise fails.
+    /// customers' rows replaced on the platform in one fenced transaction, a chunk of
+    /// customers at a time; `create_account` then records each customer's platform id. A
+    /// customer whose source rows no longer normalise fails.
     pub async fn copy(
         &self,
         step: Step,
         source: &mut Option<SourceRows>,
     ) -> eyre::Result<StepOutcome> {
         let (ctx, lease) = (self.ctx, self.lease);
-        let src = match source.take() {
-            Some(s) => s,
-            None => read_source(ctx, &self.ids()).await?,
-        };
         let mut out = StepOutcome::default();
-        for m in self.todo {
-            if let Some(why) = src.bad.get(&m.legacy_id) {
-                out.failed.insert(m.id, why.clone());
+        // What the platform had of the batch's customers: one state read for the batch.
+        let kept = preimage::load(ctx, &self.ids()).await?;
+        let mut platform = match ctx.api {
+            Some(_) => None,
+            None => Some(self.platform_tx().await?),
+        };
+        let mut http_ids: HashMap<String, i64> = HashMap::new();
+        let mut bytes = 0u64;
+        for chunk in self.todo.chunks(ctx.cfg.runner.step_chunk) {
+            let src = match source.take() {
+                Some(s) => s,
+                None => read_source(ctx, &legacy_ids(chunk)).await?,
+            };
+            for m in chunk {
+                if let Some(why) = src.bad.get(&m.legacy_id) {
+                    out.failed.insert(m.id, why.clone());
+                }
             }
+            let ok: Vec<&Member> = chunk
+                .iter()
+                .copied()
+                .filter(|m| !out.failed.contains_key(&m.id))
+                .collect();
+            let go = legacy_ids(&ok);
+            let mut rows: HashMap<Entity, Vec<&Row>> = HashMap::new();
+            for e in Entity::ALL {
+                rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
+            }
+            match (&ctx.api, platform.as_mut()) {
+                (Some(api), _) if step == Step::CreateAccount => {
+                    let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
+                    http_ids.extend(
+                        super::http::create_accounts(ctx, api, lease, &ok, &cs, &kept).await?,
+                    );
+                }
+                (Some(api), _) => super::http::migrate_data(ctx, api, lease, &ok, &rows).await?,
+                (None, Some(tx)) => self.write_sql(tx, step, &go, &rows, &kept).await?,
+                (None, None) => unreachable!("a database platform has its transaction"),
+            }
+            // What this step wrote, for the throughput KPI.
+            bytes += rows
+                .iter()
+                .filter(|(e, _)| (**e == Entity::Customers) == (step == Step::CreateAccount))
+                .flat_map(|(_, rs)| rs.iter().map(|r| r.bytes()))
+                .sum::<u64>();
+            drop(rows);
+            *source = held(self.todo, ctx.cfg.runner.step_chunk, src);
+        }
+        if let Some(tx) = platform {
+            tx.commit()
+                .instrument(Scope::Platform.span())
+                .await
+                .in_db("platform")?;
         }
         let ok = self.except(&out.failed);
-        let go: Vec<String> = ok.iter().map(|m| m.legacy_id.clone()).collect();
-        let mut rows: HashMap<Entity, Vec<&Row>> = HashMap::new();
-        for e in Entity::ALL {
-            rows.insert(e, go.iter().flat_map(|c| src.of(e, c)).collect());
-        }
-        let kept = preimage::load(ctx, &go).await?;
-        let mut http_ids = None;
-        if let Some(api) = &ctx.api {
-            if step == Step::CreateAccount {
-                let cs = rows.get(&Entity::Customers).cloned().unwrap_or_default();
-                http_ids =
-                    Some(super::http::create_accounts(ctx, api, lease, &ok, &cs, &kept).await?);
-            } else {
-                super::http::migrate_data(ctx, api, lease, &ok, &rows).await?;
-            }
-        } else {
-            self.write_sql(step, &go, &rows, &kept).await?;
-        }
+        let go = legacy_ids(&ok);
         crate::fault::point("commit.target");
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         if step == Step::CreateAccount {
-            let pids = match http_ids {
-                Some(p) => p,
+            let pids = match ctx.api {
+                Some(_) => http_ids,
                 None => async {
                     let mut conn = ctx.target.acquire().await?;
                     target::customer_ids(&mut conn, &ctx.layout, &go).await
@@ -267,13 +312,7 @@ impl Run<'_> {
             None,
         )
         .await?;
-        // What this step wrote, for the throughput KPI: in the state commit, so a step redone
-        // after a kill before it counts once.
-        let bytes: u64 = rows
-            .iter()
-            .filter(|(e, _)| (**e == Entity::Customers) == (step == Step::CreateAccount))
-            .flat_map(|(_, rs)| rs.iter().map(|r| r.bytes()))
-            .sum();
+        // In the state commit, so a step redone after a kill before it counts once.
         sqlx::query("UPDATE batches SET bytes = bytes + $1 WHERE id = $2")
             .bind(bytes as i64)
             .bind(lease.batch.clone())
@@ -281,26 +320,36 @@ impl Run<'_> {
             .await?;
         crate::fault::point("commit.state");
         tx.commit().await?;
-        *source = Some(src);
         Ok(out)
     }
 
-    /// The copy's platform writes on a database: one transaction, fenced in the platform.
+    /// The copy's platform transaction, fenced in the platform.
+    async fn platform_tx(&self) -> eyre::Result<crate::db::Tx> {
+        async {
+            let mut tx = write_tx(&self.ctx.target).await?;
+            lease::fence_platform(&mut tx, self.lease).await?;
+            Ok::<_, eyre::Report>(tx)
+        }
+        .instrument(Scope::Platform.span())
+        .await
+        .in_db("platform")
+    }
+
+    /// The copy's platform writes on a database for the customers `go`, in `tx`.
     async fn write_sql(
         &self,
+        tx: &mut crate::db::Tx,
         step: Step,
         go: &[String],
         rows: &HashMap<Entity, Vec<&Row>>,
         kept: &HashMap<String, (Kept, preimage::PreImage)>,
     ) -> eyre::Result<()> {
-        let (ctx, lease) = (self.ctx, self.lease);
+        let ctx = self.ctx;
         async {
-            let mut tx = write_tx(&ctx.target).await?;
-            lease::fence_platform(&mut tx, lease).await?;
             if step == Step::CreateAccount {
                 // A customer the platform had keeps its row: merged into, or left alone.
                 let (fresh, _) = preimage::split(go, kept);
-                target::delete_customers(&mut tx, &ctx.layout, &fresh).await?;
+                target::delete_customers(tx, &ctx.layout, &fresh).await?;
                 let (cs, merge): (Vec<&Row>, Vec<&Row>) = rows
                     .get(&Entity::Customers)
                     .cloned()
@@ -312,7 +361,7 @@ impl Run<'_> {
                     })
                     .partition(|r| !kept.contains_key(r.legacy_id()));
                 target::insert(
-                    &mut tx,
+                    tx,
                     &ctx.layout,
                     Entity::Customers,
                     &cs,
@@ -320,15 +369,14 @@ impl Run<'_> {
                     &HashMap::new(),
                 )
                 .await?;
-                target::update(&mut tx, &ctx.layout, Entity::Customers, &merge).await?;
+                target::update(tx, &ctx.layout, Entity::Customers, &merge).await?;
             } else {
-                let images = kept
+                let images = go
                     .iter()
-                    .map(|(k, (_, p))| (k.clone(), p.clone()))
+                    .filter_map(|g| kept.get(g).map(|(_, p)| (g.clone(), p.clone())))
                     .collect();
-                write_target(&mut tx, &ctx.layout, go, rows, false, &images).await?;
+                write_target(tx, &ctx.layout, go, rows, false, &images).await?;
             }
-            tx.commit().await?;
             Ok::<_, eyre::Report>(())
         }
         .instrument(Scope::Platform.span())
@@ -474,6 +522,19 @@ impl Run<'_> {
     }
 }
 
+/// The legacy ids of `members`.
+fn legacy_ids(members: &[&Member]) -> Vec<String> {
+    members.iter().map(|m| m.legacy_id.clone()).collect()
+}
+
+/// What a step keeps of the source rows `src` it read, for the next step: all of them when
+/// the batch `todo` is one chunk of `chunk` (`runner.step_chunk`: it then reads the source
+/// once, for backup, the copies and validate), nothing otherwise (each step then reads its
+/// chunks again, and a worker's memory does not grow with the batch; issue 21, goal 7).
+fn held(todo: &[&Member], chunk: usize, src: SourceRows) -> Option<SourceRows> {
+    (todo.len() <= chunk).then_some(src)
+}
+
 /// A backup row: what the source had of one customer's entity and what the platform had.
 struct Backup {
     customer: i64,
@@ -495,20 +556,21 @@ async fn upsert_backups(
     backups: &[Backup],
     started: &str,
 ) -> sqlx::Result<()> {
-    let rows: Vec<serde_json::Value> = backups
+    // Tuples, not `json!` trees: a batch of 5,000 customers has 25,000 of these rows.
+    let rows: Vec<_> = backups
         .iter()
         .map(|r| {
-            json!([
+            (
                 r.customer,
                 r.entity.name(),
                 r.source.count,
-                r.source.sha256,
+                &r.source.sha256,
                 r.target.count,
-                r.target.sha256,
-                r.rows,
-                r.ids,
-                r.keys
-            ])
+                &r.target.sha256,
+                &r.rows,
+                &r.ids,
+                &r.keys,
+            )
         })
         .collect();
     let cols = [
@@ -532,18 +594,18 @@ async fn upsert_validations(
     checks: &[(i64, &EntityCheck)],
     started: &str,
 ) -> sqlx::Result<()> {
-    let rows: Vec<serde_json::Value> = checks
+    let rows: Vec<_> = checks
         .iter()
         .map(|(id, e)| {
-            json!([
+            (
                 id,
                 e.entity,
                 e.source_count,
                 e.target_count,
-                e.source_checksum,
-                e.target_checksum,
-                i64::from(e.ok())
-            ])
+                &e.source_checksum,
+                &e.target_checksum,
+                i64::from(e.ok()),
+            )
         })
         .collect();
     let cols = [
@@ -565,7 +627,7 @@ async fn upsert_validations(
     .await
 }
 
-/// Upserts `rows` (JSON arrays in `cols`' order; the key `customer_id, entity` among them)
+/// Upserts `rows` (each serialising to a JSON array in `cols`' order; the key `customer_id, entity` among them)
 /// into `table`, with `stamp` set to `at`, in one statement: a row already there for the
 /// customer and entity takes every new value.
 async fn upsert_per_entity(
@@ -573,7 +635,7 @@ async fn upsert_per_entity(
     backend: Backend,
     (table, stamp, at): (&str, &str, &str),
     cols: &[(&str, JsonCol)],
-    rows: &[serde_json::Value],
+    rows: &[impl serde::Serialize],
 ) -> sqlx::Result<()> {
     if rows.is_empty() {
         return Ok(());
