@@ -315,14 +315,18 @@ async fn a_customer_already_on_the_platform_is_merged_or_skipped_and_rolled_back
             "CUTOVER_TEST_BACKEND=postgres",
         );
     }
-    for (how, seed) in [("merge", 51), ("skip", 52)] {
+    // Merging in steps of 3 customers: the validate step then takes the source's side from
+    // the backups' checksums, and reads the merged customer's rows again.
+    for (how, seed, chunk) in [("merge", 51, 3), ("skip", 52, 1000)] {
         let (ws, theirs) = workspace(seed).await;
         ws.edit_config(|t| {
             t.replace(
                 "managed = false\n",
                 &format!("managed = false\non_existing = \"{how}\"\n"),
             )
+            .replace("[runner]\n", &format!("[runner]\nstep_chunk = {chunk}\n"))
         });
+        assert_eq!(ws.ctx().await.cfg.runner.step_chunk, chunk);
         let state = ws.ctx().await.state.clone();
         let (first, name): (String, String) = sqlx::query_as(
             "SELECT legacy_id, name FROM customers WHERE status = 'pending' ORDER BY id LIMIT 1",

@@ -255,19 +255,37 @@ impl SourceRows {
 ///
 /// Errors: a mapping query failing, named as the source database's.
 pub async fn read(src: &Source, mapping: &Mappings, ids: &[String]) -> eyre::Result<SourceRows> {
+    read_entities(src, mapping, ids, &Entity::ALL).await
+}
+
+/// [`read`] for the entities `entities` only (the others come back empty, and `bad` names
+/// only their errors): a copy step reads what it writes.
+///
+/// Errors: a mapping query failing, named as the source database's.
+pub async fn read_entities(
+    src: &Source,
+    mapping: &Mappings,
+    ids: &[String],
+    entities: &[Entity],
+) -> eyre::Result<SourceRows> {
     use tracing::Instrument;
-    read_rows(src, mapping, ids)
+    read_rows(src, mapping, ids, entities)
         .instrument(crate::db::Scope::Source.span())
         .await
 }
 
-async fn read_rows(src: &Source, mapping: &Mappings, ids: &[String]) -> eyre::Result<SourceRows> {
+async fn read_rows(
+    src: &Source,
+    mapping: &Mappings,
+    ids: &[String],
+    entities: &[Entity],
+) -> eyre::Result<SourceRows> {
     use crate::db::InDb;
     let mut out = SourceRows {
         rows: HashMap::new(),
         bad: BTreeMap::new(),
     };
-    for e in Entity::ALL {
+    for &e in entities {
         let got = rows_for(src, mapping, e, ids).await.in_db("source")?;
         let mut ok: HashMap<String, Vec<Row>> = HashMap::new();
         for (cust, rows) in got {

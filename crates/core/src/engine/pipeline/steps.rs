@@ -15,7 +15,7 @@ use crate::ctx::Ctx;
 use crate::db::{Backend, Builder, InDb, JsonCol, Scope, write_tx};
 use crate::engine::lease::{self, Lease, fence};
 use crate::engine::preimage::{self, Kept};
-use crate::engine::validate::{EntityCheck, validate_with};
+use crate::engine::validate::{EntityCheck, SourceSide, validate_with};
 use crate::schema::{Checksum, Entity, Row, checksum};
 use crate::source::{self, SourceRows};
 use crate::{clock, target};
@@ -222,7 +222,24 @@ impl Run<'_> {
         for chunk in self.todo.chunks(ctx.cfg.runner.step_chunk) {
             let src = match source.take() {
                 Some(s) => s,
-                None => read_source(ctx, &legacy_ids(chunk)).await?,
+                // Every entity when the rows will be held for the next steps; otherwise what
+                // this step writes: the customer rows, or every child row.
+                None => {
+                    let entities: Vec<Entity> = Entity::ALL
+                        .into_iter()
+                        .filter(|e| {
+                            self.todo.len() <= ctx.cfg.runner.step_chunk
+                                || (*e == Entity::Customers) == (step == Step::CreateAccount)
+                        })
+                        .collect();
+                    source::read_entities(
+                        &ctx.source,
+                        &ctx.cfg.mapping,
+                        &legacy_ids(chunk),
+                        &entities,
+                    )
+                    .await?
+                }
             };
             for m in chunk {
                 if let Some(why) = src.bad.get(&m.legacy_id) {
@@ -389,8 +406,13 @@ impl Run<'_> {
     /// whose counts, checksums or device links differ fails (and is restored by the caller).
     pub async fn validate(&self, source: &mut Option<SourceRows>) -> eyre::Result<StepOutcome> {
         let (ctx, lease) = (self.ctx, self.lease);
-        // The rows read at backup and copied are the source side; read again after a resume.
-        let checks = validate_with(ctx, &self.ids(), source.take()).await?;
+        // The rows read at backup and copied are the source side when they were held; else
+        // the checksums the backup took of them.
+        let side = match source.take() {
+            Some(rows) => SourceSide::Rows(rows),
+            None => SourceSide::Backup,
+        };
+        let checks = validate_with(ctx, &self.ids(), side).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
         let rows: Vec<(i64, &EntityCheck)> = self
