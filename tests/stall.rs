@@ -34,6 +34,52 @@ fn proc_state(pid: u32) -> Option<char> {
     stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
+/// A fresh demo workspace with a `cutover run --batches 1` stopped at `place`
+/// ([`stalled_worker`]). SIGSTOP freezes every thread of the worker, its lease renewal and
+/// outbox tasks too; one of them can be inside a write to the SQLite state at that instant,
+/// and would then hold the state's only write lock for as long as it is stopped: every other
+/// process would wait on it. The test is about what the worker writes when it wakes, so such
+/// a stop is discarded (the worker killed) and taken again on a new workspace.
+async fn stalled(place: &str) -> (Ws, Child) {
+    for _ in 0..5 {
+        let ws = Ws::demo(CUSTOMERS, SEED).await;
+        let mut child = stalled_worker(&ws, place).await;
+        if !holds_state_lock(&ws).await {
+            return (ws, child);
+        }
+        eprintln!("{place}: the worker stopped holding the state's write lock; again");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("{place}: the worker stopped holding the state's write lock 5 times");
+}
+
+/// Whether another process holds the SQLite state's write lock now (never on PostgreSQL,
+/// whose writers lock rows).
+async fn holds_state_lock(ws: &Ws) -> bool {
+    // Not through `Ctx::open`: it would wait on that lock itself.
+    let cfg = cutover_core::config::Config::load(&ws.config_path()).unwrap();
+    let state = cutover_core::db::open(&cfg.state.url, "state", false, false)
+        .await
+        .unwrap();
+    if cutover_core::db::Backend::of_pool(&state) != cutover_core::db::Backend::Sqlite {
+        return false;
+    }
+    let mut conn = state.acquire().await.unwrap();
+    sqlx::raw_sql("PRAGMA busy_timeout = 0")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    match sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await {
+        Ok(_) => {
+            sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+            false
+        }
+        Err(e) if e.to_string().contains("locked") || e.to_string().contains("busy") => true,
+        Err(e) => panic!("BEGIN IMMEDIATE on the state: {e}"),
+    }
+}
+
 /// Starts `cutover run --batches 1` armed to stop itself at `place`, and waits until it has.
 async fn stalled_worker(ws: &Ws, place: &str) -> Child {
     let mut child = ws
@@ -113,8 +159,7 @@ async fn a_stale_worker_cannot_undo_a_batch_another_worker_finished() {
     let statuses = "SELECT status, COUNT(*) FROM customers GROUP BY status ORDER BY status";
     let want_statuses = state_rows(&reference, statuses).await;
     for place in PLACES {
-        let ws = Ws::demo(CUSTOMERS, SEED).await;
-        let stale = stalled_worker(&ws, place).await;
+        let (ws, stale) = stalled(place).await;
         let_lease_expire(&ws).await;
         // Another worker takes the expired batch over and finishes it; more batches wait, so
         // the runner stays running and the stale worker, once awake, carries on writing.
@@ -143,8 +188,7 @@ async fn a_stale_worker_cannot_undo_a_batch_another_worker_finished() {
 #[tokio::test]
 async fn a_stale_worker_cannot_resurrect_a_rolled_back_batch() {
     for place in PLACES {
-        let ws = Ws::demo(CUSTOMERS, SEED).await;
-        let stale = stalled_worker(&ws, place).await;
+        let (ws, stale) = stalled(place).await;
         let_lease_expire(&ws).await;
         let batch = stalled_batch(&ws).await;
         ok(
@@ -209,4 +253,20 @@ async fn validate_reports_platform_rows_of_customers_not_migrated() {
     );
     let one = ws.cli(&["validate", "--customer", &victim]);
     assert_eq!(one.status.code(), Some(1), "{}", common::stdout(&one));
+}
+
+/// The harness's own check: [`holds_state_lock`] sees a write lock another connection holds.
+#[tokio::test]
+async fn the_lock_check_sees_another_writer() {
+    let ws = Ws::demo(5, SEED).await;
+    let ctx = ws.ctx().await;
+    if cutover_core::db::Backend::of_pool(&ctx.state) != cutover_core::db::Backend::Sqlite {
+        // PostgreSQL's writers lock rows; there is no database-wide write lock to see.
+        return;
+    }
+    assert!(!holds_state_lock(&ws).await);
+    let tx = cutover_core::db::write_tx(&ctx.state).await.unwrap();
+    assert!(holds_state_lock(&ws).await);
+    tx.rollback().await.unwrap();
+    assert!(!holds_state_lock(&ws).await);
 }
