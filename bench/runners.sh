@@ -3,7 +3,9 @@
 # platform are on PostgreSQL (`cutover demo --state-url … --target-url …`). Runs K batches of
 # SEGMENT with one process, then the next K with two processes (K/2 each), and prints each
 # phase's platform rows per second and how often a backend of the server waited on a lock
-# (pg_stat_activity sampled every 50 ms; LOCKS=0 turns the sampler off).
+# (pg_stat_activity sampled every 50 ms; LOCKS=0 turns the sampler off), and how busy the
+# machine's cores were (from /proc/stat: busy core-seconds over the phase's wall time, and the
+# share of it that was waiting on I/O).
 #
 #   bench/runners.sh CONFIG STATE_URL PLATFORM_URL [SEGMENT] [K]
 set -euo pipefail
@@ -13,6 +15,8 @@ platform=${3:?}
 segment=${4:-Regular}
 k=${5:-8}
 bin=${CUTOVER_BIN:-cutover}
+# cpu: busy and iowait jiffies, from the first line of /proc/stat
+cpu() { awk '/^cpu /{print $2+$3+$4+$7+$8, $6}' /proc/stat; }
 rows() {
   psql "$platform" -Atc "SELECT (SELECT COUNT(*) FROM customers) + (SELECT COUNT(*) FROM devices)
     + (SELECT COUNT(*) FROM repairs) + (SELECT COUNT(*) FROM payments) + (SELECT COUNT(*) FROM communications)"
@@ -38,13 +42,19 @@ phase() {
   sample_locks "$done_file" > "$done_file.locks" &
   local sampler=$!
   local before; before=$(rows)
+  local cpu0; cpu0=$(cpu)
   local start; start=$(date +%s.%N)
   "$@"
   local end; end=$(date +%s.%N)
+  local cpu1; cpu1=$(cpu)
   touch "$done_file"; wait "$sampler"
   local after; after=$(rows)
   local secs; secs=$(echo "$end - $start" | bc)
-  echo "$name: $((after - before)) platform rows in ${secs}s: $(echo "($after - $before) / $secs" | bc) rows/s; $(cat "$done_file.locks")"
+  local hz; hz=$(getconf CLK_TCK)
+  local busy iow
+  busy=$(echo "scale=2; (${cpu1% *} - ${cpu0% *}) / $hz / $secs" | bc)
+  iow=$(echo "scale=2; (${cpu1#* } - ${cpu0#* }) / $hz / $secs" | bc)
+  echo "$name: $((after - before)) platform rows in ${secs}s: $(echo "($after - $before) / $secs" | bc) rows/s; $(cat "$done_file.locks"); cores busy $busy of $(nproc), iowait $iow"
   rm -f "$done_file" "$done_file.locks"
 }
 "$bin" --config "$config" run --segment "$segment" --batch-size 1000 --batches 0 2>/dev/null

@@ -76,6 +76,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "tiers",
                 include_str!("../../migrations/postgres/0017_tiers.sql"),
             ),
+            m(
+                18,
+                "drop_customers_updated",
+                include_str!("../../migrations/postgres/0018_drop_customers_updated.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -157,6 +162,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 17,
                 "tiers",
                 include_str!("../../migrations/sqlite/0017_tiers.sql"),
+            ),
+            m(
+                18,
+                "drop_customers_updated",
+                include_str!("../../migrations/sqlite/0018_drop_customers_updated.sql"),
             ),
         ]),
     }

@@ -25,7 +25,7 @@ use crate::clock;
 use crate::ctx::Ctx;
 use crate::db::write_tx;
 use crate::source::SourceRows;
-use record::{By, record_step, set_outcome};
+use record::{By, Outcome, record_step, set_outcome};
 
 /// The pipeline's steps, in order (brief section 2); `customers.step` holds the last one a
 /// customer completed, by [`Step::as_str`].
@@ -312,8 +312,7 @@ async fn fail(
         },
         step,
         started,
-        "failed",
-        Some(&reasons),
+        Outcome::Not("failed", &reasons),
     )
     .await?;
     set_outcome(&mut tx, &who, "failed", &reasons).await?;

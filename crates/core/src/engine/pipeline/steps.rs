@@ -4,11 +4,10 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
 use tracing::Instrument;
 
 use super::platform::write_target;
-use super::record::{By, record_step, set_outcome};
+use super::record::{Also, By, Outcome, record_step, set_outcome};
 use super::{Member, Step, StepOutcome, read_source};
 use crate::config::OnExisting;
 use crate::ctx::Ctx;
@@ -53,7 +52,7 @@ impl Run<'_> {
         let (ctx, lease) = (self.ctx, self.lease);
         let mut out = StepOutcome::default();
         let mut backups = Vec::with_capacity(self.todo.len() * Entity::ALL.len());
-        let mut writes: HashMap<&'static str, Vec<i64>> = HashMap::new();
+        let mut writes: HashMap<i64, &'static str> = HashMap::new();
         // Source and platform rows a chunk of customers at a time: the batch's memory is one
         // chunk's rows and the backups' checksums, whatever the batch's size.
         for chunk in self.todo.chunks(ctx.cfg.runner.step_chunk) {
@@ -70,11 +69,30 @@ impl Run<'_> {
         // Decided here, before any platform write, so that a step re-run after a crash (when
         // the platform already holds what cutover created) still knows what was there first.
         let backend = Backend::of_pool(&ctx.state);
-        for (word, who) in &writes {
-            let mut b = Builder::on(backend, "UPDATE customers SET platform_write = ");
-            b.push_bind(*word)
-                .push(" WHERE id ")
-                .push_json_in(backend, JsonCol::Int, who);
+        let q: Vec<&Member> = self
+            .todo
+            .iter()
+            .copied()
+            .filter(|m| out.quarantined.contains_key(&m.id))
+            .collect();
+        // The word of a quarantined customer the platform had (`on_existing = "fail"`): the
+        // others' is written with their step.
+        let quarantined_words: Vec<(i64, &str)> = q
+            .iter()
+            .filter_map(|m| writes.get(&m.id).map(|w| (m.id, *w)))
+            .collect();
+        if !quarantined_words.is_empty() {
+            let mut b = Builder::on(
+                backend,
+                "UPDATE customers SET platform_write = r.w FROM ",
+            );
+            b.push_json_rows(
+                backend,
+                &[("id", JsonCol::Int), ("w", JsonCol::Text)],
+                &quarantined_words,
+                "r",
+            )
+            .push(" WHERE customers.id = r.id");
             b.build().execute(&mut *tx).await?;
         }
         // A resumed backup step replaces the snapshot it took before the crash.
@@ -89,16 +107,9 @@ impl Run<'_> {
             },
             Step::Backup,
             self.started,
-            "ok",
-            None,
+            Outcome::Ok(Also::PlatformWrite(&writes)),
         )
         .await?;
-        let q: Vec<&Member> = self
-            .todo
-            .iter()
-            .copied()
-            .filter(|m| out.quarantined.contains_key(&m.id))
-            .collect();
         record_step(
             &mut tx,
             &q,
@@ -108,8 +119,7 @@ impl Run<'_> {
             },
             Step::Backup,
             self.started,
-            "quarantined",
-            Some(&out.quarantined),
+            Outcome::Not("quarantined", &out.quarantined),
         )
         .await?;
         set_outcome(&mut tx, &q, "quarantined", &out.quarantined).await?;
@@ -128,7 +138,7 @@ impl Run<'_> {
         src: &SourceRows,
         pre: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
         backups: &mut Vec<Backup>,
-        writes: &mut HashMap<&'static str, Vec<i64>>,
+        writes: &mut HashMap<i64, &'static str>,
         out: &mut StepOutcome,
     ) -> eyre::Result<()> {
         let ctx = self.ctx;
@@ -178,10 +188,10 @@ impl Run<'_> {
             });
         }
         if !existing {
-            writes.entry("created").or_default().push(m.id);
+            writes.insert(m.id, "created");
             return Ok(());
         }
-        writes.entry(on_existing.recorded()).or_default().push(m.id);
+        writes.insert(m.id, on_existing.recorded());
         // Its backup is kept: `validate` then knows the platform row as its own, not an
         // orphan, and a rollback leaves it as it is.
         if on_existing == OnExisting::Fail {
@@ -287,8 +297,9 @@ impl Run<'_> {
         crate::fault::point("commit.target");
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
+        let mut pids: HashMap<i64, Option<i64>> = HashMap::new();
         if step == Step::CreateAccount {
-            let pids = match ctx.api {
+            let ids_by_legacy = match ctx.api {
                 Some(_) => http_ids,
                 None => async {
                     let mut conn = ctx.target.acquire().await?;
@@ -298,24 +309,17 @@ impl Run<'_> {
                 .await
                 .in_db("platform")?,
             };
-            // One statement for the batch, not one per customer.
-            let backend = Backend::of_pool(&ctx.state);
-            let rows: Vec<serde_json::Value> = ok
+            // Written with the step: one statement for the batch, not one per customer.
+            pids = ok
                 .iter()
-                .map(|m| json!([m.id, pids.get(&m.legacy_id)]))
+                .map(|m| (m.id, ids_by_legacy.get(&m.legacy_id).copied()))
                 .collect();
-            let mut b = Builder::on(backend, "UPDATE customers SET platform_id = r.pid FROM ");
-            b.push_json_rows(
-                backend,
-                &[("id", JsonCol::Int), ("pid", JsonCol::Int)],
-                &rows,
-                "r",
-            )
-            .push(" WHERE customers.id = r.id");
-            if !rows.is_empty() {
-                b.build().execute(&mut *tx).await?;
-            }
         }
+        let also = if step == Step::CreateAccount {
+            Also::PlatformId(&pids)
+        } else {
+            Also::Nothing
+        };
         record_step(
             &mut tx,
             &ok,
@@ -325,8 +329,7 @@ impl Run<'_> {
             },
             step,
             self.started,
-            "ok",
-            None,
+            Outcome::Ok(also),
         )
         .await?;
         // In the state commit, so a step redone after a kill before it counts once.
@@ -438,8 +441,7 @@ impl Run<'_> {
             },
             Step::Validate,
             self.started,
-            "ok",
-            None,
+            Outcome::Ok(Also::Nothing),
         )
         .await?;
         crate::fault::point("commit.state");
@@ -512,16 +514,6 @@ impl Run<'_> {
             })
             .collect();
         crate::notify::enqueue_many(&mut tx, "moved", target.as_deref(), &moved).await?;
-        if !self.todo.is_empty() {
-            let mut b = Builder::on(
-                backend,
-                "UPDATE customers SET status = 'migrated', reason = NULL, migrated_at = ",
-            );
-            b.push_bind(now.clone())
-                .push(" WHERE id ")
-                .push_json_in(backend, JsonCol::Int, ids());
-            b.build().execute(&mut *tx).await?;
-        }
         record_step(
             &mut tx,
             self.todo,
@@ -531,8 +523,7 @@ impl Run<'_> {
             },
             Step::Notify,
             self.started,
-            "ok",
-            None,
+            Outcome::Ok(Also::Migrated(&now)),
         )
         .await?;
         crate::fault::point("commit.state");
