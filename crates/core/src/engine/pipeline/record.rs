@@ -96,7 +96,8 @@ pub(super) async fn record_step(
     let ids = || members.iter().map(|m| m.id);
     match also {
         Also::Nothing => {
-            b.push(" WHERE id ").push_json_in(backend, JsonCol::Int, ids());
+            b.push(" WHERE id ")
+                .push_json_in(backend, JsonCol::Int, ids());
         }
         Also::Migrated(at) => {
             b.push(", status = 'migrated', reason = NULL, migrated_at = ")
@@ -118,8 +119,9 @@ pub(super) async fn record_step(
                 .push(" WHERE customers.id = r.id");
         }
         Also::PlatformId(pids) => {
-            let rows: Vec<(i64, Option<i64>)> =
-                ids().map(|id| (id, pids.get(&id).copied().flatten())).collect();
+            let rows: Vec<(i64, Option<i64>)> = ids()
+                .map(|id| (id, pids.get(&id).copied().flatten()))
+                .collect();
             b.push(", platform_id = r.pid FROM ")
                 .push_json_rows(
                     backend,

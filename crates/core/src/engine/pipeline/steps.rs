@@ -82,10 +82,7 @@ impl Run<'_> {
             .filter_map(|m| writes.get(&m.id).map(|w| (m.id, *w)))
             .collect();
         if !quarantined_words.is_empty() {
-            let mut b = Builder::on(
-                backend,
-                "UPDATE customers SET platform_write = r.w FROM ",
-            );
+            let mut b = Builder::on(backend, "UPDATE customers SET platform_write = r.w FROM ");
             b.push_json_rows(
                 backend,
                 &[("id", JsonCol::Int), ("w", JsonCol::Text)],
