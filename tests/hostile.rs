@@ -231,7 +231,10 @@ async fn hostile_rows_end_in_quarantine_or_a_named_warning_and_touch_no_one_else
         Theme::plain(),
         "2026-11-21".into(),
     );
-    let view = app.view.clone();
+    // The customers a step finished share its `updated_at`, and the list shows them in the
+    // database's order: the list's filter is what puts this one on the first page.
+    let mut view = app.view.clone();
+    view.recent_filter = "mallory".into();
     let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
         .await
         .unwrap();
@@ -256,6 +259,11 @@ async fn hostile_rows_end_in_quarantine_or_a_named_warning_and_touch_no_one_else
         .await
         .unwrap()
         .unwrap();
+    view.recent_filter = "trudy".into();
+    let snap = cutover_tui::snapshot::snapshot(&ctx.state, &view)
+        .await
+        .unwrap();
+    app.on_snapshot(Arc::new(snap));
     app.on_detail(Some(trudy));
     term.draw(|f| app.render(f)).unwrap();
     let cells: String = term
