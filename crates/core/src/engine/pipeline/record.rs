@@ -20,7 +20,7 @@ pub(super) struct By<'a> {
 /// What a step that went through also writes on its customers, in the same `UPDATE` that
 /// moves their `step` forward: a customer row rewritten once per step, not twice (each
 /// rewrite is a new row version and an entry in every index of `customers`; on PostgreSQL
-/// these updates were a third of the server's time per batch).
+/// these updates were a quarter to a third of the server's time per batch).
 pub(super) enum Also<'a> {
     /// Nothing more.
     Nothing,
