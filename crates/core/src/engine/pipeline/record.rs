@@ -109,27 +109,15 @@ pub(super) async fn record_step(
             let rows: Vec<(i64, Option<&str>)> =
                 ids().map(|id| (id, words.get(&id).copied())).collect();
             // A customer with no word keeps the one it has.
-            b.push(", platform_write = COALESCE(r.w, customers.platform_write) FROM ")
-                .push_json_rows(
-                    backend,
-                    &[("id", JsonCol::Int), ("w", JsonCol::Text)],
-                    &rows,
-                    "r",
-                )
-                .push(" WHERE customers.id = r.id");
+            b.push(", platform_write = COALESCE(r.v, customers.platform_write)");
+            from_values(&mut b, backend, JsonCol::Text, &rows);
         }
         Also::PlatformId(pids) => {
             let rows: Vec<(i64, Option<i64>)> = ids()
                 .map(|id| (id, pids.get(&id).copied().flatten()))
                 .collect();
-            b.push(", platform_id = r.pid FROM ")
-                .push_json_rows(
-                    backend,
-                    &[("id", JsonCol::Int), ("pid", JsonCol::Int)],
-                    &rows,
-                    "r",
-                )
-                .push(" WHERE customers.id = r.id");
+            b.push(", platform_id = r.v");
+            from_values(&mut b, backend, JsonCol::Int, &rows);
         }
     }
     b.build().execute(&mut **tx).await?;
@@ -151,16 +139,23 @@ pub(super) async fn set_outcome(
         members.iter().map(|m| (m.id, reasons.get(&m.id))).collect();
     let mut b = Builder::on(backend, "UPDATE customers SET status = ");
     b.push_bind(status.to_string())
-        .push(", reason = r.reason, platform_id = NULL, updated_at = ")
-        .push_bind(clock::now())
-        .push(" FROM ")
-        .push_json_rows(
-            backend,
-            &[("id", JsonCol::Int), ("reason", JsonCol::Text)],
-            &rows,
-            "r",
-        )
-        .push(" WHERE customers.id = r.id");
+        .push(", reason = r.v, platform_id = NULL, updated_at = ")
+        .push_bind(clock::now());
+    from_values(&mut b, backend, JsonCol::Text, &rows);
     b.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+/// Ends an `UPDATE customers SET …` with `FROM` the rows `(id, v)`, one value per customer
+/// id, bound as one JSON parameter ([`Builder::push_json_rows`]), joined on the customer: the
+/// `SET` reads each customer's value as `r.v`, of type `ty`.
+pub(super) fn from_values(
+    b: &mut Builder,
+    backend: Backend,
+    ty: JsonCol,
+    rows: &[(i64, impl serde::Serialize)],
+) {
+    b.push(" FROM ")
+        .push_json_rows(backend, &[("id", JsonCol::Int), ("v", ty)], rows, "r")
+        .push(" WHERE customers.id = r.id");
 }

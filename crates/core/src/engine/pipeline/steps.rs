@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tracing::Instrument;
 
 use super::platform::write_target;
-use super::record::{Also, By, Outcome, record_step, set_outcome};
+use super::record::{Also, By, Outcome, from_values, record_step, set_outcome};
 use super::{Member, Step, StepOutcome, read_source};
 use crate::config::OnExisting;
 use crate::ctx::Ctx;
@@ -82,14 +82,8 @@ impl Run<'_> {
             .filter_map(|m| writes.get(&m.id).map(|w| (m.id, *w)))
             .collect();
         if !quarantined_words.is_empty() {
-            let mut b = Builder::on(backend, "UPDATE customers SET platform_write = r.w FROM ");
-            b.push_json_rows(
-                backend,
-                &[("id", JsonCol::Int), ("w", JsonCol::Text)],
-                &quarantined_words,
-                "r",
-            )
-            .push(" WHERE customers.id = r.id");
+            let mut b = Builder::on(backend, "UPDATE customers SET platform_write = r.v");
+            from_values(&mut b, backend, JsonCol::Text, &quarantined_words);
             b.build().execute(&mut *tx).await?;
         }
         // A resumed backup step replaces the snapshot it took before the crash.
