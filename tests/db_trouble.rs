@@ -23,7 +23,23 @@ async fn reference() -> String {
 
 /// The workspace ends as the reference does: the same platform, every customer done once.
 async fn assert_as_untroubled(ws: &Ws, want: &str) {
-    assert_eq!(platform_dump(ws).await, want);
+    let got = platform_dump(ws).await;
+    if got != want {
+        // The rows that differ, not two whole dumps: what a CI log's tail can show.
+        let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+        let extra: Vec<&&str> = g.iter().filter(|l| !w.contains(l)).take(10).collect();
+        let missing: Vec<&&str> = w.iter().filter(|l| !g.contains(l)).take(10).collect();
+        let customers = state_rows(
+            ws,
+            "SELECT legacy_id, status, step, reason FROM customers WHERE status <> 'migrated' ORDER BY legacy_id",
+        )
+        .await;
+        panic!(
+            "the platform differs from an untroubled run's: {} rows against {}\nextra: {extra:#?}\nmissing: {missing:#?}\ncustomers not migrated:\n{customers}",
+            g.len(),
+            w.len()
+        );
+    }
     for (what, sql) in [
         (
             "unfinished",
@@ -37,7 +53,12 @@ async fn assert_as_untroubled(ws: &Ws, want: &str) {
         assert_eq!(state_rows(ws, sql).await, "0\n", "{what}");
     }
     let out = ws.cli(&["validate"]);
-    assert!(out.status.success(), "{}", common::stdout(&out));
+    assert!(
+        out.status.success(),
+        "validate after the trouble: {}{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
 }
 
 fn run_child(ws: &Ws) -> Command {
@@ -137,6 +158,13 @@ async fn a_full_disk_pauses_the_runner_with_the_reason_and_a_later_run_finishes(
         "{err}"
     );
     assert!(err.contains("after 2 retries"), "{err}");
+    // Paused with the reason, unless the full disk refused that write too (and said so).
+    let runner = state_rows(&ws, "SELECT state, reason FROM runner").await;
+    assert!(
+        (runner.starts_with("paused|") && runner.contains("failed after 2 retries"))
+            || err.contains("pausing the runner failed too"),
+        "runner: {runner}\n{err}"
+    );
     println!("disk full: {}", err.lines().last().unwrap_or_default());
     let migrated_then = state_rows(
         &ws,

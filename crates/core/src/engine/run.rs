@@ -110,6 +110,41 @@ where
     }
 }
 
+/// [`with_retries`] for the run loop's own calls (the claim, the runner state, the leases):
+/// when the retries are spent, the runner is paused with the reason, as for a batch.
+async fn retried<T, F, Fut>(ctx: &Ctx, what: &str, work: F) -> eyre::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = eyre::Result<T>>,
+{
+    match with_retries(ctx, what, work).await {
+        Err(e) => {
+            let e = give_up(ctx, what, e).await;
+            ctx.notice(Notice::Error(format!("{e:#}")));
+            Err(e)
+        }
+        ok => ok,
+    }
+}
+
+/// The error `what` ended with after its retries. A transient one (the retries were spent)
+/// pauses the runner with the reason so that no worker claims again until an operator looks;
+/// pausing is best effort, since the database may still refuse the write, and the error then
+/// says so. Any other error is returned as it is.
+async fn give_up(ctx: &Ctx, what: &str, e: eyre::Report) -> eyre::Report {
+    if !transient(&e) {
+        return e;
+    }
+    let n = ctx.cfg.runner.retries;
+    let why = format!("{what} failed after {n} retries: {e:#}");
+    match set_runner_state(ctx, RunnerState::Paused, &why).await {
+        Ok(_) => e.wrap_err(format!("{what}: runner paused after {n} retries")),
+        Err(p) => e.wrap_err(format!(
+            "{what}: gave up after {n} retries; pausing the runner failed too: {p:#}"
+        )),
+    }
+}
+
 /// Runs a claimed batch with retries. The lease is kept across attempts, so the batch resumes
 /// from its last recorded step; a lost lease is not transient and ends the retries.
 async fn process_with_retries(ctx: &Ctx, lease: &Lease) -> eyre::Result<pipeline::BatchOutcome> {
@@ -179,7 +214,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     }
     audit_outside_window(ctx, opts.segment.as_deref()).await?;
     // A run killed between a batch's done commit and its scoring left that scoring owed.
-    with_retries(ctx, "scoring owed by an earlier run", || {
+    retried(ctx, "scoring owed by an earlier run", || {
         pipeline::settle_owed(ctx)
     })
     .await?;
@@ -193,18 +228,18 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             break;
         }
         if let Gate::Stop(why) =
-            with_retries(ctx, "reading the runner state", || gate(ctx, None)).await?
+            retried(ctx, "reading the runner state", || gate(ctx, None)).await?
         {
             summary.stopped = Some(why);
             break;
         }
-        let claimed = with_retries(ctx, "claiming a batch", || {
+        let claimed = retried(ctx, "claiming a batch", || {
             claim(ctx, opts.segment.as_deref())
         });
         let Some((lease, n)) = claimed.await? else {
             // Nothing claimable. A batch still leased finishes, or comes back when its lease
             // ends (its worker died): wait for it rather than leave it behind.
-            let leased = with_retries(ctx, "reading leases", || {
+            let leased = retried(ctx, "reading leases", || {
                 next_lease_end(ctx, opts.segment.as_deref())
             });
             let Some((batch, until)) = leased.await? else {
@@ -258,33 +293,14 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             Err(e) => {
                 tracing::error!(batch = %lease.batch, error = %format!("{e:#}"), "batch failed");
                 let _ = release(ctx, &lease).await;
-                let e = if transient(&e) {
-                    // Retries spent: stop claiming until an operator looks (best effort: the
-                    // database may still refuse the write).
-                    let why = format!(
-                        "batch {} failed after {} retries: {e:#}",
-                        lease.batch, ctx.cfg.runner.retries
-                    );
-                    match set_runner_state(ctx, RunnerState::Paused, &why).await {
-                        Ok(_) => e.wrap_err(format!(
-                            "runner paused after {} retries",
-                            ctx.cfg.runner.retries
-                        )),
-                        Err(p) => e.wrap_err(format!(
-                            "gave up after {} retries; pausing the runner failed too: {p:#}",
-                            ctx.cfg.runner.retries
-                        )),
-                    }
-                } else {
-                    e
-                };
+                let e = give_up(ctx, &format!("batch {}", lease.batch), e).await;
                 ctx.notice(Notice::Error(format!("{e:#}")));
                 return Err(e);
             }
         }
     }
     if summary.stopped.is_none() {
-        with_retries(ctx, "closing the run", || async {
+        retried(ctx, "closing the run", || async {
             let busy: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')",
             )
