@@ -80,16 +80,22 @@ pub fn transient(e: &eyre::Report) -> bool {
 /// `runner.retries` times; each retry is reported as a notice. Every database call of the run
 /// loop goes through it, the claim and the runner state as much as the batch itself.
 ///
-/// Errors: the last error, once the retries are spent or at once when it is not transient.
+/// When the retries are spent, the runner is paused with the reason, so that no worker claims
+/// again until an operator looks. Pausing is best effort (the database may still refuse the
+/// write); the error then says so.
+///
+/// Errors: the last error, once the retries are spent (saying whether the runner was paused),
+/// or at once and as it is when it is not transient.
 async fn with_retries<T, F, Fut>(ctx: &Ctx, what: &str, mut work: F) -> eyre::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = eyre::Result<T>>,
 {
+    let n = ctx.cfg.runner.retries;
     let mut attempt = 0;
-    loop {
+    let e = loop {
         match work().await {
-            Err(e) if transient(&e) && attempt < ctx.cfg.runner.retries => {
+            Err(e) if transient(&e) && attempt < n => {
                 attempt += 1;
                 let wait = Duration::from_millis(
                     ctx.cfg
@@ -99,50 +105,24 @@ where
                 );
                 tracing::warn!(what, attempt, error = %format!("{e:#}"), "will be retried");
                 ctx.notice(Notice::Error(format!(
-                    "{what}: {e:#}; retry {attempt} of {} in {:.1} s",
-                    ctx.cfg.runner.retries,
+                    "{what}: {e:#}; retry {attempt} of {n} in {:.1} s",
                     wait.as_secs_f64()
                 )));
                 tokio::time::sleep(wait).await;
             }
+            Err(e) if transient(&e) => break e,
             other => return other,
         }
-    }
-}
-
-/// [`with_retries`] for the run loop's own calls (the claim, the runner state, the leases):
-/// when the retries are spent, the runner is paused with the reason, as for a batch.
-async fn retried<T, F, Fut>(ctx: &Ctx, what: &str, work: F) -> eyre::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = eyre::Result<T>>,
-{
-    match with_retries(ctx, what, work).await {
-        Err(e) => {
-            let e = give_up(ctx, what, e).await;
-            ctx.notice(Notice::Error(format!("{e:#}")));
-            Err(e)
-        }
-        ok => ok,
-    }
-}
-
-/// The error `what` ended with after its retries. A transient one (the retries were spent)
-/// pauses the runner with the reason so that no worker claims again until an operator looks;
-/// pausing is best effort, since the database may still refuse the write, and the error then
-/// says so. Any other error is returned as it is.
-async fn give_up(ctx: &Ctx, what: &str, e: eyre::Report) -> eyre::Report {
-    if !transient(&e) {
-        return e;
-    }
-    let n = ctx.cfg.runner.retries;
+    };
     let why = format!("{what} failed after {n} retries: {e:#}");
-    match set_runner_state(ctx, RunnerState::Paused, &why).await {
-        Ok(_) => e.wrap_err(format!("{what}: runner paused after {n} retries")),
-        Err(p) => e.wrap_err(format!(
-            "{what}: gave up after {n} retries; pausing the runner failed too: {p:#}"
-        )),
-    }
+    Err(
+        match set_runner_state(ctx, RunnerState::Paused, &why).await {
+            Ok(_) => e.wrap_err(format!("{what}: runner paused after {n} retries")),
+            Err(p) => e.wrap_err(format!(
+                "{what}: gave up after {n} retries; pausing the runner failed too: {p:#}"
+            )),
+        },
+    )
 }
 
 /// Runs a claimed batch with retries. The lease is kept across attempts, so the batch resumes
@@ -214,7 +194,7 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
     }
     audit_outside_window(ctx, opts.segment.as_deref()).await?;
     // A run killed between a batch's done commit and its scoring left that scoring owed.
-    retried(ctx, "scoring owed by an earlier run", || {
+    with_retries(ctx, "scoring owed by an earlier run", || {
         pipeline::settle_owed(ctx)
     })
     .await?;
@@ -228,18 +208,18 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             break;
         }
         if let Gate::Stop(why) =
-            retried(ctx, "reading the runner state", || gate(ctx, None)).await?
+            with_retries(ctx, "reading the runner state", || gate(ctx, None)).await?
         {
             summary.stopped = Some(why);
             break;
         }
-        let claimed = retried(ctx, "claiming a batch", || {
+        let claimed = with_retries(ctx, "claiming a batch", || {
             claim(ctx, opts.segment.as_deref())
         });
         let Some((lease, n)) = claimed.await? else {
             // Nothing claimable. A batch still leased finishes, or comes back when its lease
             // ends (its worker died): wait for it rather than leave it behind.
-            let leased = retried(ctx, "reading leases", || {
+            let leased = with_retries(ctx, "reading leases", || {
                 next_lease_end(ctx, opts.segment.as_deref())
             });
             let Some((batch, until)) = leased.await? else {
@@ -292,15 +272,15 @@ pub async fn run(ctx: &Ctx, opts: &RunOpts) -> eyre::Result<RunSummary> {
             }
             Err(e) => {
                 tracing::error!(batch = %lease.batch, error = %format!("{e:#}"), "batch failed");
+                // A transient error paused the runner when its retries were spent: the batch
+                // released now is not claimed by another worker first.
                 let _ = release(ctx, &lease).await;
-                let e = give_up(ctx, &format!("batch {}", lease.batch), e).await;
-                ctx.notice(Notice::Error(format!("{e:#}")));
                 return Err(e);
             }
         }
     }
     if summary.stopped.is_none() {
-        retried(ctx, "closing the run", || async {
+        with_retries(ctx, "closing the run", || async {
             let busy: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM batches WHERE status IN ('pending', 'running')",
             )
