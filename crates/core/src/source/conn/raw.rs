@@ -68,15 +68,15 @@ pub fn raw_postgres(row: &PgRow, i: usize) -> Raw {
             .map_or(Raw::Null, |b| Raw::Int(b.into())),
         "DATE" => text(
             row.try_get::<chrono::NaiveDate, _>(i)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+                .map(|d| crate::schema::fmt_date(&d)),
         ),
         "TIMESTAMP" => text(
             row.try_get::<chrono::NaiveDateTime, _>(i)
-                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
+                .map(|d| crate::schema::fmt_spaced(&d)),
         ),
         "TIMESTAMPTZ" => text(
             row.try_get::<chrono::DateTime<chrono::Utc>, _>(i)
-                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                .map(|d| crate::schema::fmt_timestamp(&d.naive_utc())),
         ),
         "BYTEA" => row.try_get::<Vec<u8>, _>(i).map_or(Raw::Null, Raw::Blob),
         // Re-serialised, so that a JSONB's own key order and spacing never reach a checksum.
@@ -113,11 +113,11 @@ pub fn raw_mysql(row: &MySqlRow, i: usize) -> Raw {
             .map_or(Raw::Null, decimal),
         "DATE" => text(
             row.try_get::<chrono::NaiveDate, _>(i)
-                .map(|d| d.format("%Y-%m-%d").to_string()),
+                .map(|d| crate::schema::fmt_date(&d)),
         ),
         "DATETIME" | "TIMESTAMP" => text(
             row.try_get::<chrono::NaiveDateTime, _>(i)
-                .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()),
+                .map(|d| crate::schema::fmt_spaced(&d)),
         ),
         "JSON" => text(
             row.try_get::<serde_json::Value, _>(i)
