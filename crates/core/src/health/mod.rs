@@ -151,7 +151,8 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     let mut picked: Vec<(i64, String)> = Vec::new();
     if let Some(list) = only {
         for chunk in list.chunks(source::CHUNK) {
-            let mut q = crate::db::Builder::new("SELECT id, legacy_id FROM customers WHERE id IN ");
+            let mut q =
+                crate::db::Builder::on(backend, "SELECT id, legacy_id FROM customers WHERE id IN ");
             q.push_list(chunk.iter().copied()).push(" ORDER BY id");
             picked.extend(
                 q.build_query_as::<(i64, String)>()

@@ -53,14 +53,19 @@ fn read_expr(layout: &Layout, expr: &str, t: Option<ColType>) -> String {
     }
 }
 
-/// `n` placeholders from `$start`, each cast as `t`'s key column needs.
-fn key_params(t: &Table, start: usize, n: usize) -> String {
+/// `n` placeholders from the `start`-th, each cast as `t`'s key column needs: `$N` on
+/// PostgreSQL, anonymous `?` elsewhere, so the SQL binds in the order they appear. On SQLite
+/// sqlx finds a numbered parameter by a linear walk of the statement's parameter names, once
+/// per parameter: quadratic in an `IN` list of 500 (see `Source::placeholders`).
+fn key_params(b: Backend, t: &Table, start: usize, n: usize) -> String {
     (start..start + n)
-        .map(|i| t.key_param(&format!("${i}")))
+        .map(|i| match b {
+            Backend::Postgres => t.key_param(&format!("${i}")),
+            _ => t.key_param("?"),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
-
 /// Platform ids of the customers whose legacy ids are `ids`.
 pub async fn customer_ids(
     conn: &mut crate::db::Conn,
@@ -76,7 +81,7 @@ pub async fn customer_ids(
             c.id,
             c.name,
             c.key,
-            key_params(c, 1, chunk.len())
+            key_params(Backend::of_conn(conn), c, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
         for id in chunk {
@@ -100,7 +105,7 @@ pub async fn delete_customers(
             "DELETE FROM {} WHERE {} IN ({})",
             c.name,
             c.key,
-            key_params(c, 1, chunk.len())
+            key_params(Backend::of_conn(conn), c, 1, chunk.len())
         );
         n += delete_where(conn, &sql, chunk).await?;
     }
@@ -108,14 +113,14 @@ pub async fn delete_customers(
 }
 
 /// `SELECT id FROM` the customers' table `WHERE key IN ($1…)`, for `n` legacy ids.
-fn customers_in(layout: &Layout, n: usize) -> String {
+fn customers_in(b: Backend, layout: &Layout, n: usize) -> String {
     let c = layout.customers();
     format!(
         "SELECT {} FROM {} WHERE {} IN ({})",
         c.id,
         c.name,
         c.key,
-        key_params(c, 1, n)
+        key_params(b, c, 1, n)
     )
 }
 
@@ -131,7 +136,7 @@ pub async fn delete_children(
 ) -> eyre::Result<u64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        let sub = customers_in(layout, chunk.len());
+        let sub = customers_in(Backend::of_conn(conn), layout, chunk.len());
         for e in [
             Entity::Repairs,
             Entity::Payments,
@@ -158,7 +163,7 @@ pub async fn delete_children(
                 let sql = format!(
                     "{base} AND {} IN ({})",
                     t.key,
-                    key_params(t, chunk.len() + 1, keys.len())
+                    key_params(Backend::of_conn(conn), t, chunk.len() + 1, keys.len())
                 );
                 let binds: Vec<String> = chunk.iter().chain(keys).cloned().collect();
                 n += delete_where(conn, &sql, &binds).await?;
@@ -365,7 +370,7 @@ pub async fn device_ids(
             c.name,
             c.id,
             c.key,
-            key_params(c, 1, chunk.len())
+            key_params(Backend::of_conn(conn), c, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(AssertSqlSafe(sql));
         for id in chunk {
@@ -474,12 +479,16 @@ pub async fn rows_for(
     let select = select_list(layout, t);
     for chunk in ids.chunks(CHUNK) {
         let filter = if entity == Entity::Customers {
-            format!("t.{} IN ({})", c.key, key_params(c, 1, chunk.len()))
+            format!(
+                "t.{} IN ({})",
+                c.key,
+                key_params(Backend::of_conn(conn), c, 1, chunk.len())
+            )
         } else {
             format!(
                 "t.{} IN ({})",
                 t.owner_id(),
-                customers_in(layout, chunk.len())
+                customers_in(Backend::of_conn(conn), layout, chunk.len())
             )
         };
         let sql = format!("SELECT {select} FROM {} t WHERE {filter}", t.name);
