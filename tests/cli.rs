@@ -180,6 +180,42 @@ fn bench_copy_runs_on_a_small_size_and_cleans_up() {
     assert!(!scratch.exists(), "{} left behind", scratch.display());
 }
 
+#[test]
+fn bench_plan_reports_the_median_of_its_rounds_and_cleans_up() {
+    let child = Command::new(bin())
+        .args([
+            "bench",
+            "plan",
+            "--customers",
+            "40",
+            "--purchases",
+            "120",
+            "--rounds",
+            "3",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let scratch = std::env::temp_dir().join(format!("cutover_bench_plan_{}", child.id()));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rounds"], 3);
+    assert_eq!(v["customers"], 40);
+    for key in ["first_secs", "replan_secs", "group_by_secs", "ratio"] {
+        assert!(v[key].as_f64().unwrap() > 0.0, "{key}: {v}");
+    }
+    assert!(!scratch.exists(), "{} left behind", scratch.display());
+    let zero = Command::new(bin())
+        .args(["bench", "plan", "--rounds", "0"])
+        .output()
+        .unwrap();
+    assert!(!zero.status.success());
+    assert!(stderr(&zero).contains("--rounds"), "{}", stderr(&zero));
+}
+
 #[tokio::test]
 async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows() {
     let ws = Ws::demo(60, 33).await;

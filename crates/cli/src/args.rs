@@ -466,6 +466,10 @@ pub enum BenchCmd {
         /// Purchase rows in the export.
         #[arg(long, default_value_t = 69_659)]
         purchases: usize,
+        /// Rounds, each a new state planned twice and the aggregate timed after it; the
+        /// figures printed are the medians over them.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,

@@ -181,8 +181,9 @@ async fn dispatch(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Bench(BenchCmd::Plan {
             customers,
             purchases,
+            rounds,
             json,
-        }) => bench::plan(*customers, *purchases, *json).await,
+        }) => bench::plan(*customers, *purchases, *rounds, *json).await,
         Command::Bench(BenchCmd::Pipeline {
             batches,
             batch_size,

@@ -28,15 +28,24 @@ pub async fn copy(url: &str, rows: usize, json: bool) -> eyre::Result<ExitCode> 
 }
 
 /// `cutover bench plan`: needs no workspace.
-pub async fn plan(customers: usize, purchases: usize, json: bool) -> eyre::Result<ExitCode> {
-    let b = cutover_core::bench::plan(customers, purchases).await?;
+pub async fn plan(
+    customers: usize,
+    purchases: usize,
+    rounds: usize,
+    json: bool,
+) -> eyre::Result<ExitCode> {
+    if rounds == 0 {
+        return Err(Usage("--rounds must be at least 1".into()).into());
+    }
+    let b = cutover_core::bench::plan(customers, purchases, rounds).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&b)?);
     } else {
         outln!(
-            "plan of an unindexed export, {} customers and {} purchases: first plan {:.2}s, re-plan {:.2}s; one GROUP BY over the purchases {:.3}s; ratio {:.1}",
+            "plan of an unindexed export, {} customers and {} purchases, median of {} rounds: first plan {:.2}s, re-plan {:.2}s; one GROUP BY over the purchases {:.3}s; ratio {:.1}",
             b.customers,
             b.purchases,
+            b.rounds,
             b.first_secs,
             b.replan_secs,
             b.group_by_secs,
