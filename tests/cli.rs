@@ -154,26 +154,33 @@ async fn report_formats() {
     assert_eq!(v["entities"].as_array().unwrap().len(), 5);
 }
 
-#[test]
-fn bench_copy_runs_on_a_small_size_and_cleans_up() {
+/// Runs `cutover ARGS` (a `bench … --json`), expects success, and returns its JSON and its
+/// process id, which names the scratch files the bench must remove.
+fn bench_json(args: &[&str]) -> (serde_json::Value, u32) {
     let child = Command::new(bin())
-        .args([
-            "bench",
-            "copy",
-            "--url",
-            "sqlite://ignored",
-            "--rows",
-            "300",
-            "--json",
-        ])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let scratch = std::env::temp_dir().join(format!("cutover_bench_{}.db", child.id()));
+    let pid = child.id();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    (serde_json::from_slice(&out.stdout).unwrap(), pid)
+}
+
+#[test]
+fn bench_copy_runs_on_a_small_size_and_cleans_up() {
+    let (v, pid) = bench_json(&[
+        "bench",
+        "copy",
+        "--url",
+        "sqlite://ignored",
+        "--rows",
+        "300",
+        "--json",
+    ]);
+    let scratch = std::env::temp_dir().join(format!("cutover_bench_{pid}.db"));
     assert_eq!(v["rows"], 300);
     assert!(v["ours_rows_per_sec"].as_f64().unwrap() > 0.0);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
@@ -182,26 +189,18 @@ fn bench_copy_runs_on_a_small_size_and_cleans_up() {
 
 #[test]
 fn bench_plan_reports_the_median_of_its_rounds_and_cleans_up() {
-    let child = Command::new(bin())
-        .args([
-            "bench",
-            "plan",
-            "--customers",
-            "40",
-            "--purchases",
-            "120",
-            "--rounds",
-            "3",
-            "--json",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let scratch = std::env::temp_dir().join(format!("cutover_bench_plan_{}", child.id()));
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (v, pid) = bench_json(&[
+        "bench",
+        "plan",
+        "--customers",
+        "40",
+        "--purchases",
+        "120",
+        "--rounds",
+        "3",
+        "--json",
+    ]);
+    let scratch = std::env::temp_dir().join(format!("cutover_bench_plan_{pid}"));
     assert_eq!(v["rounds"], 3);
     assert_eq!(v["customers"], 40);
     for key in ["first_secs", "replan_secs", "group_by_secs", "ratio"] {
