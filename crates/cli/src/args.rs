@@ -468,7 +468,7 @@ pub enum BenchCmd {
         purchases: usize,
         /// Rounds, each a new state planned twice and the aggregate timed after it; the
         /// figures printed are the medians over them.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         rounds: usize,
         /// Print JSON.
         #[arg(long)]

@@ -165,8 +165,36 @@ impl Backend {
         }
     }
 
-    /// `n` placeholders from the `start`-th (1-based) for an `IN (…)` list: `$3, $4` on SQLite
-    /// and PostgreSQL, `?, ?` on MySQL (which numbers them by position).
+    /// Whether SQL that binds its values in the order its placeholders appear numbers them
+    /// (`$N`): only PostgreSQL needs to. MySQL knows only `?`, and on SQLite `?` is free where
+    /// sqlx finds each numbered one by walking the statement's parameter names, once per
+    /// parameter: quadratic in an `IN` list of 500, 2.5% of a batch's CPU under `perf`.
+    pub fn numbers_placeholders(self) -> bool {
+        self == Backend::Postgres
+    }
+
+    /// The `i`-th placeholder (1-based) of SQL that binds in order: `$i` where
+    /// [`Backend::numbers_placeholders`], `?` elsewhere.
+    pub fn placeholder(self, i: usize) -> String {
+        if self.numbers_placeholders() {
+            format!("${i}")
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `n` placeholders from the `start`-th ([`Backend::placeholder`]), comma-separated: the
+    /// inside of an `IN (…)` in SQL that binds in order.
+    pub fn ordered_placeholders(self, start: usize, n: usize) -> String {
+        (start..start + n)
+            .map(|i| self.placeholder(i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `n` placeholders from the `start`-th (1-based) for an `IN (…)` list in SQL that also
+    /// names `$1…` itself: `$3, $4` on SQLite and PostgreSQL (sqlx cannot mix numbered and
+    /// anonymous ones), `?, ?` on MySQL (which numbers them by position).
     pub fn placeholders(self, start: usize, n: usize) -> String {
         let mut s = String::with_capacity(n * 4);
         for i in 0..n {

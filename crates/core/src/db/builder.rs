@@ -33,11 +33,12 @@ impl Builder {
         }
     }
 
-    /// Starts a statement with `sql` for `backend`: anonymous `?` placeholders on SQLite,
-    /// `$N` on PostgreSQL. `sql` itself must then hold no placeholders.
+    /// Starts a statement with `sql` for `backend`: `$N` placeholders where
+    /// [`Backend::numbers_placeholders`], anonymous `?` elsewhere. `sql` itself must then hold
+    /// no placeholders.
     pub fn on(backend: Backend, sql: impl Into<String>) -> Self {
         Builder {
-            anonymous: backend == Backend::Sqlite,
+            anonymous: !backend.numbers_placeholders(),
             ..Builder::new(sql)
         }
     }

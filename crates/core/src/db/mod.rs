@@ -400,6 +400,15 @@ mod tests {
     }
 
     #[test]
+    fn ordered_placeholders_are_numbered_only_on_postgres() {
+        assert_eq!(Backend::Postgres.ordered_placeholders(3, 2), "$3, $4");
+        assert_eq!(Backend::Sqlite.ordered_placeholders(3, 2), "?, ?");
+        assert_eq!(Backend::MySql.ordered_placeholders(3, 2), "?, ?");
+        assert_eq!(Backend::Sqlite.ordered_placeholders(1, 0), "");
+        assert_eq!(Backend::Postgres.placeholder(7), "$7");
+    }
+
+    #[test]
     fn urls_name_their_backend_and_passwords_are_hidden() {
         assert_eq!(
             Backend::of_url("postgresql://u@h/db", "state").unwrap(),

@@ -216,16 +216,11 @@ impl Source {
         }
     }
 
-    /// `n` placeholders from the `start`-th, in this source's style: `$N` on PostgreSQL,
-    /// anonymous `?` elsewhere, so SQL on a source binds in the order its placeholders appear
-    /// (MySQL's `?` cannot be numbered). On SQLite a numbered `$N` costs a linear walk of the
-    /// statement's parameter names each time one is bound (sqlx asks every parameter's name):
-    /// quadratic in an `IN` list of 500, about 2% of a batch's CPU under `perf`.
+    /// `n` placeholders from the `start`-th, in this source's style
+    /// ([`Backend::ordered_placeholders`]): SQL on a source binds in the order its
+    /// placeholders appear.
     pub fn placeholders(&self, start: usize, n: usize) -> String {
-        match self.backend() {
-            Backend::Sqlite => Backend::MySql.placeholders(start, n),
-            b => b.placeholders(start, n),
-        }
+        self.backend().ordered_placeholders(start, n)
     }
 
     /// The inside of an `IN (…)` over the customer ids `ids` on this source, and the binds it

@@ -53,19 +53,15 @@ fn read_expr(layout: &Layout, expr: &str, t: Option<ColType>) -> String {
     }
 }
 
-/// `n` placeholders from the `start`-th, each cast as `t`'s key column needs: `$N` on
-/// PostgreSQL, anonymous `?` elsewhere, so the SQL binds in the order they appear. On SQLite
-/// sqlx finds a numbered parameter by a linear walk of the statement's parameter names, once
-/// per parameter: quadratic in an `IN` list of 500 (see `Source::placeholders`).
+/// `n` placeholders from the `start`-th, each cast as `t`'s key column needs
+/// ([`Backend::placeholder`]: the SQL binds in the order they appear).
 fn key_params(b: Backend, t: &Table, start: usize, n: usize) -> String {
     (start..start + n)
-        .map(|i| match b {
-            Backend::Postgres => t.key_param(&format!("${i}")),
-            _ => t.key_param("?"),
-        })
+        .map(|i| t.key_param(&b.placeholder(i)))
         .collect::<Vec<_>>()
         .join(", ")
 }
+
 /// Platform ids of the customers whose legacy ids are `ids`.
 pub async fn customer_ids(
     conn: &mut crate::db::Conn,
@@ -74,6 +70,7 @@ pub async fn customer_ids(
 ) -> eyre::Result<HashMap<String, i64>> {
     let c = layout.customers();
     let mut out = HashMap::new();
+    let backend = Backend::of_conn(conn);
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT {} AS k, CAST(t.{} AS BIGINT) AS id FROM {} t WHERE t.{} IN ({})",
@@ -81,7 +78,7 @@ pub async fn customer_ids(
             c.id,
             c.name,
             c.key,
-            key_params(Backend::of_conn(conn), c, 1, chunk.len())
+            key_params(backend, c, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
         for id in chunk {
@@ -100,12 +97,13 @@ pub async fn delete_customers(
 ) -> eyre::Result<u64> {
     let mut n = delete_children(conn, layout, ids, &Keep::default()).await?;
     let c = layout.customers();
+    let backend = Backend::of_conn(conn);
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM {} WHERE {} IN ({})",
             c.name,
             c.key,
-            key_params(Backend::of_conn(conn), c, 1, chunk.len())
+            key_params(backend, c, 1, chunk.len())
         );
         n += delete_where(conn, &sql, chunk).await?;
     }
@@ -135,8 +133,9 @@ pub async fn delete_children(
     keep: &Keep,
 ) -> eyre::Result<u64> {
     let mut n = 0;
+    let backend = Backend::of_conn(conn);
     for chunk in ids.chunks(CHUNK) {
-        let sub = customers_in(Backend::of_conn(conn), layout, chunk.len());
+        let sub = customers_in(backend, layout, chunk.len());
         for e in [
             Entity::Repairs,
             Entity::Payments,
@@ -163,7 +162,7 @@ pub async fn delete_children(
                 let sql = format!(
                     "{base} AND {} IN ({})",
                     t.key,
-                    key_params(Backend::of_conn(conn), t, chunk.len() + 1, keys.len())
+                    key_params(backend, t, chunk.len() + 1, keys.len())
                 );
                 let binds: Vec<String> = chunk.iter().chain(keys).cloned().collect();
                 n += delete_where(conn, &sql, &binds).await?;
@@ -360,6 +359,7 @@ pub async fn device_ids(
     };
     let c = layout.customers();
     let parent = d.owner_id();
+    let backend = Backend::of_conn(conn);
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT {}, {}, CAST(d.{} AS BIGINT) FROM {} d JOIN {} c ON c.{} = d.{parent} WHERE c.{} IN ({})",
@@ -370,7 +370,7 @@ pub async fn device_ids(
             c.name,
             c.id,
             c.key,
-            key_params(Backend::of_conn(conn), c, 1, chunk.len())
+            key_params(backend, c, 1, chunk.len())
         );
         let mut q = sqlx::query_as::<_, (Option<String>, Option<String>, i64)>(AssertSqlSafe(sql));
         for id in chunk {
@@ -477,18 +477,19 @@ pub async fn rows_for(
     };
     let c = layout.customers();
     let select = select_list(layout, t);
+    let backend = Backend::of_conn(conn);
     for chunk in ids.chunks(CHUNK) {
         let filter = if entity == Entity::Customers {
             format!(
                 "t.{} IN ({})",
                 c.key,
-                key_params(Backend::of_conn(conn), c, 1, chunk.len())
+                key_params(backend, c, 1, chunk.len())
             )
         } else {
             format!(
                 "t.{} IN ({})",
                 t.owner_id(),
-                customers_in(Backend::of_conn(conn), layout, chunk.len())
+                customers_in(backend, layout, chunk.len())
             )
         };
         let sql = format!("SELECT {select} FROM {} t WHERE {filter}", t.name);
