@@ -415,8 +415,38 @@ async fn a_batch_in_several_step_chunks_ends_as_one_chunk_does() {
             "SELECT legacy_id FROM customers WHERE status = 'migrated' ORDER BY legacy_id",
         )
         .await;
-        dumps.push((common::platform_dump(&ws).await, migrated, failed.len()));
+        // The backups and validations a batch writes in statements of `step_chunk` customers:
+        // every customer's every entity, whatever the chunk.
+        let records = common::state_rows(
+            &ws,
+            "SELECT c.legacy_id || ' ' || b.entity || ' ' || b.source_count || ' ' || \
+             b.source_checksum || ' ' || b.target_count || ' ' || b.target_checksum || ' ' || \
+             v.source_count || ' ' || v.source_checksum || ' ' || v.target_count || ' ' || \
+             v.target_checksum || ' ' || v.ok FROM backups b \
+             JOIN customers c ON c.id = b.customer_id \
+             JOIN validations v ON v.customer_id = b.customer_id AND v.entity = b.entity \
+             ORDER BY c.legacy_id, b.entity",
+        )
+        .await;
+        let attempted: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM customers WHERE status IN ('migrated', 'failed')",
+        )
+        .fetch_one(&ctx.state)
+        .await
+        .unwrap();
+        assert_eq!(
+            records.lines().count() as i64,
+            attempted * 5,
+            "step_chunk {chunk}: a backup and a validation per customer and entity"
+        );
+        dumps.push((
+            common::platform_dump(&ws).await,
+            migrated,
+            failed.len(),
+            records,
+        ));
     }
+    assert_eq!(dumps[0].3, dumps[1].3, "backups and validations differ");
     assert_eq!(dumps[0].2, dumps[1].2, "customers failed");
     assert_eq!(dumps[0].1, dumps[1].1, "customers migrated");
     assert!(dumps[0].0 == dumps[1].0, "the platform's rows differ");

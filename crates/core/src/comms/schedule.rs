@@ -180,7 +180,11 @@ pub async fn schedule(ctx: &Ctx, today: NaiveDate) -> eyre::Result<Pass> {
                         "customer": { "legacy_id": m.legacy_id, "name": m.name, "segment": w.name },
                         "message": render(&text, &vars),
                     });
-                    messages.push((format!("{prefix}{}", m.legacy_id), Some(m.id), payload));
+                    messages.push((
+                        format!("{prefix}{}", m.legacy_id),
+                        Some(m.id),
+                        payload.to_string(),
+                    ));
                 }
                 // One transaction a page: a wave of 10^5 customers is not one write lock.
                 if !messages.is_empty() {
@@ -313,7 +317,7 @@ pub async fn crisis(
                 (
                     format!("comms:{}:{halted_at}:{legacy}", c.name),
                     Some(*id),
-                    payload,
+                    payload.to_string(),
                 )
             })
             .collect();

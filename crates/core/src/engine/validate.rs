@@ -201,7 +201,7 @@ fn check_one(
     tgt: &HashMap<Entity, HashMap<String, Vec<target::TargetRow>>>,
     kept: &HashMap<String, (Kept, PreImage)>,
 ) -> CustomerCheck {
-    let mut entities = Vec::new();
+    let mut entities = Vec::with_capacity(Entity::ALL.len());
     for e in Entity::ALL {
         if ctx.cfg.mapping.get(e).is_none() {
             continue;

@@ -499,7 +499,13 @@ pub async fn send_daily(ctx: &Ctx, now: chrono::DateTime<chrono::Utc>) -> eyre::
         "message": text, "report": r,
     });
     let mut tx = crate::db::write_tx(&ctx.state).await?;
-    crate::notify::enqueue_many(&mut tx, "report", Some(target), &[(key, None, payload)]).await?;
+    crate::notify::enqueue_many(
+        &mut tx,
+        "report",
+        Some(target),
+        &[(key, None, payload.to_string())],
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -334,7 +334,11 @@ async fn record_rolled_back(
                 "customer": { "legacy_id": legacy, "name": name, "segment": wave },
                 "message": message,
             });
-            (format!("rolled_back:{legacy}:{n}"), Some(id), payload)
+            (
+                format!("rolled_back:{legacy}:{n}"),
+                Some(id),
+                payload.to_string(),
+            )
         })
         .collect();
     crate::notify::enqueue_many(tx, "moved_back", target.as_deref(), &messages).await?;
