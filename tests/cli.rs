@@ -242,6 +242,14 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
     };
     assert_eq!(v["server_method"], method);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    // The demo's `on_migrated` hook runs for every customer in one call, not one each: the
+    // source's statements are then the batch's reads (about 8), fewer than its customers.
+    let per_batch = v["customers_per_batch"].as_f64().unwrap();
+    let source = v["statements_per_batch"]["source"].as_f64().unwrap();
+    assert!(
+        per_batch >= 10.0 && source < per_batch,
+        "source statements per batch of {per_batch} customers: {source}"
+    );
     let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .filter_map(|e| e.ok())
