@@ -321,3 +321,70 @@ async fn a_database_error_names_its_database_without_driver_noise() {
         "{e:#}"
     );
 }
+
+/// A hook on a PostgreSQL legacy source: the batch's statements go in one call with the ids
+/// written in (a literal's type is `unknown` to `pg_typeof`, a bound text id's is `text`), a
+/// `$1` inside a string stays as it is, an id that cannot be written in sends the batch
+/// bound, and a failing statement names its customer and leaves nothing behind.
+#[tokio::test]
+async fn a_hook_on_a_postgresql_source_runs_for_each_customer_in_one_call() {
+    if !on_postgres() {
+        return skip(
+            "a_hook_on_a_postgresql_source",
+            "CUTOVER_TEST_BACKEND=postgres",
+        );
+    }
+    let legacy = common::pg_schema("hooks");
+    let pool = cutover_core::db::open(&legacy.url, "source", false, false)
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(
+        "CREATE TABLE clients (client_id TEXT PRIMARY KEY, flag INT NOT NULL DEFAULT 0, note TEXT);
+         INSERT INTO clients (client_id) VALUES ('a-1'), ('b 2'), ('O''Brien'), ('d')",
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let src = Source::open(&legacy.url, false).await.unwrap();
+    let text = |s: &str| cutover_core::source::Bind::Text(s.to_string());
+    let hook = "UPDATE clients SET flag = flag + 1, note = pg_typeof($1)::text || ' moved? $1' \
+                WHERE client_id = $1";
+    let rows = async || -> Vec<(String, i32, Option<String>)> {
+        sqlx::query_as("SELECT client_id, flag, note FROM clients ORDER BY client_id COLLATE \"C\"")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+    };
+    src.execute_each(hook, &[text("a-1"), text("b 2")])
+        .await
+        .unwrap();
+    src.execute_each(hook, &[text("d"), text("O'Brien")])
+        .await
+        .unwrap();
+    let note = |t: &str| Some(format!("{t} moved? $1"));
+    assert_eq!(
+        rows().await,
+        vec![
+            ("O'Brien".to_string(), 1, note("text")),
+            ("a-1".to_string(), 1, note("unknown")),
+            ("b 2".to_string(), 1, note("unknown")),
+            ("d".to_string(), 1, note("text")),
+        ]
+    );
+    let failing = "UPDATE clients SET flag = 10 / (flag - 2) WHERE client_id = $1";
+    sqlx::query("UPDATE clients SET flag = 2 WHERE client_id = 'b 2'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (who, _) = src
+        .execute_each(failing, &[text("a-1"), text("b 2"), text("d")])
+        .await
+        .unwrap_err();
+    assert_eq!(who, "b 2");
+    let flags: Vec<i32> = rows().await.into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        flags,
+        vec![1, 1, 2, 1],
+        "the failed batch left nothing behind"
+    );
+}
