@@ -445,9 +445,9 @@ impl Source {
             Bind::Int(i) => i.to_string(),
         };
         // Every customer's statement with its id written in, sent a few hundred at a time: one
-        // round trip each was 1,000 per batch (70-100 ms of a SQLite batch's notify step, more
-        // over TCP). Any id or SQL that cannot be written in safely takes the bound path, and
-        // so does a failure, which then names its customer.
+        // round trip each was 1,000 a batch, 0.16-0.24 s of the notify step over TCP to
+        // MariaDB (0.09-0.15 s this way). Any id or SQL that cannot be written in safely takes
+        // the bound path, and so does a failure, which then names its customer.
         let inlined: Option<Vec<String>> = ids
             .iter()
             .map(|id| inline_id(sql, self.backend(), id))
