@@ -486,9 +486,9 @@ const HOOK_STATEMENTS: usize = 500;
 /// `sql`, a hook that binds one customer's id, with `id` written in where its placeholder is:
 /// `?` (SQLite, MySQL), `?1` or `$1` (SQLite, PostgreSQL), as often as it appears. `None`
 /// when that is not certainly the same statement: no placeholder, another kind of parameter,
-/// a second statement (`;`), a PostgreSQL dollar-quoted string, an unclosed quote or comment,
-/// or a text id with anything but letters, digits, spaces and `_ . : @ + -` (so that no
-/// quoting rule of any backend, MySQL's backslashes included, can read it differently).
+/// a second statement (`;`), a PostgreSQL dollar-quoted string, a backslash outside SQLite, an
+/// unclosed quote or comment, or a text id with anything but letters, digits, spaces and
+/// `_ . : @ + -` (so that no quoting rule of any backend can read it differently).
 pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
     let literal = match id {
         Bind::Int(i) => i.to_string(),
@@ -502,9 +502,10 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
         Bind::Text(_) => return None,
     };
     let mysql = backend == Backend::MySql;
-    // PostgreSQL's `E'…'` strings escape quotes with backslashes, which this reading does not
-    // follow.
-    if backend == Backend::Postgres && sql.contains('\\') {
+    // PostgreSQL's `E'…'` strings, and MySQL's strings unless the server runs with
+    // `NO_BACKSLASH_ESCAPES`, escape quotes with backslashes: where a string ends then depends
+    // on more than this reading sees.
+    if backend != Backend::Sqlite && sql.contains('\\') {
         return None;
     }
     let b = sql.as_bytes();
@@ -513,12 +514,11 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
     while i < b.len() {
         match b[i] {
             q @ (b'\'' | b'"' | b'`') => {
-                // A quoted string or name: doubled quotes inside, and on MySQL backslashes.
+                // A quoted string or name, with doubled quotes inside.
                 i += 1;
                 loop {
                     match b.get(i) {
                         None => return None,
-                        Some(b'\\') if mysql => i += 2,
                         Some(&c) if c == q => {
                             if b.get(i + 1) == Some(&q) {
                                 i += 2;
@@ -641,12 +641,12 @@ mod tests {
         );
         assert_eq!(
             inline_id(
-                "UPDATE t SET a = `?` WHERE b = 'x\\'?' AND c = ? # ?",
+                "UPDATE t SET a = `?` WHERE b = 'x''?' AND c = ? # ?",
                 Backend::MySql,
                 &Bind::Int(3)
             )
             .unwrap(),
-            "UPDATE t SET a = `?` WHERE b = 'x\\'?' AND c = 3 # ?"
+            "UPDATE t SET a = `?` WHERE b = 'x''?' AND c = 3 # ?"
         );
         assert_eq!(
             inline_id(
@@ -661,7 +661,12 @@ mod tests {
 
     #[test]
     fn a_hook_that_cannot_be_read_for_certain_is_left_to_the_bound_path() {
-        let cases: [(&str, Backend, Bind); 14] = [
+        let cases: [(&str, Backend, Bind); 15] = [
+            (
+                "UPDATE t SET a = 'x\\' WHERE id = ?",
+                Backend::MySql,
+                Bind::Int(1),
+            ),
             ("UPDATE t SET a = 1", Backend::Sqlite, Bind::Int(1)),
             (
                 "UPDATE t SET a = 1 WHERE id = ?",
