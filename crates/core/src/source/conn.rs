@@ -448,10 +448,11 @@ impl Source {
         // round trip each was 1,000 a batch, 0.16-0.24 s of the notify step over TCP to
         // MariaDB (0.09-0.15 s this way). Any id or SQL that cannot be written in safely takes
         // the bound path, and so does a failure, which then names its customer.
-        let inlined: Option<Vec<String>> = ids
-            .iter()
-            .map(|id| inline_id(sql, self.backend(), id))
-            .collect();
+        let inlined: Option<Vec<String>> = hook_pieces(sql, self.backend()).and_then(|pieces| {
+            ids.iter()
+                .map(|id| id_literal(id).map(|l| pieces.join(l.as_str())))
+                .collect()
+        });
         if let Some(statements) = inlined.filter(|s| s.len() > 1) {
             let sent: Result<(), sqlx::Error> = on_pool!(self, p, _raw => {
                 async {
@@ -465,8 +466,11 @@ impl Source {
                 }
                 .await
             });
-            if sent.is_ok() {
-                return Ok(());
+            match sent {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!(error = %e, "hook sent in calls failed; sending it bound")
+                }
             }
         }
         on_pool!(self, p, _raw => {
@@ -483,24 +487,13 @@ impl Source {
 /// Statements of a hook sent in one call by [`Source::execute_each`].
 const HOOK_STATEMENTS: usize = 500;
 
-/// `sql`, a hook that binds one customer's id, with `id` written in where its placeholder is:
-/// `?` (SQLite, MySQL), `?1` or `$1` (SQLite, PostgreSQL), as often as it appears. `None`
-/// when that is not certainly the same statement: no placeholder, another kind of parameter,
-/// a second statement (`;`), a PostgreSQL dollar-quoted string, a backslash outside SQLite, an
-/// unclosed quote or comment, or a text id with anything but letters, digits, spaces and
-/// `_ . : @ + -` (so that no quoting rule of any backend can read it differently).
-pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
-    let literal = match id {
-        Bind::Int(i) => i.to_string(),
-        Bind::Text(t)
-            if t.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '.' | ':' | '@' | '+' | '-')
-            }) =>
-        {
-            format!("'{t}'")
-        }
-        Bind::Text(_) => return None,
-    };
+/// `sql`, a hook that binds one customer's id, cut where its placeholder is: `?` (SQLite,
+/// MySQL), `?1` or `$1` (SQLite, PostgreSQL), as often as it appears, so that the pieces
+/// joined by an id's literal ([`id_literal`]) are the statement with that id bound. `None`
+/// when that is not certain: no placeholder, another kind of parameter, a second statement
+/// (`;`), a PostgreSQL dollar-quoted string, a backslash outside SQLite, or an unclosed quote
+/// or comment.
+pub fn hook_pieces(sql: &str, backend: Backend) -> Option<Vec<&str>> {
     let mysql = backend == Backend::MySql;
     // PostgreSQL's `E'…'` strings, and MySQL's strings unless the server runs with
     // `NO_BACKSLASH_ESCAPES`, escape quotes with backslashes: where a string ends then depends
@@ -509,8 +502,8 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
         return None;
     }
     let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len() + literal.len());
-    let (mut i, mut from, mut found) = (0, 0, false);
+    let mut pieces = Vec::new();
+    let (mut i, mut from, mut end) = (0, 0, b.len());
     while i < b.len() {
         match b[i] {
             q @ (b'\'' | b'"' | b'`') => {
@@ -538,25 +531,23 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
                 i = sql[i..].find('\n').map_or(b.len(), |n| i + n);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                let end = sql[i + 2..].find("*/")? + i + 2;
+                let close = sql[i + 2..].find("*/")? + i + 2;
                 // PostgreSQL nests comments: a second opener is not followed here.
-                if sql[i + 2..end].contains("/*") {
+                if sql[i + 2..close].contains("/*") {
                     return None;
                 }
-                i = end + 2;
+                i = close + 2;
             }
             b';' => {
                 if !sql[i + 1..].trim().is_empty() {
                     return None;
                 }
-                out.push_str(&sql[from..i]);
-                from = b.len();
-                i = b.len();
+                end = i;
+                break;
             }
             b'?' | b'$' => {
                 let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-                let number = &sql[i + 1..i + 1 + digits];
-                let ours = match (b[i], number) {
+                let ours = match (b[i], &sql[i + 1..i + 1 + digits]) {
                     (b'?', "") => backend != Backend::Postgres,
                     (b'?', "1") => backend == Backend::Sqlite,
                     (b'$', "1") => backend != Backend::MySql,
@@ -565,9 +556,7 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
                 if !ours {
                     return None;
                 }
-                out.push_str(&sql[from..i]);
-                out.push_str(&literal);
-                found = true;
+                pieces.push(&sql[from..i]);
                 i += 1 + digits;
                 from = i;
             }
@@ -582,10 +571,28 @@ pub fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
             _ => i += 1,
         }
     }
-    if from < b.len() {
-        out.push_str(&sql[from..]);
+    if pieces.is_empty() {
+        return None;
     }
-    found.then_some(out)
+    pieces.push(&sql[from..end]);
+    Some(pieces)
+}
+
+/// `id` as a literal any backend reads as the same value: an integer, or text of letters,
+/// digits, spaces and `_ . : @ + -` in single quotes (nothing a quoting rule could read
+/// differently). `None` for any other text.
+pub fn id_literal(id: &Bind) -> Option<String> {
+    match id {
+        Bind::Int(i) => Some(i.to_string()),
+        Bind::Text(t)
+            if t.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, ' ' | '_' | '.' | ':' | '@' | '+' | '-')
+            }) =>
+        {
+            Some(format!("'{t}'"))
+        }
+        Bind::Text(_) => None,
+    }
 }
 
 /// `ids` as binds for a column that is an integer (`as_int`) or text. An id that is not an
@@ -615,6 +622,11 @@ mod tests {
 
     fn text(s: &str) -> Bind {
         Bind::Text(s.to_string())
+    }
+
+    /// The hook `sql` with `id` written in, as [`Source::execute_each`] sends it.
+    fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
+        Some(hook_pieces(sql, backend)?.join(id_literal(id)?.as_str()))
     }
 
     #[test]
