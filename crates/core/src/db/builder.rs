@@ -127,6 +127,19 @@ impl Builder {
         self.n = 0;
         sqlx::query_with(AssertSqlSafe(sql), args)
     }
+
+    /// [`Builder::build`] for one chunk of rows written `full` rows a statement (multi-row
+    /// `VALUES`): kept in sqlx's statement cache only when the chunk is full. A shorter chunk
+    /// is a statement of its own shape that seldom comes again, and sqlx keeps 100 per
+    /// connection with SQLite's compiled program (about 100 KB for 400 rows): 9.7 MB of a
+    /// 5,000-customer batch's peak heap on a SQLite platform.
+    pub fn build_chunk(
+        &mut self,
+        rows: usize,
+        full: usize,
+    ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+        self.build().persistent(rows == full)
+    }
 }
 
 /// The SQL type of a column of [`Builder::push_json_rows`].

@@ -91,7 +91,11 @@ pub async fn update(
             }
         });
         b.push(format!(") AS u WHERE {}.{} = u.column1", t.name, t.key));
-        n += b.build().execute(&mut *conn).await?.rows_affected();
+        n += b
+            .build_chunk(chunk.len(), UPDATE_ROWS)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     Ok(n)
 }
