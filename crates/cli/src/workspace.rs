@@ -77,6 +77,14 @@ pub async fn open_as_console(cli: &Cli) -> eyre::Result<Ctx> {
     open(cli).await
 }
 
+/// [`open`] with every SQLite connection's page cache capped as a worker's
+/// ([`cutover_core::engine::run::WORKER_SQLITE_CACHE_KIB`]), for the commands that drive
+/// batches.
+pub async fn open_as_worker(cli: &Cli) -> eyre::Result<Ctx> {
+    cutover_core::db::cap_sqlite_cache(cutover_core::engine::run::WORKER_SQLITE_CACHE_KIB);
+    open(cli).await
+}
+
 pub fn print_notices(ctx: &mut Ctx) -> tokio::task::JoinHandle<()> {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     ctx.notices = Some(tx);

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::args::Cli;
-use crate::workspace::{open, open_as_console, refuse_readonly};
+use crate::workspace::{open, open_as_console, open_as_worker, refuse_readonly};
 use crate::{Usage, outln};
 
 /// `cutover bench copy`.
@@ -63,7 +63,7 @@ pub async fn pipeline(
     if batch_size == Some(0) {
         return Err(Usage("--batch-size must be at least 1".into()).into());
     }
-    let ctx = open(cli).await?;
+    let ctx = open_as_worker(cli).await?;
     let b = cutover_core::bench::pipeline(&ctx, batches, batch_size).await?;
     if json {
         outln!("{}", serde_json::to_string_pretty(&b)?);

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use crate::Usage;
 use crate::args::{Cli, RunArgs};
-use crate::workspace::{open, print_notices, refuse_readonly};
+use crate::workspace::{open_as_worker, print_notices, refuse_readonly};
 use cutover_core::engine::{plan, run};
 
 /// Runs batches as `a` asks.
@@ -14,7 +14,7 @@ pub async fn run(cli: &Cli, a: &RunArgs) -> eyre::Result<ExitCode> {
     if !a.dry_run {
         refuse_readonly(cli, "run")?;
     }
-    let mut ctx = open(cli).await?;
+    let mut ctx = open_as_worker(cli).await?;
     let state = ctx.state.clone();
     if let Some(n) = a.batch_size {
         if n == 0 {
