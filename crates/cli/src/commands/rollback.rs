@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use crate::args::{Cli, RollbackArgs};
-use crate::workspace::{open, refuse_readonly};
+use crate::workspace::{open_as_worker, refuse_readonly};
 use crate::{Usage, outln};
 use cutover_core::engine::rollback;
 
@@ -38,7 +38,7 @@ pub async fn run(cli: &Cli, a: &RollbackArgs) -> eyre::Result<ExitCode> {
             .into());
         }
     }
-    let ctx = open(cli).await?;
+    let ctx = open_as_worker(cli).await?;
     if !a.dry_run {
         // Refused before anything is read or asked: only on-call and admin roll back.
         ctx.require(cutover_core::roles::Action::Rollback, &scope.label())

@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use super::lease::claim;
 
 /// The page cache, in KiB, of each SQLite connection a process that drives batches opens
-/// (`cutover run`, `bench pipeline`; the console has its own cap), set through
+/// (`cutover run`, `rollback`, `bench pipeline`; the console has its own cap), set through
 /// [`crate::db::cap_sqlite_cache`] before the pools open. A batch reads its customers through
 /// every pooled connection in turn, so each filled its own 2 MB (SQLite's default) with the
 /// same pages: at 1,000 and 5,000 customers a batch, 7 and 16 MB of a worker's peak heap
