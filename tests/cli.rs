@@ -242,6 +242,13 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
     };
     assert_eq!(v["server_method"], method);
     assert!(v["ratio"].as_f64().unwrap() > 0.0);
+    // Workers cap each SQLite connection's page cache (`WORKER_SQLITE_CACHE_KIB`); the demo's
+    // source is SQLite on both legs.
+    assert_eq!(
+        v["source_cache_kib"].as_i64(),
+        Some(cutover_core::engine::run::WORKER_SQLITE_CACHE_KIB),
+        "{v}"
+    );
     // The demo's `on_migrated` hook runs for every customer in one call, not one each: the
     // source's statements are then the batch's reads (about 8), fewer than its customers.
     let per_batch = v["customers_per_batch"].as_f64().unwrap();

@@ -92,7 +92,13 @@ pub async fn pipeline(
             );
         }
         if let Some(kib) = b.peak_rss_kib {
-            outln!("peak resident memory {:.1} MB", kib as f64 / 1024.0);
+            match b.source_cache_kib {
+                Some(cache) => outln!(
+                    "peak resident memory {:.1} MB (the source's SQLite page cache {cache} KiB a connection)",
+                    kib as f64 / 1024.0
+                ),
+                None => outln!("peak resident memory {:.1} MB", kib as f64 / 1024.0),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -43,6 +43,10 @@ pub struct PipelineBench {
     pub statements_per_batch: Option<PerBatch>,
     /// The process's peak resident memory after the run, in KiB (`VmHWM`; Linux only).
     pub peak_rss_kib: Option<u64>,
+    /// The page cache a connection of the source pool had, in KiB, as SQLite reports it
+    /// (`PRAGMA cache_size`); `None` on a source that is not SQLite. A worker caps it
+    /// (`engine::run::WORKER_SQLITE_CACHE_KIB`), and the memory figures depend on it.
+    pub source_cache_kib: Option<i64>,
 }
 
 /// Statements per batch on each database.
@@ -117,6 +121,7 @@ pub async fn pipeline(
     let ours = t0.elapsed().as_secs_f64();
     let peak_rss_kib = peak_rss_kib();
     let after = super::STATEMENTS.read();
+    let source_cache_kib = source_cache_kib(ctx).await?;
     let per = |i: usize| (after[i] - counted[i]) as f64 / summary.batches.max(1) as f64;
     let statements_per_batch = (after != counted).then(|| PerBatch {
         state: per(0),
@@ -160,7 +165,30 @@ pub async fn pipeline(
         customers_per_batch: wave.len() as f64 / summary.batches.max(1) as f64,
         statements_per_batch,
         peak_rss_kib,
+        source_cache_kib,
     })
+}
+
+/// [`PipelineBench::source_cache_kib`]: SQLite's `cache_size` is pages when positive and
+/// KiB when negative.
+async fn source_cache_kib(ctx: &crate::ctx::Ctx) -> eyre::Result<Option<i64>> {
+    if ctx.source.backend() != Backend::Sqlite {
+        return Ok(None);
+    }
+    let size = source_pragma(ctx, "cache_size").await?;
+    if size >= 0 {
+        return Ok(Some(size * source_pragma(ctx, "page_size").await? / 1024));
+    }
+    Ok(Some(-size))
+}
+
+/// The integer a SQLite source's `PRAGMA name` returns.
+async fn source_pragma(ctx: &crate::ctx::Ctx, name: &str) -> eyre::Result<i64> {
+    let rows = ctx.source.fetch(&format!("PRAGMA {name}"), &[]).await?;
+    match rows.rows.first().and_then(|r| r.first()) {
+        Some(crate::schema::Raw::Int(n)) => Ok(n.to_owned()),
+        other => eyre::bail!("PRAGMA {name} on the source returned {other:?}"),
+    }
 }
 
 /// SQLite's own copy of the `wave` customers: the legacy file attached, each entity's mapping
