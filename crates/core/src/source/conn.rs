@@ -491,8 +491,8 @@ const HOOK_STATEMENTS: usize = 500;
 /// MySQL), `?1` or `$1` (SQLite, PostgreSQL), as often as it appears, so that the pieces
 /// joined by an id's literal ([`id_literal`]) are the statement with that id bound. `None`
 /// when that is not certain: no placeholder, another kind of parameter, a second statement
-/// (`;`), a PostgreSQL dollar-quoted string, a backslash outside SQLite, or an unclosed quote
-/// or comment.
+/// (`;`), a PostgreSQL dollar-quoted string or a `$` inside a name, a backslash outside
+/// SQLite, or an unclosed quote or comment.
 pub fn hook_pieces(sql: &str, backend: Backend) -> Option<Vec<&str>> {
     let mysql = backend == Backend::MySql;
     // PostgreSQL's `E'…'` strings, and MySQL's strings unless the server runs with
@@ -544,6 +544,10 @@ pub fn hook_pieces(sql: &str, backend: Backend) -> Option<Vec<&str>> {
                 }
                 end = i;
                 break;
+            }
+            // `$` inside a PostgreSQL name (`col$1`) is part of the name, not a parameter.
+            b'$' if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_') => {
+                return None;
             }
             b'?' | b'$' => {
                 let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -673,7 +677,7 @@ mod tests {
 
     #[test]
     fn a_hook_that_cannot_be_read_for_certain_is_left_to_the_bound_path() {
-        let cases: [(&str, Backend, Bind); 15] = [
+        let cases: [(&str, Backend, Bind); 16] = [
             (
                 "UPDATE t SET a = 'x\\' WHERE id = ?",
                 Backend::MySql,
@@ -742,6 +746,11 @@ mod tests {
             ),
             (
                 "UPDATE t /* a /* b */ ? */ SET a = $1",
+                Backend::Postgres,
+                Bind::Int(1),
+            ),
+            (
+                "UPDATE t SET a$1 = 0 WHERE id = $1",
                 Backend::Postgres,
                 Bind::Int(1),
             ),
