@@ -92,13 +92,11 @@ pub async fn pipeline(
             );
         }
         if let Some(kib) = b.peak_rss_kib {
-            match b.source_cache_kib {
-                Some(cache) => outln!(
-                    "peak resident memory {:.1} MB (the source's SQLite page cache {cache} KiB a connection)",
-                    kib as f64 / 1024.0
-                ),
-                None => outln!("peak resident memory {:.1} MB", kib as f64 / 1024.0),
-            }
+            let cache = b
+                .source_cache_kib
+                .map(|c| format!(" (the source's SQLite page cache {c} KiB a connection)"))
+                .unwrap_or_default();
+            outln!("peak resident memory {:.1} MB{cache}", kib as f64 / 1024.0);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -186,7 +186,7 @@ async fn source_cache_kib(ctx: &crate::ctx::Ctx) -> eyre::Result<Option<i64>> {
 async fn source_pragma(ctx: &crate::ctx::Ctx, name: &str) -> eyre::Result<i64> {
     let rows = ctx.source.fetch(&format!("PRAGMA {name}"), &[]).await?;
     match rows.rows.first().and_then(|r| r.first()) {
-        Some(crate::schema::Raw::Int(n)) => Ok(n.to_owned()),
+        Some(&crate::schema::Raw::Int(n)) => Ok(n),
         other => eyre::bail!("PRAGMA {name} on the source returned {other:?}"),
     }
 }

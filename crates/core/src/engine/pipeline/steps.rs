@@ -661,9 +661,9 @@ async fn upsert_validations(
 /// into `table`, with `stamp` set to `at`: a row already there for the customer and entity
 /// takes every new value. One statement per `chunk` × 5 rows, a row per customer and entity
 /// (`runner.step_chunk` customers; one statement for a batch no larger): these rows carry two
-/// checksums each, and one statement for a batch
-/// of 5,000 held its JSON parameter five times at once (ours, sqlx's `Any` copy, SQLite's
-/// bound copy, its text and its parse), 20 MB of the batch's 53 MB peak heap.
+/// checksums each, and one statement for a batch of 5,000 held its JSON parameter five times
+/// at once (ours, sqlx's `Any` copy, SQLite's bound copy, its text and its parse), 20 MB of
+/// the batch's 53 MB peak heap.
 async fn upsert_per_entity(
     tx: &mut crate::db::Tx,
     backend: Backend,
