@@ -9,12 +9,22 @@ pub fn placeholders(start: usize, n: usize) -> String {
     Backend::Sqlite.placeholders(start, n)
 }
 
+/// The most binds an `IN` list may hold for its statement to be kept in sqlx's statement cache
+/// (a list from [`Builder::push_list`], or a source read's binds). A statement naming a batch's
+/// customers is compiled by SQLite with one instruction per listed value (about 0.8 KB per
+/// listed id), and sqlx keeps up to 100 of them per connection: at 1,000 customers a batch
+/// such programmes were 5.6 MB of a worker's 30 MB peak heap (see BENCHMARKS.md). A list that
+/// long is parsed again each time instead, which costs less than a millisecond.
+pub const CACHED_LIST_MAX: usize = 64;
+
 /// Builds one statement with `$N` placeholders (sqlx's `QueryBuilder` writes `?` for the `Any`
 /// driver, which PostgreSQL refuses): a multi-row `INSERT … VALUES (…), (…)` in one round trip.
 pub struct Builder {
     sql: String,
     args: sqlx::any::AnyArguments,
     n: usize,
+    /// The longest list [`Builder::push_list`] appended, in binds.
+    longest_list: usize,
     /// Write `?` instead of `$N`: SQLite looks every named parameter up by a linear scan of
     /// the statement's names, so thousands of `$N` in one multi-row INSERT cost O(n²) (it was
     /// 83% of a 100,000-row copy under `perf`); anonymous ones cost nothing.
@@ -29,6 +39,7 @@ impl Builder {
             sql: sql.into(),
             args: Default::default(),
             n: 0,
+            longest_list: 0,
             anonymous: false,
         }
     }
@@ -68,19 +79,24 @@ impl Builder {
         self
     }
 
-    /// Appends `(…)` with one placeholder per item and binds each: the list of an `IN`.
+    /// Appends `(…)` with one placeholder per item and binds each: the list of an `IN`. A
+    /// statement holding a list longer than [`CACHED_LIST_MAX`] is not kept in sqlx's
+    /// statement cache.
     pub fn push_list<'t, T>(&mut self, items: impl IntoIterator<Item = T>) -> &mut Self
     where
         T: sqlx::Encode<'t, Any> + sqlx::Type<Any>,
     {
         self.sql.push('(');
-        for (i, item) in items.into_iter().enumerate() {
-            if i > 0 {
+        let mut len = 0;
+        for item in items {
+            if len > 0 {
                 self.sql.push_str(", ");
             }
             self.push_bind(item);
+            len += 1;
         }
         self.sql.push(')');
+        self.longest_list = self.longest_list.max(len);
         self
     }
 
@@ -120,12 +136,15 @@ impl Builder {
         self
     }
 
-    /// The statement, ready to execute; the builder is left empty.
+    /// The statement, ready to execute; the builder is left empty. It is kept in sqlx's
+    /// statement cache unless it holds a list longer than [`CACHED_LIST_MAX`].
     pub fn build(&mut self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
         let sql = std::mem::take(&mut self.sql);
         let args = std::mem::take(&mut self.args);
+        let cached = self.longest_list <= CACHED_LIST_MAX;
         self.n = 0;
-        sqlx::query_with(AssertSqlSafe(sql), args)
+        self.longest_list = 0;
+        sqlx::query_with(AssertSqlSafe(sql), args).persistent(cached)
     }
 
     /// [`Builder::build`] for one chunk of rows written `full` rows a statement (multi-row
@@ -138,7 +157,8 @@ impl Builder {
         rows: usize,
         full: usize,
     ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-        self.build().persistent(rows == full)
+        let cached = self.longest_list <= CACHED_LIST_MAX;
+        self.build().persistent(rows == full && cached)
     }
 }
 
@@ -204,8 +224,10 @@ impl Builder {
     {
         let sql = std::mem::take(&mut self.sql);
         let args = std::mem::take(&mut self.args);
+        let cached = self.longest_list <= CACHED_LIST_MAX;
         self.n = 0;
-        sqlx::query_as_with(AssertSqlSafe(sql), args)
+        self.longest_list = 0;
+        sqlx::query_as_with(AssertSqlSafe(sql), args).persistent(cached)
     }
 }
 
@@ -237,5 +259,55 @@ impl Values<'_> {
         self.first = false;
         self.b.push(sql);
         self
+    }
+}
+
+/// Whether sqlx keeps `q` in its connection's statement cache (the trait's getter; the
+/// query's own `persistent` is the setter).
+#[cfg(test)]
+pub(crate) fn kept<'q, DB: sqlx::Database>(q: &impl sqlx::Execute<'q, DB>) -> bool {
+    q.persistent()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Builder, CACHED_LIST_MAX, kept};
+    use crate::db::Backend;
+
+    fn listing(n: usize) -> Builder {
+        let mut b = Builder::on(
+            Backend::Sqlite,
+            "SELECT id FROM customers WHERE legacy_id IN ",
+        );
+        b.push_list((0..n).map(|i| i.to_string()));
+        b
+    }
+
+    #[test]
+    fn a_statement_with_a_long_in_list_is_not_kept_in_the_statement_cache() {
+        assert!(kept(&listing(CACHED_LIST_MAX).build()));
+        assert!(!kept(&listing(CACHED_LIST_MAX + 1).build()));
+        assert!(!kept(&listing(1000).build_query_as::<(i64,)>()));
+        // The builder starts over after each statement.
+        let mut b = listing(1000);
+        let _ = b.build();
+        b.push("SELECT 1");
+        assert!(kept(&b.build()));
+    }
+
+    #[test]
+    fn a_chunk_is_kept_only_when_full_and_without_a_long_list() {
+        let mut b = Builder::on(Backend::Sqlite, "INSERT INTO t (a) ");
+        b.push_values(0..500, |mut v, i| {
+            v.push_bind(i as i64);
+        });
+        assert!(kept(&b.build_chunk(500, 500)));
+        b.push("INSERT INTO t (a) ");
+        b.push_values(0..499, |mut v, i| {
+            v.push_bind(i as i64);
+        });
+        assert!(!kept(&b.build_chunk(499, 500)));
+        let mut b = listing(CACHED_LIST_MAX + 1);
+        assert!(!kept(&b.build_chunk(500, 500)));
     }
 }

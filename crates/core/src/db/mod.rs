@@ -51,7 +51,9 @@ impl Scope {
     }
 }
 pub use backend::Backend;
-pub use builder::{Builder, JsonCol, Values, placeholders};
+#[cfg(test)]
+pub(crate) use builder::kept;
+pub use builder::{Builder, CACHED_LIST_MAX, JsonCol, Values, placeholders};
 pub use errors::{InDb, describe};
 pub use migrations::migrator;
 pub use watch::{CHANNEL, ChangeWatch, wake_on_notify};

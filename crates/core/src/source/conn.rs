@@ -103,6 +103,15 @@ macro_rules! bind_all {
 
 pub(crate) use bind_all;
 
+/// `q`, kept in sqlx's statement cache unless its `binds` (a source read's id list) are more
+/// than [`db::CACHED_LIST_MAX`]: see there.
+fn cacheable<'q, DB: sqlx::Database + sqlx::database::HasStatementCache>(
+    q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    binds: &[Bind],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments> {
+    q.persistent(binds.len() <= db::CACHED_LIST_MAX)
+}
+
 fn names_of<R: Row>(row: &R) -> Arc<Vec<String>> {
     Arc::new(row.columns().iter().map(|c| c.name().to_string()).collect())
 }
@@ -301,7 +310,7 @@ impl Source {
     /// Errors: the source refusing the query (the message is the driver's).
     pub async fn fetch(&self, sql: &str, binds: &[Bind]) -> sqlx::Result<RawRows> {
         on_pool!(self, p, raw => {
-            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let q = bind_all!(cacheable(sqlx::query(AssertSqlSafe(sql.to_string())), binds), binds);
             let rows = q.fetch_all(p).await?;
             Ok(RawRows {
                 names: rows.first().map(names_of).unwrap_or_default(),
@@ -337,7 +346,7 @@ impl Source {
         mut f: impl AsyncFnMut(Arc<Vec<String>>, Vec<Vec<Raw>>) -> eyre::Result<()>,
     ) -> Result<(), SourceError> {
         on_pool!(self, p, raw => {
-            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let q = bind_all!(cacheable(sqlx::query(AssertSqlSafe(sql.to_string())), binds), binds);
             let mut stream = q.fetch(p);
             let mut names = None;
             let mut chunk = Vec::with_capacity(size);
@@ -363,7 +372,7 @@ impl Source {
     /// Errors: each item is the query's error, if it fails.
     pub fn rows(&self, sql: &str, binds: &[Bind]) -> BoxStream<'_, sqlx::Result<Vec<Raw>>> {
         on_pool!(self, p, raw => {
-            let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), binds);
+            let q = bind_all!(cacheable(sqlx::query(AssertSqlSafe(sql.to_string())), binds), binds);
             q.fetch(p)
                 .map_ok(move |r| (0..r.len()).map(|i| raw(&r, i)).collect())
                 .boxed()
@@ -631,6 +640,20 @@ mod tests {
     /// The hook `sql` with `id` written in, as [`Source::execute_each`] sends it.
     fn inline_id(sql: &str, backend: Backend, id: &Bind) -> Option<String> {
         Some(hook_pieces(sql, backend)?.join(id_literal(id)?.as_str()))
+    }
+
+    #[test]
+    fn a_source_read_naming_many_ids_is_not_kept_in_the_statement_cache() {
+        use db::kept;
+        let ids = |n: usize| (0..n).map(|i| Bind::Int(i as i64)).collect::<Vec<_>>();
+        let query = |binds: &[Bind]| {
+            cacheable(
+                sqlx::query::<sqlx::Sqlite>("SELECT 1 WHERE 1 IN (…)"),
+                binds,
+            )
+        };
+        assert!(kept(&query(&ids(db::CACHED_LIST_MAX))));
+        assert!(!kept(&query(&ids(db::CACHED_LIST_MAX + 1))));
     }
 
     #[test]
