@@ -139,12 +139,21 @@ impl Builder {
     /// The statement, ready to execute; the builder is left empty. It is kept in sqlx's
     /// statement cache unless it holds a list longer than [`CACHED_LIST_MAX`].
     pub fn build(&mut self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-        let sql = std::mem::take(&mut self.sql);
-        let args = std::mem::take(&mut self.args);
+        let (sql, args, cached) = self.take();
+        sqlx::query_with(sql, args).persistent(cached)
+    }
+
+    /// The statement's text and binds, and whether it may be kept in sqlx's statement cache
+    /// (no list longer than [`CACHED_LIST_MAX`]); the builder is left empty.
+    fn take(&mut self) -> (AssertSqlSafe<String>, sqlx::any::AnyArguments, bool) {
         let cached = self.longest_list <= CACHED_LIST_MAX;
         self.n = 0;
         self.longest_list = 0;
-        sqlx::query_with(AssertSqlSafe(sql), args).persistent(cached)
+        (
+            AssertSqlSafe(std::mem::take(&mut self.sql)),
+            std::mem::take(&mut self.args),
+            cached,
+        )
     }
 
     /// [`Builder::build`] for one chunk of rows written `full` rows a statement (multi-row
@@ -157,8 +166,8 @@ impl Builder {
         rows: usize,
         full: usize,
     ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-        let cached = self.longest_list <= CACHED_LIST_MAX;
-        self.build().persistent(rows == full && cached)
+        let (sql, args, cached) = self.take();
+        sqlx::query_with(sql, args).persistent(rows == full && cached)
     }
 }
 
@@ -222,12 +231,8 @@ impl Builder {
     where
         O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        let sql = std::mem::take(&mut self.sql);
-        let args = std::mem::take(&mut self.args);
-        let cached = self.longest_list <= CACHED_LIST_MAX;
-        self.n = 0;
-        self.longest_list = 0;
-        sqlx::query_as_with(AssertSqlSafe(sql), args).persistent(cached)
+        let (sql, args, cached) = self.take();
+        sqlx::query_as_with(sql, args).persistent(cached)
     }
 }
 
