@@ -8,7 +8,8 @@ use super::Backend;
 
 /// The state schema for `backend`, embedded in the binary. PostgreSQL's first migration is
 /// SQLite's first seven in one, written in its dialect (identity columns, statement-level
-/// counter triggers); later ones share their version numbers.
+/// counter triggers); later ones share their version numbers, except where only one engine has
+/// something to do (19: PostgreSQL's page fill for heap-only updates).
 pub fn migrator(backend: Backend) -> Migrator {
     let m = |version, name: &'static str, sql: &'static str| {
         Migration::new(
@@ -80,6 +81,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 18,
                 "drop_customers_updated",
                 include_str!("../../migrations/postgres/0018_drop_customers_updated.sql"),
+            ),
+            m(
+                19,
+                "customers_fillfactor",
+                include_str!("../../migrations/postgres/0019_customers_fillfactor.sql"),
             ),
         ]),
         _ => Migrator::with_migrations(vec![

@@ -44,7 +44,10 @@ pub(super) enum Outcome<'a> {
 
 /// Inserts one `steps` row per customer, naming the worker, and, when the outcome is `ok`,
 /// moves their `step` forward with what the step [`Also`] writes, in `tx`: two statements for
-/// the whole batch.
+/// the whole batch. `updated_at` is when a customer's status last changed, so only
+/// [`Also::Migrated`] sets it: the other steps then change no indexed column of `customers`,
+/// and on PostgreSQL their update is heap-only (no new index entries; migration 19 leaves the
+/// pages room for it).
 pub(super) async fn record_step(
     tx: &mut crate::db::Tx,
     members: &[&Member],
@@ -90,9 +93,7 @@ pub(super) async fn record_step(
         return Ok(());
     };
     let mut b = Builder::on(backend, "UPDATE customers SET step = ");
-    b.push_bind(step.as_str())
-        .push(", updated_at = ")
-        .push_bind(now);
+    b.push_bind(step.as_str());
     let ids = || members.iter().map(|m| m.id);
     match also {
         Also::Nothing => {
@@ -100,7 +101,9 @@ pub(super) async fn record_step(
                 .push_json_in(backend, JsonCol::Int, ids());
         }
         Also::Migrated(at) => {
-            b.push(", status = 'migrated', reason = NULL, migrated_at = ")
+            b.push(", updated_at = ")
+                .push_bind(now)
+                .push(", status = 'migrated', reason = NULL, migrated_at = ")
                 .push_bind(at.to_string())
                 .push(" WHERE id ")
                 .push_json_in(backend, JsonCol::Int, ids());

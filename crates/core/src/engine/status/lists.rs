@@ -35,7 +35,7 @@ pub struct RecentRow {
     pub status: String,
     /// The last step completed.
     pub step: Option<String>,
-    /// When it last changed.
+    /// When its status last changed (a step within its batch leaves it as it is).
     pub updated_at: String,
 }
 
