@@ -270,3 +270,33 @@ async fn the_lock_check_sees_another_writer() {
     tx.rollback().await.unwrap();
     assert!(!holds_state_lock(&ws).await);
 }
+
+/// Issue 21: a step that leaves a customer's status as it is leaves its `updated_at` too
+/// (`updated_at` is when the status last changed; a step's update then touches no indexed
+/// column, heap-only on PostgreSQL). Stopped before validate, three steps recorded, the
+/// batch's customers still carry the claim's time, which the batch's `started_at` holds too.
+#[tokio::test]
+async fn a_step_within_a_batch_leaves_updated_at_at_the_claim() {
+    let (ws, mut stale) = stalled("step#4").await;
+    let rows = state_rows(
+        &ws,
+        "SELECT c.step, COUNT(*), COUNT(CASE WHEN c.updated_at = b.started_at THEN 1 END)
+         FROM customers c JOIN batches b ON b.id = c.batch_id
+         WHERE c.status = 'running' GROUP BY c.step",
+    )
+    .await;
+    let _ = stale.kill();
+    let _ = stale.wait();
+    let fields: Vec<&str> = rows.trim().split('|').collect();
+    assert_eq!(
+        fields.len(),
+        3,
+        "one step for the whole running batch: {rows}"
+    );
+    assert_eq!(fields[0], "migrate_data", "{rows}");
+    assert_ne!(fields[1], "0", "{rows}");
+    assert_eq!(
+        fields[1], fields[2],
+        "a step moved updated_at away from the claim's time: {rows}"
+    );
+}

@@ -19,8 +19,9 @@ pub(super) struct By<'a> {
 
 /// What a step that went through also writes on its customers, in the same `UPDATE` that
 /// moves their `step` forward: a customer row rewritten once per step, not twice (each
-/// rewrite is a new row version and an entry in every index of `customers`; on PostgreSQL
-/// these updates were a quarter to a third of the server's time per batch).
+/// rewrite is a new row version; on PostgreSQL these updates were a quarter to a third of the
+/// server's time per batch while each one also took an entry in every index of `customers`,
+/// before they stopped touching `updated_at`: see [`record_step`]).
 pub(super) enum Also<'a> {
     /// Nothing more.
     Nothing,
