@@ -23,22 +23,8 @@ size=${4:?$usage}
 shift 4
 [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
 copy=${TMPDIR:-/tmp}/cutover-ab
-# The PostgreSQL databases the demo's config names: (server URL without the name, name).
-mapfile -t pg < <(grep -o 'postgres://[^"]*' "$demo/cutover.toml" | sort -u)
-
-fresh() {
-  rm -rf "$copy"
-  cp -r "$demo" "$copy"
-  sed -i "s#$demo#$copy#g" "$copy/cutover.toml"
-  for url in "${pg[@]}"; do
-    local server=${url%/*} name=${url##*/}
-    psql "$server/postgres" -qAt -c "DROP DATABASE IF EXISTS ${name}_ab WITH (FORCE)" \
-      -c "CREATE DATABASE ${name}_ab TEMPLATE $name" > /dev/null
-    [ "${SERVER_TIME:-0}" = 1 ] &&
-      psql "$server/postgres" -qAt -c "ALTER DATABASE ${name}_ab SET log_min_duration_statement = 0"
-    sed -i "s#$url\"#${url}_ab\"#g" "$copy/cutover.toml"
-  done
-}
+# shellcheck source=bench/fresh.sh
+. "$(dirname "$0")/fresh.sh"
 
 server_time() {
   python3 - "$1" "${TOP:-15}" <<'PY'
@@ -63,7 +49,10 @@ PY
 
 for _ in $(seq "$pairs"); do
   for bin in "$@"; do
-    fresh
+    fresh "$demo" "$copy"
+    [ "${SERVER_TIME:-0}" = 1 ] && for url in "${FRESH_URLS[@]}"; do
+      psql "${url%/*}/postgres" -qAt -c "ALTER DATABASE ${url##*/} SET log_min_duration_statement = 0"
+    done
     log=${PGLOG:-$(ls -t /var/log/postgresql/*.log 2>/dev/null | head -1)}
     start=0
     [ "${SERVER_TIME:-0}" = 1 ] && start=$(wc -l < "$log")

@@ -5,7 +5,7 @@
 # phase's platform rows per second and how often a backend of the server waited on a lock
 # (pg_stat_activity sampled every 50 ms; LOCKS=0 turns the sampler off), and how busy the
 # machine's cores were (from /proc/stat: busy core-seconds over the phase's wall time, and the
-# share of it that was waiting on I/O).
+# share of it that was waiting on I/O). PHASES (below) picks the phases and their order.
 #
 #   bench/runners.sh CONFIG STATE_URL PLATFORM_URL [SEGMENT] [K]
 set -euo pipefail
@@ -65,7 +65,16 @@ two() {
   "$bin" --config "$config" run --segment "$segment" --batches $((k / 2)) 2>/dev/null
   wait "$other"
 }
-phase "1 runner, $k batches" one
-phase "2 runners, $((k / 2)) batches each" two
+# PHASES picks the phases and their order ("one two" by default). The second phase takes other
+# customers than the first, from a state the first has changed, and the order moved the ratio
+# (BENCHMARKS.md, "Two runners, each phase on its own copy"): a fairer comparison runs each
+# phase alone ("one", then "two"), each on a fresh copy, so both move the same customers.
+for p in ${PHASES:-one two}; do
+  case $p in
+    one) phase "1 runner, $k batches" one ;;
+    two) phase "2 runners, $((k / 2)) batches each" two ;;
+    *) echo "PHASES: unknown phase $p (one, two)" >&2; exit 2 ;;
+  esac
+done
 psql "$state" -Atc "SELECT COUNT(*) || ' batches done twice' FROM (SELECT batch_id FROM steps WHERE step = 'notify'
   GROUP BY batch_id, customer_id HAVING COUNT(*) > 1) d"

@@ -1,0 +1,18 @@
+# Sourced by the bench scripts: `fresh DEMO_DIR COPY_DIR` makes COPY_DIR a fresh copy of the
+# demo workspace DEMO_DIR (what `cutover demo --dir` wrote), its config pointing at the copy.
+# Each PostgreSQL database the config names (`--state-url`, `--target-url`) is copied too, by
+# `CREATE DATABASE <name>_ab TEMPLATE <name>`; FRESH_URLS holds the copies' URLs afterwards.
+fresh() {
+  local demo=$1 copy=$2 url server name
+  rm -rf "$copy"
+  cp -r "$demo" "$copy"
+  sed -i "s#$demo#$copy#g" "$copy/cutover.toml"
+  FRESH_URLS=()
+  for url in $(grep -o 'postgres://[^"]*' "$demo/cutover.toml" | sort -u); do
+    server=${url%/*} name=${url##*/}
+    psql "$server/postgres" -qAt -c "DROP DATABASE IF EXISTS ${name}_ab WITH (FORCE)" \
+      -c "CREATE DATABASE ${name}_ab TEMPLATE $name" > /dev/null 2>&1
+    sed -i "s#$url\"#${url}_ab\"#g" "$copy/cutover.toml"
+    FRESH_URLS+=("${url}_ab")
+  done
+}
