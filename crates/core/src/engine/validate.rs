@@ -110,13 +110,10 @@ pub async fn validate(ctx: &Ctx, ids: &[String]) -> eyre::Result<Vec<CustomerChe
 pub enum SourceSide {
     /// Read from the source again, a chunk of customers at a time (`cutover validate`).
     Read,
-    /// The rows the pipeline read at backup and copied (a superset of the customers'): a
-    /// batch of one chunk reads each source row once.
-    Rows(SourceRows),
     /// The counts and checksums each customer's backup took of its source rows, as they were
-    /// read for the copy, from the state in one read; a larger batch then reads the source
-    /// at backup and the copies only. The rows of a customer the platform had are read again:
-    /// its expected rows include the platform's own.
+    /// read for the copy, from the state in one read: the pipeline's validate step, which
+    /// then reads no source row and checksums none again. The rows of a customer the platform
+    /// had are read again: its expected rows include the platform's own.
     Backup,
 }
 
@@ -137,7 +134,6 @@ pub async fn validate_with(
     for chunk in ids.chunks(CHUNK) {
         let read;
         let src = match &source {
-            SourceSide::Rows(s) => s,
             SourceSide::Read => {
                 read = crate::source::read(&ctx.source, &ctx.cfg.mapping, chunk).await?;
                 &read
