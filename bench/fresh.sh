@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the bench scripts: `fresh DEMO_DIR COPY_DIR` makes COPY_DIR a fresh copy of the
 # demo workspace DEMO_DIR (what `cutover demo --dir` wrote), its config pointing at the copy.
 # Each PostgreSQL database the config names (`--state-url`, `--target-url`) is copied too, by

@@ -62,12 +62,12 @@ SQL
 esac
 
 load=$(mktemp)
-cat > "$load" <<LOAD
+cat > "$load" <<COMMANDS
 LOAD DATABASE
   FROM $source
   INTO $pg/$db
 WITH include drop, create tables, create indexes, reset sequences;
-LOAD
+COMMANDS
 start=$(date +%s.%N)
 pgloader --quiet "$load"
 end=$(date +%s.%N)
