@@ -181,7 +181,7 @@ pub async fn process_batch(ctx: &Ctx, lease: &Lease) -> eyre::Result<BatchOutcom
         let out = match step {
             Step::Backup => run.backup(&mut source).await?,
             Step::CreateAccount | Step::MigrateData => run.copy(step, &mut source).await?,
-            Step::Validate => run.validate(&mut source).await?,
+            Step::Validate => run.validate().await?,
             Step::Notify => run.notify().await?,
         };
         let n = todo.len();

@@ -227,17 +227,20 @@ impl Run<'_> {
         };
         let mut http_ids: HashMap<String, i64> = HashMap::new();
         let mut bytes = 0u64;
+        // Only create_account's rows feed a next step (migrate_data): validate takes the
+        // backup's checksums, not rows.
+        let feeds_next = step == Step::CreateAccount;
         for chunk in self.todo.chunks(ctx.cfg.runner.step_chunk) {
             let src = match source.take() {
                 Some(s) => s,
-                // Every entity when the rows will be held for the next steps; otherwise what
-                // this step writes: the customer rows, or every child row.
+                // Every entity when the rows will be held for migrate_data; otherwise what this
+                // step writes: the customer rows, or every child row.
                 None => {
                     let entities: Vec<Entity> = Entity::ALL
                         .into_iter()
                         .filter(|e| {
-                            self.todo.len() <= ctx.cfg.runner.step_chunk
-                                || (*e == Entity::Customers) == (step == Step::CreateAccount)
+                            (feeds_next && self.todo.len() <= ctx.cfg.runner.step_chunk)
+                                || (*e == Entity::Customers) == feeds_next
                         })
                         .collect();
                     source::read_entities(
@@ -282,7 +285,9 @@ impl Run<'_> {
                 .flat_map(|(_, rs)| rs.iter().map(|r| r.bytes()))
                 .sum::<u64>();
             drop(rows);
-            *source = held(self.todo, ctx.cfg.runner.step_chunk, src);
+            if feeds_next {
+                *source = held(self.todo, ctx.cfg.runner.step_chunk, src);
+            }
         }
         if let Some(tx) = platform {
             tx.commit()
@@ -405,14 +410,13 @@ impl Run<'_> {
 
     /// `validate`: each customer's entities, source against platform, stored; a customer
     /// whose counts, checksums or device links differ fails (and is restored by the caller).
-    pub async fn validate(&self, source: &mut Option<SourceRows>) -> eyre::Result<StepOutcome> {
+    pub async fn validate(&self) -> eyre::Result<StepOutcome> {
         let (ctx, lease) = (self.ctx, self.lease);
         // The source side is the checksums the backup took of the rows it read, which are the
-        // rows the copies wrote: computing them again from the held rows took about 7% of this
-        // step, and holding the rows through it about 5 MB of peak memory at 1,000 customers.
-        // Only a customer the platform had is read again, its expected rows including the
-        // platform's own.
-        drop(source.take());
+        // rows the copies wrote: computing them again from rows held since backup took about 7%
+        // of this step, and holding them through it about 5 MB of peak memory at 1,000
+        // customers. Only a customer the platform had is read again, its expected rows
+        // including the platform's own.
         let checks = validate_with(ctx, &self.ids(), SourceSide::Backup).await?;
         let mut tx = write_tx(&ctx.state).await?;
         fence(ctx, &mut tx, lease).await?;
@@ -547,7 +551,8 @@ fn legacy_ids(members: &[&Member]) -> Vec<String> {
 
 /// What a step keeps of the source rows `src` it read, for the next step: all of them when
 /// the batch `todo` is one chunk of `chunk` (`runner.step_chunk`: it then reads the source
-/// once, for backup and the copies; validate takes the backup's checksums), nothing otherwise
+/// once, for backup and the copies; the last copy keeps nothing, since validate takes the
+/// backup's checksums), nothing otherwise
 /// (each step then reads its chunks again, and a worker's memory does not grow with the
 /// batch; issue 21, goal 7).
 fn held(todo: &[&Member], chunk: usize, src: SourceRows) -> Option<SourceRows> {
