@@ -3,6 +3,7 @@
 # demo workspace DEMO_DIR (what `cutover demo --dir` wrote), its config pointing at the copy.
 # Each PostgreSQL database the config names (`--state-url`, `--target-url`) is copied too, by
 # `CREATE DATABASE <name>_ab TEMPLATE <name>`; FRESH_URLS holds the copies' URLs afterwards.
+# `fresh_url COPY_DIR SECTION` prints the `url` of a section (`state`, `target`) of the copy.
 fresh() {
   local demo=$1 copy=$2 url server name
   rm -rf "$copy"
@@ -11,9 +12,15 @@ fresh() {
   FRESH_URLS=()
   for url in $(grep -o 'postgres://[^"]*' "$demo/cutover.toml" | sort -u); do
     server=${url%/*} name=${url##*/}
-    psql "$server/postgres" -qAt -c "DROP DATABASE IF EXISTS ${name}_ab WITH (FORCE)" \
-      -c "CREATE DATABASE ${name}_ab TEMPLATE $name" > /dev/null 2>&1
+    # The server's notice that there was no copy to drop is noise; a failure is not.
+    PGOPTIONS='-c client_min_messages=warning' psql "$server/postgres" -qAt \
+      -c "DROP DATABASE IF EXISTS ${name}_ab WITH (FORCE)" -c "CREATE DATABASE ${name}_ab TEMPLATE $name"
     sed -i "s#$url\"#${url}_ab\"#g" "$copy/cutover.toml"
     FRESH_URLS+=("${url}_ab")
   done
+}
+
+fresh_url() {
+  awk -v want="[$2]" '$0 == want { on = 1; next } /^\[/ { on = 0 } on && /^url *=/ { print; exit }' \
+    "$1/cutover.toml" | cut -d'"' -f2
 }

@@ -18,10 +18,13 @@ copy=${TMPDIR:-/tmp}/cutover-ab
 . "$here/fresh.sh"
 run() {
   fresh "$demo" "$copy"
-  [ "${#FRESH_URLS[@]}" = 2 ] || { echo "$demo: state and platform must be on PostgreSQL" >&2; exit 2; }
   local state platform
-  state=$(grep -o 'postgres://[^"]*' "$copy/cutover.toml" | head -1)
-  platform=$(grep -o 'postgres://[^"]*' "$copy/cutover.toml" | sed -n 2p)
+  state=$(fresh_url "$copy" state)
+  platform=$(fresh_url "$copy" target)
+  case "$state $platform" in
+    postgres://*" "postgres://*) ;;
+    *) echo "$demo: state and platform must be on PostgreSQL" >&2; exit 2 ;;
+  esac
   LOCKS=${LOCKS:-0} PHASES=$1 "$here/runners.sh" "$copy/cutover.toml" "$state" "$platform" "$segment" "$k"
 }
 for _ in $(seq "$pairs"); do
