@@ -46,6 +46,38 @@ async fn a_bad_config_exits_2_naming_the_file_and_key() {
     );
 }
 
+/// A SQLite file that is not a database is named with SQLite's reason at once: a pool
+/// retried its first connection for 30 s and then said only "pool timed out".
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_named_with_the_reason() {
+    let ws = Ws::demo(20, 33).await;
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut files = vec![("legacy.db", "plan", "source.url")];
+    if !common::on_postgres() {
+        files.push(("state.db", "status", "state.url"));
+    }
+    for (file, command, key) in files {
+        let path = ws.path().join(file);
+        let kept = std::fs::read(&path).unwrap();
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(ws.path().join(format!("{file}{suffix}")));
+        }
+        std::fs::write(&path, &garbage).unwrap();
+        let out = ws.cli(&[command]);
+        let e = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command} with {file} garbled: {e}"
+        );
+        assert!(
+            e.contains(key) && e.contains("file is not a database") && !e.contains("timed out"),
+            "{command} with {file} garbled: {e}"
+        );
+        std::fs::write(&path, kept).unwrap();
+    }
+}
+
 #[tokio::test]
 async fn readonly_refuses_writes_with_status_2_and_still_reads() {
     let ws = Ws::demo(20, 33).await;

@@ -186,9 +186,6 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
         ),
     };
     let opts = AnyConnectOptions::from_str(&url).map_err(|e| err(&e))?;
-    if backend != Backend::Sqlite {
-        probe(&opts).await.map_err(|e| err(&e))?;
-    }
     // A database this call creates is made private to its user once it exists.
     let created = sqlite_file(&url)
         .map(|(f, _)| std::path::PathBuf::from(f))
@@ -216,6 +213,18 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
     if let (Backend::Sqlite, Some(cap)) = (backend, cache_pragma()) {
         setup = format!("{setup}; {cap}");
     }
+    match backend {
+        Backend::Sqlite => {
+            probe(
+                &opts,
+                &format!("{setup}; {SQLITE_FIRST_READ}"),
+                SQLITE_PROBE_LIMIT,
+            )
+            .await
+        }
+        _ => probe(&opts, &setup, CONNECT_TIMEOUT).await,
+    }
+    .map_err(|e| err(&e))?;
     let setup: std::sync::Arc<str> = setup.into();
     let pool = pool_options::<sqlx::Any>()
         .max_connections(if backend == Backend::Sqlite { 4 } else { 6 })
@@ -245,24 +254,44 @@ pub async fn open(url: &str, role: Role, create: bool, readonly: bool) -> eyre::
 /// How long a first connection to a database server may take before it is called unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One direct connection to a server before its pool is built. A pool retries a refused
-/// connection until its acquire timeout (30 s) and then says only "pool timed out"; this says
-/// why at once: refused, unknown host, no such database, password rejected.
+/// One direct connection before a pool is built, running `first` (the statements each of the
+/// pool's connections will run) on it. A pool retries a connection that fails until its
+/// acquire timeout (30 s) and then says only "pool timed out"; this says why at once:
+/// refused, unknown host, no such database, password rejected, or on SQLite a file that is
+/// not a database or is malformed (SQLite opens any file and finds out at its first read,
+/// which `first` makes).
 ///
-/// Errors: the driver's reason, or no answer within [`CONNECT_TIMEOUT`].
-pub async fn probe<O: sqlx::ConnectOptions>(opts: &O) -> Result<(), String>
+/// Errors: the driver's reason, or no answer within `limit`.
+pub async fn probe<O>(opts: &O, first: &str, limit: Duration) -> Result<(), String>
 where
+    O: sqlx::ConnectOptions,
     O::Connection: Sized,
+    for<'c> &'c mut O::Connection: sqlx::Executor<'c>,
 {
-    match tokio::time::timeout(CONNECT_TIMEOUT, opts.connect()).await {
-        Ok(Ok(c)) => {
-            let _ = sqlx::Connection::close(c).await;
-            Ok(())
+    let attempt = async {
+        let mut c = opts.connect().await.map_err(|e| e.to_string())?;
+        if !first.is_empty() {
+            sqlx::raw_sql(AssertSqlSafe(first.to_string()))
+                .execute(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
         }
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())),
+        let _ = sqlx::Connection::close(c).await;
+        Ok(())
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} s", limit.as_secs())),
     }
 }
+
+/// What [`probe`] runs on a SQLite file after its setup: a read of the first page, where a
+/// file that is not a database, or whose header is damaged, fails.
+pub const SQLITE_FIRST_READ: &str = "SELECT COUNT(*) FROM sqlite_master";
+
+/// How long a SQLite probe may wait: a local file only waits on another process's lock, which
+/// `busy_timeout` ([`BUSY_TIMEOUT`]) already bounds.
+pub const SQLITE_PROBE_LIMIT: Duration = Duration::from_secs(BUSY_TIMEOUT.as_secs() + 10);
 
 /// The file of a `sqlite://` (or `sqlite:`) URL and its query string, if any; `None` for
 /// other URLs.

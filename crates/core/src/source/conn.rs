@@ -155,6 +155,9 @@ impl Source {
                     0 => opts,
                     kib => opts.pragma("cache_size", format!("-{kib}")),
                 };
+                db::probe(&opts, db::SQLITE_FIRST_READ, db::SQLITE_PROBE_LIMIT)
+                    .await
+                    .map_err(|e| err(&e))?;
                 Driver::Sqlite(
                     db::pool_options::<sqlx::Sqlite>()
                         .max_connections(connections)
@@ -170,7 +173,9 @@ impl Source {
                 } else {
                     opts
                 };
-                db::probe(&opts).await.map_err(|e| err(&e))?;
+                db::probe(&opts, "", db::CONNECT_TIMEOUT)
+                    .await
+                    .map_err(|e| err(&e))?;
                 Driver::Postgres(
                     db::pool_options::<sqlx::Postgres>()
                         .max_connections(connections)
@@ -182,7 +187,9 @@ impl Source {
             Backend::MySql => {
                 let url = url.replacen("mariadb:", "mysql:", 1);
                 let opts = MySqlConnectOptions::from_str(&url).map_err(|e| err(&e))?;
-                db::probe(&opts).await.map_err(|e| err(&e))?;
+                db::probe(&opts, "", db::CONNECT_TIMEOUT)
+                    .await
+                    .map_err(|e| err(&e))?;
                 Driver::MySql(
                     db::pool_options::<sqlx::MySql>()
                         .max_connections(connections)
