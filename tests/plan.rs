@@ -249,3 +249,79 @@ async fn a_mapping_without_a_column_skips_the_default_rules_on_it_and_names_a_wo
     );
     assert!(!err.contains("no such column"), "{err}");
 }
+
+/// A segment's batches past number 9,999 keep their number as their claim order (`seq`): it
+/// was read back from the id's last four characters, so `…-10001` was claimed with `…-0001`
+/// (the most valuable customers' batch) and a re-plan could number new batches into claimed
+/// ones. Each pending batch's size is its customers' count, and every pending customer's batch
+/// exists.
+#[tokio::test]
+async fn batches_past_9999_keep_their_number_as_their_claim_order() {
+    let ws = Ws::demo(120, 9).await;
+    let ctx = ws.ctx().await;
+    let (segment, priority): (String, i64) = sqlx::query_as(
+        "SELECT segment, MIN(priority) FROM customers WHERE status = 'pending'
+         GROUP BY segment ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    let slug = segment.to_uppercase().replace(' ', "-");
+    sqlx::query("DELETE FROM batches WHERE segment = $1")
+        .bind(&segment)
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO batches (id, segment, priority, seq, status, size) VALUES ($1, $2, $3, 9998, 'done', 0)",
+    )
+    .bind(format!("{slug}-9998"))
+    .bind(&segment)
+    .bind(priority)
+    .execute(&ctx.state)
+    .await
+    .unwrap();
+    plan::rebatch(&ctx.state, 2).await.unwrap();
+    let batches: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT id, CAST(seq AS BIGINT), CAST(size AS BIGINT) FROM batches
+         WHERE segment = $1 AND status = 'pending' ORDER BY seq",
+    )
+    .bind(&segment)
+    .fetch_all(&ctx.state)
+    .await
+    .unwrap();
+    assert!(batches.len() >= 3, "{batches:?}");
+    for (i, (id, seq, _)) in batches.iter().enumerate() {
+        let n = 9999 + i as i64;
+        assert_eq!((id.as_str(), *seq), (format!("{slug}-{n}").as_str(), n));
+    }
+    let members = common::state_rows(
+        &ws,
+        "SELECT c.batch_id, COUNT(*) FROM customers c WHERE c.status = 'pending'
+         GROUP BY c.batch_id ORDER BY c.batch_id",
+    )
+    .await;
+    let sizes = common::state_rows(
+        &ws,
+        "SELECT id, size FROM batches WHERE status = 'pending' ORDER BY id",
+    )
+    .await;
+    assert_eq!(members, sizes);
+    // The most valuable of the segment's customers are in its first pending batch.
+    let first_batch_revenue: i64 = sqlx::query_scalar(
+        "SELECT CAST(MIN(annual_revenue_cents) AS BIGINT) FROM customers WHERE batch_id = $1",
+    )
+    .bind(&batches[0].0)
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    let later_revenue: i64 = sqlx::query_scalar(
+        "SELECT CAST(MAX(annual_revenue_cents) AS BIGINT) FROM customers WHERE batch_id = $1",
+    )
+    .bind(&batches[1].0)
+    .fetch_one(&ctx.state)
+    .await
+    .unwrap();
+    assert!(first_batch_revenue >= later_revenue);
+    common::assert_batch_counts_match(&ctx.state).await;
+}

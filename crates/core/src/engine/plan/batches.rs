@@ -51,12 +51,27 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
             .execute(&mut *tx)
             .await?;
     }
-    sqlx::query(
+    // The batches follow from each segment's count of pending customers: the ranking above
+    // puts customer `r` (from 0) in batch `last + r / size + 1`. Grouping the customers by
+    // their new batch id re-read every pending row (1.0 s at 10^6 in the `sqlite3` shell), and
+    // read the batch's seq back from the id's last four characters, which wrapped past 9,999.
+    let id = crate::db::Backend::of_pool(state).zero_pad("b.last + b.k + 1", 4);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO batches (id, segment, priority, seq, status, size)
-         SELECT c.batch_id, c.segment, MIN(c.priority),
-                CAST(substr(c.batch_id, length(c.batch_id) - 3) AS INTEGER), 'pending', COUNT(*)
-         FROM customers c WHERE c.status = 'pending' AND c.batch_id IS NOT NULL GROUP BY c.batch_id, c.segment",
-    )
+         WITH RECURSIVE n AS (
+            SELECT s.name, s.priority, upper(replace(s.name, ' ', '-')) AS slug,
+                   COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last,
+                   (SELECT COUNT(*) FROM customers c WHERE c.status = 'pending' AND c.segment = s.name) AS pending
+            FROM segments s),
+         b AS (
+            SELECT n.name, n.priority, n.slug, n.last, n.pending, 0 AS k FROM n WHERE n.pending > 0
+            UNION ALL
+            SELECT b.name, b.priority, b.slug, b.last, b.pending, b.k + 1 FROM b WHERE (b.k + 1) * $1 < b.pending)
+         SELECT b.slug || '-' || {id}, b.name, b.priority, b.last + b.k + 1, 'pending',
+                CASE WHEN b.pending - b.k * $1 < $1 THEN b.pending - b.k * $1 ELSE $1 END
+         FROM b",
+    )))
+    .bind(size as i64)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
