@@ -325,3 +325,32 @@ async fn batches_past_9999_keep_their_number_as_their_claim_order() {
     assert!(first_batch_revenue >= later_revenue);
     common::assert_batch_counts_match(&ctx.state).await;
 }
+
+/// Migration 20 gives a batch numbered past 9,999 its number as its seq, and leaves an id of
+/// another form alone.
+#[tokio::test]
+async fn the_batch_seq_migration_gives_each_batch_its_number() {
+    let ws = Ws::demo(20, 9).await;
+    let ctx = ws.ctx().await;
+    sqlx::query(
+        "INSERT INTO batches (id, segment, priority, seq, status, size) VALUES
+         ('REGULAR-10001', 'Regular', 3, 1, 'done', 0), ('REGULAR-EXTRA', 'Regular', 3, 7, 'done', 0)",
+    )
+    .execute(&ctx.state)
+    .await
+    .unwrap();
+    // As a state that had not run migration 20 yet.
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = 20")
+        .execute(&ctx.state)
+        .await
+        .unwrap();
+    ctx.state.close().await;
+    let ctx = ws.ctx().await;
+    let seqs = common::state_rows(
+        &ws,
+        "SELECT id, seq FROM batches WHERE id IN ('REGULAR-10001', 'REGULAR-EXTRA') ORDER BY id",
+    )
+    .await;
+    assert_eq!(seqs, "REGULAR-10001|10001\nREGULAR-EXTRA|7\n");
+    drop(ctx);
+}

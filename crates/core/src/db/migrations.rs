@@ -87,6 +87,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 "customers_fillfactor",
                 include_str!("../../migrations/postgres/0019_customers_fillfactor.sql"),
             ),
+            m(
+                20,
+                "batch_seq",
+                include_str!("../../migrations/postgres/0020_batch_seq.sql"),
+            ),
         ]),
         _ => Migrator::with_migrations(vec![
             m(
@@ -173,6 +178,11 @@ pub fn migrator(backend: Backend) -> Migrator {
                 18,
                 "drop_customers_updated",
                 include_str!("../../migrations/sqlite/0018_drop_customers_updated.sql"),
+            ),
+            m(
+                20,
+                "batch_seq",
+                include_str!("../../migrations/sqlite/0020_batch_seq.sql"),
             ),
         ]),
     }
