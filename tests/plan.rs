@@ -308,16 +308,12 @@ async fn batches_past_9999_keep_their_number_as_their_claim_order() {
     .await;
     assert_eq!(members, sizes);
     // The most valuable of the segment's customers are in its first pending batch.
-    let first_batch_revenue: i64 = sqlx::query_scalar(
-        "SELECT CAST(MIN(annual_revenue_cents) AS BIGINT) FROM customers WHERE batch_id = $1",
+    let (first_batch_revenue, later_revenue): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(MIN(CASE WHEN batch_id = $1 THEN annual_revenue_cents END) AS BIGINT),
+                CAST(MAX(CASE WHEN batch_id = $2 THEN annual_revenue_cents END) AS BIGINT)
+         FROM customers WHERE batch_id IN ($1, $2)",
     )
     .bind(&batches[0].0)
-    .fetch_one(&ctx.state)
-    .await
-    .unwrap();
-    let later_revenue: i64 = sqlx::query_scalar(
-        "SELECT CAST(MAX(annual_revenue_cents) AS BIGINT) FROM customers WHERE batch_id = $1",
-    )
     .bind(&batches[1].0)
     .fetch_one(&ctx.state)
     .await
