@@ -1,5 +1,6 @@
 //! `cutover demo`: create the demo workspace and say where it is.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::args::{Cli, DemoArgs};
@@ -30,13 +31,16 @@ pub async fn run(cli: &Cli, a: &DemoArgs) -> eyre::Result<ExitCode> {
     };
     let total = a.customers;
     let t0 = std::time::Instant::now();
+    // Progress on stderr for a person watching, rewritten in place; nothing for a script or a
+    // log file, where the carriage returns ran 500 updates into one line (as `plan` does).
+    let shown = total >= 10_000 && std::io::stderr().is_terminal();
     let p = demo::create(&opts, |n| {
-        if total >= 10_000 {
+        if shown {
             eprint!("\rgenerated {n}/{total} customers");
         }
     })
     .await?;
-    if total >= 10_000 {
+    if shown {
         eprintln!();
     }
     outln!(
