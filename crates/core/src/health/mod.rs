@@ -150,18 +150,16 @@ pub async fn score(ctx: &Ctx, only: Option<&[i64]>, trigger: &str) -> eyre::Resu
     // The customers `only` names, sorted, with their legacy ids to filter the components by:
     // one statement whatever the batch's size (a primary-key seek per id on SQLite and
     // PostgreSQL alike), where lists of 500 binds made a batch of 5,000 ten statements.
-    let mut picked: Vec<(i64, String)> = Vec::new();
-    if let Some(list) = only {
-        let mut q =
-            crate::db::Builder::on(backend, "SELECT id, legacy_id FROM customers WHERE id ");
-        q.push_json_in(backend, JsonCol::Int, list)
-            .push(" ORDER BY id");
-        picked = q
-            .build_query_as::<(i64, String)>()
-            .fetch_all(&mut *conn)
-            .await?;
-        picked.dedup();
-    }
+    let picked: Vec<(i64, String)> = match only {
+        Some(list) => {
+            let mut q =
+                crate::db::Builder::on(backend, "SELECT id, legacy_id FROM customers WHERE id ");
+            q.push_json_in(backend, JsonCol::Int, list)
+                .push(" ORDER BY id");
+            q.build_query_as().fetch_all(&mut *conn).await?
+        }
+        None => Vec::new(),
+    };
     let clamped = gather(ctx, &mut conn, backend, only, &picked).await?;
     sqlx::query("CREATE INDEX health_values_key ON health_values (legacy_id)")
         .execute(&mut *conn)

@@ -461,7 +461,7 @@ pub async fn entity_findings(
         }
     }
     if let Some(ids) = ids {
-        ids.drop(pool).await?;
+        ids.remove(pool).await?;
     }
     Ok((findings, rejected))
 }
@@ -519,7 +519,7 @@ impl CustomerIds {
     /// Drops the table; the connection may be kept for more.
     ///
     /// Errors: the source failing.
-    async fn drop(self, pool: &super::Source) -> eyre::Result<()> {
+    async fn remove(self, pool: &super::Source) -> eyre::Result<()> {
         pool.execute(&format!("DROP TABLE IF EXISTS {}", Self::TABLE))
             .await?;
         Ok(())

@@ -235,12 +235,7 @@ impl Source {
     /// Whether every statement on this source runs on the same connection (a SQLite pool of
     /// one): what a temporary table one statement creates for the next needs.
     pub fn single_connection(&self) -> bool {
-        match &self.pool {
-            Driver::Sqlite(p) => p.options().get_max_connections() == 1,
-            Driver::Postgres(p) => p.options().get_max_connections() == 1,
-            Driver::MySql(p) => p.options().get_max_connections() == 1,
-            Driver::Any(p) => p.options().get_max_connections() == 1,
-        }
+        on_pool!(self, p, _raw => p.options().get_max_connections() == 1)
     }
 
     /// `n` placeholders from the `start`-th, in this source's style

@@ -552,9 +552,8 @@ fn legacy_ids(members: &[&Member]) -> Vec<String> {
 /// What a step keeps of the source rows `src` it read, for the next step: all of them when
 /// the batch `todo` is one chunk of `chunk` (`runner.step_chunk`: it then reads the source
 /// once, for backup and the copies; the last copy keeps nothing, since validate takes the
-/// backup's checksums), nothing otherwise
-/// (each step then reads its chunks again, and a worker's memory does not grow with the
-/// batch; issue 21, goal 7).
+/// backup's checksums), nothing otherwise (each step then reads its chunks again, and a
+/// worker's memory does not grow with the batch; issue 21, goal 7).
 fn held(todo: &[&Member], chunk: usize, src: SourceRows) -> Option<SourceRows> {
     (todo.len() <= chunk).then_some(src)
 }

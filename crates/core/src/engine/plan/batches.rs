@@ -1,6 +1,20 @@
 //! Batches: pending customers grouped by segment, most valuable first.
 
-use crate::db::write_tx;
+use crate::db::{Backend, write_tx};
+
+/// Each segment as both rebatch statements number its batches: its slug (the id's prefix) and
+/// `last`, the highest number its claimed batches took (the pending ones are deleted first).
+const SEGMENTS: &str = "SELECT s.name, s.priority, upper(replace(s.name, ' ', '-')) AS slug,
+       COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last
+    FROM segments s";
+
+/// The id of batch `k` (from 0) of the segment row `alias` (its `slug`, `last` and `k`):
+/// `<SLUG>-<last + k + 1>`, zero-padded to four digits. The customers' update and the batches'
+/// insert take it from here, so a batch's members and its row always agree.
+fn batch_id(backend: Backend, alias: &str) -> String {
+    let n = backend.zero_pad(&format!("{alias}.last + {alias}.k + 1"), 4);
+    format!("{alias}.slug || '-' || {n}")
+}
 
 /// Rebuilds the batches no worker has claimed: pending customers are grouped by segment, most
 /// valuable first, into batches of `size`. Batch ids are `<SEGMENT>-<seq>` and continue after
@@ -24,13 +38,10 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     // (joining all 966,931 pending customers to find that out took 1.4 s of 4.4 at 10^6).
     // `moved` is in id order so the update walks the table once in order: in ranking order
     // it read and rewrote a random page per customer (a first plan at 10^6: 13.5 → 9.7 s).
-    let seq = crate::db::Backend::of_pool(state).zero_pad("r.last + r.k + 1", 4);
-    let batch = format!("r.slug || '-' || {seq}");
+    let backend = Backend::of_pool(state);
+    let batch = batch_id(backend, "r");
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "WITH base AS MATERIALIZED (
-            SELECT s.name, upper(replace(s.name, ' ', '-')) AS slug,
-                   COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last
-            FROM segments s),
+        "WITH base AS MATERIALIZED ({SEGMENTS}),
          ranked AS (
             SELECT c.id, c.batch_id AS old, base.slug, base.last,
                    (ROW_NUMBER() OVER (PARTITION BY c.segment ORDER BY c.annual_revenue_cents DESC, c.legacy_id) - 1) / $1 AS k
@@ -55,19 +66,18 @@ pub async fn rebatch(state: &crate::db::Pool, size: usize) -> eyre::Result<()> {
     // puts customer `r` (from 0) in batch `last + r / size + 1`. Grouping the customers by
     // their new batch id re-read every pending row (1.0 s at 10^6 in the `sqlite3` shell), and
     // read the batch's seq back from the id's last four characters, which wrapped past 9,999.
-    let id = crate::db::Backend::of_pool(state).zero_pad("b.last + b.k + 1", 4);
+    let id = batch_id(backend, "b");
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO batches (id, segment, priority, seq, status, size)
          WITH RECURSIVE n AS (
-            SELECT s.name, s.priority, upper(replace(s.name, ' ', '-')) AS slug,
-                   COALESCE((SELECT MAX(b.seq) FROM batches b WHERE b.segment = s.name), 0) AS last,
-                   (SELECT COUNT(*) FROM customers c WHERE c.status = 'pending' AND c.segment = s.name) AS pending
-            FROM segments s),
+            SELECT base.*,
+                   (SELECT COUNT(*) FROM customers c WHERE c.status = 'pending' AND c.segment = base.name) AS pending
+            FROM ({SEGMENTS}) AS base),
          b AS (
             SELECT n.name, n.priority, n.slug, n.last, n.pending, 0 AS k FROM n WHERE n.pending > 0
             UNION ALL
             SELECT b.name, b.priority, b.slug, b.last, b.pending, b.k + 1 FROM b WHERE (b.k + 1) * $1 < b.pending)
-         SELECT b.slug || '-' || {id}, b.name, b.priority, b.last + b.k + 1, 'pending',
+         SELECT {id}, b.name, b.priority, b.last + b.k + 1, 'pending',
                 CASE WHEN b.pending - b.k * $1 < $1 THEN b.pending - b.k * $1 ELSE $1 END
          FROM b",
     )))
