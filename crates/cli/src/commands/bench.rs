@@ -82,6 +82,16 @@ pub async fn pipeline(
             b.server_secs,
             b.ratio
         );
+        if let Some(c) = b.constrained {
+            outln!(
+                "server into the platform's shape (its indexes and {} foreign keys) {} rows, {:.0} rows/s ({:.2}s); ratio {:.3}",
+                c.foreign_keys,
+                c.rows,
+                c.rows_per_sec,
+                c.secs,
+                c.ratio
+            );
+        }
         if let Some(s) = b.statements_per_batch {
             outln!(
                 "statements per batch of {:.0} customers: state {:.1}, source {:.1}, platform {:.1}",

@@ -36,6 +36,12 @@ pub struct PipelineBench {
     pub server_secs: f64,
     /// ours / server, in rows/s.
     pub ratio: f64,
+    /// PostgreSQL only: the same copy into scratch tables shaped as the platform's (its
+    /// indexes, constraints and foreign keys, kept up to date row by row as the pipeline's
+    /// writes keep them), the ceiling of any loader writing into that schema while it is in
+    /// use. `table` copies into bare tables, which is what pgloader loads into (it builds
+    /// indexes after the load and the legacy file declares no foreign keys).
+    pub constrained: Option<ServerCopy>,
     /// Customers per batch the run moved, on average.
     pub customers_per_batch: f64,
     /// Statements per batch the run sent to each database, when a subscriber counted them
@@ -47,6 +53,21 @@ pub struct PipelineBench {
     /// (`PRAGMA cache_size`); `None` on a source that is not SQLite. A worker caps it
     /// (`engine::run::WORKER_SQLITE_CACHE_KIB`), and the memory figures depend on it.
     pub source_cache_kib: Option<i64>,
+}
+
+/// One copy the database made on its own.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ServerCopy {
+    /// Rows copied.
+    pub rows: u64,
+    /// Rows per second.
+    pub rows_per_sec: f64,
+    /// Seconds, the copy's one transaction.
+    pub secs: f64,
+    /// ours / this copy, in rows/s.
+    pub ratio: f64,
+    /// Foreign keys the scratch tables declared, copied from the platform's.
+    pub foreign_keys: usize,
 }
 
 /// Statements per batch on each database.
@@ -144,12 +165,28 @@ pub async fn pipeline(
     let target = Backend::of_pool(&ctx.target);
     let (server_method, (server_rows, server)) = match (ctx.source.backend(), target) {
         (Backend::Sqlite, Backend::Sqlite) => ("attach", attach_copy(ctx, &wave).await?),
-        (_, Backend::Postgres) => ("table", table_copy(ctx, &wave).await?),
+        (_, Backend::Postgres) => {
+            let (n, secs, _) = table_copy(ctx, &wave, Shape::Bare).await?;
+            ("table", (n, secs))
+        }
         (s, t) => eyre::bail!(
             "bench pipeline compares SQLite → SQLite or any source → PostgreSQL, not {s:?} → {t:?}"
         ),
     };
     let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
+    let constrained = match target {
+        Backend::Postgres => {
+            let (n, secs, foreign_keys) = table_copy(ctx, &wave, Shape::Platform).await?;
+            Some(ServerCopy {
+                rows: n,
+                rows_per_sec: rate(n, secs),
+                secs,
+                ratio: rate(rows, ours) / rate(n, secs).max(1e-9),
+                foreign_keys,
+            })
+        }
+        _ => None,
+    };
     Ok(PipelineBench {
         backend: format!("{target:?}").to_lowercase(),
         batches: summary.batches,
@@ -162,6 +199,7 @@ pub async fn pipeline(
         server_rows_per_sec: rate(server_rows, server),
         server_secs: server,
         ratio: rate(rows, ours) / rate(server_rows, server).max(1e-9),
+        constrained,
         customers_per_batch: wave.len() as f64 / summary.batches.max(1) as f64,
         statements_per_batch,
         peak_rss_kib,
@@ -318,11 +356,35 @@ async fn attach_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u6
     result
 }
 
+/// What the scratch tables of [`table_copy`] are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Columns and defaults only: no index, no key, no foreign key.
+    Bare,
+    /// The platform table's own shape: `LIKE … INCLUDING ALL` (primary key, indexes, checks,
+    /// identity) and each foreign key it declares, pointing at the scratch copy of the table
+    /// it references.
+    Platform,
+}
+
 /// PostgreSQL's own copy of the `wave` customers' platform rows, table to table into a
-/// scratch schema of the platform's database (the rows our pipeline just wrote, so the
-/// transformation is already done). Returns rows copied and seconds (one transaction).
-async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64, f64)> {
-    let scratch = format!("cutover_bench_{}", std::process::id());
+/// scratch schema of the platform's database shaped as `shape` says (the rows our pipeline
+/// just wrote, so the transformation is already done). Returns rows copied, seconds (one
+/// transaction) and the foreign keys the scratch tables declared.
+async fn table_copy(
+    ctx: &crate::ctx::Ctx,
+    wave: &[String],
+    shape: Shape,
+) -> eyre::Result<(u64, f64, usize)> {
+    let scratch = format!(
+        "cutover_bench_{}_{}",
+        std::process::id(),
+        if shape == Shape::Bare {
+            "bare"
+        } else {
+            "shaped"
+        }
+    );
     let mut conn = ctx.target.acquire().await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE SCHEMA {scratch}; CREATE TEMP TABLE wave (id BIGINT PRIMARY KEY)"
@@ -340,13 +402,29 @@ async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64
             b.build().execute(&mut *conn).await?;
         }
         let mut statements = Vec::new();
+        let mut declared = 0;
+        // Parents before children (`Entity::ALL`'s order), so each foreign key finds its table.
         for e in Entity::ALL {
             let t = e.name();
+            let like = match shape {
+                Shape::Bare => "INCLUDING DEFAULTS",
+                Shape::Platform => "INCLUDING ALL",
+            };
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE TABLE {scratch}.{t} (LIKE {t} INCLUDING DEFAULTS)"
+                "CREATE TABLE {scratch}.{t} (LIKE {t} {like})"
             )))
             .execute(&mut *conn)
             .await?;
+            if shape == Shape::Platform {
+                for fk in foreign_keys(&mut conn, t, &scratch).await? {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "ALTER TABLE {scratch}.{t} ADD {fk}"
+                    )))
+                    .execute(&mut *conn)
+                    .await?;
+                    declared += 1;
+                }
+            }
             let key = if e == Entity::Customers {
                 "id"
             } else {
@@ -366,7 +444,7 @@ async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64
                 .rows_affected();
         }
         tx.commit().await?;
-        Ok((copied, t0.elapsed().as_secs_f64()))
+        Ok((copied, t0.elapsed().as_secs_f64(), declared))
     }
     .await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -375,4 +453,41 @@ async fn table_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u64
     .execute(&mut *conn)
     .await?;
     result
+}
+
+/// The foreign keys platform table `table` declares, as `FOREIGN KEY (…) REFERENCES …` clauses
+/// for its copy in schema `scratch`: a key to another entity's table points at that table's
+/// copy there (which holds the same ids), any other at the table it named.
+async fn foreign_keys(
+    conn: &mut db::Conn,
+    table: &str,
+    scratch: &str,
+) -> eyre::Result<Vec<String>> {
+    let keys: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT
+           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+              FROM unnest(c.conkey) WITH ORDINALITY AS k(att, n)
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.att),
+           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.n)
+              FROM unnest(c.confkey) WITH ORDINALITY AS k(att, n)
+              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.att),
+           CAST(r.relname AS TEXT), CAST(CAST(c.confrelid AS regclass) AS TEXT)
+         FROM pg_constraint c JOIN pg_class r ON r.oid = c.confrelid
+         WHERE c.contype = 'f' AND c.conrelid = CAST(CAST($1 AS TEXT) AS regclass)
+         ORDER BY c.conname",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(keys
+        .into_iter()
+        .map(|(cols, refs, name, qualified)| {
+            let to = if Entity::parse(&name).is_some() {
+                format!("{scratch}.{name}")
+            } else {
+                qualified
+            };
+            format!("FOREIGN KEY ({cols}) REFERENCES {to} ({refs})")
+        })
+        .collect())
 }
