@@ -477,8 +477,9 @@ pub enum BenchCmd {
     /// The whole pipeline (backup, copy, validate, every step recorded) over `--batches`
     /// batches of the workspace, against the database copying the same customers' rows on its
     /// own: SQLite attaches the legacy file and runs each mapping as one `INSERT INTO …
-    /// SELECT`; PostgreSQL copies the same platform rows table to table. This migrates real
-    /// customers: use a demo workspace.
+    /// SELECT`; PostgreSQL copies the same platform rows table to table, twice: into bare
+    /// tables, and into tables with the platform's indexes and foreign keys (what any loader
+    /// writing into that schema pays). This migrates real customers: use a demo workspace.
     Pipeline {
         /// Batches to run.
         #[arg(long, default_value_t = 40)]
