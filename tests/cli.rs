@@ -288,8 +288,14 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
                 .await
                 .unwrap();
         assert_eq!(schemas, 0, "scratch schemas left behind");
+        assert!(v["read_back"].is_null(), "{v}");
     } else {
         assert!(v["constrained"].is_null(), "{v}");
+        // The platform is the demo's whole platform file: at least the rows this run wrote.
+        assert!(v["read_back"]["rows"].as_u64().unwrap() >= rows, "{v}");
+        for key in ["any_us_per_row", "native_us_per_row"] {
+            assert!(v["read_back"][key].as_f64().unwrap() > 0.0, "{key}: {v}");
+        }
     }
     // Workers cap each SQLite connection's page cache (`WORKER_SQLITE_CACHE_KIB`); the demo's
     // source is SQLite on both legs.

@@ -92,6 +92,14 @@ pub async fn pipeline(
                 c.ratio
             );
         }
+        if let Some(r) = b.read_back {
+            outln!(
+                "reading the platform's {} rows back: {:.2} µs a row through sqlx's Any driver (the engine's), {:.2} µs through its native SQLite driver",
+                r.rows,
+                r.any_us_per_row,
+                r.native_us_per_row
+            );
+        }
         if let Some(s) = b.statements_per_batch {
             outln!(
                 "statements per batch of {:.0} customers: state {:.1}, source {:.1}, platform {:.1}",

@@ -254,15 +254,7 @@ pub async fn evaluate(
         audit_many(tx, &resolved, "alert resolved", "'condition cleared'").await?;
         if notifies(ctx) {
             for id in &resolved {
-                notify_alert(
-                    ctx,
-                    tx,
-                    *id,
-                    "alert.resolved",
-                    SYSTEM,
-                    "condition cleared",
-                )
-                .await?;
+                notify_alert(ctx, tx, *id, "alert.resolved", SYSTEM, "condition cleared").await?;
             }
         }
         out.resolved += resolved.len();

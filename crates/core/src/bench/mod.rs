@@ -18,7 +18,7 @@ use crate::schema::{Entity, Row, Val};
 mod pipeline;
 mod plan;
 
-pub use pipeline::{PerBatch, PipelineBench, ServerCopy, pipeline};
+pub use pipeline::{PerBatch, PipelineBench, ReadBack, ServerCopy, pipeline};
 pub use plan::{PlanBench, plan};
 
 /// Statements each database ran, counted by a `tracing` subscriber that listens to sqlx's

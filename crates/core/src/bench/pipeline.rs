@@ -42,6 +42,9 @@ pub struct PipelineBench {
     /// use. `table` copies into bare tables, which is what pgloader loads into (it builds
     /// indexes after the load and the legacy file declares no foreign keys).
     pub constrained: Option<ServerCopy>,
+    /// SQLite platform only: every platform row read back once through sqlx's `Any` driver
+    /// (as validate reads it) and once through its native SQLite driver.
+    pub read_back: Option<ReadBack>,
     /// Customers per batch the run moved, on average.
     pub customers_per_batch: f64,
     /// Statements per batch the run sent to each database, when a subscriber counted them
@@ -68,6 +71,20 @@ pub struct ServerCopy {
     pub ratio: f64,
     /// Foreign keys the scratch tables declared, copied from the platform's.
     pub foreign_keys: usize,
+}
+
+/// Every platform row read back through each SQLite driver: the floor, per row, of a
+/// validation that reads the platform (issue 21, goal 1). A read is one `SELECT *` per table
+/// on a read-only connection of the driver's own, every row fetched into the driver's row
+/// type (owned values), nothing decoded further; the faster of two reads per driver.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ReadBack {
+    /// Rows read, every platform table.
+    pub rows: u64,
+    /// Microseconds a row through `sqlx::Any`, which the engine uses.
+    pub any_us_per_row: f64,
+    /// Microseconds a row through `sqlx::Sqlite`, the native driver.
+    pub native_us_per_row: f64,
 }
 
 /// Statements per batch on each database.
@@ -187,6 +204,10 @@ pub async fn pipeline(
         }
         _ => None,
     };
+    let read_back = match target {
+        Backend::Sqlite => Some(read_back(&ctx.cfg.target.url).await?),
+        _ => None,
+    };
     Ok(PipelineBench {
         backend: format!("{target:?}").to_lowercase(),
         batches: summary.batches,
@@ -200,6 +221,7 @@ pub async fn pipeline(
         server_secs: server,
         ratio: rate(rows, ours) / rate(server_rows, server).max(1e-9),
         constrained,
+        read_back,
         customers_per_batch: wave.len() as f64 / summary.batches.max(1) as f64,
         statements_per_batch,
         peak_rss_kib,
@@ -490,4 +512,58 @@ async fn foreign_keys(
             format!("FOREIGN KEY ({cols}) REFERENCES {to} ({refs})")
         })
         .collect())
+}
+
+/// [`ReadBack`] of the SQLite platform at `url`: each driver reads every table twice,
+/// alternating (`Any`, native, native, `Any`), and its faster read counts, so that neither
+/// gains from going second.
+async fn read_back(url: &str) -> eyre::Result<ReadBack> {
+    use sqlx::Connection;
+    let Some((file, _)) = db::sqlite_file(url) else {
+        eyre::bail!("the platform is not a SQLite file: {url}");
+    };
+    let mut any = sqlx::AnyConnection::connect(&format!("sqlite://{file}?mode=ro")).await?;
+    let mut native = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file)
+            .read_only(true),
+    )
+    .await?;
+    let (mut any_secs, mut native_secs) = (f64::MAX, f64::MAX);
+    let mut counts = Vec::new();
+    for native_first in [false, true] {
+        for is_native in [native_first, !native_first] {
+            let t0 = Instant::now();
+            let mut rows = 0u64;
+            for e in Entity::ALL {
+                let sql = sqlx::AssertSqlSafe(format!("SELECT * FROM {}", e.name()));
+                rows += if is_native {
+                    sqlx::query(sql).fetch_all(&mut native).await?.len()
+                } else {
+                    sqlx::query(sql).fetch_all(&mut any).await?.len()
+                } as u64;
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let best = if is_native {
+                &mut native_secs
+            } else {
+                &mut any_secs
+            };
+            *best = best.min(secs);
+            counts.push(rows);
+        }
+    }
+    any.close().await?;
+    native.close().await?;
+    let rows = counts[0];
+    eyre::ensure!(
+        counts.iter().all(|n| *n == rows),
+        "the platform changed while it was read: {counts:?} rows"
+    );
+    let per = |secs: f64| secs / rows.max(1) as f64 * 1e6;
+    Ok(ReadBack {
+        rows,
+        any_us_per_row: per(any_secs),
+        native_us_per_row: per(native_secs),
+    })
 }
