@@ -479,8 +479,8 @@ pub enum BenchCmd {
     /// own: SQLite attaches the legacy file and runs each mapping as one `INSERT INTO …
     /// SELECT`; PostgreSQL copies the same platform rows table to table, twice: into bare
     /// tables, and into tables with the platform's indexes and foreign keys (what any loader
-    /// writing into that schema pays). On a SQLite platform it then reads every platform row
-    /// back through sqlx's `Any` driver and its native one. This migrates real customers: use
+    /// writing into that schema pays). On a SQLite platform it then reads the platform's rows
+    /// back (up to 100,000 a table) through sqlx's `Any` driver and its native one. This migrates real customers: use
     /// a demo workspace.
     Pipeline {
         /// Batches to run.
