@@ -279,6 +279,8 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
     if common::on_postgres() {
         assert_eq!(v["constrained"]["rows"].as_u64(), Some(rows), "{v}");
         assert_eq!(v["constrained"]["foreign_keys"].as_u64(), Some(5), "{v}");
+        assert_eq!(v["indexed"]["rows"].as_u64(), Some(rows), "{v}");
+        assert_eq!(v["indexed"]["foreign_keys"].as_u64(), Some(0), "{v}");
         assert!(v["constrained"]["ratio"].as_f64().unwrap() > 0.0, "{v}");
         let ctx = ws.ctx().await;
         let schemas: i64 =
@@ -291,6 +293,7 @@ async fn bench_pipeline_runs_on_a_small_wave_and_the_server_copies_the_same_rows
         assert!(v["read_back"].is_null(), "{v}");
     } else {
         assert!(v["constrained"].is_null(), "{v}");
+        assert!(v["indexed"].is_null(), "{v}");
         // The platform is the demo's whole platform file: at least the rows this run wrote.
         assert!(v["read_back"]["rows"].as_u64().unwrap() >= rows, "{v}");
         for key in ["any_us_per_row", "native_us_per_row"] {

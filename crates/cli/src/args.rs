@@ -477,11 +477,11 @@ pub enum BenchCmd {
     /// The whole pipeline (backup, copy, validate, every step recorded) over `--batches`
     /// batches of the workspace, against the database copying the same customers' rows on its
     /// own: SQLite attaches the legacy file and runs each mapping as one `INSERT INTO …
-    /// SELECT`; PostgreSQL copies the same platform rows table to table, twice: into bare
-    /// tables, and into tables with the platform's indexes and foreign keys (what any loader
-    /// writing into that schema pays). On a SQLite platform it then reads the platform's rows
-    /// back (up to 100,000 a table) through sqlx's `Any` driver and its native one. This migrates real customers: use
-    /// a demo workspace.
+    /// SELECT`; PostgreSQL copies the same platform rows table to table three times: into
+    /// bare tables, into tables with the platform's indexes, and into tables with its indexes
+    /// and foreign keys (what any loader writing into that schema pays). On a SQLite platform
+    /// it then reads the platform's rows back (up to 100,000 a table) through sqlx's `Any`
+    /// driver and its native one. This migrates real customers: use a demo workspace.
     Pipeline {
         /// Batches to run.
         #[arg(long, default_value_t = 40)]

@@ -82,6 +82,15 @@ pub async fn pipeline(
             b.server_secs,
             b.ratio
         );
+        if let Some(c) = b.indexed {
+            outln!(
+                "server into the platform's indexes only {} rows, {:.0} rows/s ({:.2}s); ratio {:.3}",
+                c.rows,
+                c.rows_per_sec,
+                c.secs,
+                c.ratio
+            );
+        }
         if let Some(c) = b.constrained {
             outln!(
                 "server into the platform's shape (its indexes and {} foreign keys) {} rows, {:.0} rows/s ({:.2}s); ratio {:.3}",

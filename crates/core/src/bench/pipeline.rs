@@ -36,6 +36,9 @@ pub struct PipelineBench {
     pub server_secs: f64,
     /// ours / server, in rows/s.
     pub ratio: f64,
+    /// PostgreSQL only: the same copy into scratch tables with the platform's primary keys
+    /// and indexes but none of its foreign keys: what the indexes alone cost.
+    pub indexed: Option<ServerCopy>,
     /// PostgreSQL only: the same copy into scratch tables shaped as the platform's (its
     /// indexes, constraints and foreign keys, kept up to date row by row as the pipeline's
     /// writes keep them), the ceiling of any loader writing into that schema while it is in
@@ -181,33 +184,34 @@ pub async fn pipeline(
         summary.batches
     );
     let target = Backend::of_pool(&ctx.target);
-    let (server_method, (server_rows, server)) = match (ctx.source.backend(), target) {
-        (Backend::Sqlite, Backend::Sqlite) => ("attach", attach_copy(ctx, &wave).await?),
+    let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
+    let shaped = |(n, secs, foreign_keys): (u64, f64, usize)| ServerCopy {
+        rows: n,
+        rows_per_sec: rate(n, secs),
+        secs,
+        ratio: rate(rows, ours) / rate(n, secs).max(1e-9),
+        foreign_keys,
+    };
+    let (server_method, (server_rows, server), indexed, constrained, read_back) = match (
+        ctx.source.backend(),
+        target,
+    ) {
+        (Backend::Sqlite, Backend::Sqlite) => (
+            "attach",
+            attach_copy(ctx, &wave).await?,
+            None,
+            None,
+            Some(read_back(&ctx.cfg.target.url).await?),
+        ),
         (_, Backend::Postgres) => {
             let (n, secs, _) = table_copy(ctx, &wave, Shape::Bare).await?;
-            ("table", (n, secs))
+            let indexed = shaped(table_copy(ctx, &wave, Shape::Indexed).await?);
+            let constrained = shaped(table_copy(ctx, &wave, Shape::Platform).await?);
+            ("table", (n, secs), Some(indexed), Some(constrained), None)
         }
         (s, t) => eyre::bail!(
             "bench pipeline compares SQLite → SQLite or any source → PostgreSQL, not {s:?} → {t:?}"
         ),
-    };
-    let rate = |n: u64, s: f64| n as f64 / s.max(1e-9);
-    let constrained = match target {
-        Backend::Postgres => {
-            let (n, secs, foreign_keys) = table_copy(ctx, &wave, Shape::Platform).await?;
-            Some(ServerCopy {
-                rows: n,
-                rows_per_sec: rate(n, secs),
-                secs,
-                ratio: rate(rows, ours) / rate(n, secs).max(1e-9),
-                foreign_keys,
-            })
-        }
-        _ => None,
-    };
-    let read_back = match target {
-        Backend::Sqlite => Some(read_back(&ctx.cfg.target.url).await?),
-        _ => None,
     };
     Ok(PipelineBench {
         backend: format!("{target:?}").to_lowercase(),
@@ -221,6 +225,7 @@ pub async fn pipeline(
         server_rows_per_sec: rate(server_rows, server),
         server_secs: server,
         ratio: rate(rows, ours) / rate(server_rows, server).max(1e-9),
+        indexed,
         constrained,
         read_back,
         customers_per_batch: wave.len() as f64 / summary.batches.max(1) as f64,
@@ -384,6 +389,8 @@ async fn attach_copy(ctx: &crate::ctx::Ctx, wave: &[String]) -> eyre::Result<(u6
 enum Shape {
     /// Columns and defaults only: no index, no key, no foreign key.
     Bare,
+    /// `LIKE … INCLUDING ALL` (primary key, indexes, checks, identity), no foreign key.
+    Indexed,
     /// The platform table's own shape: `LIKE … INCLUDING ALL` (primary key, indexes, checks,
     /// identity) and each foreign key it declares, pointing at the scratch copy of the table
     /// it references.
@@ -402,10 +409,10 @@ async fn table_copy(
     let scratch = format!(
         "cutover_bench_{}_{}",
         std::process::id(),
-        if shape == Shape::Bare {
-            "bare"
-        } else {
-            "shaped"
+        match shape {
+            Shape::Bare => "bare",
+            Shape::Indexed => "indexed",
+            Shape::Platform => "shaped",
         }
     );
     let mut conn = ctx.target.acquire().await?;
@@ -431,7 +438,7 @@ async fn table_copy(
             let t = e.name();
             let like = match shape {
                 Shape::Bare => "INCLUDING DEFAULTS",
-                Shape::Platform => "INCLUDING ALL",
+                Shape::Indexed | Shape::Platform => "INCLUDING ALL",
             };
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "CREATE TABLE {scratch}.{t} (LIKE {t} {like})"
